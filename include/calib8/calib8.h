@@ -1,0 +1,153 @@
+/* calib8 — post-training INT8 quantization and a CPU inference engine for ONNX models.
+ *
+ * Usage (run an FP32 model once):
+ *
+ *   calib8_model *model = NULL;
+ *   calib8_session *session = NULL;
+ *   if (calib8_model_load("net.onnx", &model) != CALIB8_OK) {
+ *     fprintf(stderr, "%s\n", calib8_last_error());
+ *     return 1;
+ *   }
+ *   calib8_session_options opts = calib8_session_options_default();
+ *   if (calib8_session_create(model, &opts, &session) != CALIB8_OK) { ... }
+ *   calib8_tensor x = {CALIB8_FLOAT, 4, {1, 3, 224, 224}, pixels};
+ *   const char *names[] = {"input"};
+ *   if (calib8_session_run(session, 1, names, &x) != CALIB8_OK) { ... }
+ *   calib8_tensor y;
+ *   calib8_session_output(session, 0, &y);   // y.data is owned by the session,
+ *                                            // valid until the next run
+ *   calib8_session_destroy(session);
+ *   calib8_model_destroy(model);
+ *
+ * Every function that can fail returns a calib8_status; on failure
+ * calib8_last_error() holds one sentence naming the file, node or value and
+ * the rule it broke (thread-local, valid until the next failing call).
+ * Output pointers are assigned only on success. destroy(NULL) is a no-op.
+ */
+#ifndef CALIB8_H
+#define CALIB8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CALIB8_VERSION "0.1.0"
+
+#define CALIB8_STATUS_LIST(X)                                   \
+  X(CALIB8_OK, "ok")                                            \
+  X(CALIB8_INVALID_ARGUMENT, "invalid argument")                \
+  X(CALIB8_MALFORMED_MODEL, "malformed model")                  \
+  X(CALIB8_UNSUPPORTED, "unsupported")                          \
+  X(CALIB8_UNSUPPORTED_HARDWARE, "unsupported hardware")        \
+  X(CALIB8_OUT_OF_MEMORY, "out of memory")                      \
+  X(CALIB8_IO, "input/output error")                            \
+  X(CALIB8_INTERNAL, "internal error")
+
+typedef enum calib8_status {
+#define CALIB8_X(code, text) code,
+  CALIB8_STATUS_LIST(CALIB8_X)
+#undef CALIB8_X
+} calib8_status;
+
+/* The message of the last failure on this thread. Never NULL. */
+const char *calib8_last_error(void);
+/* A short name for a status code ("malformed model"). */
+const char *calib8_status_string(calib8_status status);
+
+/* Element types use ONNX TensorProto.DataType numbering. */
+typedef enum calib8_dtype {
+  CALIB8_UNDEFINED = 0,
+  CALIB8_FLOAT = 1,
+  CALIB8_UINT8 = 2,
+  CALIB8_INT8 = 3,
+  CALIB8_UINT16 = 4,
+  CALIB8_INT16 = 5,
+  CALIB8_INT32 = 6,
+  CALIB8_INT64 = 7,
+  CALIB8_STRING = 8,
+  CALIB8_BOOL = 9,
+  CALIB8_FLOAT16 = 10,
+  CALIB8_DOUBLE = 11,
+  CALIB8_UINT32 = 12,
+  CALIB8_UINT64 = 13,
+} calib8_dtype;
+
+#define CALIB8_MAX_RANK 8
+
+/* A dense row-major tensor. data is borrowed unless a function says otherwise. */
+typedef struct calib8_tensor {
+  calib8_dtype dtype;
+  int rank;
+  int64_t dims[CALIB8_MAX_RANK];
+  void *data;
+} calib8_tensor;
+
+size_t calib8_dtype_size(calib8_dtype dtype);     /* 0 for unsupported types */
+const char *calib8_dtype_name(calib8_dtype dtype); /* "float32", "int64", ... */
+int64_t calib8_tensor_numel(const calib8_tensor *t);
+
+/* ---- models ---------------------------------------------------------------- */
+
+typedef struct calib8_model calib8_model;
+
+/* Loads an ONNX file. External data files are resolved relative to the model's
+ * folder. Returns CALIB8_IO (unreadable), CALIB8_MALFORMED_MODEL (corrupt,
+ * truncated, inconsistent) or CALIB8_UNSUPPORTED (opset, operator, dtype). */
+calib8_status calib8_model_load(const char *path, calib8_model **out_model);
+void calib8_model_destroy(calib8_model *model);
+
+/* Description of a graph input or output. Dynamic dimensions are -1 with their
+ * symbolic name in dim_names[i] (NULL when the dimension is fixed). */
+typedef struct calib8_value_info {
+  const char *name;
+  calib8_dtype dtype;
+  int rank; /* -1 when the model does not declare a shape */
+  int64_t dims[CALIB8_MAX_RANK];
+  const char *dim_names[CALIB8_MAX_RANK];
+} calib8_value_info;
+
+int calib8_model_input_count(const calib8_model *model);
+int calib8_model_output_count(const calib8_model *model);
+calib8_status calib8_model_input_info(const calib8_model *model, int index, calib8_value_info *out);
+calib8_status calib8_model_output_info(const calib8_model *model, int index, calib8_value_info *out);
+int calib8_model_opset(const calib8_model *model);
+int64_t calib8_model_parameter_count(const calib8_model *model);
+/* Node count and operator histogram of the graph as loaded (before optimization). */
+int calib8_model_node_count(const calib8_model *model);
+const char *calib8_model_node_op(const calib8_model *model, int index);
+const char *calib8_model_node_name(const calib8_model *model, int index);
+
+/* ---- sessions --------------------------------------------------------------- */
+
+typedef struct calib8_session calib8_session;
+
+typedef struct calib8_session_options {
+  int threads;  /* worker threads; 0 = number of cores */
+  int optimize; /* 1 = graph optimizations (BN folding, fusion); 0 = run the graph as written */
+} calib8_session_options;
+
+calib8_session_options calib8_session_options_default(void);
+
+calib8_status calib8_session_create(const calib8_model *model, const calib8_session_options *options,
+                                    calib8_session **out_session);
+void calib8_session_destroy(calib8_session *session);
+
+/* Runs the model. names[i] names the graph input that inputs[i] feeds; NULL
+ * names are allowed when the model has exactly one input. Shapes are checked
+ * against the model's declared shapes; dynamic dimensions are bound from them.
+ * The input data is borrowed for the duration of the call. */
+calib8_status calib8_session_run(calib8_session *session, int n_inputs, const char *const *names,
+                                 const calib8_tensor *inputs);
+
+int calib8_session_output_count(const calib8_session *session);
+const char *calib8_session_output_name(const calib8_session *session, int index);
+/* A view of output `index` from the last run; valid until the next run or destroy. */
+calib8_status calib8_session_output(const calib8_session *session, int index, calib8_tensor *out_view);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,77 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/op.h"
+
+static const c8_op_def *const all_ops[] = {
+#define C8_OP(name, sym) &c8_op_##sym,
+#include "ops/ops.def"
+#undef C8_OP
+};
+
+static bool same_domain(const char *a, const char *b) {
+  if (!a || !*a || strcmp(a, "ai.onnx") == 0) a = "";
+  if (!b || !*b || strcmp(b, "ai.onnx") == 0) b = "";
+  return strcmp(a, b) == 0;
+}
+
+const c8_op_def *c8_op_find(const char *domain, const char *op_type) {
+  for (size_t i = 0; i < sizeof all_ops / sizeof all_ops[0]; i++)
+    if (strcmp(all_ops[i]->name, op_type) == 0 && same_domain(all_ops[i]->domain, domain)) return all_ops[i];
+  return NULL;
+}
+
+int c8_op_count(void) { return (int)(sizeof all_ops / sizeof all_ops[0]); }
+const c8_op_def *c8_op_at(int i) { return all_ops[i]; }
+
+c8_status c8_node_error(const c8_node *node, c8_status code, const char *fmt, ...) {
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return c8_error(code, "node '%s' (%s): %s", node->name, node->op_type, msg);
+}
+
+c8_status c8_check_inputs(const c8_node *node, int n_in, int min, int max) {
+  if (n_in < min || n_in > max)
+    return c8_node_error(node, CALIB8_MALFORMED_MODEL, "has %d inputs, expected %d to %d", n_in, min, max);
+  return CALIB8_OK;
+}
+
+c8_status c8_check_dtype(const c8_node *node, const c8_tensor *t, int input_index, c8_dtype dtype) {
+  if (t->dtype != dtype)
+    return c8_node_error(node, CALIB8_UNSUPPORTED, "input %d is %s, expected %s", input_index,
+                         calib8_dtype_name(t->dtype), calib8_dtype_name(dtype));
+  return CALIB8_OK;
+}
+
+c8_status c8_check_const(const c8_node *node, const c8_tensor *t, int input_index) {
+  if (!t->data)
+    return c8_node_error(node, CALIB8_UNSUPPORTED,
+                         "input %d must be known before running (a constant or computed from shapes)", input_index);
+  return CALIB8_OK;
+}
+
+c8_status c8_norm_axis(const c8_node *node, int64_t axis, int rank, int *out_axis) {
+  if (axis < -rank || axis >= (rank ? rank : 1))
+    return c8_node_error(node, CALIB8_MALFORMED_MODEL, "axis %lld is out of range for rank %d", (long long)axis,
+                         rank);
+  *out_axis = (int)(axis < 0 ? axis + rank : axis);
+  return CALIB8_OK;
+}
+
+c8_status c8_broadcast_shape(const c8_node *node, const c8_tensor *a, const c8_tensor *b, c8_tensor *out) {
+  int r = a->rank > b->rank ? a->rank : b->rank;
+  out->rank = r;
+  for (int i = 0; i < r; i++) {
+    int ia = i - (r - a->rank), ib = i - (r - b->rank);
+    int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+    if (da != db && da != 1 && db != 1)
+      return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "shapes %s and %s cannot be broadcast together",
+                           C8_SHAPE_STR(a), C8_SHAPE_STR(b));
+    out->dims[i] = da == 1 ? db : da;
+  }
+  return CALIB8_OK;
+}

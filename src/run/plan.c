@@ -1,0 +1,221 @@
+#include "run/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void c8_plan_destroy(c8_plan *p) {
+  if (!p) return;
+  for (int i = 0; i < p->n_steps; i++) {
+    c8_step *s = &p->steps[i];
+    if (s->k.state) {
+      const c8_op_def *def = p->g->nodes[s->node].def;
+      if (def->destroy) def->destroy(s->k.state);
+      else free(s->k.state);
+    }
+    free(s->in);
+    free(s->out);
+  }
+  free(p->steps);
+  for (int i = 0; i < p->n_owned; i++) c8_free(p->owned[i]);
+  free(p->owned);
+  free(p->rt);
+  free(p->known);
+  free(p->bound);
+  c8_free(p->arena);
+  free(p);
+}
+
+bool c8_plan_matches(const c8_plan *p, const calib8_tensor *inputs) {
+  for (int i = 0; i < p->g->n_inputs; i++)
+    if (p->bound[i].dtype != inputs[i].dtype || !c8_same_shape(&p->bound[i], &inputs[i])) return false;
+  return true;
+}
+
+static size_t align_up(size_t n) { return (n + C8_ALIGN - 1) / C8_ALIGN * C8_ALIGN; }
+
+typedef struct {
+  int value;
+  int first, last; /* step indices */
+  size_t size, offset;
+} buffer_req;
+
+static int by_size_desc(const void *a, const void *b) {
+  const buffer_req *x = a, *y = b;
+  if (x->size != y->size) return x->size < y->size ? 1 : -1;
+  return x->value - y->value; /* deterministic */
+}
+
+/* Greedy offset assignment (largest first, lowest fitting offset), as TFLite's arena planner does. */
+static c8_status plan_memory(c8_plan *p) {
+  const c8_graph *g = p->g;
+  c8_status st = CALIB8_OK;
+  int nv = g->n_values;
+  int *def_step = malloc(sizeof(int) * (size_t)nv), *last_step = malloc(sizeof(int) * (size_t)nv);
+  buffer_req *reqs = malloc(sizeof(buffer_req) * (size_t)(nv ? nv : 1));
+  int nreq = 0;
+  if (!def_step || !last_step || !reqs) {
+    st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning activations");
+    goto out;
+  }
+  for (int v = 0; v < nv; v++) def_step[v] = last_step[v] = -1;
+  for (int s = 0; s < p->n_steps; s++) {
+    const c8_node *n = &g->nodes[p->steps[s].node];
+    for (int j = 0; j < n->n_out; j++)
+      if (n->out[j] >= 0 && !p->known[n->out[j]]) def_step[n->out[j]] = last_step[n->out[j]] = s;
+    for (int j = 0; j < n->n_in; j++)
+      if (n->in[j] >= 0) last_step[n->in[j]] = s;
+  }
+  for (int i = 0; i < g->n_outputs; i++) last_step[g->outputs[i]] = p->n_steps;
+  for (int v = 0; v < nv; v++) {
+    if (def_step[v] < 0) continue;
+    reqs[nreq].value = v;
+    reqs[nreq].first = def_step[v];
+    reqs[nreq].last = last_step[v];
+    reqs[nreq].size = align_up(c8_nbytes(&p->rt[v]));
+    nreq++;
+  }
+  qsort(reqs, (size_t)nreq, sizeof *reqs, by_size_desc);
+  size_t total = 0;
+  for (int i = 0; i < nreq; i++) {
+    size_t off = 0;
+    bool moved = true;
+    while (moved) {
+      moved = false;
+      for (int j = 0; j < i; j++) {
+        bool overlap_time = !(reqs[j].last < reqs[i].first || reqs[i].last < reqs[j].first);
+        bool overlap_mem = off < reqs[j].offset + reqs[j].size && reqs[j].offset < off + reqs[i].size;
+        if (overlap_time && overlap_mem) {
+          off = reqs[j].offset + reqs[j].size;
+          moved = true;
+        }
+      }
+    }
+    reqs[i].offset = off;
+    if (off + reqs[i].size > total) total = off + reqs[i].size;
+  }
+  size_t scratch = 0;
+  for (int s = 0; s < p->n_steps; s++)
+    if (p->steps[s].k.scratch_bytes > scratch) scratch = p->steps[s].k.scratch_bytes;
+  p->scratch_offset = total;
+  p->scratch_bytes = align_up(scratch);
+  p->arena_bytes = total + p->scratch_bytes;
+  p->arena = c8_alloc(p->arena_bytes ? p->arena_bytes : 1);
+  if (!p->arena) {
+    st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory: the activations need %zu bytes", p->arena_bytes);
+    goto out;
+  }
+  for (int i = 0; i < nreq; i++) p->rt[reqs[i].value].data = p->arena + reqs[i].offset;
+out:
+  free(def_step);
+  free(last_step);
+  free(reqs);
+  return st;
+}
+
+static c8_status keep_owned(c8_plan *p, void *data) {
+  void **o = realloc(p->owned, sizeof(void *) * (size_t)(p->n_owned + 1));
+  if (!o) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  p->owned = o;
+  p->owned[p->n_owned++] = data;
+  return CALIB8_OK;
+}
+
+c8_status c8_plan_build(const c8_graph *g, const calib8_tensor *inputs, struct c8_threadpool *pool,
+                        c8_plan **out) {
+  c8_status st = CALIB8_OK;
+  c8_plan *p = calloc(1, sizeof *p);
+  if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
+  p->g = g;
+  int nv = g->n_values;
+  p->rt = calloc((size_t)(nv ? nv : 1), sizeof *p->rt);
+  p->known = calloc((size_t)(nv ? nv : 1), 1);
+  p->steps = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *p->steps);
+  p->bound = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *p->bound);
+  if (!p->rt || !p->known || !p->steps || !p->bound) {
+    st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
+    goto fail;
+  }
+  for (int v = 0; v < nv; v++)
+    if (g->values[v].is_const) {
+      p->rt[v] = g->values[v].t;
+      p->known[v] = 1;
+    }
+  for (int i = 0; i < g->n_inputs; i++) {
+    p->bound[i] = inputs[i];
+    p->bound[i].data = NULL;
+    p->rt[g->inputs[i]] = p->bound[i];
+  }
+  for (int ni = 0; ni < g->n_nodes; ni++) {
+    const c8_node *node = &g->nodes[ni];
+    c8_step *s = &p->steps[p->n_steps];
+    memset(s, 0, sizeof *s);
+    s->node = ni;
+    s->n_in = node->n_in;
+    s->n_out = node->n_out;
+    s->in = calloc((size_t)(node->n_in + 1), sizeof *s->in);
+    s->out = calloc((size_t)(node->n_out + 1), sizeof *s->out);
+    if (!s->in || !s->out) {
+      free(s->in);
+      free(s->out);
+      st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
+      goto fail;
+    }
+    bool foldable = true;
+    for (int j = 0; j < node->n_in; j++) {
+      int v = node->in[j];
+      if (v < 0) continue;
+      s->in[j] = &p->rt[v];
+      if (!p->known[v] && !node->def->reads_shape_only) foldable = false;
+    }
+    for (int j = 0; j < node->n_out; j++)
+      if (node->out[j] >= 0) {
+        s->out[j] = &p->rt[node->out[j]];
+        memset(s->out[j], 0, sizeof *s->out[j]);
+      }
+    /* Nodes whose outputs nothing reads are still run: they may be graph outputs. */
+    if (foldable) {
+      /* Evaluate now: the result only depends on constants and bound shapes. */
+      st = c8_op_eval(node, g->opset, s->in, s->n_in, s->out, s->n_out);
+      free(s->in);
+      free(s->out);
+      if (st) goto fail;
+      for (int j = 0; j < node->n_out; j++)
+        if (node->out[j] >= 0) {
+          C8_TRY(keep_owned(p, p->rt[node->out[j]].data));
+          p->known[node->out[j]] = 1;
+        }
+      continue;
+    }
+    s->k.node = node;
+    s->k.opset = g->opset;
+    s->k.pool = pool;
+    p->n_steps++;
+    st = node->def->prepare(&s->k, s->in, s->n_in, s->out, s->n_out);
+    if (st) goto fail;
+    for (int j = 0; j < node->n_out; j++)
+      if (s->out[j] && s->out[j]->data) {
+        st = c8_node_error(node, CALIB8_INTERNAL, "prepare set output data");
+        goto fail;
+      }
+  }
+  C8_TRY(plan_memory(p));
+  *out = p;
+  return CALIB8_OK;
+fail:
+  c8_plan_destroy(p);
+  return st;
+}
+
+c8_status c8_plan_run(c8_plan *p, const calib8_tensor *inputs, c8_step_observer obs, void *user) {
+  const c8_graph *g = p->g;
+  for (int i = 0; i < g->n_inputs; i++) p->rt[g->inputs[i]].data = inputs[i].data;
+  void *scratch = p->arena + p->scratch_offset;
+  for (int s = 0; s < p->n_steps; s++) {
+    c8_step *step = &p->steps[s];
+    const c8_node *node = &g->nodes[step->node];
+    c8_status st = node->def->run(&step->k, step->in, step->n_in, step->out, step->n_out, scratch);
+    if (st) return st;
+    if (obs && (st = obs(user, g, step))) return st;
+  }
+  return CALIB8_OK;
+}

@@ -1,0 +1,45 @@
+/* An execution plan: the graph bound to concrete input shapes.
+ * Building it infers every shape, evaluates everything that depends only on
+ * constants and input shapes (the Shape->Gather->Concat->Reshape chains of
+ * exported models), prepares a kernel per remaining node and lays out one
+ * arena for all activations, reusing buffers whose lifetimes do not overlap.
+ * Running it allocates nothing. */
+#ifndef C8_RUN_PLAN_H
+#define C8_RUN_PLAN_H
+
+#include "graph/graph.h"
+#include "ops/op.h"
+
+typedef struct c8_step {
+  int node; /* index into graph->nodes */
+  c8_kernel k;
+  int n_in, n_out;
+  c8_tensor **in, **out; /* point into plan->rt; NULL for omitted optionals */
+} c8_step;
+
+/* Called after each step with its outputs (calibration observers, layer-wise compare). */
+typedef c8_status (*c8_step_observer)(void *user, const c8_graph *g, const c8_step *step);
+
+typedef struct c8_plan {
+  const c8_graph *g;
+  c8_tensor *rt;          /* runtime tensor for every value id */
+  unsigned char *known;   /* value known at plan time */
+  void **owned;           /* data of values folded at plan time */
+  int n_owned;
+  c8_step *steps;
+  int n_steps;
+  unsigned char *arena;
+  size_t arena_bytes, scratch_offset, scratch_bytes;
+  calib8_tensor *bound;   /* input shapes this plan was built for, one per graph input */
+} c8_plan;
+
+/* Builds a plan for the given input shapes (inputs[i] feeds g->inputs[i]; data ignored). */
+c8_status c8_plan_build(const c8_graph *g, const calib8_tensor *inputs, struct c8_threadpool *pool,
+                        c8_plan **out);
+void c8_plan_destroy(c8_plan *p);
+/* True when the plan was built for exactly these input shapes and types. */
+bool c8_plan_matches(const c8_plan *p, const calib8_tensor *inputs);
+/* Runs every step; inputs[i].data feeds g->inputs[i]. */
+c8_status c8_plan_run(c8_plan *p, const calib8_tensor *inputs, c8_step_observer obs, void *user);
+
+#endif

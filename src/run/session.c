@@ -1,0 +1,142 @@
+#include "run/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "load/model.h"
+
+calib8_session_options calib8_session_options_default(void) {
+  calib8_session_options o = {.threads = 0, .optimize = 1};
+  return o;
+}
+
+calib8_status calib8_session_create(const calib8_model *model, const calib8_session_options *options,
+                                    calib8_session **out_session) {
+  if (!model || !out_session) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_session_create: model and out_session are required");
+  calib8_session *s = calloc(1, sizeof *s);
+  if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");
+  s->opts = options ? *options : calib8_session_options_default();
+  if (s->opts.threads <= 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    s->opts.threads = n > 0 ? (int)n : 1;
+  }
+  s->g = c8_graph_clone(model->graph);
+  if (!s->g) {
+    free(s);
+    return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");
+  }
+  if (s->opts.optimize) {
+    c8_status st = c8_graph_optimize(s->g);
+    if (st) {
+      calib8_session_destroy(s);
+      return st;
+    }
+  }
+  *out_session = s;
+  return CALIB8_OK;
+}
+
+void calib8_session_destroy(calib8_session *s) {
+  if (!s) return;
+  c8_plan_destroy(s->plan);
+  c8_graph_destroy(s->g);
+  free(s);
+}
+
+void c8_session_set_observer(calib8_session *s, c8_step_observer obs, void *user) {
+  s->obs = obs;
+  s->obs_user = user;
+}
+
+const c8_plan *c8_session_plan(const calib8_session *s) { return s->plan; }
+
+static c8_status check_input(const c8_value *v, const calib8_tensor *t) {
+  char got[128];
+  if (!t->data && calib8_tensor_numel(t) > 0)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' has no data", v->name);
+  if (v->decl_dtype != CALIB8_UNDEFINED && t->dtype != v->decl_dtype)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' is %s, the model expects %s", v->name,
+                    calib8_dtype_name(t->dtype), calib8_dtype_name(v->decl_dtype));
+  if (calib8_dtype_size(t->dtype) == 0)
+    return c8_error(CALIB8_UNSUPPORTED, "input '%s' has unsupported type %s", v->name, calib8_dtype_name(t->dtype));
+  if (t->rank < 0 || t->rank > CALIB8_MAX_RANK)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' has invalid rank %d", v->name, t->rank);
+  for (int d = 0; d < t->rank; d++)
+    if (t->dims[d] < 0) return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' has negative dimension %d", v->name, d);
+  if (v->decl_rank < 0) return CALIB8_OK;
+  char want[256];
+  size_t n = 0;
+  n += (size_t)snprintf(want + n, sizeof want - n, "[");
+  for (int d = 0; d < v->decl_rank && n < sizeof want; d++) {
+    if (v->decl_dims[d] >= 0) n += (size_t)snprintf(want + n, sizeof want - n, d ? ",%lld" : "%lld", (long long)v->decl_dims[d]);
+    else n += (size_t)snprintf(want + n, sizeof want - n, d ? ",%s" : "%s", v->decl_dim_names[d] ? v->decl_dim_names[d] : "?");
+  }
+  if (n < sizeof want) snprintf(want + n, sizeof want - n, "]");
+  bool ok = t->rank == v->decl_rank;
+  for (int d = 0; ok && d < t->rank; d++) ok = v->decl_dims[d] < 0 || v->decl_dims[d] == t->dims[d];
+  if (!ok)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' has shape %s, the model expects %s", v->name,
+                    c8_shape_str(t, got, sizeof got), want);
+  return CALIB8_OK;
+}
+
+calib8_status calib8_session_run(calib8_session *s, int n_inputs, const char *const *names,
+                                 const calib8_tensor *inputs) {
+  if (!s || (n_inputs && !inputs)) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_session_run: session and inputs are required");
+  const c8_graph *g = s->g;
+  calib8_tensor bound[64];
+  bool have[64] = {false};
+  if (g->n_inputs > 64) return c8_error(CALIB8_UNSUPPORTED, "models with more than 64 inputs are not supported");
+  for (int i = 0; i < n_inputs; i++) {
+    int slot = -1;
+    const char *nm = names ? names[i] : NULL;
+    if (!nm) {
+      if (g->n_inputs != 1)
+        return c8_error(CALIB8_INVALID_ARGUMENT, "the model has %d inputs: name each one (NAME=FILE)", g->n_inputs);
+      slot = 0;
+    } else {
+      for (int k = 0; k < g->n_inputs; k++)
+        if (strcmp(g->values[g->inputs[k]].name, nm) == 0) slot = k;
+      if (slot < 0) {
+        char list[512] = "";
+        for (int k = 0; k < g->n_inputs; k++) {
+          if (k) strncat(list, ", ", sizeof list - strlen(list) - 1);
+          strncat(list, g->values[g->inputs[k]].name, sizeof list - strlen(list) - 1);
+        }
+        return c8_error(CALIB8_INVALID_ARGUMENT, "the model has no input named '%s' (its inputs: %s)", nm, list);
+      }
+    }
+    if (have[slot])
+      return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' is given twice", g->values[g->inputs[slot]].name);
+    c8_status st = check_input(&g->values[g->inputs[slot]], &inputs[i]);
+    if (st) return st;
+    bound[slot] = inputs[i];
+    have[slot] = true;
+  }
+  for (int k = 0; k < g->n_inputs; k++)
+    if (!have[k]) return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' is missing", g->values[g->inputs[k]].name);
+  if (!s->plan || !c8_plan_matches(s->plan, bound)) {
+    c8_plan_destroy(s->plan);
+    s->plan = NULL;
+    c8_status st = c8_plan_build(g, bound, s->pool, &s->plan);
+    if (st) return st;
+  }
+  return c8_plan_run(s->plan, bound, s->obs, s->obs_user);
+}
+
+int calib8_session_output_count(const calib8_session *s) { return s->g->n_outputs; }
+
+const char *calib8_session_output_name(const calib8_session *s, int index) {
+  if (index < 0 || index >= s->g->n_outputs) return NULL;
+  return s->g->values[s->g->outputs[index]].name;
+}
+
+calib8_status calib8_session_output(const calib8_session *s, int index, calib8_tensor *out_view) {
+  if (!s || !out_view || index < 0 || index >= s->g->n_outputs)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_session_output: output index %d is out of range", index);
+  if (!s->plan) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_session_output: the session has not run yet");
+  *out_view = s->plan->rt[s->g->outputs[index]];
+  return CALIB8_OK;
+}

@@ -1,0 +1,21 @@
+/* Internal session access for calibration and comparison. */
+#ifndef C8_RUN_SESSION_H
+#define C8_RUN_SESSION_H
+
+#include "run/plan.h"
+
+struct calib8_session {
+  c8_graph *g; /* owned copy, optimized when options.optimize */
+  calib8_session_options opts;
+  struct c8_threadpool *pool;
+  c8_plan *plan;
+  c8_step_observer obs;
+  void *obs_user;
+};
+
+/* Installs a callback run after every step of every later run (NULL to remove). */
+void c8_session_set_observer(calib8_session *s, c8_step_observer obs, void *user);
+/* The plan of the last run (NULL before the first). */
+const c8_plan *c8_session_plan(const calib8_session *s);
+
+#endif

@@ -1,0 +1,20 @@
+/* Shared pieces of the calib8 command line. Each subcommand lives in cmd-<name>.c. */
+#ifndef C8_CLI_H
+#define C8_CLI_H
+
+#include <stdbool.h>
+
+#include "calib8/calib8.h"
+
+int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+/* Prints "calib8: <message>" to stderr and returns the exit code 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "calib8: <calib8_last_error()>" and returns the exit code for status. */
+int cli_fail_status(calib8_status st);
+/* Parses a positive integer option value; prints an error naming the option on failure. */
+bool cli_parse_int(const char *opt, const char *text, int min, int max, int *out);
+double cli_now(void); /* monotonic seconds */
+
+#endif

@@ -1,0 +1,147 @@
+/* calib8 run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize] */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "data/npy.h"
+
+#define MAX_INPUTS 64
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Output file name: every character outside [A-Za-z0-9._-] becomes '_'. */
+static void sanitize(const char *name, char *out, size_t size) {
+  size_t i = 0;
+  for (; name[i] && i + 1 < size; i++) {
+    char c = name[i];
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-';
+    out[i] = ok ? c : '_';
+  }
+  out[i] = 0;
+}
+
+static int ensure_dir(const char *dir) {
+  struct stat sb;
+  if (stat(dir, &sb) == 0) {
+    if (!S_ISDIR(sb.st_mode)) return cli_fail("output directory '%s' exists and is not a directory", dir);
+  } else if (mkdir(dir, 0777) != 0) {
+    return cli_fail("cannot create output directory '%s': %s", dir, strerror(errno));
+  }
+  if (access(dir, W_OK | X_OK) != 0) return cli_fail("output directory '%s' is not writable: %s", dir, strerror(errno));
+  return 0;
+}
+
+int cmd_run(int argc, char **argv) {
+  const char *model_path = NULL, *outdir = NULL;
+  const char *names[MAX_INPUTS];
+  const char *files[MAX_INPUTS];
+  calib8_tensor inputs[MAX_INPUTS];
+  int n_in = 0, threads = 0, repeat = 1, rc = 1;
+  bool optimize = true;
+  calib8_model *m = NULL;
+  calib8_session *s = NULL;
+  double *times = NULL;
+  memset(inputs, 0, sizeof inputs);
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-i") == 0 || strcmp(a, "--input") == 0) {
+      if (i + 1 >= argc) return cli_fail("option %s needs [NAME=]FILE.npy", a);
+      if (n_in == MAX_INPUTS) return cli_fail("at most %d inputs", MAX_INPUTS);
+      char *spec = argv[++i];
+      char *eq = strchr(spec, '=');
+      if (eq) {
+        *eq = 0;
+        names[n_in] = spec;
+        files[n_in] = eq + 1;
+      } else {
+        names[n_in] = NULL;
+        files[n_in] = spec;
+      }
+      n_in++;
+    } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+      if (i + 1 >= argc) return cli_fail("option %s needs a directory", a);
+      outdir = argv[++i];
+    } else if (strcmp(a, "--threads") == 0) {
+      if (!cli_parse_int(a, i + 1 < argc ? argv[++i] : NULL, 1, 256, &threads)) return 2;
+    } else if (strcmp(a, "--repeat") == 0) {
+      if (!cli_parse_int(a, i + 1 < argc ? argv[++i] : NULL, 1, 1000000, &repeat)) return 2;
+    } else if (strcmp(a, "--no-optimize") == 0) {
+      optimize = false;
+    } else if (a[0] == '-') {
+      return cli_fail("run: unknown option '%s'", a);
+    } else if (!model_path) {
+      model_path = a;
+    } else {
+      return cli_fail("run: unexpected argument '%s'", a);
+    }
+  }
+  if (!model_path || n_in == 0 || !outdir)
+    return cli_fail("usage: calib8 run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R]");
+
+  calib8_status st = calib8_model_load(model_path, &m);
+  if (st) return cli_fail_status(st);
+  for (int i = 0; i < n_in; i++) {
+    st = c8_npy_read(files[i], &inputs[i]);
+    if (st) {
+      rc = cli_fail_status(st);
+      goto out;
+    }
+  }
+  if (ensure_dir(outdir)) goto out;
+  calib8_session_options opts = calib8_session_options_default();
+  opts.threads = threads;
+  opts.optimize = optimize;
+  st = calib8_session_create(m, &opts, &s);
+  if (st) {
+    rc = cli_fail_status(st);
+    goto out;
+  }
+  times = malloc(sizeof(double) * (size_t)repeat);
+  if (!times) {
+    rc = cli_fail("out of memory");
+    goto out;
+  }
+  for (int r = 0; r < repeat; r++) {
+    double t0 = cli_now();
+    st = calib8_session_run(s, n_in, names, inputs);
+    times[r] = cli_now() - t0;
+    if (st) {
+      rc = cli_fail_status(st);
+      goto out;
+    }
+  }
+  for (int o = 0; o < calib8_session_output_count(s); o++) {
+    calib8_tensor t;
+    char fname[1024], path[4096];
+    calib8_session_output(s, o, &t);
+    sanitize(calib8_session_output_name(s, o), fname, sizeof fname);
+    snprintf(path, sizeof path, "%s/%s.npy", outdir, fname);
+    st = c8_npy_write(path, &t);
+    if (st) {
+      rc = cli_fail_status(st);
+      goto out;
+    }
+    printf("output %s %s ", calib8_session_output_name(s, o), calib8_dtype_name(t.dtype));
+    printf("[");
+    for (int d = 0; d < t.rank; d++) printf(d ? ",%lld" : "%lld", (long long)t.dims[d]);
+    printf("] -> %s\n", path);
+  }
+  qsort(times, (size_t)repeat, sizeof *times, cmp_double);
+  printf("latency over %d run%s: min %.3f ms, median %.3f ms\n", repeat, repeat > 1 ? "s" : "", times[0] * 1e3,
+         times[repeat / 2] * 1e3);
+  rc = 0;
+out:
+  free(times);
+  for (int i = 0; i < n_in; i++) c8_free(inputs[i].data);
+  calib8_session_destroy(s);
+  calib8_model_destroy(m);
+  return rc;
+}

@@ -1,0 +1,72 @@
+/* calib8: the command line. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int cli_fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("calib8: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return 1;
+}
+
+int cli_fail_status(calib8_status st) {
+  fprintf(stderr, "calib8: %s\n", calib8_last_error());
+  return st == CALIB8_INVALID_ARGUMENT ? 2 : 1;
+}
+
+bool cli_parse_int(const char *opt, const char *text, int min, int max, int *out) {
+  char *end;
+  long v = text ? strtol(text, &end, 10) : 0;
+  if (!text || end == text || *end || v < min || v > max) {
+    cli_fail("option %s needs an integer from %d to %d, got '%s'", opt, min, max, text ? text : "(nothing)");
+    return false;
+  }
+  *out = (int)v;
+  return true;
+}
+
+double cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: calib8 <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  info MODEL                      inputs, outputs, operators, parameters, opset\n"
+          "  run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize]\n"
+          "                                  run the FP32 model on .npy inputs\n"
+          "  --version                       print the version\n"
+          "  --help                          this text\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("calib8 %s\n", CALIB8_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
+  if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+  cli_fail("unknown command '%s' (see calib8 --help)", cmd);
+  return 2;
+}

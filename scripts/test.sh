@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: dependencies, cached test data, a Release
+# build with every test, and an ASan+UBSan build running the unit and fault tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/setup-data.sh
+JOBS=${JOBS:-2}
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$JOBS"
+(cd build && ctest --output-on-failure -j"$JOBS")
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCALIB8_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$JOBS"
+# Under sanitizers: everything but the slow real-model comparisons.
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$JOBS" -E '^models')

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/threadpool.h"
 #include "load/model.h"
 
 calib8_session_options calib8_session_options_default(void) {
@@ -27,8 +28,13 @@ calib8_status calib8_session_create(const calib8_model *model, const calib8_sess
     free(s);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");
   }
+  c8_status st = c8_threadpool_create(s->opts.threads, &s->pool);
+  if (st) {
+    calib8_session_destroy(s);
+    return st;
+  }
   if (s->opts.optimize) {
-    c8_status st = c8_graph_optimize(s->g);
+    st = c8_graph_optimize(s->g);
     if (st) {
       calib8_session_destroy(s);
       return st;
@@ -41,6 +47,7 @@ calib8_status calib8_session_create(const calib8_model *model, const calib8_sess
 void calib8_session_destroy(calib8_session *s) {
   if (!s) return;
   c8_plan_destroy(s->plan);
+  c8_threadpool_destroy(s->pool);
   c8_graph_destroy(s->g);
   free(s);
 }

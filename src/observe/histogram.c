@@ -1,0 +1,109 @@
+#include "observe/histogram.h"
+
+#include <math.h>
+#include <string.h>
+
+void c8_histogram_init(c8_histogram *h) {
+  memset(h, 0, sizeof *h);
+  h->exp = INT32_MIN;
+  h->min = INFINITY;
+  h->max = -INFINITY;
+}
+
+/* Doubles the range `times` times by merging adjacent bin pairs around the centre. */
+static void grow(c8_histogram *h, int new_exp) {
+  if (h->exp == INT32_MIN) {
+    h->exp = new_exp;
+    return;
+  }
+  int d = new_exp - h->exp;
+  if (d >= 31) {
+    /* Everything collapses into the two centre bins. */
+    uint64_t neg = 0, pos = 0;
+    for (int i = 0; i < C8_HIST_BINS; i++) neg += h->bins[i];
+    for (int i = C8_HIST_BINS; i < 2 * C8_HIST_BINS; i++) pos += h->bins[i];
+    memset(h->bins, 0, sizeof h->bins);
+    h->bins[C8_HIST_BINS - 1] = neg;
+    h->bins[C8_HIST_BINS] = pos;
+  } else {
+    uint64_t nb[2 * C8_HIST_BINS];
+    memset(nb, 0, sizeof nb);
+    for (int i = 0; i < 2 * C8_HIST_BINS; i++) {
+      if (!h->bins[i]) continue;
+      /* signed offset from the centre, floor-divided by 2^d (arithmetic shift floors) */
+      int64_t off = (int64_t)i - C8_HIST_BINS;
+      int64_t no = off >= 0 ? off >> d : -((-off - 1) >> d) - 1;
+      nb[no + C8_HIST_BINS] += h->bins[i];
+    }
+    memcpy(h->bins, nb, sizeof nb);
+  }
+  h->exp = new_exp;
+}
+
+void c8_histogram_add(c8_histogram *h, const float *x, int64_t n) {
+  /* First pass: extremes and the exponent needed. */
+  float mn = h->min, mx = h->max;
+  int64_t finite = 0, zeros = 0;
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    if (!isfinite(v)) continue;
+    finite++;
+    if (v == 0.0f) zeros++;
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  h->nonfinite += (uint64_t)(n - finite);
+  h->count += (uint64_t)finite;
+  h->zeros += (uint64_t)zeros;
+  if (finite == 0) return;
+  h->min = mn;
+  h->max = mx;
+  float amax = fmaxf(fabsf(mn), fabsf(mx));
+  if (amax == 0.0f) return;
+  int e;
+  frexpf(amax, &e); /* amax = m * 2^e, m in [0.5, 1): amax < 2^e */
+  if (h->exp == INT32_MIN || e > h->exp) grow(h, e);
+  /* bin = floor(x * 2^(log2(BINS) - exp)) + BINS, computed exactly with ldexp. */
+  int shift = 11 - h->exp; /* C8_HIST_BINS == 2^11 */
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    if (!isfinite(v) || v == 0.0f) continue;
+    double y = ldexp((double)v, shift);
+    int64_t b = (int64_t)floor(y) + C8_HIST_BINS;
+    if (b >= 2 * C8_HIST_BINS) b = 2 * C8_HIST_BINS - 1; /* v == 2^exp exactly cannot happen (amax < 2^e) */
+    if (b < 0) b = 0;
+    h->bins[b]++;
+  }
+}
+
+void c8_histogram_merge(c8_histogram *dst, const c8_histogram *src) {
+  if (src->exp != INT32_MIN) {
+    c8_histogram tmp = *src;
+    if (dst->exp == INT32_MIN || tmp.exp > dst->exp) {
+      if (dst->exp != INT32_MIN) grow(dst, tmp.exp);
+      else dst->exp = tmp.exp;
+    } else if (tmp.exp < dst->exp) {
+      grow(&tmp, dst->exp);
+    }
+    for (int i = 0; i < 2 * C8_HIST_BINS; i++) dst->bins[i] += tmp.bins[i];
+  }
+  if (src->min < dst->min) dst->min = src->min;
+  if (src->max > dst->max) dst->max = src->max;
+  dst->count += src->count;
+  dst->zeros += src->zeros;
+  dst->nonfinite += src->nonfinite;
+}
+
+double c8_histogram_range(const c8_histogram *h) { return h->exp == INT32_MIN ? 0.0 : ldexp(1.0, h->exp); }
+
+double c8_histogram_abs(const c8_histogram *h, uint64_t out[C8_HIST_BINS]) {
+  memset(out, 0, sizeof(uint64_t) * C8_HIST_BINS);
+  if (h->exp == INT32_MIN) {
+    out[0] = h->zeros;
+    return 0.0;
+  }
+  /* negative bin C8_HIST_BINS-1-j covers [-(j+1)w, -jw): |x| in (jw, (j+1)w] — put it in bin j. */
+  for (int j = 0; j < C8_HIST_BINS; j++) out[j] = h->bins[C8_HIST_BINS + j] + h->bins[C8_HIST_BINS - 1 - j];
+  out[0] += h->zeros;
+  return ldexp(1.0, h->exp) / C8_HIST_BINS;
+}

@@ -63,16 +63,21 @@ void c8_histogram_add(c8_histogram *h, const float *x, int64_t n) {
   int e;
   frexpf(amax, &e); /* amax = m * 2^e, m in [0.5, 1): amax < 2^e */
   if (h->exp == INT32_MIN || e > h->exp) grow(h, e);
-  /* bin = floor(x * 2^(log2(BINS) - exp)) + BINS, computed exactly with ldexp. */
-  int shift = 11 - h->exp; /* C8_HIST_BINS == 2^11 */
+  /* bin = floor(x * 2^(log2(BINS) - exp)) + BINS. Multiplying by a power of two is exact in
+     binary floating point (|x| * 2^shift < 2^11 cannot overflow; tiny values may round to a
+     subnormal but stay within their bin 0/-1), so the bin does not depend on when x was seen. */
+  const float scale = ldexpf(1.0f, 11 - h->exp); /* C8_HIST_BINS == 2^11 */
+  uint64_t *bins = h->bins;
   for (int64_t i = 0; i < n; i++) {
     float v = x[i];
-    if (!isfinite(v) || v == 0.0f) continue;
-    double y = ldexp((double)v, shift);
-    int64_t b = (int64_t)floor(y) + C8_HIST_BINS;
-    if (b >= 2 * C8_HIST_BINS) b = 2 * C8_HIST_BINS - 1; /* v == 2^exp exactly cannot happen (amax < 2^e) */
+    if (!(v != 0.0f) || !isfinite(v)) continue;
+    float y = h->exp > -100 ? v * scale : (float)ldexp((double)v, 11 - h->exp);
+    int b = (int)y; /* truncation toward zero; fix up negatives to floor */
+    if ((float)b > y) b--;
+    b += C8_HIST_BINS;
+    if (b >= 2 * C8_HIST_BINS) b = 2 * C8_HIST_BINS - 1;
     if (b < 0) b = 0;
-    h->bins[b]++;
+    bins[b]++;
   }
 }
 

@@ -1,0 +1,279 @@
+#include "plan/qplan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+c8_quant_options c8_quant_options_default(void) {
+  c8_quant_options o = {.method = C8_THRESHOLD_KL, .percentile = 99.99, .weights = C8_WEIGHTS_MINMAX,
+                        .granularity = C8_GRAN_PER_CHANNEL};
+  return o;
+}
+
+bool c8_op_is_int8_compute(const char *op) {
+  return strcmp(op, "Conv") == 0 || strcmp(op, "ConvTranspose") == 0 || strcmp(op, "Gemm") == 0 ||
+         strcmp(op, "MatMul") == 0;
+}
+
+/* Ops whose output has the input's scale: they only move or select values. */
+static bool is_scale_preserving(const char *op) {
+  return strcmp(op, "MaxPool") == 0 || strcmp(op, "Reshape") == 0 || strcmp(op, "Flatten") == 0 ||
+         strcmp(op, "Transpose") == 0 || strcmp(op, "Squeeze") == 0 || strcmp(op, "Unsqueeze") == 0;
+}
+
+static bool is_carry_through(const char *op) {
+  return is_scale_preserving(op) || strcmp(op, "Concat") == 0 || strcmp(op, "Add") == 0 ||
+         strcmp(op, "GlobalAveragePool") == 0;
+}
+
+static bool is_fusable_activation(const c8_graph *g, const c8_node *n) {
+  if (strcmp(n->op_type, "Relu") == 0) return true;
+  if (strcmp(n->op_type, "Clip") != 0) return false;
+  /* Clip fuses when its bounds are constants (Relu6 and friends) */
+  for (int j = 1; j < n->n_in; j++)
+    if (n->in[j] >= 0 && !g->values[n->in[j]].is_const) return false;
+  return true;
+}
+
+static bool is_activation(const c8_graph *g, int v) {
+  return v >= 0 && !g->values[v].is_const;
+}
+
+/* Only reader of v (or -1 when none or several, or when v is a graph output). */
+static int sole_reader(const c8_graph *g, int v) {
+  if (c8_graph_is_output(g, v)) return -1;
+  int reader = -1;
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int j = 0; j < g->nodes[i].n_in; j++)
+      if (g->nodes[i].in[j] == v) {
+        if (reader >= 0 && reader != i) return -1;
+        reader = i;
+      }
+  return reader;
+}
+
+static int uf_find(int *parent, int x) {
+  while (parent[x] != x) x = parent[x] = parent[parent[x]];
+  return x;
+}
+static void uf_union(int *parent, int a, int b) {
+  a = uf_find(parent, a);
+  b = uf_find(parent, b);
+  if (a != b) parent[a < b ? b : a] = a < b ? a : b; /* smaller id is the root: deterministic */
+}
+
+void c8_qplan_destroy(c8_qplan *p) {
+  if (!p) return;
+  free(p->node_prec);
+  free(p->node_fused_act);
+  free(p->tq);
+  free(p);
+}
+
+c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_quant_options *o, c8_qplan **out) {
+  c8_status st = CALIB8_OK;
+  c8_qplan *p = calloc(1, sizeof *p);
+  int *parent = NULL;
+  if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
+  p->g = g;
+  p->opts = o ? *o : c8_quant_options_default();
+  p->n_nodes = g->n_nodes;
+  p->n_values = g->n_values;
+  p->node_prec = calloc((size_t)g->n_nodes + 1, sizeof *p->node_prec);
+  p->node_fused_act = calloc((size_t)g->n_nodes + 1, sizeof *p->node_fused_act);
+  p->tq = calloc((size_t)g->n_values + 1, sizeof *p->tq);
+  parent = malloc(sizeof(int) * ((size_t)g->n_values + 1));
+  if (!p->node_prec || !p->node_fused_act || !p->tq || !parent) {
+    st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
+    goto fail;
+  }
+  for (int v = 0; v < g->n_values; v++) parent[v] = v;
+  const c8_precision *forced = p->opts.node_precision;
+
+  /* 1. compute nodes */
+  for (int i = 0; i < g->n_nodes; i++) {
+    const c8_node *n = &g->nodes[i];
+    p->node_prec[i] = C8_PREC_FP32;
+    if (forced && forced[i] == C8_PREC_FP32) continue;
+    if (!c8_op_is_int8_compute(n->op_type) || n->n_in < 2) continue;
+    /* the data input must be an observed float activation */
+    int x = n->in[0];
+    if (!is_activation(g, x) || !cal->hist[x]) continue;
+    /* weights: constant float, or (MatMul/Gemm) a second observed activation */
+    int w = n->in[1];
+    if (w < 0) continue;
+    if (g->values[w].is_const) {
+      if (g->values[w].t.dtype != CALIB8_FLOAT) continue;
+    } else if (!cal->hist[w] || strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvTranspose") == 0) {
+      continue;
+    }
+    if (!cal->hist[n->out[0]]) continue;
+    p->node_prec[i] = C8_PREC_INT8;
+  }
+  /* 2. fused activations and tensor marks from compute nodes */
+  for (int i = 0; i < g->n_nodes; i++) {
+    const c8_node *n = &g->nodes[i];
+    if (p->node_prec[i] != C8_PREC_INT8 || !c8_op_is_int8_compute(n->op_type)) continue;
+    p->tq[n->in[0]].quantized = true;
+    if (!g->values[n->in[1]].is_const) p->tq[n->in[1]].quantized = true;
+    int y = n->out[0];
+    int r = sole_reader(g, y);
+    if (r >= 0 && is_fusable_activation(g, &g->nodes[r]) && !(forced && forced[r] == C8_PREC_FP32) &&
+        cal->hist[g->nodes[r].out[0]]) {
+      p->node_fused_act[r] = true;
+      p->node_prec[r] = C8_PREC_INT8;
+      y = g->nodes[r].out[0];
+    }
+    p->tq[y].quantized = true;
+  }
+  /* 3. carry-through ops, in topological order so chains propagate */
+  for (int i = 0; i < g->n_nodes; i++) {
+    const c8_node *n = &g->nodes[i];
+    if (p->node_prec[i] == C8_PREC_INT8 || !is_carry_through(n->op_type)) continue;
+    if (forced && forced[i] == C8_PREC_FP32) continue;
+    bool all = true;
+    int acts = 0;
+    for (int j = 0; j < n->n_in; j++) {
+      int v = n->in[j];
+      if (v < 0) continue;
+      if (g->values[v].is_const) {
+        /* Reshape/Unsqueeze shape-like constants are fine; constant float data is not int8 */
+        if (g->values[v].t.dtype == CALIB8_FLOAT) all = false;
+        continue;
+      }
+      if (j > 0 && is_scale_preserving(n->op_type)) continue; /* shape/axes inputs */
+      acts++;
+      if (!p->tq[v].quantized) all = false;
+    }
+    if (!all || acts == 0 || !cal->hist[n->out[0]]) continue;
+    p->node_prec[i] = C8_PREC_INT8;
+    p->tq[n->out[0]].quantized = true;
+    if (is_scale_preserving(n->op_type)) uf_union(parent, n->in[0], n->out[0]);
+    if (strcmp(n->op_type, "Concat") == 0)
+      for (int j = 0; j < n->n_in; j++)
+        if (n->in[j] >= 0) uf_union(parent, n->in[j], n->out[0]);
+  }
+  /* 4. thresholds per tensor */
+  c8_threshold_options to = c8_threshold_options_default();
+  to.percentile = p->opts.percentile;
+  for (int v = 0; v < g->n_values; v++) {
+    c8_tensor_q *q = &p->tq[v];
+    if (!q->quantized) continue;
+    const c8_histogram *h = cal->hist[v];
+    if (!h) {
+      st = c8_error(CALIB8_INTERNAL, "tensor '%s' is marked int8 but was never observed", g->values[v].name);
+      goto fail;
+    }
+    c8_threshold_method m = p->opts.method;
+    if (p->opts.value_method && p->opts.value_method[v] >= 0) m = (c8_threshold_method)p->opts.value_method[v];
+    double t = c8_threshold_compute(m, h, &to);
+    q->threshold = (float)t;
+    q->lo = h->count ? fmaxf(h->min, (float)-t) : 0.0f;
+    q->hi = h->count ? fminf(h->max, (float)t) : 0.0f;
+  }
+  /* 5. shared-scale groups take the widest member range */
+  for (int v = 0; v < g->n_values; v++) {
+    if (!p->tq[v].quantized) continue;
+    int r = uf_find(parent, v);
+    p->tq[v].group = r == v && parent[v] == v ? -1 : r;
+    if (r == v) continue;
+    c8_tensor_q *root = &p->tq[r];
+    if (!root->quantized) continue;
+    root->threshold = fmaxf(root->threshold, p->tq[v].threshold);
+    root->lo = fminf(root->lo, p->tq[v].lo);
+    root->hi = fmaxf(root->hi, p->tq[v].hi);
+  }
+  for (int v = 0; v < g->n_values; v++) {
+    c8_tensor_q *q = &p->tq[v];
+    if (!q->quantized) continue;
+    int r = uf_find(parent, v);
+    if (r != v) {
+      q->threshold = p->tq[r].threshold;
+      q->lo = p->tq[r].lo;
+      q->hi = p->tq[r].hi;
+      q->group = r;
+    }
+    if (r == v) {
+      /* a root that others joined is a group too */
+      for (int u = 0; u < g->n_values && q->group < 0; u++)
+        if (u != v && p->tq[u].quantized && uf_find(parent, u) == v) q->group = v;
+    }
+  }
+  /* 6. scales and zero points */
+  for (int v = 0; v < g->n_values; v++) {
+    c8_tensor_q *q = &p->tq[v];
+    if (!q->quantized) continue;
+    if (!p->opts.asymmetric) {
+      q->dtype = CALIB8_INT8;
+      q->zero_point = 0;
+      q->scale = q->threshold > 0 ? q->threshold / 127.0f : 1.0f;
+      q->lo = -q->threshold;
+      q->hi = q->threshold;
+    } else {
+      q->dtype = CALIB8_UINT8;
+      float lo = fminf(q->lo, 0.0f), hi = fmaxf(q->hi, 0.0f);
+      if (hi - lo <= 0) {
+        q->scale = 1.0f;
+        q->zero_point = 0;
+      } else {
+        q->scale = (hi - lo) / 255.0f;
+        float zp = nearbyintf(-lo / q->scale);
+        q->zero_point = (int)fminf(255.0f, fmaxf(0.0f, zp));
+      }
+      q->lo = lo;
+      q->hi = hi;
+    }
+  }
+  free(parent);
+  *out = p;
+  return CALIB8_OK;
+fail:
+  free(parent);
+  c8_qplan_destroy(p);
+  return st;
+}
+
+c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, float *scales, int8_t *q) {
+  if (w->dtype != CALIB8_FLOAT) return c8_error(CALIB8_UNSUPPORTED, "weights must be float32");
+  int64_t outer = 1, C = 1, inner = 1;
+  if (axis >= 0) {
+    for (int d = 0; d < axis; d++) outer *= w->dims[d];
+    C = w->dims[axis];
+    for (int d = axis + 1; d < w->rank; d++) inner *= w->dims[d];
+  } else {
+    inner = c8_numel(w);
+  }
+  const float *x = w->data;
+  for (int64_t c = 0; c < C; c++) {
+    double mx = 0.0;
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t k = 0; k < inner; k++) mx = fmax(mx, fabs((double)x[(o * C + c) * inner + k]));
+    double s = mx > 0 ? mx / 127.0 : 1.0;
+    if (m == C8_WEIGHTS_ADMM && mx > 0) {
+      /* Alternating least squares for min ||W - s q||^2 over s and q in [-127, 127] (TNN's
+         "ADMM" weight quantizer): converges in a few steps; stop when q no longer changes. */
+      for (int it = 0; it < 20; it++) {
+        double wq = 0.0, qq = 0.0;
+        for (int64_t o = 0; o < outer; o++)
+          for (int64_t k = 0; k < inner; k++) {
+            double xv = x[(o * C + c) * inner + k];
+            double qv = fmax(-127.0, fmin(127.0, nearbyint(xv / s)));
+            wq += xv * qv;
+            qq += qv * qv;
+          }
+        if (qq == 0.0) break;
+        double ns = wq / qq;
+        if (fabs(ns - s) <= 1e-12 * s) break;
+        s = ns;
+      }
+    }
+    scales[c] = (float)s;
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t k = 0; k < inner; k++) {
+        int64_t i = (o * C + c) * inner + k;
+        float qv = nearbyintf(x[i] / scales[c]);
+        q[i] = (int8_t)fmaxf(-127.0f, fminf(127.0f, qv));
+      }
+  }
+  return CALIB8_OK;
+}

@@ -1,0 +1,71 @@
+/* The quantization plan: which nodes compute in INT8, which tensors carry
+ * int8 values (and their scale and zero point), and how weights are quantized.
+ *
+ * Rules (what ONNX Runtime and TensorRT fuse into integer kernels):
+ * - Conv, ConvTranspose, Gemm and MatMul compute in INT8: their activation inputs
+ *   and their outputs are quantized; weights are int8 (per channel or per tensor),
+ *   the bias int32 with scale s_in * s_w.
+ * - A Relu/Clip that is the only reader of such an output is fused: the output
+ *   scale is taken after it.
+ * - Data movement (MaxPool, Reshape, Flatten, Transpose, Squeeze, Unsqueeze,
+ *   GlobalAveragePool, Concat) and Add carry int8 through when every activation
+ *   input is already int8. MaxPool/Reshape-like ops and Concat share one scale
+ *   between inputs and output (exact in ORT's integer kernels).
+ * - Everything else stays FP32. */
+#ifndef C8_PLAN_QPLAN_H
+#define C8_PLAN_QPLAN_H
+
+#include "observe/calibrate.h"
+#include "threshold/threshold.h"
+
+typedef enum { C8_GRAN_PER_CHANNEL = 0, C8_GRAN_PER_TENSOR, C8_GRAN_MIX } c8_granularity;
+typedef enum { C8_WEIGHTS_MINMAX = 0, C8_WEIGHTS_ADMM } c8_weight_method;
+typedef enum { C8_PREC_AUTO = 0, C8_PREC_INT8, C8_PREC_FP32 } c8_precision;
+
+typedef struct c8_quant_options {
+  c8_threshold_method method;
+  double percentile;
+  c8_weight_method weights;
+  c8_granularity granularity;
+  bool asymmetric;                 /* uint8 activations with a zero point; else symmetric int8 */
+  /* per-node precision forced by the user, indexed like graph nodes (NULL = none) */
+  const c8_precision *node_precision;
+  /* per-value threshold method override (NULL = none; -1 entries mean default) */
+  const int *value_method;
+} c8_quant_options;
+
+c8_quant_options c8_quant_options_default(void);
+
+typedef struct c8_tensor_q {
+  bool quantized;
+  float threshold;  /* symmetric clip T (|x| <= T) */
+  float lo, hi;     /* the represented range: [-T, T] or, asymmetric, [lo, hi] containing 0 */
+  float scale;
+  int zero_point;   /* 0 for symmetric int8 */
+  c8_dtype dtype;   /* CALIB8_INT8 or CALIB8_UINT8 */
+  int group;        /* shared-scale group id (-1 when alone) */
+} c8_tensor_q;
+
+typedef struct c8_qplan {
+  const c8_graph *g;
+  c8_quant_options opts;
+  int n_nodes, n_values;
+  c8_precision *node_prec;  /* INT8 or FP32 per node (FP32 for ops that have no int8 form) */
+  bool *node_fused_act;     /* node is a Relu/Clip fused into the INT8 compute node before it */
+  c8_tensor_q *tq;          /* per value */
+  int64_t macs_total, macs_int8; /* multiply-accumulates of Conv/Gemm/MatMul, all and those in INT8 */
+} c8_qplan;
+
+/* Builds the plan from calibration statistics. Node precision: options.node_precision
+ * first, then the rules above. Thresholds come from the histograms. */
+c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_quant_options *o, c8_qplan **out);
+void c8_qplan_destroy(c8_qplan *p);
+/* True for ops that compute in INT8 (Conv, ConvTranspose, Gemm, MatMul). */
+bool c8_op_is_int8_compute(const char *op_type);
+
+/* Weight quantization. Per output channel along `axis` (or per tensor when axis < 0):
+ * scales[c] and int8 values q. ADMM alternates q = clip(round(W/s)) and s = <W,q>/<q,q>
+ * (TNN's ADMM weight quantizer, tools/quantization), starting from MinMax. */
+c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, float *scales, int8_t *q);
+
+#endif

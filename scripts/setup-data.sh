@@ -46,7 +46,7 @@ ORT_PKG="$NPM_DIR/node_modules/onnxruntime-node"
 ort_ok() {
   [ -f "$ORT_PKG/package.json" ] &&
     node -e "process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)" "$ORT_PKG/package.json" "$ORT_VERSION" &&
-    ls "$ORT_PKG"/bin/napi-v*/linux/x64/libonnxruntime.so* >/dev/null 2>&1
+    ls "$ORT_PKG"/bin/napi-v*/linux/*/libonnxruntime.so* >/dev/null 2>&1
 }
 if [ "$FORCE" = 1 ] || ! ort_ok; then
   echo "setup-data: installing onnxruntime-node@$ORT_VERSION into $NPM_DIR"

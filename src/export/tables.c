@@ -1,0 +1,156 @@
+#include "export/tables.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/npy.h"
+
+/* A growable text buffer: artifacts are built in memory, then written atomically. */
+typedef struct {
+  char *s;
+  size_t n, cap;
+  bool oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include <stdarg.h>
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+  if (b->oom) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+    va_end(ap);
+    if (need < 0) {
+      b->oom = true;
+      return;
+    }
+    if (b->s && b->n + (size_t)need < b->cap) {
+      b->n += (size_t)need;
+      return;
+    }
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    while (cap < b->n + (size_t)need + 1) cap *= 2;
+    char *ns = realloc(b->s, cap);
+    if (!ns) {
+      b->oom = true;
+      return;
+    }
+    b->s = ns;
+    b->cap = cap;
+  }
+}
+
+static c8_status sb_write(sbuf *b, const char *path) {
+  c8_status st;
+  if (b->oom) st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
+  else st = c8_write_file_atomic(path, b->s ? b->s : "", b->n);
+  free(b->s);
+  return st;
+}
+
+static const c8_graph *G;
+static int by_name(const void *a, const void *b) {
+  return strcmp(G->values[*(const int *)a].name, G->values[*(const int *)b].name);
+}
+
+/* Quantized value ids sorted by name. */
+static int *sorted_quantized(const c8_qplan *p, int *n_out) {
+  int *ids = malloc(sizeof(int) * ((size_t)p->n_values + 1)), n = 0;
+  if (!ids) return NULL;
+  for (int v = 0; v < p->n_values; v++)
+    if (p->tq[v].quantized) ids[n++] = v;
+  G = p->g;
+  qsort(ids, (size_t)n, sizeof *ids, by_name);
+  *n_out = n;
+  return ids;
+}
+
+c8_status c8_calib_table_write(const c8_qplan *p, const c8_calibration *cal, const char *path) {
+  int n;
+  int *ids = sorted_quantized(p, &n);
+  if (!ids) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
+  sbuf b = {0};
+  sb_printf(&b, "# calib8 %s calibration table\n# method %s, %s activations, %lld samples\n# tensor threshold min max\n",
+            CALIB8_VERSION, c8_threshold_method_name(p->opts.method), p->opts.asymmetric ? "uint8 asymmetric" : "int8 symmetric",
+            (long long)cal->samples);
+  for (int i = 0; i < n; i++) {
+    int v = ids[i];
+    const c8_histogram *h = cal->hist[v];
+    /* %.9g round-trips a float exactly */
+    sb_printf(&b, "%s %.9g %.9g %.9g\n", p->g->values[v].name, (double)p->tq[v].threshold, h ? (double)h->min : 0.0,
+              h ? (double)h->max : 0.0);
+  }
+  free(ids);
+  return sb_write(&b, path);
+}
+
+c8_status c8_trt_cache_write(const c8_qplan *p, const char *path) {
+  int n;
+  int *ids = sorted_quantized(p, &n);
+  if (!ids) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
+  sbuf b = {0};
+  sb_printf(&b, "TRT-8601-EntropyCalibration2\n");
+  for (int i = 0; i < n; i++) {
+    float s = p->tq[ids[i]].threshold / 127.0f;
+    uint32_t bits;
+    memcpy(&bits, &s, 4);
+    sb_printf(&b, "%s: %08x\n", p->g->values[ids[i]].name, bits);
+  }
+  free(ids);
+  return sb_write(&b, path);
+}
+
+c8_status c8_qtable_write(const c8_qplan *p, const char *path) {
+  sbuf b = {0};
+  sb_printf(&b, "# calib8 qtable: layer_name INT8|F32 (edit and pass back with --qtable)\n");
+  for (int i = 0; i < p->n_nodes; i++) {
+    const c8_node *n = &p->g->nodes[i];
+    bool listed = c8_op_is_int8_compute(n->op_type) || p->node_prec[i] == C8_PREC_INT8 ||
+                  (p->opts.node_precision && p->opts.node_precision[i] == C8_PREC_FP32);
+    if (!listed) continue;
+    sb_printf(&b, "%s %s\n", n->name, p->node_prec[i] == C8_PREC_INT8 ? "INT8" : "F32");
+  }
+  return sb_write(&b, path);
+}
+
+c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec) {
+  FILE *f = fopen(path, "r");
+  if (!f) return c8_error(CALIB8_IO, "cannot open qtable '%s': %s", path, strerror(errno));
+  for (int i = 0; i < g->n_nodes; i++) prec[i] = C8_PREC_AUTO;
+  char line[4096];
+  int lineno = 0;
+  c8_status st = CALIB8_OK;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    char *hash = strchr(line, '#');
+    if (hash) *hash = 0;
+    char name[2048], word[64], extra[8];
+    int k = sscanf(line, "%2047s %63s %7s", name, word, extra);
+    if (k <= 0) continue;
+    if (k != 2) {
+      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: expected 'layer_name INT8|F32'", path, lineno);
+      break;
+    }
+    c8_precision pr;
+    if (strcmp(word, "INT8") == 0 || strcmp(word, "int8") == 0) pr = C8_PREC_INT8;
+    else if (strcmp(word, "F32") == 0 || strcmp(word, "FP32") == 0 || strcmp(word, "f32") == 0 || strcmp(word, "fp32") == 0)
+      pr = C8_PREC_FP32;
+    else {
+      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: precision '%s' is not INT8 or F32", path, lineno, word);
+      break;
+    }
+    int found = -1;
+    for (int i = 0; i < g->n_nodes && found < 0; i++)
+      if (strcmp(g->nodes[i].name, name) == 0) found = i;
+    if (found < 0) {
+      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: the model has no layer named '%s'", path, lineno, name);
+      break;
+    }
+    prec[found] = pr;
+  }
+  fclose(f);
+  return st;
+}

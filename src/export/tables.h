@@ -1,0 +1,21 @@
+/* Text artifacts of a quantization: the calibration table, the TensorRT
+ * calibration cache and the qtable (per-layer precision, TPU-MLIR style). */
+#ifndef C8_EXPORT_TABLES_H
+#define C8_EXPORT_TABLES_H
+
+#include "plan/qplan.h"
+
+/* "# calib8 calibration table ..." header, then one `tensor threshold min max` line per
+ * quantized tensor, sorted by name (byte-identical for the same statistics). */
+c8_status c8_calib_table_write(const c8_qplan *p, const c8_calibration *cal, const char *path);
+/* TensorRT calibration cache: "TRT-8601-EntropyCalibration2" then `name: <hex of float32 scale>`
+ * (big-endian bits, as TensorRT writes them), scale = threshold / 127. */
+c8_status c8_trt_cache_write(const c8_qplan *p, const char *path);
+/* One `layer_name INT8|F32` line per node that could compute in INT8 or was forced. */
+c8_status c8_qtable_write(const c8_qplan *p, const char *path);
+/* Reads a qtable into per-node precisions (array of g->n_nodes, C8_PREC_AUTO where not listed).
+ * Blank lines and '#' comments are skipped. An unknown layer name or a precision other than
+ * INT8/F32/FP32 fails with the file, line number and the offending word. */
+c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec);
+
+#endif

@@ -51,8 +51,8 @@ static c8_status sb_write(sbuf *b, const char *path) {
   return st;
 }
 
-static const c8_graph *G;
-static int by_name(const void *a, const void *b) {
+static int by_name(const void *a, const void *b, void *g) {
+  const c8_graph *G = g;
   return strcmp(G->values[*(const int *)a].name, G->values[*(const int *)b].name);
 }
 
@@ -62,8 +62,7 @@ static int *sorted_quantized(const c8_qplan *p, int *n_out) {
   if (!ids) return NULL;
   for (int v = 0; v < p->n_values; v++)
     if (p->tq[v].quantized) ids[n++] = v;
-  G = p->g;
-  qsort(ids, (size_t)n, sizeof *ids, by_name);
+  qsort_r(ids, (size_t)n, sizeof *ids, by_name, (void *)p->g);
   *n_out = n;
   return ids;
 }

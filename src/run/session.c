@@ -16,6 +16,11 @@ calib8_session_options calib8_session_options_default(void) {
 calib8_status calib8_session_create(const calib8_model *model, const calib8_session_options *options,
                                     calib8_session **out_session) {
   if (!model || !out_session) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_session_create: model and out_session are required");
+  return c8_session_create_from_graph(model->graph, options, out_session);
+}
+
+c8_status c8_session_create_from_graph(const c8_graph *graph, const calib8_session_options *options,
+                                       calib8_session **out_session) {
   calib8_session *s = calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");
   s->opts = options ? *options : calib8_session_options_default();
@@ -23,7 +28,7 @@ calib8_status calib8_session_create(const calib8_model *model, const calib8_sess
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->opts.threads = n > 0 ? (int)n : 1;
   }
-  s->g = c8_graph_clone(model->graph);
+  s->g = c8_graph_clone(graph);
   if (!s->g) {
     free(s);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");

@@ -13,6 +13,10 @@ struct calib8_session {
   void *obs_user;
 };
 
+/* A session over a copy of `graph` (the QDQ graph of a quantization plan, for example). */
+c8_status c8_session_create_from_graph(const c8_graph *graph, const calib8_session_options *options,
+                                       calib8_session **out_session);
+
 /* Installs a callback run after every step of every later run (NULL to remove). */
 void c8_session_set_observer(calib8_session *s, c8_step_observer obs, void *user);
 /* The plan of the last run (NULL before the first). */

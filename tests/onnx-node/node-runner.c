@@ -4,14 +4,16 @@
  *
  * A case (a folder of DATA_DIR) is selected when its model.onnx has exactly one node whose op_type is in the
  * REQUIRED list (the operators calib8 must support) or is any other operator calib8 registers, and every tensor
- * of its test data sets is float32/int64/int32/int8/uint8/bool. Dropout training-mode cases are excluded.
+ * of its test data sets is float32/int64/int32/int8/uint8/bool. Training-mode cases (Dropout, BatchNormalization
+ * training_mode=1) are excluded.
  * The selection reads the ModelProto with the generated protobuf-c code, so a case calib8 cannot load is a
  * failure ("unsupported operator ..."), not a skip.
  *
  * Each selected case runs in a forked child (a crash or a hang fails that case only) through the public session
  * API. Inputs that calib8 needs at prepare time (Reshape's shape, Resize's scales, ...) are graph inputs in the
  * node tests, whereas calib8 requires them to be constants: when the dynamic run fails with CALIB8_UNSUPPORTED the
- * case is retried with every input bound as a constant initializer, and the report counts those cases apart.
+ * case is retried with the inputs after the first bound as constant initializers, then with all of them (the node
+ * is then constant-folded, which still runs its prepare and run), and the report counts those cases apart.
  *
  * Outputs compare with numpy.allclose(rtol=1e-4, atol=1e-5, equal_nan=True) for float32, exactly otherwise, after
  * checking dtype and shape. The exit status is non-zero when the pass rate of the REQUIRED-list cases is below
@@ -61,7 +63,8 @@ typedef struct {
   char **datasets; /* test_data_set_* folder names, sorted */
   int n_datasets;
   result_kind result;
-  bool frozen; /* passed only with its inputs bound as constants */
+  bool frozen;       /* ran with inputs bound as constants */
+  bool frozen_first; /* ... including the first input */
   char reason[REASON_MAX];
 } test_case;
 
@@ -183,7 +186,7 @@ typedef enum {
   SKIP_UNREADABLE,  /* model.onnx missing or not a ModelProto */
   SKIP_NODE_COUNT,  /* not a single-node model */
   SKIP_OP,          /* operator neither required nor registered */
-  SKIP_TRAINING,    /* Dropout training mode */
+  SKIP_TRAINING,    /* Dropout / BatchNormalization training mode */
   SKIP_DTYPE,       /* a tensor with a dtype outside the tested set */
   SKIP_NONTENSOR,   /* a sequence/optional/map graph input or output */
   SKIP_NO_DATA,     /* no test_data_set_* */
@@ -194,7 +197,7 @@ static const char *const skip_names[SKIP__COUNT] = {
     [SKIP_UNREADABLE] = "model.onnx unreadable",
     [SKIP_NODE_COUNT] = "not a single-node model",
     [SKIP_OP] = "operator neither required nor registered in calib8",
-    [SKIP_TRAINING] = "Dropout training mode",
+    [SKIP_TRAINING] = "training mode (Dropout, BatchNormalization training_mode=1)",
     [SKIP_DTYPE] = "a tensor dtype outside float32/int64/int32/int8/uint8/bool",
     [SKIP_NONTENSOR] = "a non-tensor (sequence/optional/map) graph input or output",
     [SKIP_NO_DATA] = "no test_data_set_*",
@@ -262,7 +265,14 @@ static skip_kind select_case(const char *data_dir, const char *name, test_case *
     why = SKIP_OP;
     goto out;
   }
-  if (strncmp(name, "test_training_dropout", 21) == 0) {
+  /* Training-mode cases: Dropout's (test_training_dropout*) and BatchNormalization's training_mode=1 (running
+     statistics as extra outputs). calib8 is an inference engine. */
+  bool training = strncmp(name, "test_training_dropout", 21) == 0;
+  for (size_t i = 0; i < node->n_attribute; i++) {
+    const Onnx__AttributeProto *a = node->attribute[i];
+    if (a->name && strcmp(a->name, "training_mode") == 0 && a->has_i && a->i != 0) training = true;
+  }
+  if (training) {
     why = SKIP_TRAINING;
     goto out;
   }
@@ -399,11 +409,12 @@ static bool compare(const calib8_tensor *got, const calib8_tensor *want, const c
   return true;
 }
 
-/* Runs one data set. With `freeze`, the inputs become constant initializers of the model's graph before the
- * session is created. Returns true when every output matches; *run_status receives the status of a failing
- * calib8_session_run (where prepare errors surface), CALIB8_OK for any other failure. */
-static bool run_dataset(const options *o, const test_case *c, const char *ds, bool freeze, calib8_status *run_status,
-                        char *reason) {
+/* Runs one data set. Inputs from index `freeze_from` on become constant initializers of the model's graph before
+ * the session is created (freeze_from >= the input count: none). Returns true when every output matches;
+ * *run_status receives the status of a failing calib8_session_run (where prepare errors surface), CALIB8_OK for
+ * any other failure. */
+static bool run_dataset(const options *o, const test_case *c, const char *ds, int freeze_from,
+                        calib8_status *run_status, char *reason) {
   char dir[4096], path[4400];
   pathf(dir, sizeof dir, "%s/%s/%s", o->data_dir, c->name, ds);
   bool ok = false;
@@ -432,9 +443,10 @@ static bool run_dataset(const options *o, const test_case *c, const char *ds, bo
     if (!load_pb(path, &in[n_in], reason)) goto out;
     names[n_in] = c->inputs[n_in];
   }
-  if (freeze) {
+  int n_run = n_in < freeze_from ? n_in : freeze_from; /* inputs still fed at run time */
+  if (freeze_from < n_in) {
     c8_graph *g = m->graph;
-    for (int i = 0; i < n_in; i++) {
+    for (int i = freeze_from; i < n_in; i++) {
       int id = c8_graph_find_value(g, names[i]);
       if (id < 0) {
         set_reason(reason, "calib8 lost graph input '%s'", names[i]);
@@ -454,7 +466,7 @@ static bool run_dataset(const options *o, const test_case *c, const char *ds, bo
     set_reason(reason, "session failed (%s): %s", calib8_status_string(st), calib8_last_error());
     goto out;
   }
-  st = calib8_session_run(s, freeze ? 0 : n_in, names, in);
+  st = calib8_session_run(s, n_run, names, in);
   if (st) {
     *run_status = st;
     set_reason(reason, "run failed (%s): %s", calib8_status_string(st), calib8_last_error());
@@ -493,29 +505,35 @@ out:
   return ok;
 }
 
-/* Runs every data set; on a CALIB8_UNSUPPORTED failure of the dynamic run, retries with frozen inputs.
- * Writes "P<mode>" or "F<mode><reason>" (mode D dynamic, C constant inputs) to `fd`. */
+/* The calib8 message of a reason "<stage> failed (<status>): <message>". */
+static const char *reason_message(const char *r) {
+  const char *p = strstr(r, "): ");
+  return p ? p + 3 : r;
+}
+
+/* Runs every data set. When a run fails with CALIB8_UNSUPPORTED (an input needed at prepare time, such as
+ * Reshape's shape, is a graph input here), retries with the inputs after the first bound as constants, then
+ * with all of them. Writes "P<mode>" or "F<mode><reason>" (mode D dynamic, C constant inputs) to `fd`. */
 static void run_case(const options *o, const test_case *c, int fd) {
   char reason[REASON_MAX] = "", dyn_reason[REASON_MAX] = "";
   calib8_status st;
-  bool frozen = false, ok = true;
+  int n = c->n_inputs, freeze_from = n; /* n: nothing frozen, 1: all but the first, 0: all */
+  bool ok = true;
   for (int d = 0; d < c->n_datasets && ok; d++) {
-    if (!frozen) {
-      ok = run_dataset(o, c, c->datasets[d], false, &st, reason);
-      if (!ok && st == CALIB8_UNSUPPORTED && c->n_inputs > 0) {
-        memcpy(dyn_reason, reason, sizeof reason);
-        frozen = true;
-      } else {
-        continue;
-      }
+    for (;;) {
+      ok = run_dataset(o, c, c->datasets[d], freeze_from, &st, reason);
+      if (ok || st != CALIB8_UNSUPPORTED || freeze_from == 0) break;
+      if (freeze_from == n) memcpy(dyn_reason, reason, sizeof reason);
+      freeze_from = freeze_from > 1 && n > 1 ? 1 : 0;
     }
-    ok = run_dataset(o, c, c->datasets[d], true, &st, reason);
   }
+  bool frozen = freeze_from < n;
   char msg[2 * REASON_MAX + 64];
   if (ok) {
-    snprintf(msg, sizeof msg, "P%c", frozen ? 'C' : 'D');
-  } else if (frozen && strcmp(reason, dyn_reason) != 0) {
-    snprintf(msg, sizeof msg, "F%c%s [with dynamic inputs: %s]", 'C', reason, dyn_reason);
+    snprintf(msg, sizeof msg, "P%c", !frozen ? 'D' : freeze_from ? 'L' : 'C');
+  } else if (frozen && strcmp(reason_message(reason), reason_message(dyn_reason)) != 0) {
+    snprintf(msg, sizeof msg, "FC%s (with %s inputs bound as constants) [with dynamic inputs: %s]", reason,
+             freeze_from ? "the second and later" : "all", dyn_reason);
   } else {
     snprintf(msg, sizeof msg, "F%c%s", frozen ? 'C' : 'D', reason);
   }
@@ -530,7 +548,8 @@ static void run_case(const options *o, const test_case *c, int fd) {
 static void parse_result(test_case *c, const char *msg) {
   if (msg[0] == 'P') {
     c->result = RES_PASS;
-    c->frozen = msg[1] == 'C';
+    c->frozen = msg[1] == 'C' || msg[1] == 'L';
+    c->frozen_first = msg[1] == 'C';
   } else if (msg[0] == 'F' && msg[1]) {
     c->result = RES_FAIL;
     c->frozen = msg[1] == 'C';
@@ -787,7 +806,10 @@ int main(int argc, char **argv) {
       passed++;
       s->passed++;
       if (c->frozen) s->frozen++, frozen++;
-      if (o.verbose) printf("PASS %s (%s)%s\n", c->name, c->op, c->frozen ? " [inputs bound as constants]" : "");
+      if (o.verbose)
+        printf("PASS %s (%s)%s\n", c->name, c->op,
+               !c->frozen ? "" : c->frozen_first ? " [all inputs bound as constants]"
+                                                 : " [inputs after the first bound as constants]");
     } else {
       printf("FAIL %s (%s): %s\n", c->name, c->op, c->reason);
     }

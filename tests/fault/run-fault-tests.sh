@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Fault tests of the calib8 command line: bad models, bad inputs, bad arguments.
+#
+#   run-fault-tests.sh CALIB8_BINARY [FIXTURES_DIR]
+#
+# Every failure case must exit with a code from 1 to 125 (not a crash: no signal, no sanitizer abort), print
+# nothing but one line on stderr, starting with "calib8: " and naming the file, node or value at fault.
+# The fixtures come from make_fixtures.py and are committed, so no Python is needed here.
+set -u
+
+CALIB8=${1:?usage: run-fault-tests.sh CALIB8_BINARY [FIXTURES_DIR]}
+FIX=${2:-$(cd "$(dirname "$0")" && pwd)/fixtures}
+case $CALIB8 in /*) ;; *) CALIB8=$PWD/$CALIB8 ;; esac
+[ -x "$CALIB8" ] || { echo "run-fault-tests: '$CALIB8' is not an executable" >&2; exit 2; }
+[ -f "$FIX/identity.onnx" ] || { echo "run-fault-tests: no fixtures in '$FIX'" >&2; exit 2; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/calib8-fault.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+OUT=$WORK/out
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; }
+
+# run_cli NAME ARGS...: runs calib8 with stdout/stderr captured in $WORK/{stdout,stderr}, sets $rc.
+run_cli() {
+  local name=$1
+  shift
+  (cd "$FIX" && "$CALIB8" "$@") >"$WORK/stdout" 2>"$WORK/stderr"
+  rc=$?
+}
+
+# expect_error NAME NEEDLE1 [NEEDLE2 ...] -- ARGS...
+# The error line must contain every needle (fixed strings); a needle "!TEXT" means TEXT must not appear.
+expect_error() {
+  local name=$1
+  shift
+  local needles=()
+  while [ "$1" != "--" ]; do
+    needles+=("$1")
+    shift
+  done
+  shift
+  run_cli "$name" "$@"
+  local lines first
+  lines=$(wc -l <"$WORK/stderr")
+  first=$(head -n 1 "$WORK/stderr")
+  if [ "$rc" -eq 0 ]; then
+    fail "$name" "exit code 0, expected a failure (stderr: $first)"
+    return
+  fi
+  if [ "$rc" -ge 126 ]; then
+    fail "$name" "crashed: exit code $rc (signal $((rc - 128))); stderr: $(head -c 300 "$WORK/stderr")"
+    return
+  fi
+  if grep -qE 'Sanitizer|runtime error:' "$WORK/stderr"; then
+    fail "$name" "sanitizer report (exit $rc): $(grep -m1 -E 'SUMMARY|runtime error:' "$WORK/stderr")"
+    return
+  fi
+  if [ "$lines" -ne 1 ] || [ "$(tail -c 1 "$WORK/stderr" | od -An -c | tr -d ' ')" != '\n' ]; then
+    fail "$name" "stderr has $lines lines, expected exactly one: $(head -c 300 "$WORK/stderr" | tr '\n' '|')"
+    return
+  fi
+  case $first in
+    "calib8: "*) ;;
+    *)
+      fail "$name" "stderr does not start with 'calib8: ': $first"
+      return
+      ;;
+  esac
+  local n
+  for n in "${needles[@]}"; do
+    if [[ $n == '!'* ]]; then
+      if [[ $first == *"${n#!}"* ]]; then
+        fail "$name" "error mentions '${n#!}': $first"
+        return
+      fi
+    elif [[ $first != *"$n"* ]]; then
+      fail "$name" "error does not mention '$n': $first"
+      return
+    fi
+  done
+  pass "$name (exit $rc): $first"
+}
+
+# expect_ok NAME NEEDLE1 [NEEDLE2 ...] -- ARGS...: exit 0, empty stderr, stdout contains every needle (a
+# needle may span lines as a regular expression is not used: each is a fixed string looked up in stdout).
+expect_ok() {
+  local name=$1
+  shift
+  local needles=()
+  while [ "$1" != "--" ]; do
+    needles+=("$1")
+    shift
+  done
+  shift
+  run_cli "$name" "$@"
+  if [ "$rc" -ne 0 ]; then
+    fail "$name" "exit code $rc: $(head -c 300 "$WORK/stderr")"
+    return
+  fi
+  if [ -s "$WORK/stderr" ]; then
+    fail "$name" "unexpected stderr (a sanitizer report?): $(head -c 300 "$WORK/stderr")"
+    return
+  fi
+  local n
+  for n in "${needles[@]}"; do
+    if ! grep -qF -- "$n" "$WORK/stdout"; then
+      fail "$name" "stdout does not contain '$n': $(tr '\n' '|' <"$WORK/stdout")"
+      return
+    fi
+  done
+  pass "$name"
+}
+
+# ---- models ----
+expect_error "truncated model" "truncated.onnx" -- info truncated.onnx
+expect_error "truncated model (run)" "truncated.onnx" -- run truncated.onnx -i x.npy -o "$OUT"
+expect_error "corrupt model" "corrupt.onnx" -- info corrupt.onnx
+expect_error "unknown operator" "unknown_op.onnx" "mystery_node" "FooBar" -- info unknown_op.onnx
+expect_error "undefined tensor" "reads_ghost" "ghost" -- info undefined_input.onnx
+expect_error "nonexistent model (info)" "/nonexistent/model.onnx" -- info /nonexistent/model.onnx
+expect_error "nonexistent model (run)" "/nonexistent/model.onnx" -- run /nonexistent/model.onnx -i x.npy -o "$OUT"
+# A folder opens with fopen() on Linux; reading it must fail as I/O, not as a huge allocation.
+expect_error "model is a folder" "$FIX" "!out of memory" -- info "$FIX"
+
+# ---- inputs ----
+expect_error "unknown input name" "'nope'" -- run identity.onnx -i nope=x.npy -o "$OUT"
+expect_error "missing input" "'b'" "missing" -- run two_inputs.onnx -i a=x.npy -o "$OUT"
+expect_error "unnamed input, two-input model" "2 inputs" -- run two_inputs.onnx -i x.npy -o "$OUT"
+expect_error "input given twice" "'x'" -- run identity.onnx -i x=x.npy -i x=x.npy -o "$OUT"
+expect_error "wrong input shape" "'x'" "[2,4]" -- run identity.onnx -i x=x_wrongshape.npy -o "$OUT"
+expect_error "wrong input dtype" "'x'" "int64" "float32" -- run identity.onnx -i x=x_int64.npy -o "$OUT"
+expect_error "nonexistent input file" "missing.npy" -- run identity.onnx -i x=missing.npy -o "$OUT"
+
+# ---- malformed .npy ----
+expect_error "npy bad magic" "bad_magic.npy" -- run identity.onnx -i x=bad_magic.npy -o "$OUT"
+expect_error "npy truncated data" "truncated_data.npy" -- run identity.onnx -i x=truncated_data.npy -o "$OUT"
+expect_error "npy truncated header" "truncated_header.npy" -- run identity.onnx -i x=truncated_header.npy -o "$OUT"
+expect_error "npy fortran order" "fortran.npy" "Fortran" -- run identity.onnx -i x=fortran.npy -o "$OUT"
+expect_error "npy float64" "f8.npy" "<f8" -- run identity.onnx -i x=f8.npy -o "$OUT"
+expect_error "npy complex64" "c8.npy" "<c8" -- run identity.onnx -i x=c8.npy -o "$OUT"
+expect_error "npy is a model" "identity.onnx" -- run identity.onnx -i x=identity.onnx -o "$OUT"
+expect_error "npy is a folder" "$FIX" "!out of memory" -- run identity.onnx -i x="$FIX" -o "$OUT"
+
+# ---- output directory ----
+# A path under a regular file cannot be created whatever the permissions (tests may run as root).
+expect_error "output dir under a file" "x.npy/sub" -- run identity.onnx -i x=x.npy -o x.npy/sub
+expect_error "output dir is a file" "x.npy" -- run identity.onnx -i x=x.npy -o x.npy
+if [ -e "$FIX/x.npy/sub" ]; then fail "output dir under a file" "created $FIX/x.npy/sub"; fi
+
+# ---- command line ----
+run_cli "no arguments"
+if [ "$rc" -ge 1 ] && [ "$rc" -le 125 ] && grep -q "^usage: calib8" "$WORK/stderr" && [ ! -s "$WORK/stdout" ]; then
+  pass "no arguments (exit $rc): usage on stderr"
+else
+  fail "no arguments" "exit $rc, expected the usage on stderr and a failure code: $(head -c 200 "$WORK/stderr")"
+fi
+expect_error "unknown command" "frobnicate" -- frobnicate
+expect_error "unknown option (run)" "--bogus" -- run identity.onnx -i x=x.npy -o "$OUT" --bogus
+expect_error "unknown option (info)" "--bogus" -- info identity.onnx --bogus
+expect_error "--threads abc" "--threads" "abc" -- run identity.onnx -i x=x.npy -o "$OUT" --threads abc
+expect_error "--threads 0" "--threads" "'0'" -- run identity.onnx -i x=x.npy -o "$OUT" --threads 0
+expect_error "--threads without a value" "--threads" -- run identity.onnx -i x=x.npy -o "$OUT" --threads
+expect_error "--repeat -1" "--repeat" "'-1'" -- run identity.onnx -i x=x.npy -o "$OUT" --repeat -1
+expect_error "run without -o" "usage" -- run identity.onnx -i x=x.npy
+expect_error "run without inputs" "usage" -- run identity.onnx -o "$OUT"
+expect_error "info without a model" "usage" -- info
+
+# ---- commands that work ----
+expect_ok "--version" "calib8 0.1" -- --version
+expect_ok "--help" "usage: calib8" "info MODEL" "run MODEL" -- --help
+# `calib8 info` of info.onnx: 2 Identity + 1 Constant, 10 parameters (w: 2x3, Constant: 4).
+expect_ok "info" "opset: 13" "inputs:" "outputs:" "float32" "[N, 3]" "[2, 3]" "operators: 3 nodes" \
+  "parameters: 10" -- info info.onnx
+if [ "$rc" -eq 0 ]; then
+  # The histogram lines: "  Identity   2" and "  Constant   1", in that order (most frequent first).
+  if grep -qE '^ +Identity +2$' "$WORK/stdout" && grep -qE '^ +Constant +1$' "$WORK/stdout" &&
+    [ "$(grep -nE '^ +Identity +2$' "$WORK/stdout" | cut -d: -f1)" -lt \
+      "$(grep -nE '^ +Constant +1$' "$WORK/stdout" | cut -d: -f1)" ]; then
+    pass "info operator histogram"
+  else
+    fail "info operator histogram" "expected 'Identity 2' then 'Constant 1': $(tr '\n' '|' <"$WORK/stdout")"
+  fi
+  if grep -qE '^ +x +float32 +\[N, 3\]$' "$WORK/stdout" && grep -qE '^ +c +float32 +\[4\]$' "$WORK/stdout"; then
+    pass "info inputs and outputs"
+  else
+    fail "info inputs and outputs" "expected 'x float32 [N, 3]' and 'c float32 [4]': $(tr '\n' '|' <"$WORK/stdout")"
+  fi
+fi
+expect_ok "run identity" "output y float32 [2,3]" -- run identity.onnx -i x=x.npy -o "$OUT"
+if [ "$rc" -eq 0 ]; then
+  # The .npy calib8 writes holds the input's 24 data bytes unchanged at its end.
+  if [ -f "$OUT/y.npy" ] && cmp -s <(tail -c 24 "$OUT/y.npy") <(tail -c 24 "$FIX/x.npy"); then
+    pass "run identity output data"
+  else
+    fail "run identity output data" "$OUT/y.npy missing or different from x.npy"
+  fi
+  if ls "$OUT" | grep -q '\.tmp'; then fail "run leaves no temporary files" "$(ls "$OUT")"; else
+    pass "run leaves no temporary files"
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -4,17 +4,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "load/model.h"
 #include "onnx.pb-c.h"
 #include "ops/op.h"
 
-#define MIN_OPSET 7
+#define MIN_OPSET 1
 #define MAX_OPSET 17
 
 c8_status c8_read_file(const char *path, void **out_bytes, size_t *out_len) {
   FILE *f = fopen(path, "rb");
   if (!f) return c8_error(CALIB8_IO, "cannot open '%s': %s", path, strerror(errno));
+  struct stat sb; /* fopen() opens folders too, and ftell() on one says LONG_MAX */
+  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    fclose(f);
+    return c8_error(CALIB8_IO, "cannot read '%s': it is not a regular file", path);
+  }
   void *buf = NULL;
   if (fseek(f, 0, SEEK_END) != 0) goto io;
   long len = ftell(f);
@@ -267,7 +273,9 @@ c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const ch
     goto fail;
   }
   /* Opsets 7..17 are the supported range. Newer opsets are accepted: each op checks the attributes and inputs
-     it understands and rejects the rest by name. Older ones changed broadcasting rules. */
+     it understands and rejects the rest by name. Older models load when their operators mean the same as in
+     opset 7 (GlobalAveragePool-1, HardSigmoid-6): nodes with the legacy `broadcast` or `consumed_inputs`
+     attributes, whose semantics changed at opset 7, are refused below. */
   if (g->opset < MIN_OPSET) {
     st = c8_error(CALIB8_UNSUPPORTED, "%s: opset %d is not supported (calib8 supports opsets %d to %d)", what,
                   g->opset, MIN_OPSET, MAX_OPSET);
@@ -362,6 +370,11 @@ c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const ch
     }
     g->nodes[k].origin = (int)i;
     for (size_t a = 0; a < np->n_attribute; a++) C8_TRY(decode_attr(&g->nodes[k], np->attribute[a], dir, what));
+    if (g->opset < 7 && (c8_node_attr(&g->nodes[k], "broadcast") || c8_node_attr(&g->nodes[k], "consumed_inputs"))) {
+      st = c8_error(CALIB8_UNSUPPORTED, "%s: node '%s' (%s) uses an opset-%d attribute whose semantics changed at opset 7",
+                    what, g->nodes[k].name, g->nodes[k].op_type, g->opset);
+      goto fail;
+    }
     if (!g->nodes[k].def) {
       st = c8_error(CALIB8_UNSUPPORTED, "%s: node '%s' uses operator '%s%s%s', which calib8 does not support", what,
                     g->nodes[k].name, *g->nodes[k].domain ? g->nodes[k].domain : "",
@@ -369,7 +382,11 @@ c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const ch
       goto fail;
     }
   }
-  C8_TRY(c8_graph_toposort(g));
+  st = c8_graph_toposort(g);
+  if (st) {
+    c8_error_prefix(st, "%s", what);
+    goto fail;
+  }
   onnx__model_proto__free_unpacked(m, NULL);
   *out = g;
   return CALIB8_OK;

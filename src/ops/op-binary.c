@@ -347,7 +347,13 @@ static c8_status binary_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
   }
   /* Before opset 7, broadcasting needed broadcast=1 and aligned b at `axis` (default: trailing). */
   c8_tensor bv = *in[1];
-  if (k->opset < 7 && tab != tab_prelu) {
+  if (k->opset < 7 && tab == tab_prelu) {
+    /* PRelu-6 applies a 1-D slope of C values along the channel axis 1, as PyTorch exported it. */
+    if (bv.rank == 1 && bv.dims[0] > 1 && in[0]->rank >= 2 && in[0]->dims[1] == bv.dims[0]) {
+      bv.rank = in[0]->rank - 1;
+      for (int i = 1; i < bv.rank; i++) bv.dims[i] = 1;
+    }
+  } else if (k->opset < 7) {
     if (c8_attr_int(node, "broadcast", 0)) {
       int64_t axis = c8_attr_int(node, "axis", in[0]->rank - in[1]->rank);
       if (axis < 0) axis += in[0]->rank;

@@ -5,6 +5,12 @@
  * Along the last axis each row is contiguous; along another axis the kernel sweeps the `inner` positions
  * together, so every loop runs over contiguous memory and vectorizes (scratch: 2 * inner floats).
  */
+/* Let GCC if-convert the selects of the branch-free math (fp-math.h) so its loops vectorize: with the
+ * default -ftrapping-math it refuses to speculate float operations that might raise FP exceptions,
+ * which calib8 never inspects. Results are unchanged. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +22,7 @@ enum { SOFTMAX, LOG_SOFTMAX, HARDMAX };
 
 typedef struct softmax_state {
   int mode;
+  bool avx2;
   int64_t outer, len, inner;
 } softmax_state;
 
@@ -36,6 +43,7 @@ static c8_status softmax_prepare_mode(c8_kernel *k, c8_tensor *const *in, int n_
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "node '%s': out of memory", node->name);
   k->state = s;
   s->mode = mode;
+  s->avx2 = c8_use_avx2();
   s->outer = s->len = s->inner = 1;
   for (int i = 0; i < axis; i++) s->outer *= x->dims[i];
   if (legacy) {
@@ -52,7 +60,7 @@ static c8_status softmax_prepare_mode(c8_kernel *k, c8_tensor *const *in, int n_
 }
 
 /* One contiguous row of n > 0 values. */
-static void row_kernel(float *y, const float *x, int64_t n, int mode) {
+static inline __attribute__((always_inline)) void row_kernel(float *y, const float *x, int64_t n, int mode) {
   float m = x[0];
   for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
   if (mode == HARDMAX) {
@@ -82,7 +90,7 @@ static void row_kernel(float *y, const float *x, int64_t n, int mode) {
 }
 
 /* len values at stride `inner`, for `inner` neighbouring positions at once. */
-static void strided_kernel(float *y, const float *x, int64_t len, int64_t inner, int mode, float *mx, float *sm) {
+static inline __attribute__((always_inline)) void strided_kernel(float *y, const float *x, int64_t len, int64_t inner, int mode, float *mx, float *sm) {
   memcpy(mx, x, sizeof(float) * (size_t)inner);
   for (int64_t a = 1; a < len; a++) {
     const float *xa = x + a * inner;
@@ -123,6 +131,20 @@ static void strided_kernel(float *y, const float *x, int64_t len, int64_t inner,
   }
 }
 
+/* All rows of one tensor; built twice, for the baseline and for AVX2. */
+#define SOFTMAX_ALL(name, ATTR)                                                                                     \
+  ATTR static void name(const softmax_state *s, float *y, const float *x, float *scratch) {                         \
+    const int64_t block = s->len * s->inner;                                                                       \
+    for (int64_t o = 0; o < s->outer; o++) {                                                                       \
+      if (s->inner == 1) row_kernel(y + o * block, x + o * block, s->len, s->mode);                                \
+      else strided_kernel(y + o * block, x + o * block, s->len, s->inner, s->mode, scratch, scratch + s->inner);  \
+    }                                                                                                              \
+  }
+SOFTMAX_ALL(softmax_base, )
+#if C8_AVX2_CLONES
+SOFTMAX_ALL(softmax_avx2, C8_TARGET_AVX2)
+#endif
+
 static c8_status softmax_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                              void *scratch) {
   (void)n_in, (void)n_out;
@@ -130,11 +152,13 @@ static c8_status softmax_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   const float *x = in[0]->data;
   float *y = out[0]->data;
   if (s->len == 0 || s->inner == 0) return CALIB8_OK;
-  const int64_t block = s->len * s->inner;
-  for (int64_t o = 0; o < s->outer; o++) {
-    if (s->inner == 1) row_kernel(y + o * block, x + o * block, s->len, s->mode);
-    else strided_kernel(y + o * block, x + o * block, s->len, s->inner, s->mode, scratch, (float *)scratch + s->inner);
+#if C8_AVX2_CLONES
+  if (s->avx2) {
+    softmax_avx2(s, y, x, scratch);
+    return CALIB8_OK;
   }
+#endif
+  softmax_base(s, y, x, scratch);
   return CALIB8_OK;
 }
 

@@ -4,10 +4,16 @@
  * ThresholdedRelu-10, Shrink-9, Gelu-20, Sin/Cos/Tan/Asin/Acos/Atan-7, Sinh/Cosh/Asinh/Acosh/Atanh-9,
  * Not-1, IsNaN-13, IsInf-10, Clip-1/6/11/12/13.
  *
- * float32 Exp, Sigmoid, Tanh, Elu, Selu, Celu and HardSwish use the vectorizable math of fp-math.h;
- * the rest call libm. float16 inputs run the float32 kernel on converted chunks. float64 is supported
+ * float32 Exp, Sigmoid, Tanh, Erf, Gelu, Elu, Selu and Celu use the vectorizable math of fp-math.h (with
+ * AVX2 builds of those loops picked at prepare); the rest call libm. float16 inputs run the float32 kernel on converted chunks. float64 is supported
  * wherever the spec allows it; integer types where the spec allows them (Relu, Abs, Neg, Sign, Clip).
  */
+/* Let GCC if-convert the selects of the branch-free math (fp-math.h) so its loops vectorize: with the
+ * default -ftrapping-math it refuses to speculate float operations that might raise FP exceptions,
+ * which calib8 never inspects. Results are unchanged. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -28,8 +34,8 @@ struct un_state {
   float alpha, beta, gamma;
 };
 
-#define UN_DEF(name, T, TO, EXPR)                                                   \
-  static void name(const un_state *s, void *y_, const void *x_, int64_t n) {       \
+#define UN_DEF_ATTR(name, T, TO, EXPR, ATTR)                                        \
+  ATTR static void name(const un_state *s, void *y_, const void *x_, int64_t n) {  \
     const T *x = x_;                                                                \
     TO *y = y_;                                                                     \
     const float alpha = s->alpha, beta = s->beta, gamma = s->gamma;                 \
@@ -40,11 +46,21 @@ struct un_state {
     }                                                                               \
   }
 
+#define UN_DEF(name, T, TO, EXPR) UN_DEF_ATTR(name, T, TO, EXPR, )
+
 /* Float op in both precisions: E32 sees a float v, E64 a double v. */
 #define UN_F(op, E32, E64)         \
   UN_DEF(op##_f32, float, float, E32) \
   UN_DEF(op##_f64, double, double, E64)
 #define TAB_F(op) [CALIB8_FLOAT] = op##_f32, [CALIB8_DOUBLE] = op##_f64
+/* Compute-bound float ops also get an AVX2 build of the float32 loop (picked at prepare). */
+#if C8_AVX2_CLONES
+#define UN_FX(op, E32, E64) UN_F(op, E32, E64) UN_DEF_ATTR(op##_f32_avx2, float, float, E32, C8_TARGET_AVX2)
+#define AVX2_PAIR(op) {op##_f32, op##_f32_avx2},
+#else
+#define UN_FX(op, E32, E64) UN_F(op, E32, E64)
+#define AVX2_PAIR(op)
+#endif
 
 /* Integer variants, computed through unsigned types so that negation wraps. */
 #define UN_SI(op, E)                                \
@@ -84,11 +100,11 @@ UN_F(ceil, ceilf(v), ceil(v))
 UN_F(round, nearbyintf(v), nearbyint(v)) /* ties to even in the default rounding mode, as ONNX requires */
 UN_F(reciprocal, 1.0f / v, 1.0 / v)
 UN_F(sqrt, sqrtf(v), sqrt(v))
-UN_F(exp, c8_expf(v), exp(v))
+UN_FX(exp, c8_expf(v), exp(v))
 UN_F(log, logf(v), log(v))
-UN_F(sigmoid, c8_sigmoidf(v), 1.0 / (1.0 + exp(-v)))
-UN_F(tanh, c8_tanhf(v), tanh(v))
-UN_F(erf, erff(v), erf(v))
+UN_FX(sigmoid, c8_sigmoidf(v), 1.0 / (1.0 + exp(-v)))
+UN_FX(tanh, c8_tanhf(v), tanh(v))
+UN_FX(erf, c8_erff(v), erf(v))
 UN_F(sin, sinf(v), sin(v))
 UN_F(cos, cosf(v), cos(v))
 UN_F(tan, tanf(v), tan(v))
@@ -101,21 +117,31 @@ UN_F(asinh, asinhf(v), asinh(v))
 UN_F(acosh, acoshf(v), acosh(v))
 UN_F(atanh, atanhf(v), atanh(v))
 UN_F(leaky_relu, v < 0 ? alpha * v : v, v < 0 ? alpha * v : v)
-UN_F(elu, v < 0 ? alpha * c8_expm1f(v) : v, v < 0 ? alpha * expm1(v) : v)
+UN_FX(elu, v < 0 ? alpha * c8_expm1f(v) : v, v < 0 ? alpha * expm1(v) : v)
 /* Selu: gamma * (alpha * e^x - alpha) for x <= 0, gamma * x above. */
-UN_F(selu, v <= 0 ? gamma * (alpha * c8_expm1f(v)) : gamma * v, v <= 0 ? gamma * (alpha * expm1(v)) : gamma * v)
+UN_FX(selu, v <= 0 ? gamma * (alpha * c8_expm1f(v)) : gamma * v, v <= 0 ? gamma * (alpha * expm1(v)) : gamma * v)
 /* Celu: max(0, x) + min(0, alpha * (exp(x / alpha) - 1)). */
-UN_F(celu, v < 0 ? alpha * c8_expm1f(v / alpha) : v, v < 0 ? alpha * expm1(v / alpha) : v)
+UN_FX(celu, v < 0 ? alpha * c8_expm1f(v / alpha) : v, v < 0 ? alpha * expm1(v / alpha) : v)
 UN_F(thresholded_relu, v > alpha ? v : 0.0f, v > alpha ? v : 0.0)
-UN_F(hard_sigmoid, fmaxf(0.0f, fminf(1.0f, alpha * v + beta)), fmax(0.0, fmin(1.0, alpha * v + beta)))
-UN_F(hard_swish, v * fmaxf(0.0f, fminf(1.0f, v * (1.0f / 6.0f) + 0.5f)), v * fmax(0.0, fmin(1.0, v / 6.0 + 0.5)))
+/* max(0, min(1, t)) as selects (fmaxf/fminf are calls that stop vectorization); NaN passes through. */
+static inline float clamp01f(float t) {
+  t = t < 0.0f ? 0.0f : t;
+  return t > 1.0f ? 1.0f : t;
+}
+static inline double clamp01(double t) {
+  t = t < 0.0 ? 0.0 : t;
+  return t > 1.0 ? 1.0 : t;
+}
+UN_FX(hard_sigmoid, clamp01f(alpha * v + beta), clamp01(alpha * v + beta))
+/* HardSwish = x * HardSigmoid(x) with alpha = 1/6, beta = 0.5. */
+UN_FX(hard_swish, v * clamp01f(v * (1.0f / 6.0f) + 0.5f), v * clamp01(v / 6.0 + 0.5))
 /* Softplus log(1 + e^x), written to neither overflow nor lose small values. */
 UN_F(softplus, v > 0 ? v + log1pf(expf(-v)) : log1pf(expf(v)), v > 0 ? v + log1p(exp(-v)) : log1p(exp(v)))
-UN_F(softsign, v / (1.0f + fabsf(v)), v / (1.0 + fabs(v)))
+UN_FX(softsign, v / (1.0f + fabsf(v)), v / (1.0 + fabs(v)))
 /* Shrink: alpha = lambd, beta = bias. */
 UN_F(shrink, v < -alpha ? v + beta : v > alpha ? v - beta : 0.0f, v < -alpha ? v + beta : v > alpha ? v - beta : 0.0)
-UN_F(gelu, 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)), 0.5 * v * (1.0 + erf(v * 0.70710678118654752)))
-UN_F(gelu_tanh, 0.5f * v * (1.0f + c8_tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v))),
+UN_FX(gelu, 0.5f * v * (1.0f + c8_erff(v * 0.70710678118654752f)), 0.5 * v * (1.0 + erf(v * 0.70710678118654752)))
+UN_FX(gelu_tanh, 0.5f * v * (1.0f + c8_tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v))),
      0.5 * v * (1.0 + tanh(0.79788456080286536 * (v + 0.044715 * v * v * v))))
 UN_DEF(not_b, uint8_t, uint8_t, v == 0)
 UN_DEF(isnan_f32, float, uint8_t, v != v)
@@ -123,6 +149,19 @@ UN_DEF(isnan_f64, double, uint8_t, v != v)
 /* IsInf: alpha = detect_positive, beta = detect_negative. */
 UN_DEF(isinf_f32, float, uint8_t, (alpha != 0 && v == INFINITY) || (beta != 0 && v == -INFINITY))
 UN_DEF(isinf_f64, double, uint8_t, (alpha != 0 && v == INFINITY) || (beta != 0 && v == -INFINITY))
+
+static const struct {
+  un_fn base, avx2;
+} avx2_kernels[] = {AVX2_PAIR(exp) AVX2_PAIR(sigmoid) AVX2_PAIR(tanh) AVX2_PAIR(elu) AVX2_PAIR(selu) AVX2_PAIR(celu)
+                        AVX2_PAIR(hard_sigmoid) AVX2_PAIR(hard_swish) AVX2_PAIR(softsign) AVX2_PAIR(gelu_tanh)
+                            AVX2_PAIR(erf) AVX2_PAIR(gelu){NULL, NULL}};
+
+/* The AVX2 build of a float32 kernel when the CPU has AVX2, else the kernel itself. */
+static un_fn best_f32(un_fn f) {
+  for (size_t i = 0; avx2_kernels[i].base; i++)
+    if (avx2_kernels[i].base == f) return c8_use_avx2() ? avx2_kernels[i].avx2 : f;
+  return f;
+}
 
 static const un_fn tab_relu[N_DTYPES] = {TAB_F(relu), TAB_SI(relu)};
 static const un_fn tab_neg[N_DTYPES] = {TAB_F(neg), TAB_SI(neg)};
@@ -203,10 +242,10 @@ static c8_status unary_setup(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   k->state = s;
   c8_dtype dt = in[0]->dtype;
   if ((unsigned)dt < N_DTYPES && d->tab[dt]) {
-    s->fn = d->tab[dt];
+    s->fn = dt == CALIB8_FLOAT ? best_f32(d->tab[dt]) : d->tab[dt];
   } else if (dt == CALIB8_FLOAT16 && d->tab[CALIB8_FLOAT]) {
     s->fn = half_fn;
-    s->f32fn = d->tab[CALIB8_FLOAT];
+    s->f32fn = best_f32(d->tab[CALIB8_FLOAT]);
     s->half = true;
   } else {
     return c8_node_error(node, CALIB8_UNSUPPORTED, "%s input is not supported", calib8_dtype_name(dt));

@@ -479,8 +479,21 @@ static void test_fast_math(void) {
     double s = 1 / (1 + exp(-(double)x)), a = fabs(c8_sigmoidf(x) - s);
     if (a > max_abs_sig) max_abs_sig = a;
   }
-  fprintf(stderr, "c8_expf max rel err %.3g, c8_tanhf %.3g, c8_sigmoidf max abs err %.3g\n", max_rel, max_rel_tanh,
-          max_abs_sig);
+  double max_abs_erf = 0, max_rel_erf = 0;
+  for (float x = -6.0f; x <= 6.0f; x += 0.00013f) {
+    double e = erf((double)x), a = fabs(c8_erff(x) - e);
+    if (a > max_abs_erf) max_abs_erf = a;
+    if (e != 0 && a / fabs(e) > max_rel_erf) max_rel_erf = a / fabs(e);
+  }
+  for (float x = 1e-30f; x < 1e-3f; x *= 1.1f) {
+    double e = erf((double)x), r = fabs(c8_erff(x) - e) / e;
+    if (r > max_rel_erf) max_rel_erf = r;
+  }
+  fprintf(stderr, "c8_expf max rel err %.3g, c8_tanhf %.3g, c8_sigmoidf max abs err %.3g, c8_erff abs %.3g rel %.3g\n",
+          max_rel, max_rel_tanh, max_abs_sig, max_abs_erf, max_rel_erf);
+  CHECK(max_abs_erf < 2e-7);
+  CHECK(max_rel_erf < 2.5e-7);
+  CHECK(isnan(c8_erff(NAN)) && c8_erff(INFINITY) == 1.0f && c8_erff(-INFINITY) == -1.0f);
   CHECK(max_rel < 3.0e-7);       /* ~2.5 ulp */
   CHECK(max_rel_tanh < 6.0e-7);  /* ~5 ulp */
   CHECK(max_abs_sig < 1.5e-7);

@@ -81,8 +81,9 @@ typedef void (*bin_fn)(void *o, const void *a, const void *b, int64_t n, int sa,
 #define E_fdiv(T, U, x, y) ((x) / (y))
 #define E_sdiv(T, U, x, y) ((y) == 0 ? (T)0 : (y) == -1 ? (T)(0u - (U)(x)) : (T)((x) / (y)))
 #define E_udiv(T, U, x, y) ((y) == 0 ? (T)0 : (T)((x) / (y)))
-#define E_max(T, U, x, y) ((x) < (y) ? (y) : (x))
-#define E_min(T, U, x, y) ((y) < (x) ? (y) : (x))
+/* Max/Min propagate NaN from either side, as numpy.maximum and ONNX Runtime do. */
+#define E_max(T, U, x, y) (((x) < (y) || (y) != (y)) ? (y) : (x))
+#define E_min(T, U, x, y) (((y) < (x) || (y) != (y)) ? (y) : (x))
 #define E_eq(T, U, x, y) ((x) == (y))
 #define E_gt(T, U, x, y) ((x) > (y))
 #define E_lt(T, U, x, y) ((x) < (y))

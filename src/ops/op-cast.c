@@ -94,6 +94,18 @@ SRC_LIST(GEN_SRC)
 #define TAB_SRC(ss, ST, SK, LD) [DT_##ss] = {DST_LIST(TAB_PAIR, ss, ST, SK, LD)},
 static const cast_fn cast_tab[N_DTYPES][N_DTYPES] = {SRC_LIST(TAB_SRC)};
 
+/* calib8_dtype_name knows only the types calib8 stores; name the other ONNX types in messages too. */
+static const char *type_name(int64_t dt) {
+  switch (dt) {
+    case 8: return "string";
+    case 14: return "complex64";
+    case 15: return "complex128";
+    case 16: return "bfloat16";
+    case 17: case 18: case 19: case 20: return "float8";
+    default: return calib8_dtype_name((calib8_dtype)dt);
+  }
+}
+
 static bool castable(int dt) { return dt > 0 && dt < N_DTYPES && cast_tab[dt][CALIB8_FLOAT]; }
 
 static c8_status cast_setup(c8_kernel *k, c8_tensor *const *in, c8_tensor *const *out, int n_out, int64_t to) {
@@ -101,11 +113,10 @@ static c8_status cast_setup(c8_kernel *k, c8_tensor *const *in, c8_tensor *const
   if (!in[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input 0 is missing");
   if (n_out < 1 || !out[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "output 0 is missing");
   if (!castable(in[0]->dtype))
-    return c8_node_error(node, CALIB8_UNSUPPORTED, "casting from %s is not supported",
-                         calib8_dtype_name(in[0]->dtype));
-  if (to < 0 || !castable((int)to))
-    return c8_node_error(node, CALIB8_UNSUPPORTED, "casting to data type %lld (%s) is not supported", (long long)to,
-                         calib8_dtype_name((calib8_dtype)to));
+    return c8_node_error(node, CALIB8_UNSUPPORTED, "casting from %s is not supported", type_name(in[0]->dtype));
+  if (to < 0 || to >= N_DTYPES || !castable((int)to))
+    return c8_node_error(node, CALIB8_UNSUPPORTED, "casting to %s (data type %lld) is not supported", type_name(to),
+                         (long long)to);
   cast_fn *s = malloc(sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "node '%s': out of memory", node->name);
   *s = cast_tab[in[0]->dtype][to];

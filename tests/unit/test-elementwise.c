@@ -176,6 +176,17 @@ static void test_variadic_and_where(void) {
   CHECK_EQ_INT(((float *)o.data)[1], 2);
   c8_free(o.data);
 
+  /* Max / Min propagate NaN from either side. */
+  float n1[2] = {NAN, 1}, n2[2] = {1, NAN};
+  c8_tensor tn1 = tens(CALIB8_FLOAT, 1, (int64_t[]){2}, n1), tn2 = tens(CALIB8_FLOAT, 1, (int64_t[]){2}, n2);
+  c8_tensor *nin[2] = {&tn1, &tn2};
+  CHECK_EQ_INT(eval_node("Max", 13, NULL, 0, 2, nin, &o), CALIB8_OK);
+  CHECK(isnan(((float *)o.data)[0]) && isnan(((float *)o.data)[1]));
+  c8_free(o.data);
+  CHECK_EQ_INT(eval_node("Min", 13, NULL, 0, 2, nin, &o), CALIB8_OK);
+  CHECK(isnan(((float *)o.data)[0]) && isnan(((float *)o.data)[1]));
+  c8_free(o.data);
+
   /* Where with condition [2,1], X [3] (int64), Y scalar. */
   uint8_t cond[2] = {1, 0};
   int64_t xv[3] = {1, 2, INT64_MAX}, yv[1] = {-5};
@@ -454,7 +465,10 @@ static void test_cast(void) {
   /* Unsupported target. */
   to.i = CALIB8_STRING;
   CHECK_EQ_INT(eval_node("Cast", 13, &to, 1, 1, in, &o), CALIB8_UNSUPPORTED);
-  CHECK_STR_CONTAINS(calib8_last_error(), "string");
+  CHECK_STR_CONTAINS(calib8_last_error(), "casting to string (data type 8) is not supported");
+  to.i = 16;
+  CHECK_EQ_INT(eval_node("Cast", 13, &to, 1, 1, in, &o), CALIB8_UNSUPPORTED);
+  CHECK_STR_CONTAINS(calib8_last_error(), "bfloat16");
 
   /* float16 arithmetic goes through float32. */
   uint16_t ha[2] = {0x3c00, 0x4000}, hb[2] = {0x3800, 0x3800}; /* {1, 2} + {0.5, 0.5} */

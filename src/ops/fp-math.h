@@ -72,7 +72,15 @@ static inline float c8_expf(float x) {
 
 /* exp(x) - 1 without cancellation near 0: Taylor series to x^8/8! below |x| = 0.5 (relative error < 2e-8). */
 static inline float c8_expm1f(float x) {
-  float t = x * (1.0f + x * (0.5f + x * (1.0f / 6 + x * (1.0f / 24 + x * (1.0f / 120 + x * (1.0f / 720 + x * (1.0f / 5040 + x * (1.0f / 40320))))))));
+  float t = 1.0f / 40320;
+  t = t * x + 1.0f / 5040;
+  t = t * x + 1.0f / 720;
+  t = t * x + 1.0f / 120;
+  t = t * x + 1.0f / 24;
+  t = t * x + 1.0f / 6;
+  t = t * x + 0.5f;
+  t = t * x + 1.0f;
+  t = t * x;
   float e = c8_expf(x) - 1.0f;
   return fabsf(x) < 0.5f ? t : e;
 }

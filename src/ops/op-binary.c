@@ -37,7 +37,8 @@ typedef void (*bin_fn)(void *o, const void *a, const void *b, int64_t n, int sa,
 #define SINT_TYPES(X, op) \
   X(i8, int8_t, uint32_t, op) X(i16, int16_t, uint32_t, op) X(i32, int32_t, uint32_t, op) X(i64, int64_t, uint64_t, op)
 #define UINT_TYPES(X, op) \
-  X(u8, uint8_t, uint32_t, op) X(u16, uint16_t, uint32_t, op) X(u32, uint32_t, uint32_t, op) X(u64, uint64_t, uint64_t, op)
+  X(u8, uint8_t, uint32_t, op) X(u16, uint16_t, uint32_t, op) X(u32, uint32_t, uint32_t, op) \
+  X(u64, uint64_t, uint64_t, op)
 #define INT_TYPES(X, op) SINT_TYPES(X, op) UINT_TYPES(X, op)
 #define NUM_TYPES(X, op) FLOAT_TYPES(X, op) INT_TYPES(X, op)
 

@@ -30,7 +30,9 @@ typedef void (*cast_fn)(const void *x, void *y, int64_t n);
 
 /* Saturating float -> integer. */
 #define SAT(sfx, T, LO, HI) \
-  static inline T sat_##sfx(double v) { return v != v ? (T)0 : v <= (double)(LO) ? (T)(LO) : v >= (double)(HI) ? (T)(HI) : (T)v; }
+  static inline T sat_##sfx(double v) {                                                   \
+    return v != v ? (T)0 : v <= (double)(LO) ? (T)(LO) : v >= (double)(HI) ? (T)(HI) : (T)v; \
+  }
 SAT(i8, int8_t, INT8_MIN, INT8_MAX)
 SAT(i16, int16_t, INT16_MIN, INT16_MAX)
 SAT(i32, int32_t, INT32_MIN, INT32_MAX)

@@ -90,7 +90,8 @@ static inline __attribute__((always_inline)) void row_kernel(float *y, const flo
 }
 
 /* len values at stride `inner`, for `inner` neighbouring positions at once. */
-static inline __attribute__((always_inline)) void strided_kernel(float *y, const float *x, int64_t len, int64_t inner, int mode, float *mx, float *sm) {
+static inline __attribute__((always_inline)) void strided_kernel(float *y, const float *x, int64_t len,
+                                                                 int64_t inner, int mode, float *mx, float *sm) {
   memcpy(mx, x, sizeof(float) * (size_t)inner);
   for (int64_t a = 1; a < len; a++) {
     const float *xa = x + a * inner;

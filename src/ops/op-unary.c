@@ -5,8 +5,9 @@
  * Not-1, IsNaN-13, IsInf-10, Clip-1/6/11/12/13.
  *
  * float32 Exp, Sigmoid, Tanh, Erf, Gelu, Elu, Selu and Celu use the vectorizable math of fp-math.h (with
- * AVX2 builds of those loops picked at prepare); the rest call libm. float16 inputs run the float32 kernel on converted chunks. float64 is supported
- * wherever the spec allows it; integer types where the spec allows them (Relu, Abs, Neg, Sign, Clip).
+ * AVX2 builds of the compute-bound loops picked at prepare); the rest call libm. float16 inputs run the
+ * float32 kernel on converted chunks. float64 is supported wherever the spec allows it (computed with libm
+ * in double); integer types where the spec allows them (Relu, Abs, Neg, Sign, Clip).
  */
 /* Let GCC if-convert the selects of the branch-free math (fp-math.h) so its loops vectorize: with the
  * default -ftrapping-math it refuses to speculate float operations that might raise FP exceptions,
@@ -73,7 +74,8 @@ struct un_state {
   UN_DEF(op##_u16, uint16_t, uint16_t, E(uint16_t, uint32_t)) \
   UN_DEF(op##_u32, uint32_t, uint32_t, E(uint32_t, uint32_t)) \
   UN_DEF(op##_u64, uint64_t, uint64_t, E(uint64_t, uint64_t))
-#define TAB_SI(op) [CALIB8_INT8] = op##_i8, [CALIB8_INT16] = op##_i16, [CALIB8_INT32] = op##_i32, [CALIB8_INT64] = op##_i64
+#define TAB_SI(op) \
+  [CALIB8_INT8] = op##_i8, [CALIB8_INT16] = op##_i16, [CALIB8_INT32] = op##_i32, [CALIB8_INT64] = op##_i64
 #define TAB_UI(op) \
   [CALIB8_UINT8] = op##_u8, [CALIB8_UINT16] = op##_u16, [CALIB8_UINT32] = op##_u32, [CALIB8_UINT64] = op##_u64
 
@@ -370,7 +372,6 @@ typedef struct clip_state {
   float amin, amax;  /* attribute bounds */
   /* The type's lowest / highest value, the defaults of the optional inputs (8 bytes each). */
   int64_t lowest[1], highest[1];
-  double lowest_d, highest_d;
 } clip_state;
 
 static c8_status clip_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {

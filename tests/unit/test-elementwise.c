@@ -352,7 +352,8 @@ static void test_activations(void) {
 
   /* PRelu: slope [C,1,1] on [N,C,H,W]; slope must broadcast to X. */
   float px[8] = {-1, -2, 3, 4, -1, -2, 3, 4}, ps[2] = {0.5f, 0.25f};
-  c8_tensor tpx = tens(CALIB8_FLOAT, 4, (int64_t[]){1, 2, 2, 2}, px), tps = tens(CALIB8_FLOAT, 3, (int64_t[]){2, 1, 1}, ps);
+  c8_tensor tpx = tens(CALIB8_FLOAT, 4, (int64_t[]){1, 2, 2, 2}, px);
+  c8_tensor tps = tens(CALIB8_FLOAT, 3, (int64_t[]){2, 1, 1}, ps);
   in[0] = &tpx, in[1] = &tps;
   CHECK_EQ_INT(eval_node("PRelu", 16, NULL, 0, 2, in, &o), CALIB8_OK);
   const float pref[8] = {-0.5f, -1, 3, 4, -0.25f, -0.5f, 3, 4};

@@ -369,9 +369,12 @@ static c8_status txt_next(c8_dataset *ds) {
     errno = 0;
     double x = strtod(p, &end);
     while (*end && isspace((unsigned char)*end)) end++;
-    if (end == p || *end || !isfinite(x) || fabs(x) > 3.4e38)
-      return c8_error(CALIB8_INVALID_ARGUMENT, "text data '%s' line %lld is not a finite number: '%.40s'", path,
-                      (long long)ds->line_no, p);
+    if (end == p || *end || !isfinite(x) || fabs(x) > 3.4e38) {
+      int n = (int)strlen(p);
+      while (n > 0 && isspace((unsigned char)p[n - 1])) n--;
+      return c8_error(CALIB8_INVALID_ARGUMENT, "text data '%s' line %lld is not a finite number: '%.*s'", path,
+                      (long long)ds->line_no, n > 40 ? 40 : n, p);
+    }
     v[i++] = (float)x;
   }
   if (ds->blob_items == 1)

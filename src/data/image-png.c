@@ -63,8 +63,9 @@ c8_status c8_png_decode(const void *bytes, size_t len, const char *what, c8_imag
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
   if (depth == 16) png_set_scale_16(png); /* rounds: (v * 255 + 32767) / 65535 */
-  if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
-  /* A tRNS chunk (transparency without an alpha channel) is ignored: no expansion to alpha is requested. */
+  /* Alpha is dropped, not blended. png_set_palette_to_rgb turns a tRNS chunk into an alpha channel,
+   * so transparency given by tRNS is stripped the same way. */
+  if ((color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
   int c = png_get_channels(png, info);

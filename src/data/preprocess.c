@@ -302,8 +302,9 @@ void c8_image_to_float(const c8_image *img, int c, float *dst) {
 }
 
 /* Source index and weights for one axis, following PyTorch's upsample_bilinear2d (align_corners=False):
- * the ratio is float in/out, the source coordinate (d + 0.5) * ratio - 0.5 is evaluated in double and
- * stored as float, negatives clamp to 0, and the right neighbour is the same pixel at the last column. */
+ * the ratio is float in/out; the source coordinate (d + 0.5) * ratio - 0.5 is kept in double, clamped
+ * at 0, and only the fractional part is rounded to float (lambda1); lambda0 = 1 - lambda1 in float.
+ * The right neighbour is the same pixel at the last column. Probed bit for bit against torch 1.13. */
 static void axis_weights(int in, int out, int from, int to, int *i0, int *i1, float *l0, float *l1) {
   float ratio = (float)in / (float)out;
   for (int d = from, k = 0; d < to; d++, k++) {
@@ -313,16 +314,20 @@ static void axis_weights(int in, int out, int from, int to, int *i0, int *i1, fl
       l1[k] = 0.0f;
       continue;
     }
-    float src = (float)((double)ratio * ((double)d + 0.5) - 0.5);
-    if (src < 0.0f) src = 0.0f;
+    double src = (double)ratio * ((double)d + 0.5) - 0.5;
+    if (src < 0.0) src = 0.0;
     int x0 = (int)src;
-    if (x0 > in - 1) x0 = in - 1; /* cannot happen for in < out or in > out, kept for safety */
+    if (x0 > in - 1) x0 = in - 1; /* cannot happen (src < in - 0.5), kept as a guard */
     i0[k] = x0;
     i1[k] = x0 + (x0 < in - 1 ? 1 : 0);
-    l1[k] = src - (float)x0;
+    l1[k] = (float)(src - x0);
     l0[k] = 1.0f - l1[k];
   }
 }
+
+/* a * wa + b * wb the way Debian's torch build evaluates it: b * wb rounded, then one fused multiply-add
+ * (GCC contracts the expression in the AVX2 kernels). fmaf is exact with or without an FMA unit. */
+static inline float lerp2(float a, float wa, float b, float wb) { return fmaf(a, wa, b * wb); }
 
 c8_status c8_resize_bilinear(const float *src, int ih, int iw, int c, float *dst, int oh, int ow) {
   int *xi = malloc(sizeof(int) * 2 * (size_t)ow), yi[2];
@@ -343,9 +348,9 @@ c8_status c8_resize_bilinear(const float *src, int ih, int iw, int c, float *dst
       float wx0 = xl[x], wx1 = xl[ow + x];
       for (int ch = 0; ch < c; ch++) {
         /* PyTorch's evaluation order: interpolate along x in both rows, then along y. */
-        float t0 = r0[x0 + ch] * wx0 + r0[x1 + ch] * wx1;
-        float t1 = r1[x0 + ch] * wx0 + r1[x1 + ch] * wx1;
-        o[x * c + ch] = t0 * wy0 + t1 * wy1;
+        float t0 = lerp2(r0[x0 + ch], wx0, r0[x1 + ch], wx1);
+        float t1 = lerp2(r1[x0 + ch], wx0, r1[x1 + ch], wx1);
+        o[x * c + ch] = lerp2(t0, wy0, t1, wy1);
       }
     }
   }

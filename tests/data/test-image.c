@@ -174,7 +174,7 @@ static void test_channel_conversion(void) {
   float one;
   c8_image_to_float(&s, 1, &one);
   CHECK(one == 123.0f);
-  float keep[3];
+  float keep[6];
   c8_image_to_float(&col, 3, keep);
   CHECK(keep[0] == 255 && keep[1] == 0 && keep[2] == 0);
 }

@@ -48,6 +48,19 @@ out=$("$C8" eval "$MODEL" --data "$FIX" --labels "$FIX/labels.txt" --preprocess 
 got=$(json_int "$TMP/top5.json" correct 2>/dev/null)
 if [ $rc -eq 0 ] && [ "$got" = "$exp5" ]; then ok "top5: $got, numpy says $exp5"; else bad "top5: rc=$rc got '$got', numpy says $exp5: $out"; fi
 
+# --- a model with a fixed batch of 4: the short final batch is padded, padded rows are not scored ---
+if /usr/bin/python3 -c "import onnx" 2>/dev/null; then
+  /usr/bin/python3 -c "
+import onnx, sys
+m = onnx.load(sys.argv[1]); m.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 4; onnx.save(m, sys.argv[2])
+" "$MODEL" "$TMP/lenet_b4.onnx"
+  a=$("$C8" eval "$TMP/lenet_b4.onnx" --data "$FIX" --labels "$FIX/labels.txt" -p "mean_value=72.94,std_value=90.0" --limit 10 2>&1)
+  b=$("$C8" eval "$MODEL" --data "$FIX" --labels "$FIX/labels.txt" -p "mean_value=72.94,std_value=90.0" --limit 10 2>&1)
+  if [ -n "$a" ] && [ "$a" = "$b" ] && echo "$a" | grep -q "of 10 samples"; then ok "fixed batch 4 over 10 samples: $a"; else bad "fixed batch: '$a' vs '$b'"; fi
+  out=$("$C8" eval "$TMP/lenet_b4.onnx" --data "$FIX" --labels "$FIX/labels.txt" --batch 3 2>&1); rc=$?
+  if [ $rc -ne 0 ] && echo "$out" | grep -q "fixed batch of 4; --batch 3 is not possible"; then ok "fixed batch vs --batch"; else bad "fixed batch vs --batch: $out"; fi
+fi
+
 # --- label count mismatch (needs the model loaded) -------------------------------------------------
 head -n 199 "$FIX/labels.txt" > "$TMP/short.txt"
 out=$("$C8" eval "$MODEL" --data "$FIX" --labels "$TMP/short.txt" --preprocess "mean_value=72.94,std_value=90.0" 2>&1); rc=$?

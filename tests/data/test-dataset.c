@@ -249,7 +249,7 @@ static void test_image_folder(void) {
   c8_dataset *ds;
   CHECK_EQ_INT(c8_dataset_open(FIX "images", 1, &in, &pp, &ds), CALIB8_OK);
   CHECK_EQ_INT(c8_dataset_kind_of(ds), C8_DS_IMAGES);
-  CHECK_EQ_INT(c8_dataset_count(ds), 19);
+  CHECK_EQ_INT(c8_dataset_count(ds), 20);
   const c8_sample *s;
   char prev[256] = "";
   int n = 0;
@@ -262,7 +262,7 @@ static void test_image_folder(void) {
     CHECK(s->has_geom);
     n++;
   }
-  CHECK_EQ_INT(n, 19);
+  CHECK_EQ_INT(n, 20);
   c8_dataset_close(ds);
   /* without preprocessing the sizes must already match: the 24x16 JPEG is named */
   CHECK_EQ_INT(c8_dataset_open(FIX "images", 1, &in, NULL, &ds), CALIB8_OK);

@@ -54,6 +54,7 @@ static void test_png(void) {
   compare_fixture("gray_alpha.png", 0); /* alpha stripped */
   compare_fixture("rgba.png", 0);
   compare_fixture("gray1.png", 0);      /* 1-bit gray expanded to 0/255 */
+  compare_fixture("gray_trns.png", 0);  /* gray with a tRNS colour key: stays one channel */
 }
 
 static void test_bmp(void) {

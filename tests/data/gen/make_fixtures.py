@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Regenerates the committed fixtures of tests/data (run from the repository root with Debian's python3:
-/usr/bin/python3 tests/data/gen/make_fixtures.py). Deterministic: the same files come out every time.
+/usr/bin/python3 tests/data/gen/make_fixtures.py [path/to/fmnist_lenet.onnx]). Deterministic: a fixed seed,
+so the same bytes come out on every run.
 
 PNG and BMP files are written by the small encoders below rather than PIL, so every colour type, bit
 depth and row order can be produced on purpose. JPEG files come from PIL (libjpeg-turbo); their expected
@@ -65,6 +66,8 @@ expect('gray_alpha.png', gray[..., None])
 rgba = np.concatenate([rgb, rng.integers(0, 256, (H, W, 1), dtype=np.uint8)], -1)
 save(out('images', 'rgba.png'), png_bytes(W, H, 6, 8, [rgba[y].tobytes() for y in range(H)]))
 expect('rgba.png', rgb)
+save(out('images', 'gray_trns.png'), png_bytes(W, H, 0, 8, [gray[y].tobytes() for y in range(H)], trns=[0, int(gray[0, 0])]))
+expect('gray_trns.png', gray[..., None])
 bits = rng.integers(0, 2, (H, W), dtype=np.uint8)
 save(out('images', 'gray1.png'), png_bytes(W, H, 0, 1, [np.packbits(bits[y]).tobytes() for y in range(H)]))
 expect('gray1.png', (bits * 255)[..., None])

@@ -53,6 +53,12 @@ c8_status c8_jpeg_decode(const void *bytes, size_t len, const char *what, c8_ima
   jpeg_create_decompress(&job->cinfo);
   jpeg_mem_src(&job->cinfo, (const unsigned char *)bytes, (unsigned long)len);
   jpeg_read_header(&job->cinfo, TRUE);
+  /* Refuse absurd sizes before libjpeg allocates anything for them. */
+  if ((int64_t)job->cinfo.image_width * job->cinfo.image_height > C8_IMAGE_MAX_PIXELS) {
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "image %s is %ux%u pixels, more than calib8 accepts (%lld)", what,
+                  (unsigned)job->cinfo.image_width, (unsigned)job->cinfo.image_height, (long long)C8_IMAGE_MAX_PIXELS);
+    goto done;
+  }
   bool cmyk = false;
   switch (job->cinfo.jpeg_color_space) {
     case JCS_GRAYSCALE: job->cinfo.out_color_space = JCS_GRAYSCALE; break;

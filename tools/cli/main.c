@@ -47,6 +47,8 @@ static void usage(FILE *f) {
           "  info MODEL                      inputs, outputs, operators, parameters, opset\n"
           "  run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize]\n"
           "                                  run the FP32 model on .npy inputs\n"
+          "  eval MODEL --data SRC --labels FILE [--preprocess STR | --template NAME] [--metric top1|top5]\n"
+          "       [--json FILE] [--batch B]  top-1/top-5 accuracy over images, .npy/.npz, LMDB or text data\n"
           "  --version                       print the version\n"
           "  --help                          this text\n");
 }
@@ -67,6 +69,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
   cli_fail("unknown command '%s' (see calib8 --help)", cmd);
   return 2;
 }

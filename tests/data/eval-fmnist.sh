@@ -7,7 +7,7 @@
 # "unsupported operator".
 set -u
 C8=$1
-MODELS=${CALIB8_MODELS:-../shared/models}
+MODELS=${CALIB8_MODELS:-models}
 MODEL=$MODELS/fmnist_lenet.onnx
 FIX=tests/data/fixtures/fmnist
 TMP=$(mktemp -d /tmp/c8-eval-XXXXXX)

@@ -277,3 +277,41 @@ c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, 
   }
   return CALIB8_OK;
 }
+
+c8_status c8_precision_fp32_after(const c8_graph *g, const char *tensor, c8_precision *prec) {
+  int t = c8_graph_find_value(g, tensor);
+  if (t < 0) return c8_error(CALIB8_INVALID_ARGUMENT, "--fp32-after: the model has no tensor named '%s'", tensor);
+  unsigned char *reached = calloc((size_t)g->n_values + 1, 1);
+  if (!reached) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  reached[t] = 1;
+  for (int i = 0; i < g->n_nodes; i++) { /* nodes are in topological order */
+    const c8_node *n = &g->nodes[i];
+    bool hit = false;
+    for (int j = 0; j < n->n_in; j++) hit |= n->in[j] >= 0 && reached[n->in[j]];
+    if (!hit) continue;
+    prec[i] = C8_PREC_FP32;
+    for (int j = 0; j < n->n_out; j++)
+      if (n->out[j] >= 0) reached[n->out[j]] = 1;
+  }
+  free(reached);
+  return CALIB8_OK;
+}
+
+c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_precision *prec) {
+  int t = c8_graph_find_value(g, tensor);
+  if (t < 0) return c8_error(CALIB8_INVALID_ARGUMENT, "--fp32-before: the model has no tensor named '%s'", tensor);
+  unsigned char *needed = calloc((size_t)g->n_values + 1, 1);
+  if (!needed) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  needed[t] = 1;
+  for (int i = g->n_nodes - 1; i >= 0; i--) {
+    const c8_node *n = &g->nodes[i];
+    bool hit = false;
+    for (int j = 0; j < n->n_out; j++) hit |= n->out[j] >= 0 && needed[n->out[j]];
+    if (!hit) continue;
+    prec[i] = C8_PREC_FP32;
+    for (int j = 0; j < n->n_in; j++)
+      if (n->in[j] >= 0) needed[n->in[j]] = 1;
+  }
+  free(needed);
+  return CALIB8_OK;
+}

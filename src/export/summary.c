@@ -1,0 +1,97 @@
+#include "export/summary.h"
+
+#include <string.h>
+
+#include "ops/op.h"
+
+void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes) {
+  p->macs_total = p->macs_int8 = 0;
+  if (!shapes || shapes->g->n_nodes != p->g->n_nodes) return;
+  for (int i = 0; i < p->n_nodes; i++) {
+    const c8_node *n = &p->g->nodes[i];
+    if (!c8_op_is_int8_compute(n->op_type) || n->n_in < 2 || n->out[0] < 0) continue;
+    const c8_tensor *y = &shapes->rt[n->out[0]], *w = &shapes->rt[n->in[1]], *x = &shapes->rt[n->in[0]];
+    int64_t macs = 0;
+    if (!strcmp(n->op_type, "Conv")) {
+      /* per output element: (C_in / group) * kernel = W's elements per output channel */
+      macs = w->rank > 0 && w->dims[0] > 0 ? c8_numel(y) * (c8_numel(w) / w->dims[0]) : 0;
+    } else if (!strcmp(n->op_type, "ConvTranspose")) {
+      macs = c8_numel(x) * (w->rank > 0 && w->dims[0] > 0 ? c8_numel(w) / w->dims[0] : 0);
+    } else {
+      /* Gemm/MatMul: output elements times the reduced dimension (A's last, or first when transA) */
+      int64_t k = x->rank > 0 ? x->dims[x->rank - 1] : 1;
+      if (!strcmp(n->op_type, "Gemm") && c8_attr_int(n, "transA", 0) && x->rank == 2) k = x->dims[0];
+      macs = c8_numel(y) * k;
+    }
+    p->macs_total += macs;
+    if (p->node_prec[i] == C8_PREC_INT8) p->macs_int8 += macs;
+  }
+}
+
+static const char *origin_name(const c8_graph *original, int origin) {
+  if (!original || origin < 0) return NULL;
+  for (int i = 0; i < original->n_nodes; i++)
+    if (original->nodes[i].origin == origin) return original->nodes[i].name;
+  return NULL;
+}
+
+cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_graph *original, const c8_graph *qdq) {
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return NULL;
+  cJSON_AddStringToObject(root, "calib8", CALIB8_VERSION);
+  cJSON_AddStringToObject(root, "method", c8_threshold_method_name(p->opts.method));
+  if (p->opts.method == C8_THRESHOLD_PERCENTILE) cJSON_AddNumberToObject(root, "percentile", p->opts.percentile);
+  cJSON_AddStringToObject(root, "weights", p->opts.weights == C8_WEIGHTS_ADMM ? "admm" : "minmax");
+  cJSON_AddStringToObject(root, "granularity", p->opts.granularity == C8_GRAN_PER_TENSOR ? "per-tensor"
+                                               : p->opts.granularity == C8_GRAN_MIX    ? "mix"
+                                                                                       : "per-channel");
+  cJSON_AddStringToObject(root, "activations", p->opts.asymmetric ? "uint8 asymmetric" : "int8 symmetric");
+  cJSON_AddNumberToObject(root, "calibration_samples", (double)cal->samples);
+  cJSON *macs = cJSON_AddObjectToObject(root, "macs");
+  cJSON_AddNumberToObject(macs, "total", (double)p->macs_total);
+  cJSON_AddNumberToObject(macs, "int8", (double)p->macs_int8);
+  cJSON_AddNumberToObject(macs, "int8_fraction", p->macs_total ? (double)p->macs_int8 / (double)p->macs_total : 0.0);
+
+  cJSON *tensors = cJSON_AddArrayToObject(root, "tensors");
+  for (int v = 0; v < p->n_values; v++) {
+    const c8_tensor_q *q = &p->tq[v];
+    if (!q->quantized) continue;
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "name", p->g->values[v].name);
+    cJSON_AddNumberToObject(t, "threshold", q->threshold);
+    if (cal->hist[v]) {
+      cJSON_AddNumberToObject(t, "min", cal->hist[v]->min);
+      cJSON_AddNumberToObject(t, "max", cal->hist[v]->max);
+    }
+    cJSON_AddNumberToObject(t, "scale", q->scale);
+    cJSON_AddNumberToObject(t, "zero_point", q->zero_point);
+    cJSON_AddStringToObject(t, "dtype", calib8_dtype_name(q->dtype));
+    if (q->group >= 0) cJSON_AddStringToObject(t, "shares_scale_with", p->g->values[q->group].name);
+    cJSON_AddItemToArray(tensors, t);
+  }
+  cJSON *layers = cJSON_AddArrayToObject(root, "layers");
+  for (int i = 0; i < p->n_nodes; i++) {
+    const c8_node *n = &p->g->nodes[i];
+    cJSON *l = cJSON_CreateObject();
+    cJSON_AddStringToObject(l, "name", n->name);
+    cJSON_AddStringToObject(l, "op", n->op_type);
+    cJSON_AddStringToObject(l, "precision", p->node_prec[i] == C8_PREC_INT8 ? "INT8" : "F32");
+    const char *o = origin_name(original, n->origin);
+    if (o) cJSON_AddStringToObject(l, "origin", o);
+    cJSON_AddItemToArray(layers, l);
+  }
+  if (qdq) {
+    cJSON *map = cJSON_AddArrayToObject(root, "mapping");
+    for (int i = 0; i < qdq->n_nodes; i++) {
+      const c8_node *n = &qdq->nodes[i];
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddStringToObject(e, "node", n->name);
+      cJSON_AddStringToObject(e, "op", n->op_type);
+      const char *o = origin_name(original, n->origin);
+      if (o) cJSON_AddStringToObject(e, "origin", o);
+      else cJSON_AddNullToObject(e, "origin");
+      cJSON_AddItemToArray(map, e);
+    }
+  }
+  return root;
+}

@@ -1,0 +1,139 @@
+#include "cli-data.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/tensor.h"
+
+bool cli_parse_preprocess(const char *text, const char *template_name, c8_preprocess *pp, bool *has) {
+  *has = false;
+  if (text && template_name) {
+    cli_fail("give --preprocess or --template, not both");
+    return false;
+  }
+  calib8_status st = CALIB8_OK;
+  if (text) st = c8_preprocess_parse(text, pp);
+  else if (template_name) st = c8_preprocess_template(template_name, pp);
+  else return true;
+  if (st) {
+    cli_fail_status(st);
+    return false;
+  }
+  *has = true;
+  return true;
+}
+
+calib8_status cli_feed_open(cli_feed *f, const calib8_model *m, int n_specs, const char *const *specs,
+                            const c8_preprocess *pp, int batch, int64_t limit) {
+  memset(f, 0, sizeof *f);
+  f->n_inputs = calib8_model_input_count(m);
+  if (f->n_inputs > C8_DATASET_MAX_INPUTS)
+    return c8_error(CALIB8_UNSUPPORTED, "the model has %d inputs; at most %d are supported", f->n_inputs,
+                    C8_DATASET_MAX_INPUTS);
+  calib8_value_info info[C8_DATASET_MAX_INPUTS];
+  for (int i = 0; i < f->n_inputs; i++) {
+    calib8_model_input_info(m, i, &info[i]);
+    f->names[i] = info[i].name;
+  }
+  calib8_status st;
+  bool named = n_specs > 0 && strchr(specs[0], '=') && !strchr(specs[0], '/');
+  if (n_specs == 1 && !named) {
+    f->n_sources = 1;
+    f->first_input[0] = 0;
+    if ((st = c8_dataset_open(specs[0], f->n_inputs, info, pp, &f->ds[0]))) return st;
+    if ((st = c8_batch_reader_init(&f->rd[0], f->ds[0], f->n_inputs, info, batch, limit, "the model"))) return st;
+  } else {
+    /* NAME=SRC, one per input */
+    for (int k = 0; k < n_specs; k++) {
+      const char *eq = strchr(specs[k], '=');
+      if (!eq) return c8_error(CALIB8_INVALID_ARGUMENT, "source '%s': with several sources, write each as NAME=SRC", specs[k]);
+      int idx = -1;
+      for (int i = 0; i < f->n_inputs; i++)
+        if (strlen(info[i].name) == (size_t)(eq - specs[k]) && !strncmp(info[i].name, specs[k], (size_t)(eq - specs[k])))
+          idx = i;
+      if (idx < 0) return c8_error(CALIB8_INVALID_ARGUMENT, "source '%s' names no input of the model", specs[k]);
+      for (int j = 0; j < f->n_sources; j++)
+        if (f->first_input[j] == idx)
+          return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' is given two sources", info[idx].name);
+      int s = f->n_sources++;
+      f->first_input[s] = idx;
+      if ((st = c8_dataset_open(eq + 1, 1, &info[idx], pp, &f->ds[s]))) return st;
+      if ((st = c8_batch_reader_init(&f->rd[s], f->ds[s], 1, &info[idx], batch, limit, "the model"))) return st;
+    }
+    for (int i = 0; i < f->n_inputs; i++) {
+      bool fed = false;
+      for (int s = 0; s < f->n_sources; s++) fed |= f->first_input[s] == i;
+      if (!fed) return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' has no source: add --calib %s=SRC", info[i].name, info[i].name);
+    }
+  }
+  f->count = c8_dataset_count(f->ds[0]);
+  return CALIB8_OK;
+}
+
+calib8_status cli_feed_next(cli_feed *f, c8_batch_sample_fn fn, void *user, int *rows) {
+  calib8_status st;
+  *rows = 0;
+  int first_rows = -1;
+  for (int s = 0; s < f->n_sources; s++) {
+    int r;
+    if ((st = c8_batch_reader_next(&f->rd[s], s == 0 ? fn : NULL, user, &r))) return st;
+    if (first_rows < 0) first_rows = r;
+    else if (r != first_rows)
+      return c8_error(CALIB8_INVALID_ARGUMENT, "sources '%s' and '%s' hold different numbers of samples",
+                      c8_dataset_spec(f->ds[0]), c8_dataset_spec(f->ds[s]));
+    if (f->n_sources == 1) {
+      for (int i = 0; i < f->n_inputs; i++) f->in[i] = f->rd[0].t[i];
+    } else {
+      f->in[f->first_input[s]] = f->rd[s].t[0];
+    }
+  }
+  *rows = first_rows < 0 ? 0 : first_rows;
+  return CALIB8_OK;
+}
+
+void cli_feed_close(cli_feed *f) {
+  for (int s = 0; s < f->n_sources; s++) {
+    c8_batch_reader_free(&f->rd[s]);
+    c8_dataset_close(f->ds[s]);
+  }
+  memset(f, 0, sizeof *f);
+}
+
+calib8_status cli_labels_sample(void *user, const c8_sample *s, int row) {
+  cli_labels *l = user;
+  if (row >= 65536) return c8_error(CALIB8_UNSUPPORTED, "batches of more than 65536 samples are not supported");
+  return c8_class_labels_get(l->labels, s, &l->rows[row]);
+}
+
+/* Position of the label among the scores (ties before it by index; NaN never correct). */
+static int64_t label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label) {
+  double v = c8_get_f64(out, row * k + label);
+  if (v != v) return k;
+  int64_t r = 0;
+  for (int64_t j = 0; j < k; j++) {
+    double x = c8_get_f64(out, row * k + j);
+    if (x > v || (x == v && j < label) || x != x) r++;
+  }
+  return r;
+}
+
+int64_t cli_topk_hits(const calib8_tensor *out, const char *out_name, int rows, const int64_t *labels, int k) {
+  int64_t n = out->rank >= 1 ? out->dims[0] : 0;
+  int64_t classes = n > 0 ? c8_numel(out) / n : 0;
+  if (out->rank < 2 || n < rows || classes < 1 || calib8_dtype_size(out->dtype) == 0) {
+    cli_fail("output '%s' has shape %s; top-k needs scores shaped [batch, classes]", out_name, C8_SHAPE_STR(out));
+    return -1;
+  }
+  int64_t hits = 0;
+  for (int r = 0; r < rows; r++) {
+    if (labels[r] >= classes) {
+      cli_fail("label %lld is out of range: output '%s' scores %lld classes", (long long)labels[r], out_name,
+               (long long)classes);
+      return -1;
+    }
+    if (label_rank(out, r, classes, labels[r]) < k) hits++;
+  }
+  return hits;
+}

@@ -1,0 +1,338 @@
+/* calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx [options]
+ *
+ * calibration data -> histograms -> thresholds -> quantization plan -> QDQ ONNX model,
+ * plus the calibration table, TensorRT cache, qtable and JSON summary on request,
+ * and FP32-against-INT8 accuracy on a labelled test set. */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli-data.h"
+#include "cli.h"
+#include "core/progress.h"
+#include "data/npy.h"
+#include "export/onnx-write.h"
+#include "export/qdq.h"
+#include "export/summary.h"
+#include "export/tables.h"
+#include "load/model.h"
+#include "observe/calibrate.h"
+#include "plan/qplan.h"
+
+static const char *usage_text =
+    "usage: calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx\n"
+    "         [--preprocess STR | --template NAME] [--method kl|max|percentile|mse|aciq] [--percentile P]\n"
+    "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
+    "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]]\n"
+    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
+    "         [--test SRC --labels FILE [--metric top1|top5]] [--batch B] [--threads N] [--limit N] [--quiet]";
+
+#define MAX_SPECS C8_DATASET_MAX_INPUTS
+
+typedef struct quantize_args {
+  const char *model, *out, *pp_text, *template_name, *qtable, *write_qtable, *table, *trt_cache, *json;
+  const char *test, *labels, *metric, *fp32_after, *fp32_before;
+  const char *calib[MAX_SPECS];
+  int n_calib, batch, threads, limit;
+  bool quiet;
+  c8_quant_options q;
+} quantize_args;
+
+static bool same_file(const char *a, const char *b) {
+  char ra[PATH_MAX], rb[PATH_MAX];
+  if (!realpath(a, ra) || !realpath(b, rb)) return false;
+  return strcmp(ra, rb) == 0;
+}
+
+static int parse_args(int argc, char **argv, quantize_args *a) {
+  memset(a, 0, sizeof *a);
+  a->q = c8_quant_options_default();
+  a->metric = "top1";
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED(what)                                                   \
+  do {                                                               \
+    if (!v) return cli_fail("option %s needs %s", o, what), 2;       \
+    i++;                                                             \
+  } while (0)
+    if (!strcmp(o, "--calib") || !strcmp(o, "-c")) {
+      NEED("a dataset (SRC or NAME=SRC)");
+      if (a->n_calib == MAX_SPECS) return cli_fail("at most %d --calib sources", MAX_SPECS), 2;
+      a->calib[a->n_calib++] = v;
+    } else if (!strcmp(o, "-o") || !strcmp(o, "--output")) { NEED("the output model path"); a->out = v; }
+    else if (!strcmp(o, "--preprocess") || !strcmp(o, "-p")) { NEED("a preprocessing string"); a->pp_text = v; }
+    else if (!strcmp(o, "--template")) { NEED("a template name"); a->template_name = v; }
+    else if (!strcmp(o, "--method")) {
+      NEED("kl, max, percentile, mse or aciq");
+      int m = c8_threshold_method_parse(v);
+      if (m < 0) return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq", v), 2;
+      a->q.method = (c8_threshold_method)m;
+    } else if (!strcmp(o, "--percentile")) {
+      NEED("a percentage");
+      char *end;
+      double p = strtod(v, &end);
+      if (*end || !(p > 0 && p <= 100)) return cli_fail("--percentile '%s' must be a number in (0, 100]", v), 2;
+      a->q.percentile = p;
+    } else if (!strcmp(o, "--weights")) {
+      NEED("minmax or admm");
+      if (!strcmp(v, "minmax")) a->q.weights = C8_WEIGHTS_MINMAX;
+      else if (!strcmp(v, "admm")) a->q.weights = C8_WEIGHTS_ADMM;
+      else return cli_fail("--weights '%s' is not minmax or admm", v), 2;
+    } else if (!strcmp(o, "--granularity")) {
+      NEED("per-channel, per-tensor or mix");
+      if (!strcmp(v, "per-channel")) a->q.granularity = C8_GRAN_PER_CHANNEL;
+      else if (!strcmp(v, "per-tensor")) a->q.granularity = C8_GRAN_PER_TENSOR;
+      else if (!strcmp(v, "mix")) a->q.granularity = C8_GRAN_MIX;
+      else return cli_fail("--granularity '%s' is not per-channel, per-tensor or mix", v), 2;
+    } else if (!strcmp(o, "--asymmetric")) a->q.asymmetric = true;
+    else if (!strcmp(o, "--qtable")) { NEED("a qtable file"); a->qtable = v; }
+    else if (!strcmp(o, "--write-qtable")) { NEED("a file name"); a->write_qtable = v; }
+    else if (!strcmp(o, "--fp32-after")) { NEED("tensor names"); a->fp32_after = v; }
+    else if (!strcmp(o, "--fp32-before")) { NEED("tensor names"); a->fp32_before = v; }
+    else if (!strcmp(o, "--table")) { NEED("a file name"); a->table = v; }
+    else if (!strcmp(o, "--trt-cache")) { NEED("a file name"); a->trt_cache = v; }
+    else if (!strcmp(o, "--json")) { NEED("a file name"); a->json = v; }
+    else if (!strcmp(o, "--test")) { NEED("a dataset"); a->test = v; }
+    else if (!strcmp(o, "--labels")) { NEED("a labels file"); a->labels = v; }
+    else if (!strcmp(o, "--metric")) {
+      NEED("top1 or top5");
+      if (strcmp(v, "top1") && strcmp(v, "top5")) return cli_fail("--metric '%s' is not top1 or top5", v), 2;
+      a->metric = v;
+    } else if (!strcmp(o, "--batch")) {
+      NEED("a batch size");
+      if (!cli_parse_int(o, v, 1, 4096, &a->batch)) return 2;
+    } else if (!strcmp(o, "--threads")) {
+      NEED("a thread count");
+      if (!cli_parse_int(o, v, 1, 256, &a->threads)) return 2;
+    } else if (!strcmp(o, "--limit")) {
+      NEED("a sample count");
+      if (!cli_parse_int(o, v, 1, 2000000000, &a->limit)) return 2;
+    } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = true;
+    else if (o[0] == '-') return cli_fail("quantize: unknown option '%s'\n%s", o, usage_text), 2;
+    else if (!a->model) a->model = o;
+    else return cli_fail("quantize: unexpected argument '%s'\n%s", o, usage_text), 2;
+#undef NEED
+  }
+  if (!a->model || !a->n_calib || !a->out) return cli_fail("quantize needs MODEL, --calib SRC and -o OUT.onnx\n%s", usage_text), 2;
+  if (a->test && !a->labels) return cli_fail("--test needs --labels FILE"), 2;
+  if (same_file(a->model, a->out)) return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", a->out), 2;
+  return 0;
+}
+
+/* Applies a comma-separated list of tensor names with fn. */
+static calib8_status apply_list(const char *list, const c8_graph *g, c8_precision *prec,
+                                c8_status (*fn)(const c8_graph *, const char *, c8_precision *)) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", list);
+  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    calib8_status st = fn(g, t, prec);
+    if (st) return st;
+  }
+  return CALIB8_OK;
+}
+
+/* Streams the test set through a session; returns hits (or -1) and the first sample's top class and probability. */
+static int64_t score(calib8_session *s, const calib8_model *m, const quantize_args *a, const c8_preprocess *pp,
+                     int64_t *count, int *first_cls, double *first_prob, calib8_status *st_out) {
+  cli_feed f;
+  cli_labels *lab = calloc(1, sizeof *lab);
+  int64_t hits = 0;
+  *count = 0;
+  *first_cls = -1;
+  calib8_status st = CALIB8_OK;
+  const char *spec = a->test;
+  if (!lab) {
+    *st_out = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+    return -1;
+  }
+  if ((st = cli_feed_open(&f, m, 1, &spec, pp, a->batch, a->limit))) goto out;
+  if ((st = c8_class_labels_load(a->labels, &lab->labels))) goto out;
+  if ((st = c8_class_labels_check(lab->labels, c8_dataset_count(f.ds[0]), c8_dataset_record_count(f.ds[0]),
+                                  c8_dataset_spec(f.ds[0]))))
+    goto out;
+  int k = !strcmp(a->metric, "top5") ? 5 : 1;
+  for (;;) {
+    int rows;
+    if ((st = cli_feed_next(&f, cli_labels_sample, lab, &rows))) goto out;
+    if (!rows) break;
+    if ((st = calib8_session_run(s, f.n_inputs, f.names, f.in))) goto out;
+    calib8_tensor y;
+    calib8_session_output(s, 0, &y);
+    int64_t h = cli_topk_hits(&y, calib8_session_output_name(s, 0), rows, lab->rows, k);
+    if (h < 0) {
+      hits = -1;
+      st = CALIB8_INVALID_ARGUMENT;
+      goto out;
+    }
+    if (*first_cls < 0 && y.dtype == CALIB8_FLOAT) {
+      int64_t classes = c8_numel(&y) / y.dims[0];
+      const float *row = y.data;
+      int best = 0;
+      double mx = row[0], sum = 0;
+      for (int64_t j = 1; j < classes; j++)
+        if (row[j] > row[best]) best = (int)j;
+      mx = row[best];
+      bool probs = true;
+      for (int64_t j = 0; j < classes; j++) probs &= row[j] >= 0 && row[j] <= 1;
+      for (int64_t j = 0; j < classes; j++) sum += probs ? row[j] : exp(row[j] - mx);
+      *first_cls = best;
+      *first_prob = probs ? row[best] / (sum > 0 ? sum : 1) : 1.0 / sum; /* softmax of logits */
+    }
+    hits += h;
+    *count += rows;
+  }
+out:
+  cli_feed_close(&f);
+  c8_class_labels_free(lab->labels);
+  free(lab);
+  *st_out = st;
+  return st ? -1 : hits;
+}
+
+int cmd_quantize(int argc, char **argv) {
+  quantize_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc;
+  rc = 1;
+  c8_preprocess pp;
+  bool has_pp;
+  if (!cli_parse_preprocess(a.pp_text, a.template_name, &pp, &has_pp)) return 2;
+
+  calib8_model *m = NULL;
+  calib8_session *s = NULL, *qs = NULL;
+  c8_calibration *cal = NULL;
+  c8_qplan *plan = NULL;
+  c8_graph *qdq = NULL;
+  c8_precision *prec = NULL;
+  cJSON *summary = NULL;
+  cli_feed feed;
+  bool feed_open = false;
+  calib8_status st;
+  double t0 = c8_now();
+
+  if ((st = calib8_model_load(a.model, &m))) goto fail_status;
+  calib8_session_options so = calib8_session_options_default();
+  so.threads = a.threads;
+  if ((st = calib8_session_create(m, &so, &s))) goto fail_status;
+
+  /* 1. calibration: one streaming pass */
+  if ((st = cli_feed_open(&feed, m, a.n_calib, a.calib, has_pp ? &pp : NULL, a.batch, a.limit))) goto fail_status;
+  feed_open = true;
+  if ((st = c8_calibration_create(s, &cal))) goto fail_status;
+  c8_progress bar;
+  c8_progress_start(&bar, "calibrating", feed.count, a.quiet);
+  for (;;) {
+    int rows;
+    if ((st = cli_feed_next(&feed, NULL, NULL, &rows))) goto fail_status;
+    if (!rows) break;
+    if ((st = c8_calibration_run(cal, s, feed.n_inputs, feed.names, feed.in))) goto fail_status;
+    c8_progress_update(&bar, cal->samples);
+  }
+  c8_progress_finish(&bar);
+  if (cal->samples == 0) {
+    rc = cli_fail("calibration set '%s' holds no samples", a.calib[0]);
+    goto out;
+  }
+  double t_cal = c8_now() - t0;
+
+  /* 2. precision: qtable, then --fp32-after/--fp32-before */
+  const c8_graph *g = s->g;
+  prec = calloc((size_t)g->n_nodes + 1, sizeof *prec);
+  if (!prec) {
+    rc = cli_fail("out of memory");
+    goto out;
+  }
+  if (a.qtable && (st = c8_qtable_read(a.qtable, g, prec))) goto fail_status;
+  if (a.fp32_after && (st = apply_list(a.fp32_after, g, prec, c8_precision_fp32_after))) goto fail_status;
+  if (a.fp32_before && (st = apply_list(a.fp32_before, g, prec, c8_precision_fp32_before))) goto fail_status;
+  a.q.node_precision = prec;
+
+  /* 3. plan and QDQ graph */
+  if ((st = c8_qplan_build(g, cal, &a.q, &plan))) goto fail_status;
+  c8_qplan_count_macs(plan, c8_session_plan(s));
+  if ((st = c8_qdq_build(plan, &qdq))) goto fail_status;
+
+  /* 4. evaluation (before anything is written, so a failure leaves no partial output) */
+  double fp32_score = NAN, int8_score = NAN;
+  int64_t n_test = 0;
+  int fp_cls = -1, q_cls = -1;
+  double fp_prob = 0, q_prob = 0;
+  if (a.test) {
+    if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
+    int64_t hits = score(s, m, &a, has_pp ? &pp : NULL, &n_test, &fp_cls, &fp_prob, &st);
+    if (hits < 0) goto test_fail;
+    fp32_score = n_test ? (double)hits / (double)n_test : 0;
+    hits = score(qs, m, &a, has_pp ? &pp : NULL, &n_test, &q_cls, &q_prob, &st);
+    if (hits < 0) goto test_fail;
+    int8_score = n_test ? (double)hits / (double)n_test : 0;
+  }
+
+  /* 5. write the artifacts, each whole or not at all */
+  c8_onnx_write_options wo = {.producer = "calib8"};
+  if ((st = c8_onnx_write(qdq, &wo, a.out))) goto fail_status;
+  if (a.table && (st = c8_calib_table_write(plan, cal, a.table))) goto fail_status;
+  if (a.trt_cache && (st = c8_trt_cache_write(plan, a.trt_cache))) goto fail_status;
+  if (a.write_qtable && (st = c8_qtable_write(plan, a.write_qtable))) goto fail_status;
+
+  int n_int8 = 0, n_cand = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (c8_op_is_int8_compute(g->nodes[i].op_type)) {
+      n_cand++;
+      n_int8 += plan->node_prec[i] == C8_PREC_INT8;
+    }
+  printf("calibrated on %lld samples in %.2f s (%s, %s weights, %s)\n", (long long)cal->samples, t_cal,
+         c8_threshold_method_name(a.q.method), a.q.weights == C8_WEIGHTS_ADMM ? "admm" : "minmax",
+         a.q.granularity == C8_GRAN_PER_TENSOR ? "per-tensor" : a.q.granularity == C8_GRAN_MIX ? "mix" : "per-channel");
+  printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,
+         plan->macs_total ? 100.0 * (double)plan->macs_int8 / (double)plan->macs_total : 0.0);
+  printf("wrote %s\n", a.out);
+  if (a.test) {
+    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.metric, fp32_score, int8_score,
+           fp32_score - int8_score, (long long)n_test);
+    printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", fp_cls, fp_prob, q_cls, q_prob);
+  }
+  if (a.json) {
+    summary = c8_summary_json(plan, cal, m->graph, qdq);
+    if (!summary) {
+      rc = cli_fail("out of memory writing '%s'", a.json);
+      goto out;
+    }
+    cJSON_AddStringToObject(summary, "model", a.model);
+    cJSON_AddStringToObject(summary, "output", a.out);
+    cJSON_AddNumberToObject(summary, "calibration_seconds", t_cal);
+    if (a.test) {
+      cJSON *mt = cJSON_AddObjectToObject(summary, "metrics");
+      cJSON_AddStringToObject(mt, "metric", a.metric);
+      cJSON_AddNumberToObject(mt, "fp32", fp32_score);
+      cJSON_AddNumberToObject(mt, "int8", int8_score);
+      cJSON_AddNumberToObject(mt, "count", (double)n_test);
+    }
+    char *text = cJSON_Print(summary);
+    if (!text) {
+      rc = cli_fail("out of memory writing '%s'", a.json);
+      goto out;
+    }
+    st = c8_write_file_atomic(a.json, text, strlen(text));
+    free(text);
+    if (st) goto fail_status;
+  }
+  rc = 0;
+  goto out;
+test_fail:
+  if (st == CALIB8_OK) goto out; /* message already printed */
+fail_status:
+  rc = cli_fail_status(st);
+out:
+  cJSON_Delete(summary);
+  if (feed_open) cli_feed_close(&feed);
+  free(prec);
+  c8_graph_destroy(qdq);
+  c8_qplan_destroy(plan);
+  c8_calibration_destroy(cal);
+  calib8_session_destroy(qs);
+  calib8_session_destroy(s);
+  calib8_model_destroy(m);
+  return rc;
+}

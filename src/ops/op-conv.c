@@ -267,6 +267,7 @@ typedef struct im2col_ctx {
   float *row;     /* nc floats */
 } im2col_ctx;
 
+/* Row r of the im2col matrix over columns [n0, n0+nc) into row (nc floats). */
 static void im2col_row(const im2col_ctx *ctx, int64_t r, int64_t n0, int64_t nc, float *row) {
   const c8_conv_geom *g = ctx->g;
   const int64_t kvol = c8_conv_k_size(g);
@@ -276,26 +277,27 @@ static void im2col_row(const im2col_ctx *ctx, int64_t r, int64_t n0, int64_t nc,
   const float *xc = ctx->x + ch * ID * IH * IW;
   int64_t oz = n0 / (OH * OW), oy = n0 / OW % OH, ox = n0 % OW;
   const int64_t sx = g->stride[2], xoff = kx * g->dil[2] - g->pad_begin[2];
+  /* Zero once, then copy the runs that read the image: a memset per short padding
+     run would cost more than the copy. */
+  memset(row, 0, (size_t)nc * sizeof(float));
   for (int64_t q = 0; q < nc;) {
     int64_t len = OW - ox < nc - q ? OW - ox : nc - q;
     int64_t iz = oz * g->stride[0] - g->pad_begin[0] + kz * g->dil[0];
     int64_t iy = oy * g->stride[1] - g->pad_begin[1] + ky * g->dil[1];
-    float *d = row + q;
-    if (iz < 0 || iz >= ID || iy < 0 || iy >= IH) {
-      for (int64_t t = 0; t < len; t++) d[t] = 0.0f;
-    } else {
+    if (iz >= 0 && iz < ID && iy >= 0 && iy < IH) {
       const float *src = xc + (iz * IH + iy) * IW;
-      /* ox + t reads ix = (ox + t) * sx + xoff; [lo, hi) of t is inside the image. */
+      float *d = row + q;
+      /* ox + t reads ix = (ox + t) * sx + xoff; [lo, hi) of t is inside the image.
+         ix may be negative for t < lo: index from src, never form a pointer before it. */
       int64_t lo, hi;
       c8_conv_valid_range(len, sx, ox * sx + xoff, IW, &lo, &hi);
-      for (int64_t t = 0; t < lo; t++) d[t] = 0.0f;
-      /* ix may be negative for t < lo: index from src, never form a pointer before it */
       const int64_t base = ox * sx + xoff;
       if (sx == 1)
         for (int64_t t = lo; t < hi; t++) d[t] = src[base + t];
+      else if (sx == 2)
+        for (int64_t t = lo; t < hi; t++) d[t] = src[base + 2 * t];
       else
         for (int64_t t = lo; t < hi; t++) d[t] = src[base + t * sx];
-      for (int64_t t = hi; t < len; t++) d[t] = 0.0f;
     }
     q += len;
     ox = 0;
@@ -303,18 +305,28 @@ static void im2col_row(const im2col_ctx *ctx, int64_t r, int64_t n0, int64_t nc,
   }
 }
 
+/* Scatters one row of nc values into NR-column panels (dst = row k of panel 0). */
+static void scatter_row(const float *row, size_t nc, size_t nr, size_t panel_stride, float *dst) {
+  size_t p = 0;
+  if (nr == 8) {
+    for (; p + 8 <= nc; p += 8, dst += panel_stride)
+      for (int j = 0; j < 8; j++) dst[j] = row[p + j];
+  } else {
+    for (; p + nr <= nc; p += nr, dst += panel_stride)
+      for (size_t j = 0; j < nr; j++) dst[j] = row[p + j];
+  }
+  if (p < nc) {
+    size_t j = 0;
+    for (; j < nc - p; j++) dst[j] = row[p + j];
+    for (; j < nr; j++) dst[j] = 0.0f;
+  }
+}
+
 static void im2col_pack(const void *vctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr, float *dst) {
   const im2col_ctx *ctx = vctx;
   for (size_t k = 0; k < kc; k++) {
     im2col_row(ctx, (int64_t)(k0 + k), (int64_t)n0, (int64_t)nc, ctx->row);
-    size_t p = 0;
-    float *d = dst + k * nr;
-    for (; p + nr <= nc; p += nr, d += kc * nr) memcpy(d, ctx->row + p, nr * sizeof(float));
-    if (p < nc) {
-      size_t j = 0;
-      for (; j < nc - p; j++) d[j] = ctx->row[p + j];
-      for (; j < nr; j++) d[j] = 0.0f;
-    }
+    scatter_row(ctx->row, nc, nr, kc * nr, dst + k * nr);
   }
 }
 

@@ -205,6 +205,27 @@ static void conv_destroy(void *p) {
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
+/* com.microsoft FusedConv (ONNX Runtime's contrib op): Conv followed by `activation`
+ * with `activation_params`. Relu and Clip become the epilogue clamp; graph passes that
+ * fuse Conv+Relu/Clip can target it. */
+static c8_status parse_activation(const c8_node *node, conv_state *s) {
+  const char *act = c8_attr_string(node, "activation", "");
+  int n = 0;
+  const float *p = c8_attr_floats(node, "activation_params", &n);
+  if (strcmp(act, "Relu") == 0) {
+    s->min = 0.0f;
+  } else if (strcmp(act, "Clip") == 0) {
+    if (n != 2)
+      return c8_node_error(node, CALIB8_MALFORMED_MODEL, "activation Clip needs activation_params [min, max], got %d values",
+                           n);
+    s->min = p[0];
+    s->max = p[1];
+  } else if (*act) {
+    return c8_node_error(node, CALIB8_UNSUPPORTED, "activation '%s' is not supported (Relu and Clip are)", act);
+  }
+  return CALIB8_OK;
+}
+
 static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
   const c8_node *node = k->node;
   c8_status st = c8_check_inputs(node, n_in, 2, 3);
@@ -227,6 +248,7 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   }
   s->min = -INFINITY;
   s->max = INFINITY;
+  if (strcmp(node->op_type, "FusedConv") == 0 && (st = parse_activation(node, s))) return st;
   s->cfg = c8_f32_gemm_config_default();
   s->mg = g->m / g->groups;
   s->cg = g->c / g->groups;
@@ -423,3 +445,5 @@ static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
 
 const c8_op_def c8_op_conv = {.name = "Conv", .domain = "", .prepare = conv_prepare, .run = conv_run,
                               .destroy = conv_destroy};
+const c8_op_def c8_op_fused_conv = {.name = "FusedConv", .domain = "com.microsoft", .prepare = conv_prepare,
+                                    .run = conv_run, .destroy = conv_destroy};

@@ -16,6 +16,7 @@ typedef struct conv_case {
   int64_t in[3], k[3], stride[3], dil[3], pads[6];
   const char *auto_pad; /* NULL: NOTSET with pads */
   bool bias;
+  int act; /* com.microsoft FusedConv activation: 0 none (plain Conv), 1 Relu, 2 Clip [-0.3, 0.4] */
 } conv_case;
 
 static uint32_t rng = 777;
@@ -33,9 +34,21 @@ static void set_ints(c8_node *node, const char *name, const int64_t *v, int n) {
 
 static c8_node *make_node(c8_graph *g, const conv_case *cc) {
   int in[3] = {0, 1, 2}, out[1] = {3};
-  int idx = c8_graph_add_node(g, "conv_under_test", "Conv", "", cc->bias ? 3 : 2, in, 1, out);
+  int idx = c8_graph_add_node(g, "conv_under_test", cc->act ? "FusedConv" : "Conv", cc->act ? "com.microsoft" : "",
+                              cc->bias ? 3 : 2, in, 1, out);
   c8_node *node = &g->nodes[idx];
-  node->def = &c8_op_conv;
+  node->def = cc->act ? &c8_op_fused_conv : &c8_op_conv;
+  if (cc->act) {
+    c8_attr *a = c8_node_add_attr(node, "activation", C8_ATTR_STRING);
+    a->s = strdup(cc->act == 1 ? "Relu" : "Clip");
+    if (cc->act == 2) {
+      a = c8_node_add_attr(node, "activation_params", C8_ATTR_FLOATS);
+      a->n = 2;
+      a->floats = malloc(2 * sizeof(float));
+      a->floats[0] = -0.3f;
+      a->floats[1] = 0.4f;
+    }
+  }
   set_ints(node, "strides", cc->stride, cc->nsp);
   set_ints(node, "dilations", cc->dil, cc->nsp);
   set_ints(node, "kernel_shape", cc->k, cc->nsp);
@@ -87,7 +100,7 @@ static void run_case(const conv_case *cc, bool const_w) {
   c8_tensor *in[3] = {&x, &w, &b}, *out[1] = {&y};
   c8_kernel k = {.node = node, .opset = 13};
   int n_in = cc->bias ? 3 : 2;
-  c8_status st = c8_op_conv.prepare(&k, in, n_in, out, 1);
+  c8_status st = node->def->prepare(&k, in, n_in, out, 1);
   CHECK_EQ_INT(st, CALIB8_OK);
   if (st) {
     fprintf(stderr, "  %s\n", calib8_last_error());
@@ -101,7 +114,7 @@ static void run_case(const conv_case *cc, bool const_w) {
   w.data = wdata;
   y.data = c8_alloc(c8_nbytes(&y));
   void *scratch = c8_alloc(k.scratch_bytes ? k.scratch_bytes : 1);
-  CHECK_EQ_INT(c8_op_conv.run(&k, in, n_in, out, 1, scratch), CALIB8_OK);
+  CHECK_EQ_INT(node->def->run(&k, in, n_in, out, 1, scratch), CALIB8_OK);
   c8_free(scratch);
   /* Naive reference, spatial dims padded to 3 like the op does, but written independently. */
   int64_t I[3] = {1, 1, 1}, K[3] = {1, 1, 1}, S[3] = {1, 1, 1}, D[3] = {1, 1, 1}, O[3] = {1, 1, 1}, P[3] = {0, 0, 0};
@@ -129,6 +142,8 @@ static void run_case(const conv_case *cc, bool const_w) {
                     s += (double)xf[(((n * cc->c + ci) * I[0] + iz) * I[1] + iy) * I[2] + ix] *
                          wf[(((m * cg + c) * K[0] + kz) * K[1] + ky) * K[2] + kx];
                   }
+            if (cc->act) s = s < (cc->act == 1 ? 0.0 : -0.3f) ? (cc->act == 1 ? 0.0 : -0.3f) : s;
+            if (cc->act == 2) s = s > 0.4f ? 0.4f : s;
             double got = yf[(((n * cc->m + m) * O[0] + oz) * O[1] + oy) * O[2] + ox];
             double tol = 1e-5 * (double)(cg * K[0] * K[1] * K[2] + 4);
             if (!(fabs(got - s) <= tol) && bad++ < 3)
@@ -137,7 +152,7 @@ static void run_case(const conv_case *cc, bool const_w) {
           }
   CHECK_EQ_INT(bad, 0);
 done:
-  if (k.state) c8_op_conv.destroy(k.state);
+  if (k.state) node->def->destroy(k.state);
   c8_graph_destroy(g);
   c8_free(x.data), c8_free(wdata), c8_free(b.data), c8_free(y.data);
 }
@@ -210,8 +225,15 @@ static const conv_case cases[] = {
     {.nsp = 2, .n = 1, .c = 3, .m = 3, .groups = 3, .in = {6, 9}, .k = {3, 3}, .stride = {2, 2}, .dil = {1, 1},
      .auto_pad = "SAME_UPPER", .bias = true},
     /* crosses the GEMM blocks: K = 32*9 > KC, OH*OW = 2304 > NC, M > MC */
+    /* FusedConv: Relu / Clip epilogue on the im2col, 1x1 and depthwise paths */
+    {.nsp = 2, .n = 1, .c = 3, .m = 5, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
+    {.nsp = 2, .n = 2, .c = 7, .m = 9, .groups = 1, .in = {13, 11}, .k = {1, 1}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 0, 0, 0), .bias = true, .act = 2},
+    {.nsp = 2, .n = 1, .c = 5, .m = 5, .groups = 5, .in = {19, 23}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true, .act = 2},
     {.nsp = 2, .n = 1, .c = 32, .m = 133, .groups = 1, .in = {48, 48}, .k = {3, 3}, .stride = {1, 1},
-     .dil = {1, 1}, .pads = P2(1, 1, 1, 1), .bias = true},
+     .dil = {1, 1}, .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
 };
 
 static void test_cases(void) {

@@ -4,6 +4,7 @@
  * each with constant weights (packed at prepare) and with weights known only at run.
  * Also checks the error messages of malformed convolutions. */
 #include <stdint.h>
+#include <time.h>
 
 #include "check.h"
 #include "core/tensor.h"
@@ -273,7 +274,53 @@ static void test_errors(void) {
   expect_error(&cc, 6, "smaller than the dilated kernel");
 }
 
-int main(void) {
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* test-conv --bench C M H W K STRIDE GROUPS: times one 2-D Conv (pads K/2, constant weights). */
+static int bench(char **v) {
+  conv_case cc = {.nsp = 2, .n = 1, .c = atol(v[0]), .m = atol(v[1]), .in = {atol(v[2]), atol(v[3])},
+                  .k = {atol(v[4]), atol(v[4])}, .stride = {atol(v[5]), atol(v[5])}, .dil = {1, 1},
+                  .groups = atol(v[6]), .bias = true};
+  for (int i = 0; i < 4; i++) cc.pads[i] = cc.k[0] / 2;
+  c8_tensor x = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {1, cc.c, cc.in[0], cc.in[1]}};
+  c8_tensor w = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {cc.m, cc.c / cc.groups, cc.k[0], cc.k[1]}};
+  c8_tensor b = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {cc.m}}, y = {0};
+  x.data = c8_alloc(c8_nbytes(&x)), w.data = c8_alloc(c8_nbytes(&w)), b.data = c8_alloc(c8_nbytes(&b));
+  for (int64_t i = 0; i < c8_numel(&x); i++) ((float *)x.data)[i] = frand();
+  for (int64_t i = 0; i < c8_numel(&w); i++) ((float *)w.data)[i] = frand();
+  c8_graph *g = c8_graph_new();
+  c8_node *node = make_node(g, &cc);
+  c8_tensor *in[3] = {&x, &w, &b}, *out[1] = {&y};
+  c8_kernel k = {.node = node, .opset = 13};
+  if (node->def->prepare(&k, in, 3, out, 1)) {
+    fprintf(stderr, "%s\n", calib8_last_error());
+    return 1;
+  }
+  y.data = c8_alloc(c8_nbytes(&y));
+  void *scratch = c8_alloc(k.scratch_bytes + 1);
+  double best = 1e30;
+  for (int r = 0; r < 10; r++) {
+    double t0 = now();
+    node->def->run(&k, in, 3, out, 1, scratch);
+    double t = now() - t0;
+    if (t < best) best = t;
+  }
+  double flops = 2.0 * (double)c8_numel(&y) * (double)(cc.c / cc.groups * cc.k[0] * cc.k[1]);
+  printf("conv C=%lld M=%lld %lldx%lld k=%lld s=%lld g=%lld: %.3f ms, %.1f GFLOP/s\n", (long long)cc.c,
+         (long long)cc.m, (long long)cc.in[0], (long long)cc.in[1], (long long)cc.k[0], (long long)cc.stride[0],
+         (long long)cc.groups, best * 1e3, flops / best * 1e-9);
+  node->def->destroy(k.state);
+  c8_graph_destroy(g);
+  c8_free(x.data), c8_free(w.data), c8_free(b.data), c8_free(y.data), c8_free(scratch);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 9 && strcmp(argv[1], "--bench") == 0) return bench(argv + 2);
   CHECK_RUN(test_cases);
   CHECK_RUN(test_errors);
   return CHECK_DONE();

@@ -185,6 +185,8 @@ void c8_conv_set_output(const c8_conv_geom *g, c8_tensor *out, c8_dtype dtype) {
 
 enum { PATH_DEPTHWISE, PATH_GEMM_1X1, PATH_GEMM_IM2COL };
 
+#define ROW_SLACK 8 /* floats after the im2col row buffer that zero_run may write */
+
 typedef struct conv_state {
   c8_conv_geom g;
   int path;
@@ -265,7 +267,7 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
     s->ws_bytes = align64(c8_f32_gemm_workspace_bytes(s->cfg, (size_t)s->mg, (size_t)ohw, (size_t)s->kg, true));
     s->row_floats = s->path == PATH_GEMM_IM2COL ? (size_t)(ohw < (int64_t)s->cfg->nc ? ohw : (int64_t)s->cfg->nc) : 0;
     s->wpacked_group = c8_f32_gemm_packed_a_floats(s->cfg, (size_t)s->mg, (size_t)s->kg);
-    scratch = s->ws_bytes + align64(s->row_floats * sizeof(float));
+    scratch = s->ws_bytes + align64((s->row_floats + ROW_SLACK) * sizeof(float));
     if (in[1]->data) {
       s->wpacked = c8_alloc(s->wpacked_group * (size_t)g->groups * sizeof(float));
       if (!s->wpacked) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory packing the weights of node '%s'", node->name);
@@ -289,6 +291,17 @@ typedef struct im2col_ctx {
   float *row;     /* nc floats */
 } im2col_ctx;
 
+/* Zeros d[0, n). Short runs (the usual 1-2 padding columns) store one 8-float block
+   instead of calling memset, and may write up to 8 floats past d + n: callers fill
+   rows left to right (later writes overwrite the excess) and the row buffer has
+   ROW_SLACK floats of room after its end. */
+static inline void zero_run(float *d, int64_t n) {
+  static const float zeros[ROW_SLACK];
+  if (n <= 0) return;
+  if (n <= ROW_SLACK) memcpy(d, zeros, sizeof zeros);
+  else memset(d, 0, (size_t)n * sizeof(float));
+}
+
 /* Row r of the im2col matrix over columns [n0, n0+nc) into row (nc floats). */
 static void im2col_row(const im2col_ctx *ctx, int64_t r, int64_t n0, int64_t nc, float *row) {
   const c8_conv_geom *g = ctx->g;
@@ -299,27 +312,28 @@ static void im2col_row(const im2col_ctx *ctx, int64_t r, int64_t n0, int64_t nc,
   const float *xc = ctx->x + ch * ID * IH * IW;
   int64_t oz = n0 / (OH * OW), oy = n0 / OW % OH, ox = n0 % OW;
   const int64_t sx = g->stride[2], xoff = kx * g->dil[2] - g->pad_begin[2];
-  /* Zero once, then copy the runs that read the image: a memset per short padding
-     run would cost more than the copy. */
-  memset(row, 0, (size_t)nc * sizeof(float));
   for (int64_t q = 0; q < nc;) {
     int64_t len = OW - ox < nc - q ? OW - ox : nc - q;
     int64_t iz = oz * g->stride[0] - g->pad_begin[0] + kz * g->dil[0];
     int64_t iy = oy * g->stride[1] - g->pad_begin[1] + ky * g->dil[1];
-    if (iz >= 0 && iz < ID && iy >= 0 && iy < IH) {
+    float *d = row + q;
+    if (iz < 0 || iz >= ID || iy < 0 || iy >= IH) {
+      zero_run(d, len);
+    } else {
       const float *src = xc + (iz * IH + iy) * IW;
-      float *d = row + q;
       /* ox + t reads ix = (ox + t) * sx + xoff; [lo, hi) of t is inside the image.
          ix may be negative for t < lo: index from src, never form a pointer before it. */
       int64_t lo, hi;
       c8_conv_valid_range(len, sx, ox * sx + xoff, IW, &lo, &hi);
       const int64_t base = ox * sx + xoff;
+      zero_run(d, lo);
       if (sx == 1)
         for (int64_t t = lo; t < hi; t++) d[t] = src[base + t];
       else if (sx == 2)
         for (int64_t t = lo; t < hi; t++) d[t] = src[base + 2 * t];
       else
         for (int64_t t = lo; t < hi; t++) d[t] = src[base + t * sx];
+      zero_run(d + hi, len - hi);
     }
     q += len;
     ox = 0;
@@ -330,9 +344,10 @@ static void im2col_row(const im2col_ctx *ctx, int64_t r, int64_t n0, int64_t nc,
 /* Scatters one row of nc values into NR-column panels (dst = row k of panel 0). */
 static void scatter_row(const float *row, size_t nc, size_t nr, size_t panel_stride, float *dst) {
   size_t p = 0;
-  if (nr == 8) {
-    for (; p + 8 <= nc; p += 8, dst += panel_stride)
-      for (int j = 0; j < 8; j++) dst[j] = row[p + j];
+  if (nr == 8) { /* constant-size copies are inlined as vector moves */
+    for (; p + 8 <= nc; p += 8, dst += panel_stride) memcpy(dst, row + p, 8 * sizeof(float));
+  } else if (nr == 16) {
+    for (; p + 16 <= nc; p += 16, dst += panel_stride) memcpy(dst, row + p, 16 * sizeof(float));
   } else {
     for (; p + nr <= nc; p += nr, dst += panel_stride)
       for (size_t j = 0; j < nr; j++) dst[j] = row[p + j];
@@ -344,11 +359,12 @@ static void scatter_row(const float *row, size_t nc, size_t nr, size_t panel_str
   }
 }
 
-static void im2col_pack(const void *vctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr, float *dst) {
+static void im2col_pack(const void *vctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr,
+                        size_t panel_stride, float *dst) {
   const im2col_ctx *ctx = vctx;
   for (size_t k = 0; k < kc; k++) {
     im2col_row(ctx, (int64_t)(k0 + k), (int64_t)n0, (int64_t)nc, ctx->row);
-    scatter_row(ctx->row, nc, nr, kc * nr, dst + k * nr);
+    scatter_row(ctx->row, nc, nr, panel_stride, dst + k * nr);
   }
 }
 
@@ -410,7 +426,7 @@ static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   unsigned char *sp = scratch;
   void *ws = sp;
   float *row = (float *)(sp + s->ws_bytes);
-  float *wdyn = (float *)(sp + s->ws_bytes + align64(s->row_floats * sizeof(float)));
+  float *wdyn = (float *)(sp + s->ws_bytes + align64((s->row_floats + ROW_SLACK) * sizeof(float)));
   const int64_t ihw = c8_conv_in_size(g), ohw = c8_conv_out_size(g);
   for (int64_t gi = 0; gi < g->groups; gi++) {
     const float *wp = s->wpacked ? s->wpacked + (size_t)gi * s->wpacked_group : wdyn;

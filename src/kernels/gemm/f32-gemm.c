@@ -96,8 +96,8 @@ void c8_f32_gemm_pack_a(const c8_f32_gemm_config *cfg, size_t m, size_t k, const
 
 /* Rows [k0, k0+kc) x columns [n0, n0+nc) of B into NR-column panels. */
 static void pack_b_block(const float *b, size_t ldb, bool trans, size_t k0, size_t kc, size_t n0, size_t nc,
-                         size_t nr, float *dst) {
-  for (size_t p = 0; p < nc; p += nr, dst += kc * nr) {
+                         size_t nr, size_t panel_stride, float *dst) {
+  for (size_t p = 0; p < nc; p += nr, dst += panel_stride) {
     size_t cols = min_sz(nr, nc - p);
     if (!trans) {
       for (size_t k = 0; k < kc; k++) {
@@ -117,8 +117,14 @@ static void pack_b_block(const float *b, size_t ldb, bool trans, size_t k0, size
   }
 }
 
+/* Padding between B panels: one cache line. Without it a panel is KC*NR*4 = 8 KB, and
+   packers that write one row across all panels hit a single L1 set. */
+#define B_PANEL_PAD 16
+
+static size_t b_panel_stride(const c8_f32_gemm_config *cfg, size_t kc) { return kc * cfg->nr + B_PANEL_PAD; }
+
 static size_t b_block_floats(const c8_f32_gemm_config *cfg, size_t n, size_t k) {
-  return round_up(min_sz(cfg->kc, k) * round_up(min_sz(cfg->nc, n), cfg->nr), 16);
+  return round_up(b_panel_stride(cfg, min_sz(cfg->kc, k)) * (round_up(min_sz(cfg->nc, n), cfg->nr) / cfg->nr), 16);
 }
 
 size_t c8_f32_gemm_workspace_bytes(const c8_f32_gemm_config *cfg, size_t m, size_t n, size_t k, bool a_packed) {
@@ -162,8 +168,9 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
     for (size_t pc = 0; pc < K; pc += KC) {
       const size_t kc = min_sz(KC, K - pc);
       const bool first = pc == 0, last = pc + kc == K;
-      if (g->pack_b) g->pack_b(g->pack_b_ctx, pc, kc, jc, nc, NR, bp);
-      else pack_b_block(g->b, g->ldb, g->trans_b, pc, kc, jc, nc, NR, bp);
+      const size_t bstride = b_panel_stride(cfg, kc);
+      if (g->pack_b) g->pack_b(g->pack_b_ctx, pc, kc, jc, nc, NR, bstride, bp);
+      else pack_b_block(g->b, g->ldb, g->trans_b, pc, kc, jc, nc, NR, bstride, bp);
       c8_f32_gemm_tile t = {
           .alpha = g->alpha,
           .load_c = g->accumulate || !first,
@@ -185,7 +192,7 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
         for (size_t jr = 0; jr < nc; jr += NR) {
           const size_t nr = min_sz(NR, nc - jr);
           t.col_bias = first && col_bias ? g->bias + jc + jr : NULL;
-          const float *bpanel = bp + (jr / NR) * kc * NR;
+          const float *bpanel = bp + (jr / NR) * bstride;
           for (size_t ir = 0; ir < mc; ir += MR) {
             const size_t mr = min_sz(MR, mc - ir);
             t.row_bias = first && row_bias ? g->bias + ic + ir : NULL;

@@ -53,9 +53,11 @@ int c8_f32_gemm_config_count(void);
 const c8_f32_gemm_config *c8_f32_gemm_config_at(int i);
 
 /* Writes packed B panels for rows [k0, k0+kc) and columns [n0, n0+nc):
- * column n0 + p*nr + j, row k0 + k goes to dst[p*kc*nr + k*nr + j]; the last
- * panel is zero-padded to nr columns. */
-typedef void (*c8_f32_pack_b_fn)(const void *ctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr, float *dst);
+ * column n0 + p*nr + j, row k0 + k goes to dst[p*panel_stride + k*nr + j]; the last
+ * panel is zero-padded to nr columns. panel_stride >= kc*nr (the driver pads it by a
+ * cache line so that writes striding across panels do not all map to one L1 set). */
+typedef void (*c8_f32_pack_b_fn)(const void *ctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr,
+                                 size_t panel_stride, float *dst);
 
 typedef struct c8_f32_gemm_args {
   size_t m, n, k;

@@ -65,7 +65,8 @@ static c8_status convt_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   size_t scratch = s->ws_bytes + s->cols_bytes;
   if (in[1]->data) {
     s->wpacked = c8_alloc(s->wpacked_group * (size_t)g->groups * sizeof(float));
-    if (!s->wpacked) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory packing the weights of node '%s'", node->name);
+    if (!s->wpacked)
+      return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory packing the weights of node '%s'", node->name);
     for (int64_t gi = 0; gi < g->groups; gi++)
       c8_f32_gemm_pack_a(s->cfg, (size_t)s->rows, (size_t)s->cg, (const float *)in[1]->data + gi * s->cg * s->rows,
                          (size_t)s->rows, true, s->wpacked + (size_t)gi * s->wpacked_group);

@@ -73,7 +73,8 @@ c8_status c8_conv_geom_init(const c8_node *node, const c8_tensor *x, const c8_te
   }
   const int64_t *st = c8_attr_ints(node, "strides", &n);
   if (st) {
-    if (n != nsp) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "strides has %d values for %d spatial dims", n, nsp);
+    if (n != nsp)
+      return c8_node_error(node, CALIB8_MALFORMED_MODEL, "strides has %d values for %d spatial dims", n, nsp);
     for (int i = 0; i < nsp; i++) {
       if (st[i] < 1)
         return c8_node_error(node, CALIB8_MALFORMED_MODEL, "strides[%d] is %lld; strides must be at least 1", i,
@@ -218,8 +219,8 @@ static c8_status parse_activation(const c8_node *node, conv_state *s) {
     s->min = 0.0f;
   } else if (strcmp(act, "Clip") == 0) {
     if (n != 2)
-      return c8_node_error(node, CALIB8_MALFORMED_MODEL, "activation Clip needs activation_params [min, max], got %d values",
-                           n);
+      return c8_node_error(node, CALIB8_MALFORMED_MODEL,
+                           "activation Clip needs activation_params [min, max], got %d values", n);
     s->min = p[0];
     s->max = p[1];
   } else if (*act) {
@@ -270,7 +271,8 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
     scratch = s->ws_bytes + align64((s->row_floats + ROW_SLACK) * sizeof(float));
     if (in[1]->data) {
       s->wpacked = c8_alloc(s->wpacked_group * (size_t)g->groups * sizeof(float));
-      if (!s->wpacked) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory packing the weights of node '%s'", node->name);
+      if (!s->wpacked)
+        return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory packing the weights of node '%s'", node->name);
       for (int64_t gi = 0; gi < g->groups; gi++)
         c8_f32_gemm_pack_a(s->cfg, (size_t)s->mg, (size_t)s->kg, (const float *)in[1]->data + gi * s->mg * s->kg,
                            (size_t)s->kg, false, s->wpacked + (size_t)gi * s->wpacked_group);

@@ -379,9 +379,11 @@ static c8_status qmatmul_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c
   if ((st = c8_matmul_shape(node, a, b, out[0], &s->d))) return st;
   const c8_tensor *az = n_in > azi ? in[azi] : NULL, *bz = n_in > bzi ? in[bzi] : NULL;
   /* Zero points (and scales): per tensor, per row of A ([M]) or per column of B ([N]). */
-  if (az && ((st = check_same_type(node, az, azi, a->dtype)) || (st = check_param(node, az, azi, s->d.m, "A zero point"))))
+  if (az && ((st = check_same_type(node, az, azi, a->dtype)) ||
+             (st = check_param(node, az, azi, s->d.m, "A zero point"))))
     return st;
-  if (bz && ((st = check_same_type(node, bz, bzi, b->dtype)) || (st = check_param(node, bz, bzi, s->d.n, "B zero point"))))
+  if (bz && ((st = check_same_type(node, bz, bzi, b->dtype)) ||
+             (st = check_param(node, bz, bzi, s->d.n, "B zero point"))))
     return st;
   c8_dtype ydt = CALIB8_INT32;
   if (qlinear) {

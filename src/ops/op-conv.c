@@ -370,6 +370,55 @@ static void im2col_pack(const void *vctx, size_t k0, size_t kc, size_t n0, size_
   }
 }
 
+/* Adds one kernel row of depthwise taps to an output row: yr[ox] += sum over kx of
+ * w[kx] * xr[ox*sx + kx*dx - px], for the taps inside the input row. 3- and 5-wide
+ * stride-1 kernels take all taps in one pass over the interior [ilo, ihi), where every
+ * tap is inside, and finish the few border outputs one by one; other kernels make one
+ * pass per tap over its valid range. */
+static void dw_row(float *restrict yr, const float *restrict xr, const float *wrow, int64_t KW, int64_t sx,
+                   int64_t dx, int64_t px, int64_t OW, int64_t IW) {
+  if (sx == 1 && (KW == 3 || KW == 5)) {
+    /* Tap offsets grow with kx: the first tap bounds the interior from below, the last from above. */
+    int64_t ilo, ihi, lo, hi;
+    c8_conv_valid_range(OW, 1, -px, IW, &ilo, &hi);
+    c8_conv_valid_range(OW, 1, (KW - 1) * dx - px, IW, &lo, &ihi);
+    if (ihi < ilo) ihi = ilo;
+    const int64_t o0 = -px, o1 = dx - px, o2 = 2 * dx - px;
+    const float w0 = wrow[0], w1 = wrow[1], w2 = wrow[2];
+    if (KW == 3) {
+      for (int64_t ox = ilo; ox < ihi; ox++) yr[ox] += w0 * xr[ox + o0] + w1 * xr[ox + o1] + w2 * xr[ox + o2];
+    } else {
+      const int64_t o3 = 3 * dx - px, o4 = 4 * dx - px;
+      const float w3 = wrow[3], w4 = wrow[4];
+      for (int64_t ox = ilo; ox < ihi; ox++)
+        yr[ox] += w0 * xr[ox + o0] + w1 * xr[ox + o1] + w2 * xr[ox + o2] + w3 * xr[ox + o3] + w4 * xr[ox + o4];
+    }
+    for (int64_t ox = 0; ox < OW; ox++) {
+      if (ox == ilo) ox = ihi > ilo ? ihi : ilo;
+      if (ox >= OW) break;
+      float acc = 0.0f;
+      for (int64_t kx = 0; kx < KW; kx++) {
+        const int64_t ix = ox + kx * dx - px;
+        if (ix >= 0 && ix < IW) acc += wrow[kx] * xr[ix];
+      }
+      yr[ox] += acc;
+    }
+    return;
+  }
+  for (int64_t kx = 0; kx < KW; kx++) {
+    const float wv = wrow[kx];
+    const int64_t off = kx * dx - px;
+    int64_t lo, hi;
+    c8_conv_valid_range(OW, sx, off, IW, &lo, &hi);
+    if (sx == 1)
+      for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * xr[ox + off];
+    else if (sx == 2)
+      for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * xr[2 * ox + off];
+    else
+      for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * xr[ox * sx + off];
+  }
+}
+
 /* Depthwise (one input channel per group, channel multiplier M/C) for 1-D/2-D. */
 static void conv_depthwise(const conv_state *s, const float *x, const float *w, const float *bias, float *y) {
   const c8_conv_geom *g = &s->g;
@@ -389,19 +438,7 @@ static void conv_depthwise(const conv_state *s, const float *x, const float *w, 
         for (int64_t ky = 0; ky < KH; ky++) {
           int64_t iy = oy * sy - py + ky * dy;
           if (iy < 0 || iy >= IH) continue;
-          const float *xr = xc + iy * IW;
-          for (int64_t kx = 0; kx < KW; kx++) {
-            const float wv = wm[ky * KW + kx];
-            const int64_t off = kx * dx - px;
-            int64_t lo, hi;
-            c8_conv_valid_range(OW, sx, off, IW, &lo, &hi);
-            if (sx == 1)
-              for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * xr[ox + off];
-            else if (sx == 2)
-              for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * xr[2 * ox + off];
-            else
-              for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * xr[ox * sx + off];
-          }
+          dw_row(yr, xc + iy * IW, wm + ky * KW, KW, sx, dx, px, OW, IW);
         }
         if (s->min != -INFINITY || s->max != INFINITY)
           for (int64_t ox = 0; ox < OW; ox++) {

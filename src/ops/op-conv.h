@@ -29,10 +29,14 @@ void c8_conv_set_output(const c8_conv_geom *g, c8_tensor *out, c8_dtype dtype);
 
 /* The range [*lo, *hi) of output positions o in [0, n) for which o*stride + offset
  * lands in [0, size): the taps that read real (not padding) input. */
+static inline int64_t c8_conv_div(int64_t a, int64_t stride) {
+  /* Called per output row and tap: strides 1 and 2 skip the 64-bit division. */
+  return stride == 1 ? a : stride == 2 ? a >> 1 : a / stride;
+}
 static inline void c8_conv_valid_range(int64_t n, int64_t stride, int64_t offset, int64_t size, int64_t *lo,
                                        int64_t *hi) {
-  int64_t a = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  int64_t b = offset > size - 1 ? 0 : (size - 1 - offset) / stride + 1;
+  int64_t a = offset >= 0 ? 0 : c8_conv_div(-offset + stride - 1, stride);
+  int64_t b = offset > size - 1 ? 0 : c8_conv_div(size - 1 - offset, stride) + 1;
   if (a > n) a = n;
   if (b > n) b = n;
   if (b < a) b = a;

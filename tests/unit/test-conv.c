@@ -189,6 +189,12 @@ static const conv_case cases[] = {
     /* depthwise 3x3 dilation 2 stride 3, no bias */
     {.nsp = 2, .n = 1, .c = 4, .m = 4, .groups = 4, .in = {15, 16}, .k = {3, 3}, .stride = {3, 3}, .dil = {2, 2},
      .pads = P2(0, 2, 1, 0)},
+    /* depthwise 5x5 stride 1, dilation 2, input narrower than the kernel: no interior */
+    {.nsp = 2, .n = 1, .c = 3, .m = 3, .groups = 3, .in = {9, 6}, .k = {5, 5}, .stride = {1, 1}, .dil = {2, 2},
+     .pads = P2(4, 4, 3, 5), .bias = true},
+    /* depthwise 3x3 stride 1, asymmetric pads, width 1 */
+    {.nsp = 2, .n = 1, .c = 2, .m = 2, .groups = 2, .in = {5, 1}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 2, 2, 0), .bias = true},
     /* depthwise with channel multiplier 2 */
     {.nsp = 2, .n = 1, .c = 3, .m = 6, .groups = 3, .in = {8, 9}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(1, 1, 1, 1), .bias = true},

@@ -1,0 +1,206 @@
+/* The f32 GEMM driver: configuration choice, packing and cache blocking.
+ * Loop nest (Goto & van de Geijn, "Anatomy of High-Performance Matrix
+ * Multiplication", TOMS 2008): jc over N by NC, pc over K by KC (pack B block),
+ * ic over M by MC (pack A block), jr over the block by NR, ir by MR (micro-kernel).
+ * The B panel a micro-kernel reads stays in L1 across the ir loop. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/gemm/gemm.h"
+
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_)                                           \
+  void sym(size_t mr, size_t nr, size_t kc, const float *a, const float *b, float *c, size_t ldc, \
+           const c8_f32_gemm_tile *t);
+#include "kernels/gemm/f32-gemm.inc"
+#undef C8_F32_GEMM_UKERNEL
+
+static const c8_f32_gemm_config all_configs[] = {
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_) \
+  {.name = #MR_ "x" #NR_ "-" #isa, .mr = MR_, .nr = NR_, .kc = KC_, .mc = MC_, .nc = NC_, .ukernel = sym},
+#include "kernels/gemm/f32-gemm.inc"
+#undef C8_F32_GEMM_UKERNEL
+};
+
+static const char *const all_isas[] = {
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_) #isa,
+#include "kernels/gemm/f32-gemm.inc"
+#undef C8_F32_GEMM_UKERNEL
+};
+
+enum { N_CONFIGS = (int)(sizeof all_configs / sizeof all_configs[0]) };
+
+/* Only the portable kernels exist so far; ISA-specific ones will consult the CPU here. */
+static bool isa_available(const char *isa) { return strcmp(isa, "scalar") == 0; }
+
+int c8_f32_gemm_config_count(void) {
+  int n = 0;
+  for (int i = 0; i < N_CONFIGS; i++) n += isa_available(all_isas[i]);
+  return n;
+}
+
+const c8_f32_gemm_config *c8_f32_gemm_config_at(int i) {
+  for (int j = 0; j < N_CONFIGS; j++)
+    if (isa_available(all_isas[j]) && i-- == 0) return &all_configs[j];
+  return NULL;
+}
+
+const c8_f32_gemm_config *c8_f32_gemm_config_default(void) {
+  for (int j = N_CONFIGS - 1; j >= 0; j--)
+    if (isa_available(all_isas[j])) return &all_configs[j];
+  return &all_configs[0];
+}
+
+void c8_f32_gemm_args_init(c8_f32_gemm_args *g) {
+  memset(g, 0, sizeof *g);
+  g->alpha = 1.0f;
+  g->min = -INFINITY;
+  g->max = INFINITY;
+}
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+/* Rows [i0, i0+mc) x columns [k0, k0+kc) of A into MR-row panels of kc steps. */
+static void pack_a_block(size_t mr, const float *a, size_t lda, bool trans, size_t i0, size_t mc, size_t k0,
+                         size_t kc, size_t panel_stride, float *dst) {
+  for (size_t p = 0; p < mc; p += mr, dst += panel_stride) {
+    size_t rows = min_sz(mr, mc - p);
+    if (!trans) {
+      for (size_t ii = 0; ii < rows; ii++) {
+        const float *src = a + (i0 + p + ii) * lda + k0;
+        for (size_t k = 0; k < kc; k++) dst[k * mr + ii] = src[k];
+      }
+      for (size_t ii = rows; ii < mr; ii++)
+        for (size_t k = 0; k < kc; k++) dst[k * mr + ii] = 0.0f;
+    } else {
+      for (size_t k = 0; k < kc; k++) {
+        const float *src = a + (k0 + k) * lda + i0 + p;
+        float *d = dst + k * mr;
+        for (size_t ii = 0; ii < rows; ii++) d[ii] = src[ii];
+        for (size_t ii = rows; ii < mr; ii++) d[ii] = 0.0f;
+      }
+    }
+  }
+}
+
+size_t c8_f32_gemm_packed_a_floats(const c8_f32_gemm_config *cfg, size_t m, size_t k) {
+  if (!cfg) cfg = c8_f32_gemm_config_default();
+  return round_up(m, cfg->mr) * k;
+}
+
+void c8_f32_gemm_pack_a(const c8_f32_gemm_config *cfg, size_t m, size_t k, const float *a, size_t lda, bool trans_a,
+                        float *dst) {
+  if (!cfg) cfg = c8_f32_gemm_config_default();
+  pack_a_block(cfg->mr, a, lda, trans_a, 0, m, 0, k, k * cfg->mr, dst);
+}
+
+/* Rows [k0, k0+kc) x columns [n0, n0+nc) of B into NR-column panels. */
+static void pack_b_block(const float *b, size_t ldb, bool trans, size_t k0, size_t kc, size_t n0, size_t nc,
+                         size_t nr, size_t panel_stride, float *dst) {
+  for (size_t p = 0; p < nc; p += nr, dst += panel_stride) {
+    size_t cols = min_sz(nr, nc - p);
+    if (!trans) {
+      for (size_t k = 0; k < kc; k++) {
+        const float *src = b + (k0 + k) * ldb + n0 + p;
+        float *d = dst + k * nr;
+        for (size_t j = 0; j < cols; j++) d[j] = src[j];
+        for (size_t j = cols; j < nr; j++) d[j] = 0.0f;
+      }
+    } else {
+      for (size_t j = 0; j < cols; j++) {
+        const float *src = b + (n0 + p + j) * ldb + k0;
+        for (size_t k = 0; k < kc; k++) dst[k * nr + j] = src[k];
+      }
+      for (size_t j = cols; j < nr; j++)
+        for (size_t k = 0; k < kc; k++) dst[k * nr + j] = 0.0f;
+    }
+  }
+}
+
+/* Padding between B panels: one cache line. Without it a panel is KC*NR*4 = 8 KB, and
+   packers that write one row across all panels hit a single L1 set. */
+#define B_PANEL_PAD 16
+
+static size_t b_panel_stride(const c8_f32_gemm_config *cfg, size_t kc) { return kc * cfg->nr + B_PANEL_PAD; }
+
+static size_t b_block_floats(const c8_f32_gemm_config *cfg, size_t n, size_t k) {
+  return round_up(b_panel_stride(cfg, min_sz(cfg->kc, k)) * (round_up(min_sz(cfg->nc, n), cfg->nr) / cfg->nr), 16);
+}
+
+size_t c8_f32_gemm_workspace_bytes(const c8_f32_gemm_config *cfg, size_t m, size_t n, size_t k, bool a_packed) {
+  if (!cfg) cfg = c8_f32_gemm_config_default();
+  if (k == 0) k = 1;
+  size_t floats = b_block_floats(cfg, n, k);
+  if (!a_packed) floats += round_up(min_sz(cfg->mc, m), cfg->mr) * min_sz(cfg->kc, k);
+  return floats * sizeof(float);
+}
+
+/* K == 0: the product is zero, only the epilogue remains. */
+static void epilogue_only(const c8_f32_gemm_args *g) {
+  for (size_t i = 0; i < g->m; i++) {
+    float *ci = g->c + i * g->ldc;
+    for (size_t j = 0; j < g->n; j++) {
+      float v = g->accumulate ? ci[j] : 0.0f;
+      if (g->bias_kind == C8_GEMM_BIAS_ROW) v += g->bias[i];
+      if (g->bias_kind == C8_GEMM_BIAS_COL) v += g->bias[j];
+      v = v < g->min ? g->min : v;
+      v = v > g->max ? g->max : v;
+      ci[j] = v;
+    }
+  }
+}
+
+void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void *workspace) {
+  if (!cfg) cfg = c8_f32_gemm_config_default();
+  const size_t M = g->m, N = g->n, K = g->k;
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    epilogue_only(g);
+    return;
+  }
+  const size_t MR = cfg->mr, NR = cfg->nr, KC = cfg->kc, MC = cfg->mc, NC = cfg->nc;
+  float *bp = workspace;
+  float *ap = bp + b_block_floats(cfg, N, K);
+  const bool row_bias = g->bias_kind == C8_GEMM_BIAS_ROW && g->bias;
+  const bool col_bias = g->bias_kind == C8_GEMM_BIAS_COL && g->bias;
+  for (size_t jc = 0; jc < N; jc += NC) {
+    const size_t nc = min_sz(NC, N - jc);
+    for (size_t pc = 0; pc < K; pc += KC) {
+      const size_t kc = min_sz(KC, K - pc);
+      const bool first = pc == 0, last = pc + kc == K;
+      const size_t bstride = b_panel_stride(cfg, kc);
+      if (g->pack_b) g->pack_b(g->pack_b_ctx, pc, kc, jc, nc, NR, bstride, bp);
+      else pack_b_block(g->b, g->ldb, g->trans_b, pc, kc, jc, nc, NR, bstride, bp);
+      c8_f32_gemm_tile t = {
+          .alpha = g->alpha,
+          .load_c = g->accumulate || !first,
+          .min = last ? g->min : -INFINITY,
+          .max = last ? g->max : INFINITY,
+      };
+      for (size_t ic = 0; ic < M; ic += MC) {
+        const size_t mc = min_sz(MC, M - ic);
+        const float *ablk;
+        size_t astride;
+        if (g->a_packed) {
+          astride = K * MR;
+          ablk = g->a_packed + (ic / MR) * astride + pc * MR;
+        } else {
+          astride = kc * MR;
+          pack_a_block(MR, g->a, g->lda, g->trans_a, ic, mc, pc, kc, astride, ap);
+          ablk = ap;
+        }
+        for (size_t jr = 0; jr < nc; jr += NR) {
+          const size_t nr = min_sz(NR, nc - jr);
+          t.col_bias = first && col_bias ? g->bias + jc + jr : NULL;
+          const float *bpanel = bp + (jr / NR) * bstride;
+          for (size_t ir = 0; ir < mc; ir += MR) {
+            const size_t mr = min_sz(MR, mc - ir);
+            t.row_bias = first && row_bias ? g->bias + ic + ir : NULL;
+            cfg->ukernel(mr, nr, kc, ablk + (ir / MR) * astride, bpanel, g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,
+                         &t);
+          }
+        }
+      }
+    }
+  }
+}

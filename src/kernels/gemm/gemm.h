@@ -1,0 +1,101 @@
+/* Single-precision GEMM: C[M,N] = epilogue(alpha * A[M,K] · B[K,N]).
+ *
+ * The driver (f32-gemm.c) is cache-blocked in the BLIS/GotoBLAS way: B is packed
+ * into KC x NR column panels, A into MR x KC row panels, and a register-blocked
+ * micro-kernel computes one MR x NR tile of C from one A panel and one B panel.
+ * Micro-kernels are listed in f32-gemm.inc; each lives in its own file
+ * (f32-gemm-<MR>x<NR>-<isa>.c) so it can be compiled with its own flags. The
+ * driver picks one configuration once per process (c8_f32_gemm_config_default).
+ *
+ * The epilogue, applied as C is written:
+ *   c = clamp(alpha * acc + (accumulate ? c : 0) + bias, min, max)
+ * with bias per row (M values), per column (N values) or none. Relu is min = 0,
+ * Clip is [min, max]; no clamp is min = -INFINITY, max = INFINITY (NaN passes).
+ *
+ * A may be packed once ahead of time (constant weights) with c8_f32_gemm_pack_a;
+ * the packed layout depends on the configuration's MR, so keep the config with it.
+ * B may come from a callback that writes packed panels directly (implicit im2col
+ * for convolutions), so no M x K·N im2col matrix is ever materialized. */
+#ifndef C8_KERNELS_GEMM_H
+#define C8_KERNELS_GEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum { C8_GEMM_BIAS_NONE = 0, C8_GEMM_BIAS_ROW = 1, C8_GEMM_BIAS_COL = 2 };
+
+/* What a micro-kernel needs to finish a tile. */
+typedef struct c8_f32_gemm_tile {
+  float alpha;
+  bool load_c;          /* add the current contents of C */
+  const float *row_bias; /* mr values, or NULL */
+  const float *col_bias; /* nr values, or NULL */
+  float min, max;       /* clamp; -INFINITY/INFINITY for none */
+} c8_f32_gemm_tile;
+
+/* Computes the mr x nr (mr <= MR, nr <= NR) tile c[i*ldc + j] from kc steps of
+ * a packed A panel (a[k*MR + i]) and a packed B panel (b[k*NR + j]). Panels are
+ * zero-padded to MR / NR, so the kernel may compute a full tile and store part. */
+typedef void (*c8_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kc, const float *a, const float *b, float *c,
+                                       size_t ldc, const c8_f32_gemm_tile *t);
+
+typedef struct c8_f32_gemm_config {
+  const char *name; /* "4x8-scalar" */
+  size_t mr, nr;
+  size_t kc, mc, nc; /* cache blocking (multiples of mr / nr) */
+  c8_f32_gemm_ukernel_fn ukernel;
+} c8_f32_gemm_config;
+
+/* The configuration used by c8_f32_gemm: the best one the CPU supports, chosen once. */
+const c8_f32_gemm_config *c8_f32_gemm_config_default(void);
+/* Every configuration this CPU can run (tests check each against a reference). */
+int c8_f32_gemm_config_count(void);
+const c8_f32_gemm_config *c8_f32_gemm_config_at(int i);
+
+/* Writes packed B panels for rows [k0, k0+kc) and columns [n0, n0+nc):
+ * column n0 + p*nr + j, row k0 + k goes to dst[p*panel_stride + k*nr + j]; the last
+ * panel is zero-padded to nr columns. panel_stride >= kc*nr (the driver pads it by a
+ * cache line so that writes striding across panels do not all map to one L1 set). */
+typedef void (*c8_f32_pack_b_fn)(const void *ctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr,
+                                 size_t panel_stride, float *dst);
+
+typedef struct c8_f32_gemm_args {
+  size_t m, n, k;
+  /* A: either a (row-major [M,K] with row stride lda, or [K,M] when trans_a) or a_packed. */
+  const float *a;
+  size_t lda;
+  bool trans_a;
+  const float *a_packed; /* from c8_f32_gemm_pack_a with the same config; a is then unused */
+  /* B: either b (row-major [K,N] with row stride ldb, or [N,K] when trans_b) or pack_b. */
+  const float *b;
+  size_t ldb;
+  bool trans_b;
+  c8_f32_pack_b_fn pack_b;
+  const void *pack_b_ctx;
+  /* C: row-major [M,N] with row stride ldc. */
+  float *c;
+  size_t ldc;
+  /* Epilogue. c8_f32_gemm_args_init sets alpha = 1, no bias, no clamp, no accumulate. */
+  float alpha;
+  bool accumulate;
+  int bias_kind; /* C8_GEMM_BIAS_* */
+  const float *bias;
+  float min, max;
+} c8_f32_gemm_args;
+
+void c8_f32_gemm_args_init(c8_f32_gemm_args *g);
+
+/* Floats needed by c8_f32_gemm_pack_a for an M x K matrix (whole-K panels of MR rows). */
+size_t c8_f32_gemm_packed_a_floats(const c8_f32_gemm_config *cfg, size_t m, size_t k);
+/* Packs A (row-major [M,K] stride lda, or [K,M] when trans_a) into dst. */
+void c8_f32_gemm_pack_a(const c8_f32_gemm_config *cfg, size_t m, size_t k, const float *a, size_t lda, bool trans_a,
+                        float *dst);
+
+/* Bytes of workspace c8_f32_gemm needs for these sizes (packing buffers). */
+size_t c8_f32_gemm_workspace_bytes(const c8_f32_gemm_config *cfg, size_t m, size_t n, size_t k, bool a_packed);
+
+/* Runs the GEMM with configuration cfg (NULL: the default). workspace must hold
+ * c8_f32_gemm_workspace_bytes and be 64-byte aligned. No allocation. */
+void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void *workspace);
+
+#endif

@@ -1,0 +1,156 @@
+/* ConvTranspose (ONNX ConvTranspose-1/11): 1-D/2-D/3-D, groups, strides, dilations,
+ * pads, output_padding, output_shape, auto_pad.
+ * Per group, cols [M/g * kvol, positions] = W_g^T [M/g * kvol, C/g] · X_g [C/g, positions],
+ * then col2im scatters each column into the output (y starts as the bias). Input positions
+ * are processed in chunks so the cols buffer stays bounded whatever the image size. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/gemm/gemm.h"
+#include "ops/op-conv.h"
+
+typedef struct convt_state {
+  c8_conv_geom g;
+  const c8_f32_gemm_config *cfg;
+  int64_t cg, mg, rows; /* rows = mg * kvol */
+  int64_t chunk;        /* input positions per GEMM */
+  float *wpacked;       /* per-group packed W_g^T, NULL when W is not constant */
+  size_t wpacked_group;
+  size_t ws_bytes, cols_bytes;
+} convt_state;
+
+static void convt_destroy(void *p) {
+  convt_state *s = p;
+  if (!s) return;
+  c8_free(s->wpacked);
+  free(s);
+}
+
+static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+/* Bound on the cols buffer, in floats. */
+#define COLS_BUDGET ((int64_t)1 << 20)
+
+static c8_status convt_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
+  const c8_node *node = k->node;
+  c8_status st = c8_check_inputs(node, n_in, 2, 3);
+  if (st) return st;
+  if (n_out != 1 || !out[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "has %d outputs, expected 1", n_out);
+  if (!in[0] || !in[1]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input X or W is missing");
+  if ((st = c8_check_dtype(node, in[0], 0, CALIB8_FLOAT)) || (st = c8_check_dtype(node, in[1], 1, CALIB8_FLOAT)))
+    return st;
+  convt_state *s = calloc(1, sizeof *s);
+  if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
+  k->state = s;
+  c8_conv_geom *g = &s->g;
+  if ((st = c8_conv_geom_init(node, in[0], in[1], true, g))) return st;
+  const c8_tensor *b = n_in > 2 ? in[2] : NULL;
+  if (b) {
+    if ((st = c8_check_dtype(node, b, 2, CALIB8_FLOAT))) return st;
+    if (b->rank != 1 || b->dims[0] != g->m)
+      return c8_node_error(node, CALIB8_MALFORMED_MODEL, "bias has shape %s; expected [%lld] (one per output channel)",
+                           C8_SHAPE_STR(b), (long long)g->m);
+  }
+  s->cfg = c8_f32_gemm_config_default();
+  s->cg = g->c / g->groups;
+  s->mg = g->m / g->groups;
+  s->rows = s->mg * c8_conv_k_size(g);
+  const int64_t ihw = c8_conv_in_size(g);
+  s->chunk = COLS_BUDGET / (s->rows ? s->rows : 1);
+  if (s->chunk < 64) s->chunk = 64;
+  if (s->chunk > ihw) s->chunk = ihw;
+  s->ws_bytes = align64(c8_f32_gemm_workspace_bytes(s->cfg, (size_t)s->rows, (size_t)s->chunk, (size_t)s->cg, true));
+  s->cols_bytes = align64((size_t)(s->rows * s->chunk) * sizeof(float));
+  s->wpacked_group = c8_f32_gemm_packed_a_floats(s->cfg, (size_t)s->rows, (size_t)s->cg);
+  size_t scratch = s->ws_bytes + s->cols_bytes;
+  if (in[1]->data) {
+    s->wpacked = c8_alloc(s->wpacked_group * (size_t)g->groups * sizeof(float));
+    if (!s->wpacked)
+      return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory packing the weights of node '%s'", node->name);
+    for (int64_t gi = 0; gi < g->groups; gi++)
+      c8_f32_gemm_pack_a(s->cfg, (size_t)s->rows, (size_t)s->cg, (const float *)in[1]->data + gi * s->cg * s->rows,
+                         (size_t)s->rows, true, s->wpacked + (size_t)gi * s->wpacked_group);
+  } else {
+    scratch += s->wpacked_group * sizeof(float);
+  }
+  k->scratch_bytes = scratch;
+  c8_conv_set_output(g, out[0], CALIB8_FLOAT);
+  return CALIB8_OK;
+}
+
+/* Adds cols [rows, nc] (input positions [i0, i0+nc)) into the group's output channels. */
+static void col2im(const convt_state *s, const float *cols, int64_t i0, int64_t nc, float *yg) {
+  const c8_conv_geom *g = &s->g;
+  const int64_t kvol = c8_conv_k_size(g), ohw = c8_conv_out_size(g);
+  const int64_t IH = g->in[1], IW = g->in[2], OD = g->out[0], OH = g->out[1], OW = g->out[2];
+  for (int64_t r = 0; r < s->rows; r++) {
+    const int64_t m = r / kvol, kk = r % kvol;
+    const int64_t kz = kk / (g->k[1] * g->k[2]), ky = kk / g->k[2] % g->k[1], kx = kk % g->k[2];
+    const float *cr = cols + r * nc;
+    float *ym = yg + m * ohw;
+    int64_t iz = i0 / (IH * IW), iy = i0 / IW % IH, ix = i0 % IW;
+    const int64_t sx = g->stride[2], xoff = kx * g->dil[2] - g->pad_begin[2];
+    for (int64_t q = 0; q < nc;) {
+      int64_t len = IW - ix < nc - q ? IW - ix : nc - q;
+      int64_t oz = iz * g->stride[0] - g->pad_begin[0] + kz * g->dil[0];
+      int64_t oy = iy * g->stride[1] - g->pad_begin[1] + ky * g->dil[1];
+      if (oz >= 0 && oz < OD && oy >= 0 && oy < OH) {
+        int64_t lo, hi;
+        c8_conv_valid_range(len, sx, ix * sx + xoff, OW, &lo, &hi);
+        /* index arithmetic: the row start may lie before the buffer for t < lo */
+        const int64_t base = (oz * OH + oy) * OW + ix * sx + xoff;
+        const float *c = cr + q;
+        for (int64_t t = lo; t < hi; t++) ym[base + t * sx] += c[t];
+      }
+      q += len;
+      ix = 0;
+      if (++iy == IH) iy = 0, iz++;
+    }
+  }
+}
+
+static c8_status convt_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
+                           void *scratch) {
+  (void)n_out;
+  const convt_state *s = k->state;
+  const c8_conv_geom *g = &s->g;
+  const float *x = in[0]->data, *w = in[1]->data;
+  const float *bias = n_in > 2 && in[2] ? in[2]->data : NULL;
+  float *y = out[0]->data;
+  const int64_t ihw = c8_conv_in_size(g), ohw = c8_conv_out_size(g);
+  for (int64_t i = 0; i < g->n * g->m; i++) {
+    const float b = bias ? bias[i % g->m] : 0.0f;
+    float *yc = y + i * ohw;
+    for (int64_t j = 0; j < ohw; j++) yc[j] = b;
+  }
+  unsigned char *sp = scratch;
+  void *ws = sp;
+  float *cols = (float *)(sp + s->ws_bytes);
+  float *wdyn = (float *)(sp + s->ws_bytes + s->cols_bytes);
+  for (int64_t gi = 0; gi < g->groups; gi++) {
+    const float *wp = s->wpacked ? s->wpacked + (size_t)gi * s->wpacked_group : wdyn;
+    if (!s->wpacked)
+      c8_f32_gemm_pack_a(s->cfg, (size_t)s->rows, (size_t)s->cg, w + gi * s->cg * s->rows, (size_t)s->rows, true, wdyn);
+    for (int64_t n = 0; n < g->n; n++) {
+      const float *xg = x + (n * g->c + gi * s->cg) * ihw;
+      float *yg = y + (n * g->m + gi * s->mg) * ohw;
+      for (int64_t i0 = 0; i0 < ihw; i0 += s->chunk) {
+        const int64_t nc = ihw - i0 < s->chunk ? ihw - i0 : s->chunk;
+        c8_f32_gemm_args a;
+        c8_f32_gemm_args_init(&a);
+        a.m = (size_t)s->rows, a.n = (size_t)nc, a.k = (size_t)s->cg;
+        a.a_packed = wp;
+        a.b = xg + i0;
+        a.ldb = (size_t)ihw;
+        a.c = cols;
+        a.ldc = (size_t)nc;
+        c8_f32_gemm(s->cfg, &a, ws);
+        col2im(s, cols, i0, nc, yg);
+      }
+    }
+  }
+  return CALIB8_OK;
+}
+
+const c8_op_def c8_op_conv_transpose = {.name = "ConvTranspose", .domain = "", .prepare = convt_prepare,
+                                        .run = convt_run, .destroy = convt_destroy};

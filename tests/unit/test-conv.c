@@ -1,0 +1,333 @@
+/* Conv against a naive direct convolution (double accumulation) on odd shapes: groups,
+ * depthwise (with and without a channel multiplier), dilation, stride, symmetric and
+ * asymmetric pads, auto_pad, 1x1, 1-D and 3-D, sizes crossing the GEMM's cache blocks;
+ * each with constant weights (packed at prepare) and with weights known only at run.
+ * Also checks the error messages of malformed convolutions. */
+#include <stdint.h>
+#include <time.h>
+
+#include "check.h"
+#include "core/tensor.h"
+#include "graph/graph.h"
+#include "ops/op.h"
+
+typedef struct conv_case {
+  int nsp;
+  int64_t n, c, m, groups;
+  int64_t in[3], k[3], stride[3], dil[3], pads[6];
+  const char *auto_pad; /* NULL: NOTSET with pads */
+  bool bias;
+  int act; /* com.microsoft FusedConv activation: 0 none (plain Conv), 1 Relu, 2 Clip [-0.3, 0.4] */
+} conv_case;
+
+static uint32_t rng = 777;
+static float frand(void) {
+  rng = rng * 1664525u + 1013904223u;
+  return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static void set_ints(c8_node *node, const char *name, const int64_t *v, int n) {
+  c8_attr *a = c8_node_add_attr(node, name, C8_ATTR_INTS);
+  a->n = n;
+  a->ints = malloc(sizeof(int64_t) * (size_t)n);
+  memcpy(a->ints, v, sizeof(int64_t) * (size_t)n);
+}
+
+static c8_node *make_node(c8_graph *g, const conv_case *cc) {
+  int in[3] = {0, 1, 2}, out[1] = {3};
+  int idx = c8_graph_add_node(g, "conv_under_test", cc->act ? "FusedConv" : "Conv", cc->act ? "com.microsoft" : "",
+                              cc->bias ? 3 : 2, in, 1, out);
+  c8_node *node = &g->nodes[idx];
+  node->def = cc->act ? &c8_op_fused_conv : &c8_op_conv;
+  if (cc->act) {
+    c8_attr *a = c8_node_add_attr(node, "activation", C8_ATTR_STRING);
+    a->s = strdup(cc->act == 1 ? "Relu" : "Clip");
+    if (cc->act == 2) {
+      a = c8_node_add_attr(node, "activation_params", C8_ATTR_FLOATS);
+      a->n = 2;
+      a->floats = malloc(2 * sizeof(float));
+      a->floats[0] = -0.3f;
+      a->floats[1] = 0.4f;
+    }
+  }
+  set_ints(node, "strides", cc->stride, cc->nsp);
+  set_ints(node, "dilations", cc->dil, cc->nsp);
+  set_ints(node, "kernel_shape", cc->k, cc->nsp);
+  if (cc->auto_pad) {
+    c8_attr *a = c8_node_add_attr(node, "auto_pad", C8_ATTR_STRING);
+    a->s = strdup(cc->auto_pad);
+  } else {
+    set_ints(node, "pads", cc->pads, 2 * cc->nsp);
+  }
+  c8_attr *a = c8_node_add_attr(node, "group", C8_ATTR_INT);
+  a->i = cc->groups;
+  return node;
+}
+
+/* Output size and begin padding along one spatial dim, computed independently of the op. */
+static void ref_dim(const conv_case *cc, int i, int64_t *out, int64_t *pb) {
+  int64_t ek = (cc->k[i] - 1) * cc->dil[i] + 1;
+  if (cc->auto_pad && strncmp(cc->auto_pad, "SAME", 4) == 0) {
+    *out = (cc->in[i] + cc->stride[i] - 1) / cc->stride[i];
+    int64_t total = (*out - 1) * cc->stride[i] + ek - cc->in[i];
+    if (total < 0) total = 0;
+    *pb = strcmp(cc->auto_pad, "SAME_UPPER") == 0 ? total / 2 : (total + 1) / 2;
+  } else if (cc->auto_pad) {
+    *pb = 0;
+    *out = (cc->in[i] - ek) / cc->stride[i] + 1;
+  } else {
+    *pb = cc->pads[i];
+    *out = (cc->in[i] + cc->pads[i] + cc->pads[cc->nsp + i] - ek) / cc->stride[i] + 1;
+  }
+}
+
+static void run_case(const conv_case *cc, bool const_w) {
+  int nsp = cc->nsp;
+  c8_tensor x = {.dtype = CALIB8_FLOAT, .rank = nsp + 2, .dims = {cc->n, cc->c}};
+  c8_tensor w = {.dtype = CALIB8_FLOAT, .rank = nsp + 2, .dims = {cc->m, cc->c / cc->groups}};
+  c8_tensor b = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {cc->m}};
+  c8_tensor y = {0};
+  for (int i = 0; i < nsp; i++) x.dims[2 + i] = cc->in[i], w.dims[2 + i] = cc->k[i];
+  x.data = c8_alloc(c8_nbytes(&x));
+  w.data = c8_alloc(c8_nbytes(&w));
+  b.data = c8_alloc(c8_nbytes(&b));
+  for (int64_t i = 0; i < c8_numel(&x); i++) ((float *)x.data)[i] = frand();
+  for (int64_t i = 0; i < c8_numel(&w); i++) ((float *)w.data)[i] = frand();
+  for (int64_t i = 0; i < c8_numel(&b); i++) ((float *)b.data)[i] = frand();
+  c8_graph *g = c8_graph_new();
+  c8_node *node = make_node(g, cc);
+  void *wdata = w.data;
+  if (!const_w) w.data = NULL; /* not known at prepare: packed at run */
+  c8_tensor *in[3] = {&x, &w, &b}, *out[1] = {&y};
+  c8_kernel k = {.node = node, .opset = 13};
+  int n_in = cc->bias ? 3 : 2;
+  c8_status st = node->def->prepare(&k, in, n_in, out, 1);
+  CHECK_EQ_INT(st, CALIB8_OK);
+  if (st) {
+    fprintf(stderr, "  %s\n", calib8_last_error());
+    goto done;
+  }
+  int64_t od[3] = {1, 1, 1}, pb[3] = {0, 0, 0};
+  for (int i = 0; i < nsp; i++) ref_dim(cc, i, &od[i], &pb[i]);
+  CHECK_EQ_INT(y.rank, nsp + 2);
+  CHECK_EQ_INT(y.dims[1], cc->m);
+  for (int i = 0; i < nsp; i++) CHECK_EQ_INT(y.dims[2 + i], od[i]);
+  w.data = wdata;
+  y.data = c8_alloc(c8_nbytes(&y));
+  void *scratch = c8_alloc(k.scratch_bytes ? k.scratch_bytes : 1);
+  CHECK_EQ_INT(node->def->run(&k, in, n_in, out, 1, scratch), CALIB8_OK);
+  c8_free(scratch);
+  /* Naive reference, spatial dims padded to 3 like the op does, but written independently. */
+  int64_t I[3] = {1, 1, 1}, K[3] = {1, 1, 1}, S[3] = {1, 1, 1}, D[3] = {1, 1, 1}, O[3] = {1, 1, 1}, P[3] = {0, 0, 0};
+  for (int i = 0; i < nsp; i++) {
+    int j = 3 - nsp + i;
+    I[j] = cc->in[i], K[j] = cc->k[i], S[j] = cc->stride[i], D[j] = cc->dil[i], O[j] = od[i], P[j] = pb[i];
+  }
+  const float *xf = x.data, *wf = w.data, *bf = b.data, *yf = y.data;
+  int64_t cg = cc->c / cc->groups, mg = cc->m / cc->groups;
+  int bad = 0;
+  for (int64_t n = 0; n < cc->n; n++)
+    for (int64_t m = 0; m < cc->m; m++)
+      for (int64_t oz = 0; oz < O[0]; oz++)
+        for (int64_t oy = 0; oy < O[1]; oy++)
+          for (int64_t ox = 0; ox < O[2]; ox++) {
+            double s = cc->bias ? bf[m] : 0.0;
+            for (int64_t c = 0; c < cg; c++)
+              for (int64_t kz = 0; kz < K[0]; kz++)
+                for (int64_t ky = 0; ky < K[1]; ky++)
+                  for (int64_t kx = 0; kx < K[2]; kx++) {
+                    int64_t iz = oz * S[0] - P[0] + kz * D[0], iy = oy * S[1] - P[1] + ky * D[1],
+                            ix = ox * S[2] - P[2] + kx * D[2];
+                    if (iz < 0 || iz >= I[0] || iy < 0 || iy >= I[1] || ix < 0 || ix >= I[2]) continue;
+                    int64_t ci = (m / mg) * cg + c;
+                    s += (double)xf[(((n * cc->c + ci) * I[0] + iz) * I[1] + iy) * I[2] + ix] *
+                         wf[(((m * cg + c) * K[0] + kz) * K[1] + ky) * K[2] + kx];
+                  }
+            if (cc->act) s = s < (cc->act == 1 ? 0.0 : -0.3f) ? (cc->act == 1 ? 0.0 : -0.3f) : s;
+            if (cc->act == 2) s = s > 0.4f ? 0.4f : s;
+            double got = yf[(((n * cc->m + m) * O[0] + oz) * O[1] + oy) * O[2] + ox];
+            double tol = 1e-5 * (double)(cg * K[0] * K[1] * K[2] + 4);
+            if (!(fabs(got - s) <= tol) && bad++ < 3)
+              fprintf(stderr, "  n=%lld m=%lld out=(%lld,%lld,%lld): got %.7g want %.7g\n", (long long)n,
+                      (long long)m, (long long)oz, (long long)oy, (long long)ox, got, s);
+          }
+  CHECK_EQ_INT(bad, 0);
+done:
+  if (k.state) node->def->destroy(k.state);
+  c8_graph_destroy(g);
+  c8_free(x.data), c8_free(wdata), c8_free(b.data), c8_free(y.data);
+}
+
+static void run_both(const conv_case *cc) {
+  run_case(cc, true);
+  run_case(cc, false);
+}
+
+#define P2(a, b, c, d) {a, b, c, d}
+static const conv_case cases[] = {
+    /* plain 3x3, pad 1 */
+    {.nsp = 2, .n = 1, .c = 3, .m = 5, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
+    /* stride 2 with asymmetric pads, batch 2, no bias */
+    {.nsp = 2, .n = 2, .c = 4, .m = 3, .groups = 1, .in = {11, 8}, .k = {3, 3}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(1, 0, 2, 1)},
+    /* dilation 2, stride (1,3), non-square kernel */
+    {.nsp = 2, .n = 1, .c = 2, .m = 7, .groups = 1, .in = {13, 17}, .k = {3, 2}, .stride = {1, 3}, .dil = {2, 2},
+     .pads = P2(2, 1, 2, 0), .bias = true},
+    /* groups 2 */
+    {.nsp = 2, .n = 1, .c = 6, .m = 4, .groups = 2, .in = {10, 9}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
+    /* groups 3, stride 2, 5x5 */
+    {.nsp = 2, .n = 2, .c = 9, .m = 6, .groups = 3, .in = {12, 11}, .k = {5, 5}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(2, 2, 2, 2), .bias = true},
+    /* depthwise 3x3 stride 1 */
+    {.nsp = 2, .n = 1, .c = 5, .m = 5, .groups = 5, .in = {19, 23}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
+    /* depthwise 5x5 stride 2 asymmetric */
+    {.nsp = 2, .n = 2, .c = 7, .m = 7, .groups = 7, .in = {17, 14}, .k = {5, 5}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(2, 1, 2, 2), .bias = true},
+    /* depthwise 3x3 dilation 2 stride 3, no bias */
+    {.nsp = 2, .n = 1, .c = 4, .m = 4, .groups = 4, .in = {15, 16}, .k = {3, 3}, .stride = {3, 3}, .dil = {2, 2},
+     .pads = P2(0, 2, 1, 0)},
+    /* depthwise 5x5 stride 1, dilation 2, input narrower than the kernel: no interior */
+    {.nsp = 2, .n = 1, .c = 3, .m = 3, .groups = 3, .in = {9, 6}, .k = {5, 5}, .stride = {1, 1}, .dil = {2, 2},
+     .pads = P2(4, 4, 3, 5), .bias = true},
+    /* depthwise 3x3 stride 1, asymmetric pads, width 1 */
+    {.nsp = 2, .n = 1, .c = 2, .m = 2, .groups = 2, .in = {5, 1}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 2, 2, 0), .bias = true},
+    /* depthwise with channel multiplier 2 */
+    {.nsp = 2, .n = 1, .c = 3, .m = 6, .groups = 3, .in = {8, 9}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
+    /* 1x1 (GEMM straight on the input) */
+    {.nsp = 2, .n = 2, .c = 7, .m = 9, .groups = 1, .in = {13, 11}, .k = {1, 1}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 0, 0, 0), .bias = true},
+    /* 1x1 grouped */
+    {.nsp = 2, .n = 1, .c = 8, .m = 6, .groups = 2, .in = {5, 3}, .k = {1, 1}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 0, 0, 0)},
+    /* 1x1 stride 2 (im2col path) */
+    {.nsp = 2, .n = 1, .c = 5, .m = 3, .groups = 1, .in = {9, 10}, .k = {1, 1}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(0, 0, 0, 0), .bias = true},
+    /* 1x1 padded */
+    {.nsp = 2, .n = 1, .c = 3, .m = 2, .groups = 1, .in = {4, 5}, .k = {1, 1}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 0, 0, 2), .bias = true},
+    /* 1-D */
+    {.nsp = 1, .n = 2, .c = 3, .m = 4, .groups = 1, .in = {17}, .k = {3}, .stride = {2}, .dil = {2}, .pads = {2, 1},
+     .bias = true},
+    /* 1-D depthwise */
+    {.nsp = 1, .n = 1, .c = 6, .m = 6, .groups = 6, .in = {20}, .k = {5}, .stride = {1}, .dil = {1}, .pads = {2, 2},
+     .bias = true},
+    /* 3-D */
+    {.nsp = 3, .n = 1, .c = 2, .m = 3, .groups = 1, .in = {5, 6, 7}, .k = {3, 2, 3}, .stride = {1, 2, 1},
+     .dil = {1, 1, 2}, .pads = {1, 0, 1, 1, 1, 2}, .bias = true},
+    /* 3-D grouped */
+    {.nsp = 3, .n = 1, .c = 4, .m = 4, .groups = 2, .in = {4, 5, 5}, .k = {2, 3, 3}, .stride = {2, 1, 1},
+     .dil = {1, 1, 1}, .pads = {0, 1, 1, 1, 1, 1}},
+    /* auto_pad */
+    {.nsp = 2, .n = 1, .c = 2, .m = 3, .groups = 1, .in = {7, 8}, .k = {3, 4}, .stride = {2, 2}, .dil = {1, 1},
+     .auto_pad = "SAME_UPPER", .bias = true},
+    {.nsp = 2, .n = 1, .c = 2, .m = 3, .groups = 1, .in = {7, 8}, .k = {3, 4}, .stride = {2, 2}, .dil = {1, 1},
+     .auto_pad = "SAME_LOWER", .bias = true},
+    {.nsp = 2, .n = 1, .c = 2, .m = 3, .groups = 1, .in = {7, 8}, .k = {3, 4}, .stride = {2, 1}, .dil = {1, 1},
+     .auto_pad = "VALID"},
+    {.nsp = 2, .n = 1, .c = 3, .m = 3, .groups = 3, .in = {6, 9}, .k = {3, 3}, .stride = {2, 2}, .dil = {1, 1},
+     .auto_pad = "SAME_UPPER", .bias = true},
+    /* crosses the GEMM blocks: K = 32*9 > KC, OH*OW = 2304 > NC, M > MC */
+    /* FusedConv: Relu / Clip epilogue on the im2col, 1x1 and depthwise paths */
+    {.nsp = 2, .n = 1, .c = 3, .m = 5, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
+    {.nsp = 2, .n = 2, .c = 7, .m = 9, .groups = 1, .in = {13, 11}, .k = {1, 1}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 0, 0, 0), .bias = true, .act = 2},
+    {.nsp = 2, .n = 1, .c = 5, .m = 5, .groups = 5, .in = {19, 23}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true, .act = 2},
+    {.nsp = 2, .n = 1, .c = 32, .m = 133, .groups = 1, .in = {48, 48}, .k = {3, 3}, .stride = {1, 1},
+     .dil = {1, 1}, .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
+};
+
+static void test_cases(void) {
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int before = check_failures;
+    run_both(&cases[i]);
+    if (check_failures != before) fprintf(stderr, "  (case %zu)\n", i);
+  }
+}
+
+/* prepare must fail with a message naming the rule. */
+static void expect_error(const conv_case *cc, int64_t w_cin, const char *needle) {
+  c8_tensor x = {.dtype = CALIB8_FLOAT, .rank = cc->nsp + 2, .dims = {cc->n, cc->c}};
+  c8_tensor w = {.dtype = CALIB8_FLOAT, .rank = cc->nsp + 2, .dims = {cc->m, w_cin}};
+  c8_tensor y = {0};
+  for (int i = 0; i < cc->nsp; i++) x.dims[2 + i] = cc->in[i], w.dims[2 + i] = cc->k[i];
+  c8_graph *g = c8_graph_new();
+  c8_node *node = make_node(g, cc);
+  c8_tensor *in[2] = {&x, &w}, *out[1] = {&y};
+  c8_kernel k = {.node = node, .opset = 13};
+  c8_status st = c8_op_conv.prepare(&k, in, 2, out, 1);
+  CHECK(st != CALIB8_OK);
+  CHECK_STR_CONTAINS(calib8_last_error(), needle);
+  if (k.state) c8_op_conv.destroy(k.state);
+  c8_graph_destroy(g);
+}
+
+static void test_errors(void) {
+  conv_case cc = {.nsp = 2, .n = 1, .c = 5, .m = 4, .groups = 1, .in = {8, 8}, .k = {3, 3}, .stride = {1, 1},
+                  .dil = {1, 1}, .pads = P2(0, 0, 0, 0)};
+  expect_error(&cc, 3, "input has 5 channels, weight expects 3 (group 1)");
+  cc.c = 6, cc.groups = 4;
+  expect_error(&cc, 2, "group 4 does not divide 6 input channels");
+  cc.c = 6, cc.groups = 3, cc.m = 4;
+  expect_error(&cc, 2, "group 3 does not divide 4 output channels");
+  cc.groups = 1, cc.m = 4, cc.k[0] = 11;
+  expect_error(&cc, 6, "smaller than the dilated kernel");
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* test-conv --bench C M H W K STRIDE GROUPS: times one 2-D Conv (pads K/2, constant weights). */
+static int bench(char **v) {
+  conv_case cc = {.nsp = 2, .n = 1, .c = atol(v[0]), .m = atol(v[1]), .in = {atol(v[2]), atol(v[3])},
+                  .k = {atol(v[4]), atol(v[4])}, .stride = {atol(v[5]), atol(v[5])}, .dil = {1, 1},
+                  .groups = atol(v[6]), .bias = true};
+  for (int i = 0; i < 4; i++) cc.pads[i] = cc.k[0] / 2;
+  c8_tensor x = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {1, cc.c, cc.in[0], cc.in[1]}};
+  c8_tensor w = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {cc.m, cc.c / cc.groups, cc.k[0], cc.k[1]}};
+  c8_tensor b = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {cc.m}}, y = {0};
+  x.data = c8_alloc(c8_nbytes(&x)), w.data = c8_alloc(c8_nbytes(&w)), b.data = c8_alloc(c8_nbytes(&b));
+  for (int64_t i = 0; i < c8_numel(&x); i++) ((float *)x.data)[i] = frand();
+  for (int64_t i = 0; i < c8_numel(&w); i++) ((float *)w.data)[i] = frand();
+  c8_graph *g = c8_graph_new();
+  c8_node *node = make_node(g, &cc);
+  c8_tensor *in[3] = {&x, &w, &b}, *out[1] = {&y};
+  c8_kernel k = {.node = node, .opset = 13};
+  if (node->def->prepare(&k, in, 3, out, 1)) {
+    fprintf(stderr, "%s\n", calib8_last_error());
+    return 1;
+  }
+  y.data = c8_alloc(c8_nbytes(&y));
+  void *scratch = c8_alloc(k.scratch_bytes + 1);
+  double best = 1e30;
+  for (int r = 0; r < 10; r++) {
+    double t0 = now();
+    node->def->run(&k, in, 3, out, 1, scratch);
+    double t = now() - t0;
+    if (t < best) best = t;
+  }
+  double flops = 2.0 * (double)c8_numel(&y) * (double)(cc.c / cc.groups * cc.k[0] * cc.k[1]);
+  printf("conv C=%lld M=%lld %lldx%lld k=%lld s=%lld g=%lld: %.3f ms, %.1f GFLOP/s\n", (long long)cc.c,
+         (long long)cc.m, (long long)cc.in[0], (long long)cc.in[1], (long long)cc.k[0], (long long)cc.stride[0],
+         (long long)cc.groups, best * 1e3, flops / best * 1e-9);
+  node->def->destroy(k.state);
+  c8_graph_destroy(g);
+  c8_free(x.data), c8_free(w.data), c8_free(b.data), c8_free(y.data), c8_free(scratch);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 9 && strcmp(argv[1], "--bench") == 0) return bench(argv + 2);
+  CHECK_RUN(test_cases);
+  CHECK_RUN(test_errors);
+  return CHECK_DONE();
+}

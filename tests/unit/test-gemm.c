@@ -1,0 +1,182 @@
+/* The packed f32 GEMM against a naive triple loop (double accumulation), for every
+ * micro-kernel configuration the CPU runs, on odd sizes, both transposes, packed A,
+ * every epilogue, and sizes that cross the KC/MC/NC block edges.
+ * `test-gemm --bench [M N K]` prints GFLOP/s instead (not run by CTest). */
+#include <math.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "check.h"
+#include "core/tensor.h"
+#include "kernels/gemm/gemm.h"
+
+static uint32_t rng = 12345;
+static float frand(void) {
+  rng = rng * 1664525u + 1013904223u;
+  return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static float *rand_buf(size_t n) {
+  float *p = c8_alloc(n * sizeof(float) + 4);
+  for (size_t i = 0; i < n; i++) p[i] = frand();
+  return p;
+}
+
+typedef struct {
+  bool ta, tb, packed, accumulate;
+  int bias_kind;
+  float alpha, min, max;
+} variant;
+
+/* One GEMM of size m x n x k with config cfg and variant v vs the reference. */
+static void check_one(const c8_f32_gemm_config *cfg, size_t m, size_t n, size_t k, variant v) {
+  size_t lda = (v.ta ? m : k) + 3, ldb = (v.tb ? k : n) + 1, ldc = n + 2;
+  float *a = rand_buf((v.ta ? k : m) * lda), *b = rand_buf((v.tb ? n : k) * ldb);
+  float *c = rand_buf(m * ldc), *c0 = c8_alloc(m * ldc * sizeof(float));
+  memcpy(c0, c, m * ldc * sizeof(float));
+  float *bias = rand_buf(m > n ? m : n);
+  float *ap = NULL;
+  c8_f32_gemm_args g;
+  c8_f32_gemm_args_init(&g);
+  g.m = m, g.n = n, g.k = k;
+  g.a = a, g.lda = lda, g.trans_a = v.ta;
+  if (v.packed) {
+    ap = c8_alloc(c8_f32_gemm_packed_a_floats(cfg, m, k) * sizeof(float));
+    c8_f32_gemm_pack_a(cfg, m, k, a, lda, v.ta, ap);
+    g.a = NULL;
+    g.a_packed = ap;
+  }
+  g.b = b, g.ldb = ldb, g.trans_b = v.tb;
+  g.c = c, g.ldc = ldc;
+  g.alpha = v.alpha;
+  g.accumulate = v.accumulate;
+  g.bias_kind = v.bias_kind;
+  g.bias = v.bias_kind ? bias : NULL;
+  g.min = v.min, g.max = v.max;
+  void *ws = c8_alloc(c8_f32_gemm_workspace_bytes(cfg, m, n, k, v.packed));
+  c8_f32_gemm(cfg, &g, ws);
+  int bad = 0;
+  for (size_t i = 0; i < m && bad < 3; i++)
+    for (size_t j = 0; j < n && bad < 3; j++) {
+      double s = 0;
+      for (size_t p = 0; p < k; p++)
+        s += (double)(v.ta ? a[p * lda + i] : a[i * lda + p]) * (v.tb ? b[j * ldb + p] : b[p * ldb + j]);
+      s *= v.alpha;
+      if (v.accumulate) s += c0[i * ldc + j];
+      if (v.bias_kind == C8_GEMM_BIAS_ROW) s += bias[i];
+      if (v.bias_kind == C8_GEMM_BIAS_COL) s += bias[j];
+      if (s < v.min) s = v.min;
+      if (s > v.max) s = v.max;
+      double got = c[i * ldc + j];
+      double tol = 1e-5 * (double)(k + 4);
+      if (!(fabs(got - s) <= tol)) {
+        fprintf(stderr, "%s m=%zu n=%zu k=%zu ta=%d tb=%d packed=%d acc=%d bias=%d: C[%zu,%zu] = %.7g, want %.7g\n",
+                cfg->name, m, n, k, v.ta, v.tb, v.packed, v.accumulate, v.bias_kind, i, j, got, s);
+        bad++;
+      }
+    }
+  /* Padding columns of C must be untouched. */
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = n; j < ldc; j++)
+      if (c[i * ldc + j] != c0[i * ldc + j]) bad++;
+  CHECK_EQ_INT(bad, 0);
+  c8_free(a), c8_free(b), c8_free(c), c8_free(c0), c8_free(bias), c8_free(ap), c8_free(ws);
+}
+
+static const variant plain = {.alpha = 1.0f, .min = -INFINITY, .max = INFINITY};
+
+static void test_odd_sizes(void) {
+  static const size_t sizes[] = {1, 3, 17, 64, 100};
+  for (int ci = 0; ci < c8_f32_gemm_config_count(); ci++) {
+    const c8_f32_gemm_config *cfg = c8_f32_gemm_config_at(ci);
+    for (int im = 0; im < 5; im++)
+      for (int in = 0; in < 5; in++)
+        for (int ik = 0; ik < 5; ik++)
+          for (int t = 0; t < 4; t++) {
+            variant v = plain;
+            v.ta = t & 1, v.tb = (t >> 1) & 1;
+            check_one(cfg, sizes[im], sizes[in], sizes[ik], v);
+          }
+  }
+}
+
+static void test_epilogues(void) {
+  for (int ci = 0; ci < c8_f32_gemm_config_count(); ci++) {
+    const c8_f32_gemm_config *cfg = c8_f32_gemm_config_at(ci);
+    for (int bk = 0; bk < 3; bk++)
+      for (int mode = 0; mode < 8; mode++) {
+        variant v = plain;
+        v.bias_kind = bk;
+        v.packed = mode & 1;
+        v.accumulate = (mode >> 1) & 1;
+        if (mode & 4) v.min = 0.0f, v.max = 0.5f;
+        if (mode == 6) v.alpha = 0.75f;
+        check_one(cfg, 17, 13, 29, v);
+        check_one(cfg, 5, 3, 1, v);
+        check_one(cfg, 4, 8, 0, v); /* K == 0: epilogue only */
+      }
+  }
+}
+
+/* Sizes crossing the cache blocks: K > KC (partial sums in C, clamp only at the end),
+ * M > MC with packed A, N > NC. */
+static void test_blocking(void) {
+  for (int ci = 0; ci < c8_f32_gemm_config_count(); ci++) {
+    const c8_f32_gemm_config *cfg = c8_f32_gemm_config_at(ci);
+    variant v = plain;
+    v.bias_kind = C8_GEMM_BIAS_ROW;
+    v.min = 0.0f;
+    check_one(cfg, 7, 9, cfg->kc * 2 + 5, v);
+    v.packed = true;
+    check_one(cfg, cfg->mc + 3, 11, cfg->kc + 1, v);
+    v.bias_kind = C8_GEMM_BIAS_COL;
+    v.tb = true;
+    check_one(cfg, 5, cfg->nc + 9, 6, v);
+  }
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int bench(size_t m, size_t n, size_t k) {
+  for (int ci = 0; ci < c8_f32_gemm_config_count(); ci++) {
+    const c8_f32_gemm_config *cfg = c8_f32_gemm_config_at(ci);
+    float *a = rand_buf(m * k), *b = rand_buf(k * n), *c = rand_buf(m * n);
+    float *ap = c8_alloc(c8_f32_gemm_packed_a_floats(cfg, m, k) * sizeof(float));
+    void *ws = c8_alloc(c8_f32_gemm_workspace_bytes(cfg, m, n, k, false));
+    c8_f32_gemm_pack_a(cfg, m, k, a, k, false, ap);
+    for (int packed = 0; packed < 2; packed++) {
+      c8_f32_gemm_args g;
+      c8_f32_gemm_args_init(&g);
+      g.m = m, g.n = n, g.k = k, g.lda = k, g.b = b, g.ldb = n, g.c = c, g.ldc = n;
+      if (packed) g.a_packed = ap;
+      else g.a = a;
+      double best = 1e30;
+      for (int r = 0; r < 7; r++) {
+        double t0 = now();
+        c8_f32_gemm(cfg, &g, ws);
+        double t = now() - t0;
+        if (t < best) best = t;
+      }
+      printf("%s %zux%zux%zu%s: %.2f ms, %.1f GFLOP/s\n", cfg->name, m, n, k, packed ? " (A prepacked)" : "",
+             best * 1e3, 2.0 * (double)m * (double)n * (double)k / best * 1e-9);
+    }
+    c8_free(a), c8_free(b), c8_free(c), c8_free(ap), c8_free(ws);
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
+    size_t m = 512, n = 512, k = 512;
+    if (argc > 4) m = (size_t)atol(argv[2]), n = (size_t)atol(argv[3]), k = (size_t)atol(argv[4]);
+    return bench(m, n, k);
+  }
+  CHECK_RUN(test_odd_sizes);
+  CHECK_RUN(test_epilogues);
+  CHECK_RUN(test_blocking);
+  return CHECK_DONE();
+}

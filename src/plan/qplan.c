@@ -166,6 +166,8 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
     }
     c8_threshold_method m = p->opts.method;
     if (p->opts.value_method && p->opts.value_method[v] >= 0) m = (c8_threshold_method)p->opts.value_method[v];
+    /* a never-negative tensor gets all 255 steps over [0, T] (see step 6) */
+    to.levels = h->count && h->min >= 0.0f ? 255 : 127;
     double t = c8_threshold_compute(m, h, &to);
     q->threshold = (float)t;
     q->lo = h->count ? fmaxf(h->min, (float)-t) : 0.0f;
@@ -205,9 +207,18 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
     if (!q->quantized) continue;
     if (!p->opts.asymmetric) {
       q->dtype = CALIB8_INT8;
-      q->zero_point = 0;
-      q->scale = q->threshold > 0 ? q->threshold / 127.0f : 1.0f;
-      q->lo = -q->threshold;
+      if (q->lo >= 0.0f) {
+        /* Never negative (after Relu): the whole int8 range covers [0, T] with zero point -128.
+           This doubles the resolution, and it is the form in which ONNX Runtime's ReluQuantFusion
+           drops the Relu and fuses the convolution into an integer kernel. */
+        q->zero_point = -128;
+        q->scale = q->threshold > 0 ? q->threshold / 255.0f : 1.0f;
+        q->lo = 0.0f;
+      } else {
+        q->zero_point = 0;
+        q->scale = q->threshold > 0 ? q->threshold / 127.0f : 1.0f;
+        q->lo = -q->threshold;
+      }
       q->hi = q->threshold;
     } else {
       q->dtype = CALIB8_UINT8;

@@ -41,7 +41,7 @@ typedef struct c8_tensor_q {
   float threshold;  /* symmetric clip T (|x| <= T) */
   float lo, hi;     /* the represented range: [-T, T] or, asymmetric, [lo, hi] containing 0 */
   float scale;
-  int zero_point;   /* 0 for symmetric int8 */
+  int zero_point;   /* symmetric int8: 0, or -128 for a never-negative tensor covering [0, T] */
   c8_dtype dtype;   /* CALIB8_INT8 or CALIB8_UINT8 */
   int group;        /* shared-scale group id (-1 when alone) */
 } c8_tensor_q;

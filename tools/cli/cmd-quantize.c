@@ -35,7 +35,7 @@ typedef struct quantize_args {
   const char *model, *out, *pp_text, *template_name, *qtable, *write_qtable, *table, *trt_cache, *json;
   const char *test, *labels, *metric, *fp32_after, *fp32_before;
   const char *calib[MAX_SPECS];
-  int n_calib, batch, threads, limit;
+  int n_calib, batch, threads, limit, test_limit;
   bool quiet;
   c8_quant_options q;
 } quantize_args;
@@ -109,6 +109,9 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     } else if (!strcmp(o, "--limit")) {
       NEED("a sample count");
       if (!cli_parse_int(o, v, 1, 2000000000, &a->limit)) return 2;
+    } else if (!strcmp(o, "--test-limit")) {
+      NEED("a sample count");
+      if (!cli_parse_int(o, v, 1, 2000000000, &a->test_limit)) return 2;
     } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = true;
     else if (o[0] == '-') return cli_fail("quantize: unknown option '%s'\n%s", o, usage_text), 2;
     else if (!a->model) a->model = o;
@@ -147,7 +150,7 @@ static int64_t score(calib8_session *s, const calib8_model *m, const quantize_ar
     *st_out = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
     return -1;
   }
-  if ((st = cli_feed_open(&f, m, 1, &spec, pp, a->batch, a->limit))) goto out;
+  if ((st = cli_feed_open(&f, m, 1, &spec, pp, a->batch, a->test_limit))) goto out;
   if ((st = c8_class_labels_load(a->labels, &lab->labels))) goto out;
   if ((st = c8_class_labels_check(lab->labels, c8_dataset_count(f.ds[0]), c8_dataset_record_count(f.ds[0]),
                                   c8_dataset_spec(f.ds[0]))))

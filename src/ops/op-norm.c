@@ -176,7 +176,7 @@ const c8_op_def c8_op_instancenormalization = {.name = "InstanceNormalization", 
 typedef struct {
   float eps;
   int64_t outer, m;
-  int nrank;                  /* rank of the normalized shape */
+  int xrank, nrank;           /* rank of X and of the normalized shape */
   int64_t ndims[C8_MAX_RANK]; /* normalized shape */
   int64_t sstr[2][C8_MAX_RANK]; /* element strides of Scale / B over the normalized shape (0: broadcast) */
   bool full[2];               /* Scale / B already have m elements laid out like the normalized shape */
@@ -198,9 +198,9 @@ static c8_status ln_param(const c8_node *node, const c8_tensor *t, int idx, ln_s
     int64_t d = ti >= skip ? t->dims[ti] : 1;
     if (d != 1 && d != s->ndims[i])
       return c8_node_error(node, CALIB8_INVALID_ARGUMENT,
-                           "input %d has shape %s, which does not broadcast to the normalized shape (dimension %d "
-                           "is %lld, expected 1 or %lld)",
-                           idx, C8_SHAPE_STR(t), i, (long long)d, (long long)s->ndims[i]);
+                           "input %d has shape %s, which does not broadcast to the normalized dimensions of input 0 "
+                           "(size %lld against dimension %d of size %lld)",
+                           idx, C8_SHAPE_STR(t), (long long)d, s->xrank - s->nrank + i, (long long)s->ndims[i]);
     if (d == 1 && s->ndims[i] != 1) full = false;
     s->sstr[slot][i] = d == 1 ? 0 : stride;
     stride *= d;
@@ -235,6 +235,7 @@ static c8_status ln_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   s->eps = c8_attr_float(node, "epsilon", 1e-5f);
   s->outer = s->m = 1;
   for (int i = 0; i < axis; i++) s->outer *= x->dims[i];
+  s->xrank = x->rank;
   s->nrank = x->rank - axis;
   for (int i = axis; i < x->rank; i++) {
     s->ndims[i - axis] = x->dims[i];

@@ -353,7 +353,19 @@ static c8_status arg_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   return CALIB8_OK;
 }
 
-/* BETTER(v, b): v replaces the current best b. */
+/* The general case walks the axis once, comparing whole inner rows (vectorizable). A contiguous axis
+ * (inner == 1) takes two passes: the extreme value with 8 independent lanes, then the first (or last)
+ * index holding it; this gives the same index as a single strict (or non-strict) comparison scan. */
+#define ARG_SCAN(T, TAKE)                                                                                     \
+  for (int64_t r = 1; r < n; r++) {                                                                         \
+    const T *xr = xo + r * inner;                                                                           \
+    for (int64_t i = 0; i < inner; i++)                                                                     \
+      if (TAKE(xr[i], best[i])) best[i] = xr[i], yo[i] = r;                                                 \
+  }
+#define GT(a, b) ((a) > (b))
+#define GE(a, b) ((a) >= (b))
+#define LT(a, b) ((a) < (b))
+#define LE(a, b) ((a) <= (b))
 #define DEFINE_ARG(SFX, T)                                                                                  \
   static void arg_##SFX(const arg_state *s, const T *x, int64_t *y, T *best) {                              \
     const int64_t n = s->n, inner = s->inner;                                                               \
@@ -361,15 +373,37 @@ static c8_status arg_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
     for (int64_t o = 0; o < s->outer; o++) {                                                                \
       const T *xo = x + o * n * inner;                                                                      \
       int64_t *yo = y + o * inner;                                                                          \
-      for (int64_t i = 0; i < inner; i++) best[i] = xo[i], yo[i] = 0;                                       \
-      for (int64_t r = 1; r < n; r++) {                                                                     \
-        const T *xr = xo + r * inner;                                                                       \
-        for (int64_t i = 0; i < inner; i++) {                                                               \
-          T v = xr[i], b = best[i];                                                                         \
-          bool take = mx ? (last ? v >= b : v > b) : (last ? v <= b : v < b);                               \
-          if (take) best[i] = v, yo[i] = r;                                                                 \
+      if (inner == 1) {                                                                                     \
+        T m[8];                                                                                             \
+        for (int j = 0; j < 8; j++) m[j] = xo[0];                                                           \
+        int64_t r = 0;                                                                                      \
+        if (mx) {                                                                                           \
+          for (; r + 8 <= n; r += 8)                                                                        \
+            for (int j = 0; j < 8; j++) m[j] = xo[r + j] > m[j] ? xo[r + j] : m[j];                         \
+          for (int j = 0; r < n; r++, j++) m[j] = xo[r] > m[j] ? xo[r] : m[j];                              \
+          for (int j = 1; j < 8; j++) m[0] = m[j] > m[0] ? m[j] : m[0];                                     \
+        } else {                                                                                            \
+          for (; r + 8 <= n; r += 8)                                                                        \
+            for (int j = 0; j < 8; j++) m[j] = xo[r + j] < m[j] ? xo[r + j] : m[j];                         \
+          for (int j = 0; r < n; r++, j++) m[j] = xo[r] < m[j] ? xo[r] : m[j];                              \
+          for (int j = 1; j < 8; j++) m[0] = m[j] < m[0] ? m[j] : m[0];                                     \
         }                                                                                                   \
+        int64_t idx = 0; /* stays 0 when the value is NaN, as a comparison scan would */                    \
+        if (last) {                                                                                         \
+          for (r = n - 1; r >= 0; r--)                                                                      \
+            if (xo[r] == m[0]) { idx = r; break; }                                                          \
+        } else {                                                                                            \
+          for (r = 0; r < n; r++)                                                                           \
+            if (xo[r] == m[0]) { idx = r; break; }                                                          \
+        }                                                                                                   \
+        yo[0] = idx;                                                                                        \
+        continue;                                                                                           \
       }                                                                                                     \
+      for (int64_t i = 0; i < inner; i++) best[i] = xo[i], yo[i] = 0;                                       \
+      if (mx && !last) { ARG_SCAN(T, GT) }                                                                     \
+      else if (mx) { ARG_SCAN(T, GE) }                                                                         \
+      else if (!last) { ARG_SCAN(T, LT) }                                                                      \
+      else { ARG_SCAN(T, LE) }                                                                                 \
     }                                                                                                       \
   }
 

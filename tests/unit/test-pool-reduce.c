@@ -13,7 +13,9 @@
 
 /* ---- building nodes ---- */
 
-static c8_attr a_int(const char *name, int64_t v) { return (c8_attr){.name = (char *)name, .type = C8_ATTR_INT, .i = v}; }
+static c8_attr a_int(const char *name, int64_t v) {
+  return (c8_attr){.name = (char *)name, .type = C8_ATTR_INT, .i = v};
+}
 static c8_attr a_float(const char *name, float v) {
   return (c8_attr){.name = (char *)name, .type = C8_ATTR_FLOAT, .f = v};
 }
@@ -35,11 +37,12 @@ static c8_tensor tensor(c8_dtype dt, int rank, const int64_t *dims, const void *
   t.data = (void *)data;
   return t;
 }
-#define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
+#define DIMS(...) \
+  (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]) { __VA_ARGS__ }
 
 /* Runs op on the inputs; outputs get data from c8_alloc (freed by free_outs). */
-static c8_status eval(const char *op, int opset, c8_attr *attrs, int n_attr, c8_tensor **in, int n_in,
-                      c8_tensor **out, int n_out) {
+static c8_status eval(const char *op, int opset, c8_attr *attrs, int n_attr, c8_tensor **in, int n_in, c8_tensor **out,
+                      int n_out) {
   const c8_op_def *def = c8_op_find("", op);
   if (!def) return c8_error(CALIB8_UNSUPPORTED, "no op %s", op);
   c8_node node;

@@ -65,8 +65,7 @@ static c8_status bn_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
                            j);
   const c8_tensor *x = in[0];
   if (x->rank < 2)
-    return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input 0 has shape %s, expected N x C x ...",
-                         C8_SHAPE_STR(x));
+    return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input 0 has shape %s, expected N x C x ...", C8_SHAPE_STR(x));
   int64_t c = x->dims[1], spatial = 1;
   for (int i = 2; i < x->rank; i++) spatial *= x->dims[i];
   /* BatchNormalization-7 with spatial=0 has one parameter per C x D1 x ... element. */
@@ -89,12 +88,10 @@ static c8_status bn_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   return CALIB8_OK;
 }
 
-static c8_status bn_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
-                        void *scratch) {
+static c8_status bn_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out, void *scratch) {
   (void)n_in, (void)n_out;
   const bn_state *s = k->state;
-  const float *x = in[0]->data, *scale = in[1]->data, *bias = in[2]->data, *mean = in[3]->data,
-              *var = in[4]->data;
+  const float *x = in[0]->data, *scale = in[1]->data, *bias = in[2]->data, *mean = in[3]->data, *var = in[4]->data;
   float *y = out[0]->data, *a = scratch, *b = a + s->p;
   for (int64_t i = 0; i < s->p; i++) {
     a[i] = scale[i] / sqrtf(var[i] + s->eps);
@@ -110,7 +107,8 @@ static c8_status bn_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor 
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_batchnormalization = {.name = "BatchNormalization", .domain = "", .prepare = bn_prepare, .run = bn_run};
+const c8_op_def c8_op_batchnormalization = {
+    .name = "BatchNormalization", .domain = "", .prepare = bn_prepare, .run = bn_run};
 
 /* ---- InstanceNormalization: per (n, c) over the spatial dimensions. ---- */
 
@@ -135,8 +133,9 @@ static c8_status instnorm_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, 
   int64_t c = x->dims[1];
   for (int i = 1; i < 3; i++)
     if (c8_numel(in[i]) != c)
-      return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input %d has shape %s, expected %lld values (one per channel)",
-                           i, C8_SHAPE_STR(in[i]), (long long)c);
+      return c8_node_error(node, CALIB8_INVALID_ARGUMENT,
+                           "input %d has shape %s, expected %lld values (one per channel)", i, C8_SHAPE_STR(in[i]),
+                           (long long)c);
   in_state *s = malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->eps = c8_attr_float(node, "epsilon", 1e-5f);
@@ -168,7 +167,8 @@ static c8_status instnorm_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_instancenormalization = {.name = "InstanceNormalization", .domain = "", .prepare = instnorm_prepare, .run = instnorm_run};
+const c8_op_def c8_op_instancenormalization = {
+    .name = "InstanceNormalization", .domain = "", .prepare = instnorm_prepare, .run = instnorm_run};
 
 /* ---- LayerNormalization-17: normalizes over dims [axis, rank); Scale and B broadcast to them.
  * Optional outputs Mean and InvStdDev have shape X.shape[:axis] + [1] * (rank - axis). ---- */
@@ -176,10 +176,10 @@ const c8_op_def c8_op_instancenormalization = {.name = "InstanceNormalization", 
 typedef struct {
   float eps;
   int64_t outer, m;
-  int nrank;                  /* rank of the normalized shape */
-  int64_t ndims[C8_MAX_RANK]; /* normalized shape */
+  int xrank, nrank;             /* rank of X and of the normalized shape */
+  int64_t ndims[C8_MAX_RANK];   /* normalized shape */
   int64_t sstr[2][C8_MAX_RANK]; /* element strides of Scale / B over the normalized shape (0: broadcast) */
-  bool full[2];               /* Scale / B already have m elements laid out like the normalized shape */
+  bool full[2];                 /* Scale / B already have m elements laid out like the normalized shape */
 } ln_state;
 
 static c8_status ln_param(const c8_node *node, const c8_tensor *t, int idx, ln_state *s) {
@@ -198,9 +198,9 @@ static c8_status ln_param(const c8_node *node, const c8_tensor *t, int idx, ln_s
     int64_t d = ti >= skip ? t->dims[ti] : 1;
     if (d != 1 && d != s->ndims[i])
       return c8_node_error(node, CALIB8_INVALID_ARGUMENT,
-                           "input %d has shape %s, which does not broadcast to the normalized shape (dimension %d "
-                           "is %lld, expected 1 or %lld)",
-                           idx, C8_SHAPE_STR(t), i, (long long)d, (long long)s->ndims[i]);
+                           "input %d has shape %s, which does not broadcast to the normalized dimensions of input 0 "
+                           "(size %lld against dimension %d of size %lld)",
+                           idx, C8_SHAPE_STR(t), (long long)d, s->xrank - s->nrank + i, (long long)s->ndims[i]);
     if (d == 1 && s->ndims[i] != 1) full = false;
     s->sstr[slot][i] = d == 1 ? 0 : stride;
     stride *= d;
@@ -235,6 +235,7 @@ static c8_status ln_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   s->eps = c8_attr_float(node, "epsilon", 1e-5f);
   s->outer = s->m = 1;
   for (int i = 0; i < axis; i++) s->outer *= x->dims[i];
+  s->xrank = x->rank;
   s->nrank = x->rank - axis;
   for (int i = axis; i < x->rank; i++) {
     s->ndims[i - axis] = x->dims[i];
@@ -272,8 +273,7 @@ static void ln_expand(const ln_state *s, int slot, const float *src, float *dst)
   }
 }
 
-static c8_status ln_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
-                        void *scratch) {
+static c8_status ln_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out, void *scratch) {
   const ln_state *s = k->state;
   const float *x = in[0]->data;
   const float *scale = in[1]->data;
@@ -308,7 +308,8 @@ static c8_status ln_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor 
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_layernormalization = {.name = "LayerNormalization", .domain = "", .prepare = ln_prepare, .run = ln_run};
+const c8_op_def c8_op_layernormalization = {
+    .name = "LayerNormalization", .domain = "", .prepare = ln_prepare, .run = ln_run};
 
 /* ---- LRN (AlexNet local response normalization across channels):
  *   y = x / (bias + alpha / size * sum_{c' in [c - floor((size-1)/2), c + ceil((size-1)/2)]} x[c']^2) ^ beta ---- */

@@ -11,8 +11,9 @@
  *
  * Speed: for every spatial dimension and output index, prepare records the range of kernel taps that
  * fall inside the input, so run never tests individual elements against the padding. Along the last
- * (contiguous) dimension the outputs whose whole window is inside the input form an interior range
- * that is computed tap by tap across the output row (vectorizable, no bounds checks). */
+ * dimension the outputs whose whole window is inside the input form an interior range computed tap by
+ * tap across the row (vectorizable, no bounds checks). Windows of three or more rows are separable: the
+ * rows are first combined element-wise (see DEFINE_MAXPOOL_ROWS). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,9 @@
 enum { POOL_MAX, POOL_AVG, POOL_LP };
 
 typedef struct {
-  int64_t lo, hi;   /* valid taps: [lo, hi) */
-  int64_t start;    /* input coordinate of tap 0 (may be negative) */
-  int64_t cnt_pad;  /* taps inside [-pb, in + pe): the count_include_pad divisor */
+  int64_t lo, hi;  /* valid taps: [lo, hi) */
+  int64_t start;   /* input coordinate of tap 0 (may be negative) */
+  int64_t cnt_pad; /* taps inside [-pb, in + pe): the count_include_pad divisor */
 } pool_tap;
 
 typedef struct {
@@ -35,6 +36,7 @@ typedef struct {
   int64_t nc;
   int64_t in[3], out[3], k[3], s[3], d[3];
   int64_t ilo, ihi; /* interior output range of the last dimension */
+  int64_t pbw;      /* its begin padding */
   pool_tap *tap[3]; /* point into the same allocation */
 } pool_state;
 
@@ -48,10 +50,9 @@ static c8_status pool_prepare_kind(c8_kernel *k, c8_tensor *const *in, int n_in,
   if (st) return st;
   const c8_tensor *x = in[0];
   if (!x) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input 0 is missing");
-  if (x->dtype != CALIB8_FLOAT &&
-      !(kind == POOL_MAX && (x->dtype == CALIB8_UINT8 || x->dtype == CALIB8_INT8)))
-    return c8_node_error(node, CALIB8_UNSUPPORTED, "input 0 is %s, supported: float32%s",
-                         calib8_dtype_name(x->dtype), kind == POOL_MAX ? ", uint8, int8" : "");
+  if (x->dtype != CALIB8_FLOAT && !(kind == POOL_MAX && (x->dtype == CALIB8_UINT8 || x->dtype == CALIB8_INT8)))
+    return c8_node_error(node, CALIB8_UNSUPPORTED, "input 0 is %s, supported: float32%s", calib8_dtype_name(x->dtype),
+                         kind == POOL_MAX ? ", uint8, int8" : "");
   if (x->rank < 3 || x->rank > 5)
     return c8_node_error(node, CALIB8_UNSUPPORTED, "input 0 has shape %s, expected N x C x D1 [x D2 [x D3]]",
                          C8_SHAPE_STR(x));
@@ -72,11 +73,17 @@ static c8_status pool_prepare_kind(c8_kernel *k, c8_tensor *const *in, int n_in,
     return c8_node_error(node, CALIB8_MALFORMED_MODEL, "pads has %d values, expected %d", np, 2 * nsp);
   const char *auto_pad = c8_attr_string(node, "auto_pad", "NOTSET");
   int mode; /* 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID */
-  if (strcmp(auto_pad, "NOTSET") == 0) mode = 0;
-  else if (strcmp(auto_pad, "SAME_UPPER") == 0) mode = 1;
-  else if (strcmp(auto_pad, "SAME_LOWER") == 0) mode = 2;
-  else if (strcmp(auto_pad, "VALID") == 0) mode = 3;
-  else return c8_node_error(node, CALIB8_MALFORMED_MODEL, "auto_pad '%s' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", auto_pad);
+  if (strcmp(auto_pad, "NOTSET") == 0)
+    mode = 0;
+  else if (strcmp(auto_pad, "SAME_UPPER") == 0)
+    mode = 1;
+  else if (strcmp(auto_pad, "SAME_LOWER") == 0)
+    mode = 2;
+  else if (strcmp(auto_pad, "VALID") == 0)
+    mode = 3;
+  else
+    return c8_node_error(node, CALIB8_MALFORMED_MODEL,
+                         "auto_pad '%s' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", auto_pad);
   bool ceil_mode = c8_attr_int(node, "ceil_mode", 0) != 0;
   int64_t storage_order = c8_attr_int(node, "storage_order", 0);
   if (storage_order != 0 && storage_order != 1)
@@ -163,7 +170,9 @@ static c8_status pool_prepare_kind(c8_kernel *k, c8_tensor *const *in, int n_in,
       ps_->ihi = o + 1;
     }
   }
+  ps_->pbw = geo[2][5];
   k->state = ps_;
+  k->scratch_bytes = sizeof(float) * (size_t)ps_->in[2]; /* one input row */
 
   out[0]->dtype = x->dtype;
   out[0]->rank = x->rank;
@@ -171,8 +180,7 @@ static c8_status pool_prepare_kind(c8_kernel *k, c8_tensor *const *in, int n_in,
   out[0]->dims[1] = x->dims[1];
   for (int i = 0; i < nsp; i++) out[0]->dims[2 + i] = geo[3 - nsp + i][1];
   if (n_out > 1 && out[1]) {
-    if (kind != POOL_MAX)
-      return c8_node_error(node, CALIB8_MALFORMED_MODEL, "has %d outputs, expected 1", n_out);
+    if (kind != POOL_MAX) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "has %d outputs, expected 1", n_out);
     out[1]->dtype = CALIB8_INT64;
     out[1]->rank = out[0]->rank;
     memcpy(out[1]->dims, out[0]->dims, sizeof out[1]->dims);
@@ -191,108 +199,139 @@ static c8_status lppool_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
   return pool_prepare_kind(k, in, n_in, out, n_out, POOL_LP);
 }
 
-/* Max pooling, no indices: one output row at a time. T is the element type, LOWEST its identity. */
-#define DEFINE_MAXPOOL_ROWS(NAME, T, LOWEST)                                                               \
-  static void NAME(const pool_state *ps, const T *X, T *Y) {                                               \
-    const int64_t D = ps->in[0], H = ps->in[1], W = ps->in[2];                                             \
-    const int64_t OD = ps->out[0], OH = ps->out[1], OW = ps->out[2];                                       \
-    const int64_t sw = ps->s[2], dw = ps->d[2], KW = ps->k[2], ilo = ps->ilo, ihi = ps->ihi;               \
-    const pool_tap *tw = ps->tap[2];                                                                       \
-    for (int64_t c = 0; c < ps->nc; c++) {                                                                 \
-      const T *x = X + c * D * H * W;                                                                      \
-      T *y = Y + c * OD * OH * OW;                                                                         \
-      for (int64_t od = 0; od < OD; od++) {                                                                \
-        const pool_tap *td = &ps->tap[0][od];                                                              \
-        for (int64_t oh = 0; oh < OH; oh++) {                                                              \
-          const pool_tap *th = &ps->tap[1][oh];                                                            \
-          T *yr = y + (od * OH + oh) * OW;                                                                 \
-          for (int64_t ow = 0; ow < OW; ow++) yr[ow] = LOWEST;                                             \
-          for (int64_t kd = td->lo; kd < td->hi; kd++)                                                     \
-            for (int64_t kh = th->lo; kh < th->hi; kh++) {                                                 \
-              const T *xr = x + ((td->start + kd * ps->d[0]) * H + th->start + kh * ps->d[1]) * W;         \
-              for (int64_t ow = 0; ow < ilo; ow++)                                                         \
-                for (int64_t kw = tw[ow].lo; kw < tw[ow].hi; kw++) {                                       \
-                  T v = xr[tw[ow].start + kw * dw];                                                        \
-                  if (v > yr[ow]) yr[ow] = v;                                                              \
-                }                                                                                          \
-              for (int64_t kw = 0; kw < KW; kw++) {                                                        \
-                const int64_t off = kw * dw - (ilo < OW ? ilo * sw - tw[ilo].start : 0);                   \
-                if (sw == 1) {                                                                             \
-                  for (int64_t ow = ilo; ow < ihi; ow++) {                                                 \
-                    T v = xr[ow + off];                                                                    \
-                    yr[ow] = v > yr[ow] ? v : yr[ow];                                                      \
-                  }                                                                                        \
-                } else {                                                                                   \
-                  for (int64_t ow = ilo; ow < ihi; ow++) {                                                 \
-                    T v = xr[ow * sw + off];                                                               \
-                    yr[ow] = v > yr[ow] ? v : yr[ow];                                                      \
-                  }                                                                                        \
-                }                                                                                          \
-              }                                                                                            \
-              for (int64_t ow = ihi; ow < OW; ow++)                                                        \
-                for (int64_t kw = tw[ow].lo; kw < tw[ow].hi; kw++) {                                       \
-                  T v = xr[tw[ow].start + kw * dw];                                                        \
-                  if (v > yr[ow]) yr[ow] = v;                                                              \
-                }                                                                                          \
-            }                                                                                              \
-        }                                                                                                  \
-      }                                                                                                    \
-    }                                                                                                      \
+/* Pools one row along the last dimension into yr: the borders tap by tap within their valid range, the
+ * interior tap-major across the row (vectorizable). `first` stores, otherwise combines with yr. */
+#define DEFINE_HPASS(NAME, T, LOWEST, COMBINE)                                               \
+  static inline void NAME(const pool_state *ps, const T *src, T *yr, bool first) {           \
+    const int64_t OW = ps->out[2], sw = ps->s[2], dw = ps->d[2], KW = ps->k[2];              \
+    const int64_t ilo = ps->ilo, ihi = ps->ihi, pw = ps->pbw;                                \
+    const pool_tap *tw = ps->tap[2];                                                         \
+    for (int64_t ow = 0; ow < OW; ow++) {                                                    \
+      if (ow == ilo) ow = ihi;                                                               \
+      if (ow >= OW) break;                                                                   \
+      T m = first ? LOWEST : yr[ow];                                                         \
+      for (int64_t kw = tw[ow].lo; kw < tw[ow].hi; kw++) {                                   \
+        T v = src[tw[ow].start + kw * dw];                                                   \
+        m = COMBINE(m, v);                                                                   \
+      }                                                                                      \
+      yr[ow] = m;                                                                            \
+    }                                                                                        \
+    if (ilo >= ihi) return;                                                                  \
+    int64_t kw0 = 0;                                                                         \
+    if (first) {                                                                             \
+      for (int64_t ow = ilo; ow < ihi; ow++) yr[ow] = src[ow * sw - pw];                     \
+      kw0 = 1;                                                                               \
+    }                                                                                        \
+    for (int64_t kw = kw0; kw < KW; kw++) {                                                  \
+      const int64_t off = kw * dw - pw;                                                      \
+      if (sw == 1)                                                                           \
+        for (int64_t ow = ilo; ow < ihi; ow++) yr[ow] = COMBINE(yr[ow], src[ow + off]);      \
+      else                                                                                   \
+        for (int64_t ow = ilo; ow < ihi; ow++) yr[ow] = COMBINE(yr[ow], src[ow * sw + off]); \
+    }                                                                                        \
+  }
+
+#define MAX_OF(a, b) ((b) > (a) ? (b) : (a))
+#define SUM_OF(a, b) ((a) + (b))
+
+/* Max pooling without indices. An output row combines its valid (kd, kh) input rows: with one or two rows
+ * each is pooled along the row directly; with more, the rows are first reduced element-wise into tmp
+ * (contiguous, vectorizable) and tmp is pooled once, so a 5x5 window costs 5 + 5 operations per output
+ * instead of 25. Max is exact in any order. */
+#define DEFINE_MAXPOOL_ROWS(NAME, T, LOWEST)                                                       \
+  DEFINE_HPASS(NAME##_h, T, LOWEST, MAX_OF)                                                        \
+  static void NAME(const pool_state *ps, const T *X, T *Y, T *tmp) {                               \
+    const int64_t D = ps->in[0], H = ps->in[1], W = ps->in[2];                                     \
+    const int64_t OD = ps->out[0], OH = ps->out[1], OW = ps->out[2];                               \
+    for (int64_t c = 0; c < ps->nc; c++) {                                                         \
+      const T *x = X + c * D * H * W;                                                              \
+      T *y = Y + c * OD * OH * OW;                                                                 \
+      for (int64_t od = 0; od < OD; od++) {                                                        \
+        const pool_tap *td = &ps->tap[0][od];                                                      \
+        for (int64_t oh = 0; oh < OH; oh++) {                                                      \
+          const pool_tap *th = &ps->tap[1][oh];                                                    \
+          T *yr = y + (od * OH + oh) * OW;                                                         \
+          const int64_t nrows = (td->hi - td->lo) * (th->hi - th->lo);                             \
+          if (nrows == 0) { /* the window misses the input in depth or height */                   \
+            for (int64_t ow = 0; ow < OW; ow++) yr[ow] = LOWEST;                                   \
+            continue;                                                                              \
+          }                                                                                        \
+          int64_t r = 0;                                                                           \
+          for (int64_t kd = td->lo; kd < td->hi; kd++)                                             \
+            for (int64_t kh = th->lo; kh < th->hi; kh++, r++) {                                    \
+              const T *xr = x + ((td->start + kd * ps->d[0]) * H + th->start + kh * ps->d[1]) * W; \
+              if (nrows <= 2) {                                                                    \
+                NAME##_h(ps, xr, yr, r == 0);                                                      \
+              } else if (r == 0) {                                                                 \
+                for (int64_t w = 0; w < W; w++) tmp[w] = xr[w];                                    \
+              } else {                                                                             \
+                for (int64_t w = 0; w < W; w++) tmp[w] = MAX_OF(tmp[w], xr[w]);                    \
+              }                                                                                    \
+            }                                                                                      \
+          if (nrows > 2) NAME##_h(ps, tmp, yr, true);                                              \
+        }                                                                                          \
+      }                                                                                            \
+    }                                                                                              \
   }
 
 DEFINE_MAXPOOL_ROWS(maxpool_rows_f32, float, -INFINITY)
 DEFINE_MAXPOOL_ROWS(maxpool_rows_u8, uint8_t, 0)
 DEFINE_MAXPOOL_ROWS(maxpool_rows_s8, int8_t, -128)
+DEFINE_HPASS(sum_h_f32, float, 0.0f, SUM_OF)
 
 /* Max pooling with the Indices output: the first maximum in window order (row-major over the taps),
  * as a flat index into X without padding; storage_order 1 numbers the spatial part column-major. */
-#define DEFINE_MAXPOOL_INDICES(NAME, T)                                                                    \
-  static void NAME(const pool_state *ps, const T *X, T *Y, int64_t *I) {                                   \
-    const int64_t D = ps->in[0], H = ps->in[1], W = ps->in[2];                                             \
-    const int64_t OD = ps->out[0], OH = ps->out[1], OW = ps->out[2];                                       \
-    for (int64_t c = 0; c < ps->nc; c++) {                                                                 \
-      const T *x = X + c * D * H * W;                                                                      \
-      for (int64_t od = 0; od < OD; od++) {                                                                \
-        const pool_tap *td = &ps->tap[0][od];                                                              \
-        for (int64_t oh = 0; oh < OH; oh++) {                                                              \
-          const pool_tap *th = &ps->tap[1][oh];                                                            \
-          for (int64_t ow = 0; ow < OW; ow++) {                                                            \
-            const pool_tap *tw = &ps->tap[2][ow];                                                          \
-            T best = 0;                                                                                    \
-            int64_t bi = -1, bd = 0, bh = 0, bw = 0;                                                       \
-            for (int64_t kd = td->lo; kd < td->hi; kd++)                                                   \
-              for (int64_t kh = th->lo; kh < th->hi; kh++)                                                 \
-                for (int64_t kw = tw->lo; kw < tw->hi; kw++) {                                             \
-                  int64_t id = td->start + kd * ps->d[0], ih = th->start + kh * ps->d[1],                  \
-                          iw = tw->start + kw * ps->d[2];                                                  \
-                  int64_t ii = (id * H + ih) * W + iw;                                                     \
-                  if (bi < 0 || x[ii] > best) best = x[ii], bi = ii, bd = id, bh = ih, bw = iw;            \
-                }                                                                                          \
-            int64_t oi = c * OD * OH * OW + (od * OH + oh) * OW + ow;                                      \
-            Y[oi] = best;                                                                                  \
-            if (bi < 0) I[oi] = -1;                                                                        \
-            else I[oi] = c * D * H * W + (ps->col_major ? bd + D * (bh + H * bw) : bi);                    \
-          }                                                                                                \
-        }                                                                                                  \
-      }                                                                                                    \
-    }                                                                                                      \
+#define DEFINE_MAXPOOL_INDICES(NAME, T)                                                         \
+  static void NAME(const pool_state *ps, const T *X, T *Y, int64_t *I) {                        \
+    const int64_t D = ps->in[0], H = ps->in[1], W = ps->in[2];                                  \
+    const int64_t OD = ps->out[0], OH = ps->out[1], OW = ps->out[2];                            \
+    for (int64_t c = 0; c < ps->nc; c++) {                                                      \
+      const T *x = X + c * D * H * W;                                                           \
+      for (int64_t od = 0; od < OD; od++) {                                                     \
+        const pool_tap *td = &ps->tap[0][od];                                                   \
+        for (int64_t oh = 0; oh < OH; oh++) {                                                   \
+          const pool_tap *th = &ps->tap[1][oh];                                                 \
+          for (int64_t ow = 0; ow < OW; ow++) {                                                 \
+            const pool_tap *tw = &ps->tap[2][ow];                                               \
+            T best = 0;                                                                         \
+            int64_t bi = -1, bd = 0, bh = 0, bw = 0;                                            \
+            for (int64_t kd = td->lo; kd < td->hi; kd++)                                        \
+              for (int64_t kh = th->lo; kh < th->hi; kh++)                                      \
+                for (int64_t kw = tw->lo; kw < tw->hi; kw++) {                                  \
+                  int64_t id = td->start + kd * ps->d[0], ih = th->start + kh * ps->d[1],       \
+                          iw = tw->start + kw * ps->d[2];                                       \
+                  int64_t ii = (id * H + ih) * W + iw;                                          \
+                  if (bi < 0 || x[ii] > best) best = x[ii], bi = ii, bd = id, bh = ih, bw = iw; \
+                }                                                                               \
+            int64_t oi = c * OD * OH * OW + (od * OH + oh) * OW + ow;                           \
+            Y[oi] = best;                                                                       \
+            if (bi < 0)                                                                         \
+              I[oi] = -1;                                                                       \
+            else                                                                                \
+              I[oi] = c * D * H * W + (ps->col_major ? bd + D * (bh + H * bw) : bi);            \
+          }                                                                                     \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
   }
 
 DEFINE_MAXPOOL_INDICES(maxpool_idx_f32, float)
 DEFINE_MAXPOOL_INDICES(maxpool_idx_u8, uint8_t)
 DEFINE_MAXPOOL_INDICES(maxpool_idx_s8, int8_t)
 
-/* Average and Lp pooling (float32): the sum over the window, then a per-output division / root. */
 static inline float lp_term(float v, float p) {
   if (p == 2.0f) return v * v;
   if (p == 1.0f) return fabsf(v);
   return powf(fabsf(v), p);
 }
 
-static void sumpool_rows_f32(const pool_state *ps, const float *X, float *Y) {
+/* Average and Lp pooling (float32), rows combined as for max pooling: with one or two valid (kd, kh) rows
+ * each is summed along the row directly, with more the rows are summed into tmp first (Lp always goes
+ * through tmp, which holds |x|^p). Then a per-output division or root. The order of the additions depends
+ * only on the geometry, so results are identical from run to run. */
+static void sumpool_rows_f32(const pool_state *ps, const float *X, float *Y, float *tmp) {
   const int64_t D = ps->in[0], H = ps->in[1], W = ps->in[2];
   const int64_t OD = ps->out[0], OH = ps->out[1], OW = ps->out[2];
-  const int64_t sw = ps->s[2], dw = ps->d[2], KW = ps->k[2], ilo = ps->ilo, ihi = ps->ihi;
   const pool_tap *tw = ps->tap[2];
   const bool lp = ps->kind == POOL_LP;
   const float p = ps->p;
@@ -304,44 +343,31 @@ static void sumpool_rows_f32(const pool_state *ps, const float *X, float *Y) {
       for (int64_t oh = 0; oh < OH; oh++) {
         const pool_tap *th = &ps->tap[1][oh];
         float *yr = y + (od * OH + oh) * OW;
-        for (int64_t ow = 0; ow < OW; ow++) yr[ow] = 0.0f;
+        const int64_t nrows = (td->hi - td->lo) * (th->hi - th->lo);
+        const bool direct = nrows <= 2 && !lp;
+        int64_t r = 0;
         for (int64_t kd = td->lo; kd < td->hi; kd++)
-          for (int64_t kh = th->lo; kh < th->hi; kh++) {
+          for (int64_t kh = th->lo; kh < th->hi; kh++, r++) {
             const float *xr = x + ((td->start + kd * ps->d[0]) * H + th->start + kh * ps->d[1]) * W;
-            const int64_t base = ilo < OW ? ilo * sw - tw[ilo].start : 0;
-            for (int64_t ow = 0; ow < ilo; ow++)
-              for (int64_t kw = tw[ow].lo; kw < tw[ow].hi; kw++) {
-                float v = xr[tw[ow].start + kw * dw];
-                yr[ow] += lp ? lp_term(v, p) : v;
-              }
-            if (!lp) {
-              for (int64_t kw = 0; kw < KW; kw++) {
-                const int64_t off = kw * dw - base;
-                if (sw == 1)
-                  for (int64_t ow = ilo; ow < ihi; ow++) yr[ow] += xr[ow + off];
-                else
-                  for (int64_t ow = ilo; ow < ihi; ow++) yr[ow] += xr[ow * sw + off];
-              }
-            } else if (p == 2.0f) {
-              for (int64_t kw = 0; kw < KW; kw++) {
-                const int64_t off = kw * dw - base;
-                for (int64_t ow = ilo; ow < ihi; ow++) {
-                  float v = xr[ow * sw + off];
-                  yr[ow] += v * v;
-                }
-              }
+            if (direct) {
+              sum_h_f32(ps, xr, yr, r == 0);
+            } else if (lp) {
+              if (r == 0)
+                for (int64_t w = 0; w < W; w++) tmp[w] = lp_term(xr[w], p);
+              else if (p == 2.0f)
+                for (int64_t w = 0; w < W; w++) tmp[w] += xr[w] * xr[w];
+              else
+                for (int64_t w = 0; w < W; w++) tmp[w] += lp_term(xr[w], p);
+            } else if (r == 0) {
+              for (int64_t w = 0; w < W; w++) tmp[w] = xr[w];
             } else {
-              for (int64_t kw = 0; kw < KW; kw++) {
-                const int64_t off = kw * dw - base;
-                for (int64_t ow = ilo; ow < ihi; ow++) yr[ow] += lp_term(xr[ow * sw + off], p);
-              }
+              for (int64_t w = 0; w < W; w++) tmp[w] += xr[w];
             }
-            for (int64_t ow = ihi; ow < OW; ow++)
-              for (int64_t kw = tw[ow].lo; kw < tw[ow].hi; kw++) {
-                float v = xr[tw[ow].start + kw * dw];
-                yr[ow] += lp ? lp_term(v, p) : v;
-              }
           }
+        if (nrows == 0)
+          for (int64_t ow = 0; ow < OW; ow++) yr[ow] = 0.0f;
+        else if (!direct)
+          sum_h_f32(ps, tmp, yr, true);
         if (lp) {
           for (int64_t ow = 0; ow < OW; ow++)
             yr[ow] = p == 2.0f ? sqrtf(yr[ow]) : p == 1.0f ? yr[ow] : powf(yr[ow], 1.0f / p);
@@ -352,9 +378,8 @@ static void sumpool_rows_f32(const pool_state *ps, const float *X, float *Y) {
             yr[ow] = n ? yr[ow] / (float)n : 0.0f;
           }
         } else {
-          int64_t cdh = (td->hi - td->lo) * (th->hi - th->lo);
           for (int64_t ow = 0; ow < OW; ow++) {
-            int64_t n = cdh * (tw[ow].hi - tw[ow].lo);
+            int64_t n = nrows * (tw[ow].hi - tw[ow].lo);
             yr[ow] = n ? yr[ow] / (float)n : 0.0f;
           }
         }
@@ -365,21 +390,27 @@ static void sumpool_rows_f32(const pool_state *ps, const float *X, float *Y) {
 
 static c8_status pool_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                           void *scratch) {
-  (void)n_in, (void)scratch;
+  (void)n_in;
   const pool_state *ps = k->state;
   const void *x = in[0]->data;
   void *y = out[0]->data;
   int64_t *idx = n_out > 1 && out[1] ? out[1]->data : NULL;
   if (ps->kind != POOL_MAX) {
-    sumpool_rows_f32(ps, x, y);
+    sumpool_rows_f32(ps, x, y, scratch);
   } else if (idx) {
-    if (ps->dtype == CALIB8_FLOAT) maxpool_idx_f32(ps, x, y, idx);
-    else if (ps->dtype == CALIB8_UINT8) maxpool_idx_u8(ps, x, y, idx);
-    else maxpool_idx_s8(ps, x, y, idx);
+    if (ps->dtype == CALIB8_FLOAT)
+      maxpool_idx_f32(ps, x, y, idx);
+    else if (ps->dtype == CALIB8_UINT8)
+      maxpool_idx_u8(ps, x, y, idx);
+    else
+      maxpool_idx_s8(ps, x, y, idx);
   } else {
-    if (ps->dtype == CALIB8_FLOAT) maxpool_rows_f32(ps, x, y);
-    else if (ps->dtype == CALIB8_UINT8) maxpool_rows_u8(ps, x, y);
-    else maxpool_rows_s8(ps, x, y);
+    if (ps->dtype == CALIB8_FLOAT)
+      maxpool_rows_f32(ps, x, y, scratch);
+    else if (ps->dtype == CALIB8_UINT8)
+      maxpool_rows_u8(ps, x, y, scratch);
+    else
+      maxpool_rows_s8(ps, x, y, scratch);
   }
   return CALIB8_OK;
 }
@@ -485,6 +516,8 @@ static c8_status gpool_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_globalaveragepool = {.name = "GlobalAveragePool", .domain = "", .prepare = gavg_prepare, .run = gpool_run};
-const c8_op_def c8_op_globalmaxpool = {.name = "GlobalMaxPool", .domain = "", .prepare = gmax_prepare, .run = gpool_run};
+const c8_op_def c8_op_globalaveragepool = {
+    .name = "GlobalAveragePool", .domain = "", .prepare = gavg_prepare, .run = gpool_run};
+const c8_op_def c8_op_globalmaxpool = {
+    .name = "GlobalMaxPool", .domain = "", .prepare = gmax_prepare, .run = gpool_run};
 const c8_op_def c8_op_globallppool = {.name = "GlobalLpPool", .domain = "", .prepare = glp_prepare, .run = gpool_run};

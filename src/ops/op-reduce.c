@@ -34,103 +34,120 @@ typedef struct {
 
 static int acc_of(int op) {
   switch (op) {
-    case R_MAX: return ACC_MAX;
-    case R_MIN: return ACC_MIN;
-    case R_PROD: return ACC_PROD;
-    default: return ACC_SUM;
+    case R_MAX:
+      return ACC_MAX;
+    case R_MIN:
+      return ACC_MIN;
+    case R_PROD:
+      return ACC_PROD;
+    default:
+      return ACC_SUM;
   }
 }
 static int pre_of(int op) {
   switch (op) {
-    case R_SUMSQ: case R_L2: return PRE_SQ;
-    case R_L1: return PRE_ABS;
-    case R_LOGSUMEXP: return PRE_EXP;
-    default: return PRE_NONE;
+    case R_SUMSQ:
+    case R_L2:
+      return PRE_SQ;
+    case R_L1:
+      return PRE_ABS;
+    case R_LOGSUMEXP:
+      return PRE_EXP;
+    default:
+      return PRE_NONE;
   }
 }
 
 /* One instance per element type. U is the type arithmetic is done in: the unsigned twin for integers,
  * so sums and products wrap instead of overflowing. */
-#define DEFINE_REDUCE(SFX, T, U, LOWEST, HIGHEST, EXPF)                                                         \
-  static inline T pre_##SFX(int pre, T v, T shift) {                                                            \
-    switch (pre) {                                                                                              \
-      case PRE_SQ: return (T)((U)v * (U)v);                                                                     \
-      case PRE_ABS: return v <= 0 ? (T)((U)0 - (U)v) : v;                                                       \
-      case PRE_EXP: return (T)EXPF(v - shift);                                                                  \
-      default: return v;                                                                                        \
-    }                                                                                                           \
-  }                                                                                                             \
-  static inline T combine_##SFX(int acc, T a, T b) {                                                            \
-    switch (acc) {                                                                                              \
-      case ACC_PROD: return (T)((U)a * (U)b);                                                                   \
-      case ACC_MAX: return b > a ? b : a;                                                                       \
-      case ACC_MIN: return b < a ? b : a;                                                                       \
-      default: return (T)((U)a + (U)b);                                                                         \
-    }                                                                                                           \
-  }                                                                                                             \
-  static T identity_##SFX(int acc) {                                                                            \
-    return acc == ACC_PROD ? (T)1 : acc == ACC_MAX ? LOWEST : acc == ACC_MIN ? HIGHEST : (T)0;                  \
-  }                                                                                                             \
-  /* Reduces a contiguous row to one value. */                                                                  \
-  static T row_##SFX(int acc, int pre, const T *x, int64_t n, T shift) {                                        \
-    T a[8];                                                                                                     \
-    for (int j = 0; j < 8; j++) a[j] = identity_##SFX(acc);                                                     \
-    int64_t i = 0;                                                                                              \
-    if (acc == ACC_SUM && pre == PRE_NONE) {                                                                    \
-      for (; i + 8 <= n; i += 8)                                                                                \
-        for (int j = 0; j < 8; j++) a[j] = (T)((U)a[j] + (U)x[i + j]);                                          \
-    } else if (acc == ACC_SUM && pre == PRE_SQ) {                                                               \
-      for (; i + 8 <= n; i += 8)                                                                                \
-        for (int j = 0; j < 8; j++) a[j] = (T)((U)a[j] + (U)x[i + j] * (U)x[i + j]);                            \
-    } else if (acc == ACC_MAX && pre == PRE_NONE) {                                                             \
-      for (; i + 8 <= n; i += 8)                                                                                \
-        for (int j = 0; j < 8; j++) a[j] = x[i + j] > a[j] ? x[i + j] : a[j];                                   \
-    } else if (acc == ACC_MIN && pre == PRE_NONE) {                                                             \
-      for (; i + 8 <= n; i += 8)                                                                                \
-        for (int j = 0; j < 8; j++) a[j] = x[i + j] < a[j] ? x[i + j] : a[j];                                   \
-    } else {                                                                                                    \
-      for (; i + 8 <= n; i += 8)                                                                                \
-        for (int j = 0; j < 8; j++) a[j] = combine_##SFX(acc, a[j], pre_##SFX(pre, x[i + j], shift));           \
-    }                                                                                                           \
-    for (int j = 0; i < n; i++, j++) a[j] = combine_##SFX(acc, a[j], pre_##SFX(pre, x[i], shift));              \
-    T l = combine_##SFX(acc, combine_##SFX(acc, a[0], a[4]), combine_##SFX(acc, a[1], a[5]));                   \
-    T r = combine_##SFX(acc, combine_##SFX(acc, a[2], a[6]), combine_##SFX(acc, a[3], a[7]));                   \
-    return combine_##SFX(acc, l, r);                                                                            \
-  }                                                                                                             \
-  /* y[j] = acc(y[j], pre(x[j])) over a contiguous row. */                                                      \
-  static void into_##SFX(int acc, int pre, const T *x, int64_t n, T *y, const T *shift) {                       \
-    if (acc == ACC_SUM && pre == PRE_NONE) {                                                                    \
-      for (int64_t j = 0; j < n; j++) y[j] = (T)((U)y[j] + (U)x[j]);                                            \
-    } else if (acc == ACC_MAX && pre == PRE_NONE) {                                                             \
-      for (int64_t j = 0; j < n; j++) y[j] = x[j] > y[j] ? x[j] : y[j];                                         \
-    } else if (acc == ACC_MIN && pre == PRE_NONE) {                                                             \
-      for (int64_t j = 0; j < n; j++) y[j] = x[j] < y[j] ? x[j] : y[j];                                         \
-    } else {                                                                                                    \
+#define DEFINE_REDUCE(SFX, T, U, LOWEST, HIGHEST, EXPF)                                                            \
+  static inline T pre_##SFX(int pre, T v, T shift) {                                                               \
+    switch (pre) {                                                                                                 \
+      case PRE_SQ:                                                                                                 \
+        return (T)((U)v * (U)v);                                                                                   \
+      case PRE_ABS:                                                                                                \
+        return v <= 0 ? (T)((U)0 - (U)v) : v;                                                                      \
+      case PRE_EXP:                                                                                                \
+        return (T)EXPF(v - shift);                                                                                 \
+      default:                                                                                                     \
+        return v;                                                                                                  \
+    }                                                                                                              \
+  }                                                                                                                \
+  static inline T combine_##SFX(int acc, T a, T b) {                                                               \
+    switch (acc) {                                                                                                 \
+      case ACC_PROD:                                                                                               \
+        return (T)((U)a * (U)b);                                                                                   \
+      case ACC_MAX:                                                                                                \
+        return b > a ? b : a;                                                                                      \
+      case ACC_MIN:                                                                                                \
+        return b < a ? b : a;                                                                                      \
+      default:                                                                                                     \
+        return (T)((U)a + (U)b);                                                                                   \
+    }                                                                                                              \
+  }                                                                                                                \
+  static T identity_##SFX(int acc) {                                                                               \
+    return acc == ACC_PROD ? (T)1 : acc == ACC_MAX ? LOWEST : acc == ACC_MIN ? HIGHEST : (T)0;                     \
+  }                                                                                                                \
+  /* Reduces a contiguous row to one value. */                                                                     \
+  static T row_##SFX(int acc, int pre, const T *x, int64_t n, T shift) {                                           \
+    T a[8];                                                                                                        \
+    for (int j = 0; j < 8; j++) a[j] = identity_##SFX(acc);                                                        \
+    int64_t i = 0;                                                                                                 \
+    if (acc == ACC_SUM && pre == PRE_NONE) {                                                                       \
+      for (; i + 8 <= n; i += 8)                                                                                   \
+        for (int j = 0; j < 8; j++) a[j] = (T)((U)a[j] + (U)x[i + j]);                                             \
+    } else if (acc == ACC_SUM && pre == PRE_SQ) {                                                                  \
+      for (; i + 8 <= n; i += 8)                                                                                   \
+        for (int j = 0; j < 8; j++) a[j] = (T)((U)a[j] + (U)x[i + j] * (U)x[i + j]);                               \
+    } else if (acc == ACC_MAX && pre == PRE_NONE) {                                                                \
+      for (; i + 8 <= n; i += 8)                                                                                   \
+        for (int j = 0; j < 8; j++) a[j] = x[i + j] > a[j] ? x[i + j] : a[j];                                      \
+    } else if (acc == ACC_MIN && pre == PRE_NONE) {                                                                \
+      for (; i + 8 <= n; i += 8)                                                                                   \
+        for (int j = 0; j < 8; j++) a[j] = x[i + j] < a[j] ? x[i + j] : a[j];                                      \
+    } else {                                                                                                       \
+      for (; i + 8 <= n; i += 8)                                                                                   \
+        for (int j = 0; j < 8; j++) a[j] = combine_##SFX(acc, a[j], pre_##SFX(pre, x[i + j], shift));              \
+    }                                                                                                              \
+    for (int j = 0; i < n; i++, j++) a[j] = combine_##SFX(acc, a[j], pre_##SFX(pre, x[i], shift));                 \
+    T l = combine_##SFX(acc, combine_##SFX(acc, a[0], a[4]), combine_##SFX(acc, a[1], a[5]));                      \
+    T r = combine_##SFX(acc, combine_##SFX(acc, a[2], a[6]), combine_##SFX(acc, a[3], a[7]));                      \
+    return combine_##SFX(acc, l, r);                                                                               \
+  }                                                                                                                \
+  /* y[j] = acc(y[j], pre(x[j])) over a contiguous row. */                                                         \
+  static void into_##SFX(int acc, int pre, const T *x, int64_t n, T *y, const T *shift) {                          \
+    if (acc == ACC_SUM && pre == PRE_NONE) {                                                                       \
+      for (int64_t j = 0; j < n; j++) y[j] = (T)((U)y[j] + (U)x[j]);                                               \
+    } else if (acc == ACC_MAX && pre == PRE_NONE) {                                                                \
+      for (int64_t j = 0; j < n; j++) y[j] = x[j] > y[j] ? x[j] : y[j];                                            \
+    } else if (acc == ACC_MIN && pre == PRE_NONE) {                                                                \
+      for (int64_t j = 0; j < n; j++) y[j] = x[j] < y[j] ? x[j] : y[j];                                            \
+    } else {                                                                                                       \
       for (int64_t j = 0; j < n; j++) y[j] = combine_##SFX(acc, y[j], pre_##SFX(pre, x[j], shift ? shift[j] : 0)); \
-    }                                                                                                           \
-  }                                                                                                             \
-  static void pass_##SFX(const reduce_state *s, int acc, int pre, const T *x, T *y, const T *shift) {           \
-    const T id = identity_##SFX(acc);                                                                           \
-    for (int64_t i = 0; i < s->n_out; i++) y[i] = id;                                                           \
-    if (s->n_in == 0) return;                                                                                   \
-    const int r = s->rank;                                                                                      \
-    const int64_t inner = s->dims[r - 1];                                                                       \
-    const bool inner_red = s->red[r - 1];                                                                       \
-    const int64_t nseg = s->n_in / inner;                                                                       \
-    int64_t idx[C8_MAX_RANK] = {0}, o = 0;                                                                      \
-    for (int64_t seg = 0; seg < nseg; seg++) {                                                                  \
-      const T *xs = x + seg * inner;                                                                            \
-      if (inner_red)                                                                                            \
-        y[o] = combine_##SFX(acc, y[o], row_##SFX(acc, pre, xs, inner, shift ? shift[o] : (T)0));               \
-      else                                                                                                      \
-        into_##SFX(acc, pre, xs, inner, y + o, shift ? shift + o : NULL);                                       \
-      for (int d = r - 2; d >= 0; d--) {                                                                        \
-        o += s->ostride[d];                                                                                     \
-        if (++idx[d] < s->dims[d]) break;                                                                       \
-        o -= s->ostride[d] * s->dims[d];                                                                        \
-        idx[d] = 0;                                                                                             \
-      }                                                                                                         \
-    }                                                                                                           \
+    }                                                                                                              \
+  }                                                                                                                \
+  static void pass_##SFX(const reduce_state *s, int acc, int pre, const T *x, T *y, const T *shift) {              \
+    const T id = identity_##SFX(acc);                                                                              \
+    for (int64_t i = 0; i < s->n_out; i++) y[i] = id;                                                              \
+    if (s->n_in == 0) return;                                                                                      \
+    const int r = s->rank;                                                                                         \
+    const int64_t inner = s->dims[r - 1];                                                                          \
+    const bool inner_red = s->red[r - 1];                                                                          \
+    const int64_t nseg = s->n_in / inner;                                                                          \
+    int64_t idx[C8_MAX_RANK] = {0}, o = 0;                                                                         \
+    for (int64_t seg = 0; seg < nseg; seg++) {                                                                     \
+      const T *xs = x + seg * inner;                                                                               \
+      if (inner_red)                                                                                               \
+        y[o] = combine_##SFX(acc, y[o], row_##SFX(acc, pre, xs, inner, shift ? shift[o] : (T)0));                  \
+      else                                                                                                         \
+        into_##SFX(acc, pre, xs, inner, y + o, shift ? shift + o : NULL);                                          \
+      for (int d = r - 2; d >= 0; d--) {                                                                           \
+        o += s->ostride[d];                                                                                        \
+        if (++idx[d] < s->dims[d]) break;                                                                          \
+        o -= s->ostride[d] * s->dims[d];                                                                           \
+        idx[d] = 0;                                                                                                \
+      }                                                                                                            \
+    }                                                                                                              \
   }
 
 DEFINE_REDUCE(f32, float, float, -INFINITY, INFINITY, expf)
@@ -142,8 +159,7 @@ DEFINE_REDUCE(s8, int8_t, uint8_t, INT8_MIN, INT8_MAX, (int8_t))
 
 static bool reduce_dtype_ok(int op, c8_dtype dt) {
   if (dt == CALIB8_FLOAT || dt == CALIB8_DOUBLE) return true;
-  if (dt == CALIB8_INT32 || dt == CALIB8_INT64)
-    return op != R_L2 && op != R_LOGSUM && op != R_LOGSUMEXP;
+  if (dt == CALIB8_INT32 || dt == CALIB8_INT64) return op != R_L2 && op != R_LOGSUM && op != R_LOGSUMEXP;
   if (dt == CALIB8_UINT8 || dt == CALIB8_INT8) return op == R_MAX || op == R_MIN;
   return false;
 }
@@ -159,7 +175,7 @@ static c8_status reduce_prepare_op(c8_kernel *k, c8_tensor *const *in, int n_in,
   if (!reduce_dtype_ok(op, x->dtype))
     return c8_node_error(node, CALIB8_UNSUPPORTED, "input 0 is %s, supported: float32, float64%s",
                          calib8_dtype_name(x->dtype),
-                         op == R_MAX || op == R_MIN ? ", int32, int64, uint8, int8"
+                         op == R_MAX || op == R_MIN                          ? ", int32, int64, uint8, int8"
                          : op == R_L2 || op == R_LOGSUM || op == R_LOGSUMEXP ? ""
                                                                              : ", int32, int64");
   bool keepdims = c8_attr_int(node, "keepdims", 1) != 0;
@@ -174,8 +190,7 @@ static c8_status reduce_prepare_op(c8_kernel *k, c8_tensor *const *in, int n_in,
       return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input 1 (axes) is %s, expected int64",
                            calib8_dtype_name(a->dtype));
     if (a->rank > 1)
-      return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input 1 (axes) has shape %s, expected 1-D",
-                           C8_SHAPE_STR(a));
+      return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input 1 (axes) has shape %s, expected 1-D", C8_SHAPE_STR(a));
     n_axes = (int)c8_numel(a);
     for (int i = 0; i < n_axes; i++) {
       int ax;
@@ -208,8 +223,10 @@ static c8_status reduce_prepare_op(c8_kernel *k, c8_tensor *const *in, int n_in,
   for (int i = 0; i < x->rank; i++) {
     int64_t d = x->dims[i];
     if (reduced[i]) s->n_red *= d;
-    if (!reduced[i]) y->dims[y->rank++] = d;
-    else if (keepdims) y->dims[y->rank++] = 1;
+    if (!reduced[i])
+      y->dims[y->rank++] = d;
+    else if (keepdims)
+      y->dims[y->rank++] = 1;
     if (d == 1) continue;
     if (s->rank > 0 && s->red[s->rank - 1] == reduced[i]) {
       s->dims[s->rank - 1] *= d;
@@ -235,29 +252,31 @@ static c8_status reduce_prepare_op(c8_kernel *k, c8_tensor *const *in, int n_in,
   return CALIB8_OK;
 }
 
-#define DEFINE_REDUCE_RUN(SFX, T, IS_FLOAT)                                                                 \
-  static void run_##SFX(const reduce_state *s, const T *x, T *y, T *shift) {                                \
-    int op = s->op;                                                                                         \
-    if (op == R_LOGSUMEXP) {                                                                                \
-      pass_##SFX(s, ACC_MAX, PRE_NONE, x, shift, NULL);                                                     \
-      for (int64_t i = 0; i < s->n_out; i++)                                                                \
-        if (!(shift[i] - shift[i] == 0)) shift[i] = 0; /* infinite or NaN max: no shift */                  \
-      pass_##SFX(s, ACC_SUM, PRE_EXP, x, y, shift);                                                         \
-    } else {                                                                                                \
-      pass_##SFX(s, acc_of(op), pre_of(op), x, y, NULL);                                                    \
-    }                                                                                                       \
-    for (int64_t i = 0; i < s->n_out; i++) {                                                                \
-      if (op == R_MEAN) {                                                                                   \
-        if (IS_FLOAT) y[i] = (T)(y[i] / (T)s->n_red);                                                       \
-        else y[i] = s->n_red ? (T)(y[i] / (T)s->n_red) : 0;                                                 \
-      } else if (IS_FLOAT && op == R_L2) {                                                                  \
-        y[i] = (T)sqrt((double)y[i]);                                                                       \
-      } else if (IS_FLOAT && op == R_LOGSUM) {                                                              \
-        y[i] = (T)log((double)y[i]);                                                                        \
-      } else if (IS_FLOAT && op == R_LOGSUMEXP) {                                                           \
-        y[i] = (T)(log((double)y[i]) + (double)shift[i]);                                                   \
-      }                                                                                                     \
-    }                                                                                                       \
+#define DEFINE_REDUCE_RUN(SFX, T, IS_FLOAT)                                                \
+  static void run_##SFX(const reduce_state *s, const T *x, T *y, T *shift) {               \
+    int op = s->op;                                                                        \
+    if (op == R_LOGSUMEXP) {                                                               \
+      pass_##SFX(s, ACC_MAX, PRE_NONE, x, shift, NULL);                                    \
+      for (int64_t i = 0; i < s->n_out; i++)                                               \
+        if (!(shift[i] - shift[i] == 0)) shift[i] = 0; /* infinite or NaN max: no shift */ \
+      pass_##SFX(s, ACC_SUM, PRE_EXP, x, y, shift);                                        \
+    } else {                                                                               \
+      pass_##SFX(s, acc_of(op), pre_of(op), x, y, NULL);                                   \
+    }                                                                                      \
+    for (int64_t i = 0; i < s->n_out; i++) {                                               \
+      if (op == R_MEAN) {                                                                  \
+        if (IS_FLOAT)                                                                      \
+          y[i] = (T)(y[i] / (T)s->n_red);                                                  \
+        else                                                                               \
+          y[i] = s->n_red ? (T)(y[i] / (T)s->n_red) : 0;                                   \
+      } else if (IS_FLOAT && op == R_L2) {                                                 \
+        y[i] = (T)sqrt((double)y[i]);                                                      \
+      } else if (IS_FLOAT && op == R_LOGSUM) {                                             \
+        y[i] = (T)log((double)y[i]);                                                       \
+      } else if (IS_FLOAT && op == R_LOGSUMEXP) {                                          \
+        y[i] = (T)(log((double)y[i]) + (double)shift[i]);                                  \
+      }                                                                                    \
+    }                                                                                      \
   }
 
 DEFINE_REDUCE_RUN(f32, float, 1)
@@ -274,22 +293,34 @@ static c8_status reduce_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   const void *x = in[0]->data;
   void *y = out[0]->data;
   switch (s->dtype) {
-    case CALIB8_FLOAT: run_f32(s, x, y, scratch); break;
-    case CALIB8_DOUBLE: run_f64(s, x, y, scratch); break;
-    case CALIB8_INT32: run_i32(s, x, y, scratch); break;
-    case CALIB8_INT64: run_i64(s, x, y, scratch); break;
-    case CALIB8_UINT8: run_u8(s, x, y, scratch); break;
-    case CALIB8_INT8: run_s8(s, x, y, scratch); break;
-    default: return c8_node_error(k->node, CALIB8_INTERNAL, "unexpected dtype");
+    case CALIB8_FLOAT:
+      run_f32(s, x, y, scratch);
+      break;
+    case CALIB8_DOUBLE:
+      run_f64(s, x, y, scratch);
+      break;
+    case CALIB8_INT32:
+      run_i32(s, x, y, scratch);
+      break;
+    case CALIB8_INT64:
+      run_i64(s, x, y, scratch);
+      break;
+    case CALIB8_UINT8:
+      run_u8(s, x, y, scratch);
+      break;
+    case CALIB8_INT8:
+      run_s8(s, x, y, scratch);
+      break;
+    default:
+      return c8_node_error(k->node, CALIB8_INTERNAL, "unexpected dtype");
   }
   return CALIB8_OK;
 }
 
-#define REDUCE_OP(SYM, OP, NAME)                                                                           \
-  static c8_status SYM##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out,      \
-                                 int n_out) {                                                              \
-    return reduce_prepare_op(k, in, n_in, out, n_out, OP);                                                 \
-  }                                                                                                        \
+#define REDUCE_OP(SYM, OP, NAME)                                                                                   \
+  static c8_status SYM##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
+    return reduce_prepare_op(k, in, n_in, out, n_out, OP);                                                         \
+  }                                                                                                                \
   const c8_op_def c8_op_##SYM = {.name = NAME, .domain = "", .prepare = SYM##_prepare, .run = reduce_run};
 
 REDUCE_OP(reducesum, R_SUM, "ReduceSum")
@@ -323,7 +354,8 @@ static c8_status arg_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   c8_dtype dt = x->dtype;
   if (dt != CALIB8_FLOAT && dt != CALIB8_DOUBLE && dt != CALIB8_INT32 && dt != CALIB8_INT64 && dt != CALIB8_UINT8 &&
       dt != CALIB8_INT8)
-    return c8_node_error(node, CALIB8_UNSUPPORTED, "input 0 is %s, supported: float32, float64, int32, int64, uint8, int8",
+    return c8_node_error(node, CALIB8_UNSUPPORTED,
+                         "input 0 is %s, supported: float32, float64, int32, int64, uint8, int8",
                          calib8_dtype_name(dt));
   if (x->rank < 1) return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input 0 is a scalar, expected rank >= 1");
   int axis;
@@ -347,30 +379,77 @@ static c8_status arg_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   y->dtype = CALIB8_INT64;
   y->rank = 0;
   for (int i = 0; i < x->rank; i++) {
-    if (i != axis) y->dims[y->rank++] = x->dims[i];
-    else if (keepdims) y->dims[y->rank++] = 1;
+    if (i != axis)
+      y->dims[y->rank++] = x->dims[i];
+    else if (keepdims)
+      y->dims[y->rank++] = 1;
   }
   return CALIB8_OK;
 }
 
-/* BETTER(v, b): v replaces the current best b. */
-#define DEFINE_ARG(SFX, T)                                                                                  \
-  static void arg_##SFX(const arg_state *s, const T *x, int64_t *y, T *best) {                              \
-    const int64_t n = s->n, inner = s->inner;                                                               \
-    const bool mx = s->is_max, last = s->last;                                                              \
-    for (int64_t o = 0; o < s->outer; o++) {                                                                \
-      const T *xo = x + o * n * inner;                                                                      \
-      int64_t *yo = y + o * inner;                                                                          \
-      for (int64_t i = 0; i < inner; i++) best[i] = xo[i], yo[i] = 0;                                       \
-      for (int64_t r = 1; r < n; r++) {                                                                     \
-        const T *xr = xo + r * inner;                                                                       \
-        for (int64_t i = 0; i < inner; i++) {                                                               \
-          T v = xr[i], b = best[i];                                                                         \
-          bool take = mx ? (last ? v >= b : v > b) : (last ? v <= b : v < b);                               \
-          if (take) best[i] = v, yo[i] = r;                                                                 \
-        }                                                                                                   \
-      }                                                                                                     \
-    }                                                                                                       \
+/* The general case walks the axis once, comparing whole inner rows (vectorizable). A contiguous axis
+ * (inner == 1) takes two passes: the extreme value with 8 independent lanes, then the first (or last)
+ * index holding it; this gives the same index as a single strict (or non-strict) comparison scan. */
+#define ARG_SCAN(T, TAKE)                                   \
+  for (int64_t r = 1; r < n; r++) {                         \
+    const T *xr = xo + r * inner;                           \
+    for (int64_t i = 0; i < inner; i++)                     \
+      if (TAKE(xr[i], best[i])) best[i] = xr[i], yo[i] = r; \
+  }
+#define GT(a, b) ((a) > (b))
+#define GE(a, b) ((a) >= (b))
+#define LT(a, b) ((a) < (b))
+#define LE(a, b) ((a) <= (b))
+#define DEFINE_ARG(SFX, T)                                                               \
+  static void arg_##SFX(const arg_state *s, const T *x, int64_t *y, T *best) {           \
+    const int64_t n = s->n, inner = s->inner;                                            \
+    const bool mx = s->is_max, last = s->last;                                           \
+    for (int64_t o = 0; o < s->outer; o++) {                                             \
+      const T *xo = x + o * n * inner;                                                   \
+      int64_t *yo = y + o * inner;                                                       \
+      if (inner == 1) {                                                                  \
+        T m[8];                                                                          \
+        for (int j = 0; j < 8; j++) m[j] = xo[0];                                        \
+        int64_t r = 0;                                                                   \
+        if (mx) {                                                                        \
+          for (; r + 8 <= n; r += 8)                                                     \
+            for (int j = 0; j < 8; j++) m[j] = xo[r + j] > m[j] ? xo[r + j] : m[j];      \
+          for (int j = 0; r < n; r++, j++) m[j] = xo[r] > m[j] ? xo[r] : m[j];           \
+          for (int j = 1; j < 8; j++) m[0] = m[j] > m[0] ? m[j] : m[0];                  \
+        } else {                                                                         \
+          for (; r + 8 <= n; r += 8)                                                     \
+            for (int j = 0; j < 8; j++) m[j] = xo[r + j] < m[j] ? xo[r + j] : m[j];      \
+          for (int j = 0; r < n; r++, j++) m[j] = xo[r] < m[j] ? xo[r] : m[j];           \
+          for (int j = 1; j < 8; j++) m[0] = m[j] < m[0] ? m[j] : m[0];                  \
+        }                                                                                \
+        int64_t idx = 0; /* stays 0 when the value is NaN, as a comparison scan would */ \
+        if (last) {                                                                      \
+          for (r = n - 1; r >= 0; r--)                                                   \
+            if (xo[r] == m[0]) {                                                         \
+              idx = r;                                                                   \
+              break;                                                                     \
+            }                                                                            \
+        } else {                                                                         \
+          for (r = 0; r < n; r++)                                                        \
+            if (xo[r] == m[0]) {                                                         \
+              idx = r;                                                                   \
+              break;                                                                     \
+            }                                                                            \
+        }                                                                                \
+        yo[0] = idx;                                                                     \
+        continue;                                                                        \
+      }                                                                                  \
+      for (int64_t i = 0; i < inner; i++) best[i] = xo[i], yo[i] = 0;                    \
+      if (mx && !last) {                                                                 \
+        ARG_SCAN(T, GT)                                                                  \
+      } else if (mx) {                                                                   \
+        ARG_SCAN(T, GE)                                                                  \
+      } else if (!last) {                                                                \
+        ARG_SCAN(T, LT)                                                                  \
+      } else {                                                                           \
+        ARG_SCAN(T, LE)                                                                  \
+      }                                                                                  \
+    }                                                                                    \
   }
 
 DEFINE_ARG(f32, float)
@@ -394,13 +473,26 @@ static c8_status arg_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor
   const void *x = in[0]->data;
   int64_t *y = out[0]->data;
   switch (s->dtype) {
-    case CALIB8_FLOAT: arg_f32(s, x, y, scratch); break;
-    case CALIB8_DOUBLE: arg_f64(s, x, y, scratch); break;
-    case CALIB8_INT32: arg_i32(s, x, y, scratch); break;
-    case CALIB8_INT64: arg_i64(s, x, y, scratch); break;
-    case CALIB8_UINT8: arg_u8(s, x, y, scratch); break;
-    case CALIB8_INT8: arg_s8(s, x, y, scratch); break;
-    default: return c8_node_error(k->node, CALIB8_INTERNAL, "unexpected dtype");
+    case CALIB8_FLOAT:
+      arg_f32(s, x, y, scratch);
+      break;
+    case CALIB8_DOUBLE:
+      arg_f64(s, x, y, scratch);
+      break;
+    case CALIB8_INT32:
+      arg_i32(s, x, y, scratch);
+      break;
+    case CALIB8_INT64:
+      arg_i64(s, x, y, scratch);
+      break;
+    case CALIB8_UINT8:
+      arg_u8(s, x, y, scratch);
+      break;
+    case CALIB8_INT8:
+      arg_s8(s, x, y, scratch);
+      break;
+    default:
+      return c8_node_error(k->node, CALIB8_INTERNAL, "unexpected dtype");
   }
   return CALIB8_OK;
 }

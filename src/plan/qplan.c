@@ -165,6 +165,11 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
       goto fail;
     }
     c8_threshold_method m = p->opts.method;
+    /* Graph inputs are bounded by the preprocessing, and their histograms are spikes (a flat background)
+       that clipping methods mistake for the whole distribution: they keep their full range. */
+    bool is_input = false;
+    for (int k = 0; k < g->n_inputs; k++) is_input |= g->inputs[k] == v;
+    if (is_input) m = C8_THRESHOLD_MAX;
     if (p->opts.value_method && p->opts.value_method[v] >= 0) m = (c8_threshold_method)p->opts.value_method[v];
     /* a never-negative tensor gets all 255 steps over [0, T] (see step 6) */
     to.levels = h->count && h->min >= 0.0f ? 255 : 127;

@@ -33,6 +33,7 @@ typedef struct {
   unsigned char extrap[8];          /* extrapolation_value in the data type */
   float extrap_f;
   size_t max_combos;                /* taps combinations of the outer axes (scratch entries) */
+  bool separable;                   /* only the last two axes resize, nothing extrapolates: 2-pass path */
   bool empty;
 } resize_state;
 
@@ -344,6 +345,14 @@ static c8_status resize_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
     for (int d = 0; d < r - 1; d++) combos *= (size_t)s->ntaps[d];
     s->max_combos = combos;
     k->scratch_bytes = combos * (sizeof(int64_t) + sizeof(float));
+    s->separable = r >= 2;
+    for (int d = 0; d < r; d++)
+      if (s->outside[d] || (d < r - 2 && s->ntaps[d] != 1)) s->separable = false;
+    if (s->separable) {
+      /* One horizontally resized input row per vertical tap. */
+      size_t b = (size_t)s->ntaps[r - 2] * (size_t)s->out_dims[r - 1] * sizeof(float);
+      if (b > k->scratch_bytes) k->scratch_bytes = b;
+    }
   }
   return CALIB8_OK;
 }
@@ -499,12 +508,79 @@ static c8_status run_interp(const resize_state *s, const c8_tensor *in, c8_tenso
   return CALIB8_OK;
 }
 
+/* Two passes per plane: each input row a tap needs is resized horizontally once into a small cache (slot =
+ * row % taps, so the taps of one output row never collide), then output rows blend cached rows vertically. */
+static c8_status run_separable(const resize_state *s, const c8_tensor *in, c8_tensor *out, void *scratch) {
+  int r = s->rank, hd = r - 2, wd = r - 1;
+  int64_t Hin = s->in_dims[hd], Win = s->in_dims[wd], Hout = s->out_dims[hd], Wout = s->out_dims[wd];
+  int64_t planes = c8_dims_prod(s->out_dims, 0, hd);
+  int nty = s->ntaps[hd], ntx = s->ntaps[wd];
+  const int64_t *iy = s->idx[hd], *ix = s->idx[wd];
+  const float *wy = s->w[hd], *wx = s->w[wd];
+  float *cache = scratch;
+  int64_t tag[4];
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float *src = (const float *)in->data + pl * Hin * Win;
+    float *dst = (float *)out->data + pl * Hout * Wout;
+    for (int t = 0; t < nty; t++) tag[t] = -1;
+    for (int64_t y = 0; y < Hout; y++, dst += Wout) {
+      const float *rows[4];
+      float wts[4];
+      int n = 0;
+      for (int t = 0; t < nty; t++) {
+        float w = wy[y * nty + t];
+        if (w == 0) continue;
+        int64_t row = iy[y * nty + t] / Win;
+        int slot = (int)(row % nty);
+        float *c = cache + (size_t)slot * (size_t)Wout;
+        if (tag[slot] != row) {
+          const float *sr = src + row * Win;
+          if (ntx == 1) {
+            for (int64_t x = 0; x < Wout; x++) c[x] = sr[ix[x]];
+          } else if (ntx == 2) {
+            for (int64_t x = 0; x < Wout; x++) c[x] = wx[2 * x] * sr[ix[2 * x]] + wx[2 * x + 1] * sr[ix[2 * x + 1]];
+          } else {
+            for (int64_t x = 0; x < Wout; x++) {
+              const int64_t *i4 = ix + 4 * x;
+              const float *w4 = wx + 4 * x;
+              c[x] = w4[0] * sr[i4[0]] + w4[1] * sr[i4[1]] + w4[2] * sr[i4[2]] + w4[3] * sr[i4[3]];
+            }
+          }
+          tag[slot] = row;
+        }
+        rows[n] = c;
+        wts[n++] = w;
+      }
+      if (n == 0) {
+        memset(dst, 0, sizeof(float) * (size_t)Wout);
+      } else if (n == 1) {
+        const float *a = rows[0];
+        float w0 = wts[0];
+        if (w0 == 1) memcpy(dst, a, sizeof(float) * (size_t)Wout);
+        else for (int64_t x = 0; x < Wout; x++) dst[x] = w0 * a[x];
+      } else if (n == 2) {
+        const float *a = rows[0], *b = rows[1];
+        float w0 = wts[0], w1 = wts[1];
+        for (int64_t x = 0; x < Wout; x++) dst[x] = w0 * a[x] + w1 * b[x];
+      } else {
+        for (int64_t x = 0; x < Wout; x++) {
+          float acc = 0;
+          for (int t = 0; t < n; t++) acc += wts[t] * rows[t][x];
+          dst[x] = acc;
+        }
+      }
+    }
+  }
+  return CALIB8_OK;
+}
+
 static c8_status resize_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                             void *scratch) {
   (void)n_in, (void)n_out;
   const resize_state *s = k->state;
   if (s->empty) return CALIB8_OK;
   if (s->mode == MODE_NEAREST) return run_nearest(s, in[0], out[0]);
+  if (s->separable) return run_separable(s, in[0], out[0], scratch);
   return run_interp(s, in[0], out[0], scratch);
 }
 

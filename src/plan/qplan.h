@@ -76,3 +76,9 @@ c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, 
  * An unknown tensor name fails naming it. */
 c8_status c8_precision_fp32_after(const c8_graph *g, const char *tensor, c8_precision *prec);
 c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_precision *prec);
+
+/* Detection heads, found automatically: the last convolution (or Gemm/MatMul with constant weights) on each
+ * path to a graph output, and every node between it and the output (the decode). Walks back from the outputs
+ * and stops at those layers; Shape-like nodes are included but not walked through (they read only shapes).
+ * Sets head[i] for the nodes found; returns their count. */
+int c8_find_heads(const c8_graph *g, bool *head);

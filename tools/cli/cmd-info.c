@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "load/model.h"
+#include "plan/qplan.h"
 
 static void print_value(const calib8_value_info *vi) {
   printf("  %-32s %-8s ", vi->name, calib8_dtype_name(vi->dtype));
@@ -32,9 +34,14 @@ static int by_count(const void *a, const void *b) {
 }
 
 int cmd_info(int argc, char **argv) {
-  if (argc < 2) return cli_fail("usage: calib8 info MODEL");
+  if (argc < 2) return cli_fail("usage: calib8 info MODEL [--heads]");
   const char *path = NULL;
+  bool heads = false;
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--heads")) {
+      heads = true;
+      continue;
+    }
     if (argv[i][0] == '-') return cli_fail("info: unknown option '%s'", argv[i]);
     if (path) return cli_fail("info: takes one model, got '%s' and '%s'", path, argv[i]);
     path = argv[i];
@@ -72,6 +79,24 @@ int cmd_info(int argc, char **argv) {
   printf("operators: %d nodes\n", n);
   for (int k = 0; k < kinds; k++) printf("  %-24s %d\n", hist[k].op, hist[k].count);
   printf("parameters: %lld\n", (long long)calib8_model_parameter_count(m));
+  if (heads) {
+    /* what `quantize --fp32-heads` keeps in FP32: the last layers on each path to an output and the decode */
+    const c8_graph *g = m->graph;
+    bool *h = calloc((size_t)g->n_nodes + 1, sizeof *h);
+    int nh = h ? c8_find_heads(g, h) : -1;
+    if (nh < 0) {
+      free(h);
+      free(hist);
+      calib8_model_destroy(m);
+      return cli_fail("out of memory");
+    }
+    int shown = 0;
+    for (int i = 0; i < g->n_nodes; i++) shown += h[i] && strcmp(g->nodes[i].op_type, "Constant") != 0;
+    printf("detection heads (kept in FP32 by quantize --fp32-heads): %d nodes\n", shown);
+    for (int i = 0; i < g->n_nodes; i++)
+      if (h[i] && strcmp(g->nodes[i].op_type, "Constant") != 0) printf("  %-40s %s\n", g->nodes[i].name, g->nodes[i].op_type);
+    free(h);
+  }
   free(hist);
   calib8_model_destroy(m);
   return 0;

@@ -25,7 +25,7 @@ static const char *usage_text =
     "usage: calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx\n"
     "         [--preprocess STR | --template NAME] [--method kl|max|percentile|mse|aciq] [--percentile P]\n"
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
-    "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]]\n"
+    "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
     "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
     "         [--test SRC --labels FILE [--metric top1|top5]] [--batch B] [--threads N] [--limit N] [--quiet]";
 
@@ -36,7 +36,7 @@ typedef struct quantize_args {
   const char *test, *labels, *metric, *fp32_after, *fp32_before;
   const char *calib[MAX_SPECS];
   int n_calib, batch, threads, limit, test_limit;
-  bool quiet;
+  bool quiet, fp32_heads;
   c8_quant_options q;
 } quantize_args;
 
@@ -91,6 +91,7 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     else if (!strcmp(o, "--write-qtable")) { NEED("a file name"); a->write_qtable = v; }
     else if (!strcmp(o, "--fp32-after")) { NEED("tensor names"); a->fp32_after = v; }
     else if (!strcmp(o, "--fp32-before")) { NEED("tensor names"); a->fp32_before = v; }
+    else if (!strcmp(o, "--fp32-heads")) a->fp32_heads = true;
     else if (!strcmp(o, "--table")) { NEED("a file name"); a->table = v; }
     else if (!strcmp(o, "--trt-cache")) { NEED("a file name"); a->trt_cache = v; }
     else if (!strcmp(o, "--json")) { NEED("a file name"); a->json = v; }
@@ -250,6 +251,17 @@ int cmd_quantize(int argc, char **argv) {
   if (a.qtable && (st = c8_qtable_read(a.qtable, g, prec))) goto fail_status;
   if (a.fp32_after && (st = apply_list(a.fp32_after, g, prec, c8_precision_fp32_after))) goto fail_status;
   if (a.fp32_before && (st = apply_list(a.fp32_before, g, prec, c8_precision_fp32_before))) goto fail_status;
+  if (a.fp32_heads) {
+    bool *h = calloc((size_t)g->n_nodes + 1, sizeof *h);
+    if (!h || c8_find_heads(g, h) < 0) {
+      free(h);
+      rc = cli_fail("out of memory");
+      goto out;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+      if (h[i]) prec[i] = C8_PREC_FP32;
+    free(h);
+  }
   a.q.node_precision = prec;
 
   /* 3. plan and QDQ graph */

@@ -9,6 +9,8 @@
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_auto(int argc, char **argv);
+int cmd_sensitivity(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
 /* Prints "calib8: <message>" to stderr and returns the exit code 1. */

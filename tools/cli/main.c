@@ -44,11 +44,17 @@ static void usage(FILE *f) {
           "usage: calib8 <command> [options]\n"
           "\n"
           "commands:\n"
-          "  info MODEL                      inputs, outputs, operators, parameters, opset\n"
+          "  info MODEL [--heads]            inputs, outputs, operators, parameters, opset (and detection heads)\n"
           "  run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize]\n"
           "                                  run the FP32 model on .npy inputs\n"
           "  eval MODEL --data SRC --labels FILE [--preprocess STR | --template NAME] [--metric top1|top5]\n"
           "       [--json FILE] [--batch B]  top-1/top-5 accuracy over images, .npy/.npz, LMDB or text data\n"
+          "  quantize MODEL --calib SRC -o OUT.onnx [...]\n"
+          "                                  calibrate and write an INT8 QDQ model (+ table, qtable, JSON)\n"
+          "  auto MODEL --calib SRC --test SRC [--labels FILE] [--metric M] [--max-drop D] [--mode fast|full] -o OUT.onnx\n"
+          "                                  search quantization strategies until the drop is within budget\n"
+          "  sensitivity MODEL --calib SRC [--test SRC --labels FILE] [--top K] [-o QTABLE]\n"
+          "                                  rank layers by the loss they cause alone in INT8\n"
           "  --version                       print the version\n"
           "  --help                          this text\n");
 }
@@ -70,6 +76,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "quantize") == 0) return cmd_quantize(argc - 1, argv + 1);
+  if (strcmp(cmd, "auto") == 0) return cmd_auto(argc - 1, argv + 1);
+  if (strcmp(cmd, "sensitivity") == 0) return cmd_sensitivity(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
   cli_fail("unknown command '%s' (see calib8 --help)", cmd);
   return 2;

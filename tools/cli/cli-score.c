@@ -1,0 +1,168 @@
+#include "cli-score.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/tensor.h"
+#include "evaluate/similarity.h"
+
+static const char *names[] = {"top1", "top5", "map50", "map", "similarity"};
+
+int cli_metric_parse(const char *name) {
+  for (int i = 0; i < 5; i++)
+    if (!strcmp(name, names[i])) return i;
+  return -1;
+}
+const char *cli_metric_name(cli_metric m) { return names[m]; }
+
+calib8_status cli_scorer_init(cli_scorer *sc, cli_metric metric, const calib8_model *m, const char *test,
+                              const c8_preprocess *pp, const char *labels, int batch, int64_t limit) {
+  memset(sc, 0, sizeof *sc);
+  sc->metric = metric;
+  sc->model = m;
+  sc->test = test;
+  sc->pp = pp;
+  sc->batch = batch;
+  sc->limit = limit;
+  sc->det_opts = c8_det_options_default();
+  calib8_status st = CALIB8_OK;
+  if (metric == METRIC_SIMILARITY) return CALIB8_OK;
+  if (!labels)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "metric %s needs --labels FILE (or use --metric similarity)", names[metric]);
+  /* count the test samples once to check the labels */
+  cli_feed f;
+  const char *spec = test;
+  if ((st = cli_feed_open(&f, m, 1, &spec, pp, batch, limit))) {
+    cli_feed_close(&f);
+    return st;
+  }
+  int64_t samples = c8_dataset_count(f.ds[0]), records = c8_dataset_record_count(f.ds[0]);
+  if (limit && samples > limit) samples = limit;
+  if (metric == METRIC_TOP1 || metric == METRIC_TOP5) {
+    if (!(st = c8_class_labels_load(labels, &sc->cls)))
+      st = c8_class_labels_check(sc->cls, limit ? -1 : samples, limit ? -1 : records, c8_dataset_spec(f.ds[0]));
+  } else {
+    if (!(st = c8_det_labels_load(labels, &sc->det)) && !limit)
+      st = c8_det_labels_check(sc->det, samples, c8_dataset_spec(f.ds[0]));
+  }
+  cli_feed_close(&f);
+  return st;
+}
+
+void cli_scorer_free(cli_scorer *sc) {
+  c8_class_labels_free(sc->cls);
+  c8_det_labels_free(sc->det);
+  sc->cls = NULL;
+  sc->det = NULL;
+}
+
+typedef struct {
+  cli_scorer *sc;
+  int64_t labels[65536];
+  double geom[4 * 65536];
+  bool has_geom;
+} sample_ctx;
+
+static calib8_status on_sample(void *user, const c8_sample *s, int row) {
+  sample_ctx *c = user;
+  if (row >= 65536) return c8_error(CALIB8_UNSUPPORTED, "batches of more than 65536 samples are not supported");
+  if (c->sc->cls) {
+    calib8_status st = c8_class_labels_get(c->sc->cls, s, &c->labels[row]);
+    if (st) return st;
+  }
+  if (s->has_geom) {
+    c->geom[4 * row] = s->geom.sx;
+    c->geom[4 * row + 1] = s->geom.sy;
+    c->geom[4 * row + 2] = s->geom.ox;
+    c->geom[4 * row + 3] = s->geom.oy;
+    c->has_geom = true;
+  }
+  return CALIB8_OK;
+}
+
+calib8_status cli_score(cli_scorer *sc, calib8_session *s, double *score, int64_t *count) {
+  cli_feed f;
+  const char *spec = sc->test;
+  sample_ctx *ctx = calloc(1, sizeof *ctx);
+  c8_det_eval *de = NULL;
+  calib8_status st;
+  int64_t n = 0;
+  double acc = 0.0;
+  if (!ctx) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  ctx->sc = sc;
+  if ((st = cli_feed_open(&f, sc->model, 1, &spec, sc->pp, sc->batch, sc->limit))) goto out;
+  if (sc->det && (st = c8_det_eval_create(&sc->det_opts, &de))) goto out;
+  for (;;) {
+    int rows;
+    ctx->has_geom = false;
+    if ((st = cli_feed_next(&f, on_sample, ctx, &rows))) goto out;
+    if (!rows) break;
+    if ((st = calib8_session_run(s, f.n_inputs, f.names, f.in))) goto out;
+    calib8_tensor y;
+    calib8_session_output(s, 0, &y);
+    const char *yname = calib8_session_output_name(s, 0);
+    if (sc->metric == METRIC_TOP1 || sc->metric == METRIC_TOP5) {
+      int64_t h = cli_topk_hits(&y, yname, rows, ctx->labels, sc->metric == METRIC_TOP5 ? 5 : 1);
+      if (h < 0) {
+        st = c8_error(CALIB8_INVALID_ARGUMENT, "output '%s' cannot be scored with %s", yname, names[sc->metric]);
+        goto out;
+      }
+      acc += (double)h;
+    } else if (sc->metric == METRIC_MAP50 || sc->metric == METRIC_MAP) {
+      if ((st = c8_det_check_output(&sc->det_opts, &y, yname))) goto out;
+      if ((st = c8_det_eval_add(de, &y, rows, n, sc->det, ctx->has_geom ? ctx->geom : NULL))) goto out;
+    } else {
+      /* similarity against the reference: run it on the same batch */
+      if (!sc->reference) {
+        st = c8_error(CALIB8_INTERNAL, "similarity needs a reference session");
+        goto out;
+      }
+      int n_out = calib8_session_output_count(s);
+      if (n_out != calib8_session_output_count(sc->reference)) {
+        st = c8_error(CALIB8_INVALID_ARGUMENT, "the model and its reference have different output counts");
+        goto out;
+      }
+      /* copy the test outputs: running the reference may not disturb them, but keep it simple and safe */
+      calib8_tensor yr;
+      if ((st = calib8_session_run(sc->reference, f.n_inputs, f.names, f.in))) goto out;
+      calib8_session_output(sc->reference, 0, &yr);
+      bool classifier = !sc->cosine_only && y.rank == 2 && y.dims[1] > 1 && y.dtype == CALIB8_FLOAT && c8_same_shape(&y, &yr);
+      if (classifier) {
+        int64_t c = y.dims[1];
+        for (int r = 0; r < rows; r++)
+          acc += c8_argmax((const float *)y.data + r * c, (int)c) == c8_argmax((const float *)yr.data + r * c, (int)c);
+      } else {
+        for (int r = 0; r < rows; r++) {
+          c8_similarity sim;
+          c8_similarity_init(&sim);
+          for (int o = 0; o < n_out; o++) {
+            calib8_tensor a, b;
+            calib8_session_output(s, o, &a);
+            calib8_session_output(sc->reference, o, &b);
+            if (a.dtype != CALIB8_FLOAT || !c8_same_shape(&a, &b) || a.rank < 1 || a.dims[0] < rows) continue;
+            int64_t per = c8_numel(&a) / a.dims[0];
+            c8_similarity_add(&sim, (const float *)b.data + r * per, (const float *)a.data + r * per, per);
+          }
+          acc += fmax(0.0, c8_similarity_cosine(&sim));
+        }
+      }
+    }
+    n += rows;
+  }
+  if (n == 0) {
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "test set '%s' holds no samples", sc->test);
+    goto out;
+  }
+  if (sc->metric == METRIC_MAP50) *score = c8_det_eval_map50(de);
+  else if (sc->metric == METRIC_MAP) *score = c8_det_eval_map(de);
+  else *score = acc / (double)n;
+  *count = n;
+out:
+  cli_feed_close(&f);
+  c8_det_eval_destroy(de);
+  free(ctx);
+  return st;
+}

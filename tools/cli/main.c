@@ -71,6 +71,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "quantize") == 0) return cmd_quantize(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
+  if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 1, argv + 1);
   cli_fail("unknown command '%s' (see calib8 --help)", cmd);
   return 2;
 }

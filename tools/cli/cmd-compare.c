@@ -36,7 +36,7 @@ static bool parse_tolerance(const char *v, double *cos_tol, double *euc_tol) {
   return true;
 bad:
   cli_fail("--tolerance '%s' needs two numbers COS,EUCLID: a cosine in [-1, 1] and a euclidean similarity of at "
-           "most 1 (e.g. 0.99,0.9)",
+           "most 1 (e.g. 0.9,0.5)",
            v);
   return false;
 }
@@ -81,7 +81,7 @@ int cmd_compare(int argc, char **argv) {
       if (!v) return cli_fail("option %s needs a template name", a), 2;
       template_name = v, i++;
     } else if (!strcmp(a, "--tolerance")) {
-      if (!v) return cli_fail("option %s needs COS,EUCLID (e.g. 0.99,0.9)", a), 2;
+      if (!v) return cli_fail("option %s needs COS,EUCLID (e.g. 0.9,0.5)", a), 2;
       if (!parse_tolerance(v, &tc, &te)) return 2;
       i++;
     } else if (!strcmp(a, "--json")) {
@@ -119,26 +119,8 @@ int cmd_compare(int argc, char **argv) {
   calib8_status st;
   if ((st = calib8_model_load(paths[0], &m32))) goto fail_status;
   if ((st = calib8_model_load(paths[1], &m8))) goto fail_status;
-  /* the INT8 model must read the same inputs */
-  for (int i = 0; i < calib8_model_input_count(m32); i++) {
-    calib8_value_info a, b;
-    calib8_model_input_info(m32, i, &a);
-    bool found = false;
-    for (int j = 0; j < calib8_model_input_count(m8) && !found; j++) {
-      calib8_model_input_info(m8, j, &b);
-      found = !strcmp(a.name, b.name);
-    }
-    if (!found) {
-      rc = cli_fail("model '%s' has no input named '%s' (an input of '%s'); both models must read the same inputs",
-                    paths[1], a.name, paths[0]);
-      goto out;
-    }
-  }
-  if (calib8_model_input_count(m8) != calib8_model_input_count(m32)) {
-    rc = cli_fail("model '%s' has %d inputs, '%s' has %d; both models must read the same inputs", paths[1],
-                  calib8_model_input_count(m8), paths[0], calib8_model_input_count(m32));
-    goto out;
-  }
+  if ((rc = cli_check_same_inputs("compare", m32, paths[0], m8, paths[1]))) goto out;
+  rc = 1;
   calib8_session_options so = calib8_session_options_default();
   so.threads = threads;
   if ((st = calib8_session_create(m32, &so, &s32))) goto fail_status;
@@ -192,7 +174,7 @@ int cmd_compare(int argc, char **argv) {
                   paths[0], paths[1], n);
     goto out;
   }
-  printf("compared %d tensors over %lld samples (tolerance: cosine %.4g, euclidean %.4g)%s\n", shown,
+  printf("compared %d tensors over %lld samples (tolerance: cosine %.6g, euclidean %.6g)%s\n", shown,
          (long long)samples, tc, te, mismatched ? "" : "");
   if (mismatched) printf("skipped %d shared names whose type or size differ between the models\n", mismatched);
   const c8_compare_row *fb = first_bad >= 0 ? c8_compare_row_at(cmp, first_bad) : NULL;

@@ -47,8 +47,16 @@ static void usage(FILE *f) {
           "  info MODEL                      inputs, outputs, operators, parameters, opset\n"
           "  run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize]\n"
           "                                  run the FP32 model on .npy inputs\n"
+          "  quantize MODEL --calib SRC -o OUT.onnx [options]\n"
+          "       [--check-preprocess FILE.npy] calibrate and write a QDQ INT8 model ('calib8 quantize' alone\n"
+          "                                  lists every option)\n"
           "  eval MODEL --data SRC --labels FILE [--preprocess STR | --template NAME] [--metric top1|top5]\n"
           "       [--json FILE] [--batch B]  top-1/top-5 accuracy over images, .npy/.npz, LMDB or text data\n"
+          "  eval MODEL --data SRC --metric similarity --reference FP32.onnx\n"
+          "                                  label-free agreement with a reference model (docs/metrics.md)\n"
+          "  compare FP32.onnx INT8.onnx --data SRC [--tolerance COS,EUCLID] [--json FILE]\n"
+          "                                  per-tensor cosine/euclidean/SQNR, accumulated and isolated errors;\n"
+          "                                  exit 3 naming the first tensor below tolerance\n"
           "  --version                       print the version\n"
           "  --help                          this text\n");
 }

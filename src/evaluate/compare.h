@@ -31,8 +31,8 @@ typedef struct c8_compare_row {
   const char *node; /* name of its FP32 producer */
   int fp32_value, int8_value;
   c8_similarity acc, iso;
-  bool seen;         /* compared at least once (float in both models, same element count) */
-  bool mismatch;     /* element counts or types differed: not compared */
+  bool seen;     /* compared at least once (float in both models, same element count) */
+  bool mismatch; /* element counts or types differed: not compared */
 } c8_compare_row;
 
 typedef struct c8_compare c8_compare;

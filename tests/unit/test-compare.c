@@ -37,8 +37,10 @@ static int const_zp(c8_graph *g, const char *name, calib8_dtype dt, int v) {
   int id = value(g, name);
   c8_tensor t = {.dtype = dt, .rank = 0};
   t.data = c8_alloc(1);
-  if (dt == CALIB8_INT8) *(int8_t *)t.data = (int8_t)v;
-  else *(uint8_t *)t.data = (uint8_t)v;
+  if (dt == CALIB8_INT8)
+    *(int8_t *)t.data = (int8_t)v;
+  else
+    *(uint8_t *)t.data = (uint8_t)v;
   c8_graph_set_const(g, id, t);
   return id;
 }
@@ -93,7 +95,7 @@ static void test_fake_quant_matches_operators(void) {
   enum { C = 4, INNER = 301 };
   float xs[C * INNER], got[C * INNER];
   for (int i = 0; i < C * INNER; i++) xs[i] = (float)(i % INNER - 150) * 0.25f; /* x / 0.5 hits every .5 tie */
-  xs[7] = 1e9f, xs[8] = -1e9f; /* saturation */
+  xs[7] = 1e9f, xs[8] = -1e9f;                                                  /* saturation */
   const calib8_dtype types[2] = {CALIB8_INT8, CALIB8_UINT8};
   for (int t = 0; t < 2; t++) {
     /* per tensor */
@@ -120,7 +122,8 @@ static void test_fake_quant_matches_operators(void) {
       zuc[c] = (uint8_t)zc[c];
     }
     c8_tensor sct = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {C}, .data = sc};
-    c8_tensor zct = {.dtype = types[t], .rank = 1, .dims = {C}, .data = types[t] == CALIB8_INT8 ? (void *)z8c : (void *)zuc};
+    c8_tensor zct = {
+        .dtype = types[t], .rank = 1, .dims = {C}, .data = types[t] == CALIB8_INT8 ? (void *)z8c : (void *)zuc};
     memset(&y, 0, sizeof y);
     run_q_dq(&x, &sct, &zct, 0, &y);
     c8_fake_quant(xs, got, 1, C, INNER, sc, sc, zc, zc, types[t]);

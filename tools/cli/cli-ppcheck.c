@@ -166,8 +166,10 @@ static void relayout(const float *src, float *dst, int64_t c, int64_t h, int64_t
     for (int64_t y = 0; y < h; y++)
       for (int64_t x = 0; x < w; x++) {
         int64_t nchw = (ch * h + y) * w + x, nhwc = (y * w + x) * c + ch;
-        if (from == C8_LAYOUT_NCHW) dst[nhwc] = src[nchw];
-        else dst[nchw] = src[nhwc];
+        if (from == C8_LAYOUT_NCHW)
+          dst[nhwc] = src[nchw];
+        else
+          dst[nchw] = src[nhwc];
       }
 }
 
@@ -176,8 +178,10 @@ static void reverse_channels(float *x, int64_t c, int64_t h, int64_t w, c8_layou
     for (int64_t xx = 0; xx < w; xx++)
       for (int64_t ch = 0; ch < c / 2; ch++) {
         int64_t a, b;
-        if (layout == C8_LAYOUT_NCHW) a = (ch * h + y) * w + xx, b = ((c - 1 - ch) * h + y) * w + xx;
-        else a = (y * w + xx) * c + ch, b = (y * w + xx) * c + (c - 1 - ch);
+        if (layout == C8_LAYOUT_NCHW)
+          a = (ch * h + y) * w + xx, b = ((c - 1 - ch) * h + y) * w + xx;
+        else
+          a = (y * w + xx) * c + ch, b = (y * w + xx) * c + (c - 1 - ch);
         float t = x[a];
         x[a] = x[b];
         x[b] = t;
@@ -212,24 +216,28 @@ static bool prepend(c8_preprocess *pp, c8_pp_op op) {
 static int build_alts(const c8_preprocess *base, int c, alt *alts) {
   int n = 0;
   if (c == 3) {
-    alts[n] = (alt){"the channels reversed: your tensors hold B,G,R where calib8 gives R,G,B, or the reverse (channel "
-                    "order: add or drop bgr2rgb=true as the last step)",
-                    *base, POST_REVERSE, 1};
+    alts[n] = (alt){
+        "the channels reversed: your tensors hold B,G,R where calib8 gives R,G,B, or the reverse (channel "
+        "order: add or drop bgr2rgb=true as the last step)",
+        *base, POST_REVERSE, 1};
     n++;
     c8_pp_op op = plain_op();
     op.bgr2rgb = true;
-    alts[n] = (alt){"the image read as B,G,R before the mean/std (channel order: OpenCV's imread gives B,G,R; the "
-                    "per-channel mean_value/std_value then meet the wrong channels)",
-                    *base, POST_NONE, 1};
+    alts[n] = (alt){
+        "the image read as B,G,R before the mean/std (channel order: OpenCV's imread gives B,G,R; the "
+        "per-channel mean_value/std_value then meet the wrong channels)",
+        *base, POST_NONE, 1};
     if (prepend(&alts[n].pp, op)) n++;
-    alts[n] = (alt){"the image read as B,G,R and reversed at the end (channel order: the per-channel mean_value/"
-                    "std_value were applied to the wrong channels)",
-                    *base, POST_REVERSE, 1};
+    alts[n] = (alt){
+        "the image read as B,G,R and reversed at the end (channel order: the per-channel mean_value/"
+        "std_value were applied to the wrong channels)",
+        *base, POST_REVERSE, 1};
     if (prepend(&alts[n].pp, op)) n++;
   }
-  alts[n++] = (alt){"the pixels in the other layout under the same shape (layout: NHWC data reshaped to NCHW, or the "
-                    "reverse; transpose instead of reshape)",
-                    *base, POST_OTHER_LAYOUT, 1};
+  alts[n++] = (alt){
+      "the pixels in the other layout under the same shape (layout: NHWC data reshaped to NCHW, or the "
+      "reverse; transpose instead of reshape)",
+      *base, POST_OTHER_LAYOUT, 1};
   bool any = false;
   alts[n] = (alt){"mean and std swapped: your tensors are (x - std) / mean (mean_value and std_value exchanged)", *base,
                   POST_NONE, 1};
@@ -249,9 +257,10 @@ static int build_alts(const c8_preprocess *base, int c, alt *alts) {
   if (any) n++;
   /* resize against crop */
   any = false;
-  alts[n] = (alt){"a center crop where calib8 resizes (resize against crop: your pipeline crops the image to the input "
-                  "size instead of resizing it)",
-                  *base, POST_NONE, 1};
+  alts[n] = (alt){
+      "a center crop where calib8 resizes (resize against crop: your pipeline crops the image to the input "
+      "size instead of resizing it)",
+      *base, POST_NONE, 1};
   for (int i = 0; i < base->n_ops; i++) {
     c8_pp_op *op = &alts[n].pp.ops[i];
     if (op->resize_h && !op->letterbox && !op->crop_h && op->crop_fraction == 0) {
@@ -262,9 +271,10 @@ static int build_alts(const c8_preprocess *base, int c, alt *alts) {
   }
   if (any) n++;
   any = false;
-  alts[n] = (alt){"the shorter side resized then center-cropped where calib8 resizes to the exact size (resize "
-                  "against crop: aspect ratio kept and cropped, instead of stretched)",
-                  *base, POST_NONE, 1};
+  alts[n] = (alt){
+      "the shorter side resized then center-cropped where calib8 resizes to the exact size (resize "
+      "against crop: aspect ratio kept and cropped, instead of stretched)",
+      *base, POST_NONE, 1};
   for (int i = 0; i < base->n_ops; i++) {
     c8_pp_op *op = &alts[n].pp.ops[i];
     if (op->resize_h && !op->letterbox && !op->crop_h && op->crop_fraction == 0) {
@@ -276,9 +286,10 @@ static int build_alts(const c8_preprocess *base, int c, alt *alts) {
   }
   if (any) n++;
   any = false;
-  alts[n] = (alt){"a resize to the final size where calib8 crops (resize against crop: your pipeline stretches the "
-                  "image instead of cropping it)",
-                  *base, POST_NONE, 1};
+  alts[n] = (alt){
+      "a resize to the final size where calib8 crops (resize against crop: your pipeline stretches the "
+      "image instead of cropping it)",
+      *base, POST_NONE, 1};
   for (int i = 0; i < base->n_ops; i++) {
     c8_pp_op *op = &alts[n].pp.ops[i];
     if (op->crop_h) {
@@ -300,14 +311,16 @@ static int build_alts(const c8_preprocess *base, int c, alt *alts) {
   c8_pp_op s255 = plain_op();
   s255.has_scale = true;
   s255.scale = 1.0f / 255.0f;
-  alts[n] = (alt){"pixels divided by 255 before the normalization (pixel range: calib8 works on 0..255 values; scale "
-                  "the mean_value/std_value or drop the division)",
-                  *base, POST_NONE, 1};
+  alts[n] = (alt){
+      "pixels divided by 255 before the normalization (pixel range: calib8 works on 0..255 values; scale "
+      "the mean_value/std_value or drop the division)",
+      *base, POST_NONE, 1};
   if (base->n_ops > 0 && prepend(&alts[n].pp, s255)) n++;
-  alts[n++] = (alt){"every value divided by 255 (pixel range: your tensors are calib8's / 255; add scale=0.00392156862745098)",
-                    *base, POST_SCALE, 1.0f / 255.0f};
-  alts[n++] = (alt){"every value multiplied by 255 (pixel range: your tensors are calib8's * 255)", *base, POST_SCALE,
-                    255.0f};
+  alts[n++] =
+      (alt){"every value divided by 255 (pixel range: your tensors are calib8's / 255; add scale=0.00392156862745098)",
+            *base, POST_SCALE, 1.0f / 255.0f};
+  alts[n++] =
+      (alt){"every value multiplied by 255 (pixel range: your tensors are calib8's * 255)", *base, POST_SCALE, 255.0f};
   return n;
 }
 
@@ -381,18 +394,20 @@ int cli_check_preprocess(const char *npy_path, const char *spec, const calib8_va
     }
     free(tmp);
     c8_layout ul = s.layout == C8_LAYOUT_NCHW ? C8_LAYOUT_NHWC : C8_LAYOUT_NCHW;
-    rc = cli_fail("--check-preprocess: '%s' holds %s tensors [%lld,%lld,%lld,%lld] but the model reads %s "
-                  "[%lld,%lld,%lld]: layout (NCHW against NHWC), transpose them%s",
-                  npy_path, layout_name(ul), (long long)u.k, (long long)u.d[0], (long long)u.d[1], (long long)u.d[2],
-                  layout_name(s.layout), (long long)mine[0], (long long)mine[1], (long long)mine[2],
-                  bad < 0 ? "; transposed, all images match calib8's" : "; even transposed, the values differ too");
+    rc = cli_fail(
+        "--check-preprocess: '%s' holds %s tensors [%lld,%lld,%lld,%lld] but the model reads %s "
+        "[%lld,%lld,%lld]: layout (NCHW against NHWC), transpose them%s",
+        npy_path, layout_name(ul), (long long)u.k, (long long)u.d[0], (long long)u.d[1], (long long)u.d[2],
+        layout_name(s.layout), (long long)mine[0], (long long)mine[1], (long long)mine[2],
+        bad < 0 ? "; transposed, all images match calib8's" : "; even transposed, the values differ too");
     goto out;
   }
   if (!same) {
-    rc = cli_fail("--check-preprocess: '%s' holds tensors of [%lld,%lld,%lld] per image, calib8 makes [%lld,%lld,%lld] "
-                  "(%s) for model input '%s'",
-                  npy_path, (long long)u.d[0], (long long)u.d[1], (long long)u.d[2], (long long)mine[0],
-                  (long long)mine[1], (long long)mine[2], layout_name(s.layout), input->name);
+    rc = cli_fail(
+        "--check-preprocess: '%s' holds tensors of [%lld,%lld,%lld] per image, calib8 makes [%lld,%lld,%lld] "
+        "(%s) for model input '%s'",
+        npy_path, (long long)u.d[0], (long long)u.d[1], (long long)u.d[2], (long long)mine[0], (long long)mine[1],
+        (long long)mine[2], layout_name(s.layout), input->name);
     goto out;
   }
   int64_t i0 = -1;
@@ -407,15 +422,19 @@ int cli_check_preprocess(const char *npy_path, const char *spec, const calib8_va
     goto out;
   }
   int64_t ch, y, x;
-  if (s.layout == C8_LAYOUT_NCHW) ch = at / (s.h * s.w), y = at / s.w % s.h, x = at % s.w;
-  else ch = at % s.c, x = at / s.c % s.w, y = at / (s.c * s.w);
+  if (s.layout == C8_LAYOUT_NCHW)
+    ch = at / (s.h * s.w), y = at / s.w % s.h, x = at % s.w;
+  else
+    ch = at % s.c, x = at / s.c % s.w, y = at / (s.c * s.w);
   alt alts[16];
   int n_alts = build_alts(pp, (int)s.c, alts);
   const alt *full = NULL, *partial = NULL;
   for (int a = 0; a < n_alts && !full; a++) {
     int r = try_alt(spec, input, &alts[a], &u, i0);
-    if (r == 2) full = &alts[a];
-    else if (r == 1 && !partial) partial = &alts[a];
+    if (r == 2)
+      full = &alts[a];
+    else if (r == 1 && !partial)
+      partial = &alts[a];
   }
   char head[6000];
   snprintf(head, sizeof head,
@@ -428,9 +447,10 @@ int cli_check_preprocess(const char *npy_path, const char *spec, const calib8_va
   else if (partial)
     rc = cli_fail("%s; this image matches calib8's output with %s", head, partial->what);
   else
-    rc = cli_fail("%s; no common mistake (channel order, layout, mean/std swap, resize against crop, pixel range) "
-                  "explains it",
-                  head);
+    rc = cli_fail(
+        "%s; no common mistake (channel order, layout, mean/std swap, resize against crop, pixel range) "
+        "explains it",
+        head);
 out:
   free(u.x);
   pp_set_free(&s);

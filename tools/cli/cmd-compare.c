@@ -5,12 +5,11 @@
  * tensor the two models share by name, cosine, euclidean similarity and SQNR of the accumulated error (the
  * INT8 model as it runs) and of the isolated error (that layer alone, fed with FP32 inputs); see
  * src/evaluate/compare.h. Exit status: 0 all tensors within tolerance, 3 a tensor below it, 1/2 errors. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "cli-data.h"
 #include "cli.h"
@@ -35,15 +34,18 @@ static bool parse_tolerance(const char *v, double *cos_tol, double *euc_tol) {
   *euc_tol = b;
   return true;
 bad:
-  cli_fail("--tolerance '%s' needs two numbers COS,EUCLID: a cosine in [-1, 1] and a euclidean similarity of at "
-           "most 1 (e.g. 0.9,0.5)",
-           v);
+  cli_fail(
+      "--tolerance '%s' needs two numbers COS,EUCLID: a cosine in [-1, 1] and a euclidean similarity of at "
+      "most 1 (e.g. 0.9,0.5)",
+      v);
   return false;
 }
 
 static const char *fmt_db(double v, char *buf, size_t n) {
-  if (isinf(v)) snprintf(buf, n, "%s", v > 0 ? "inf" : "-inf");
-  else snprintf(buf, n, "%.2f", v);
+  if (isinf(v))
+    snprintf(buf, n, "%s", v > 0 ? "inf" : "-inf");
+  else
+    snprintf(buf, n, "%.2f", v);
   return buf;
 }
 
@@ -58,8 +60,10 @@ static cJSON *sim_json(const c8_similarity *s) {
   cJSON_AddNumberToObject(o, "cosine", c8_similarity_cosine(s));
   cJSON_AddNumberToObject(o, "euclidean", c8_similarity_euclidean(s));
   double q = c8_similarity_sqnr_db(s);
-  if (isfinite(q)) cJSON_AddNumberToObject(o, "sqnr_db", q);
-  else cJSON_AddNullToObject(o, "sqnr_db"); /* no noise (identical), JSON has no infinity */
+  if (isfinite(q))
+    cJSON_AddNumberToObject(o, "sqnr_db", q);
+  else
+    cJSON_AddNullToObject(o, "sqnr_db"); /* no noise (identical), JSON has no infinity */
   return o;
 }
 

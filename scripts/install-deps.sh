@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake pkg-config git
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev
   libjpeg-dev libpng-dev liblmdb-dev libcjson-dev libmicrohttpd-dev libzip-dev zlib1g-dev
-  python3 python3-numpy python3-onnx python3-pil fonts-dejavu-core
+  python3 python3-numpy python3-onnx python3-pil python3-lmdb fonts-dejavu-core
   dataset-fashion-mnist libonnx-testdata
   python3-torch
 )

@@ -25,6 +25,37 @@ bool cli_parse_preprocess(const char *text, const char *template_name, c8_prepro
   return true;
 }
 
+int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b, const char *pb) {
+  int na = calib8_model_input_count(a), nb = calib8_model_input_count(b);
+  for (int i = 0; i < na; i++) {
+    calib8_value_info x, y;
+    bool found = false;
+    calib8_model_input_info(a, i, &x);
+    for (int j = 0; j < nb && !found; j++) {
+      calib8_model_input_info(b, j, &y);
+      found = !strcmp(x.name, y.name);
+    }
+    if (!found)
+      return cli_fail("%s: model '%s' has no input named '%s' (an input of '%s'); both models must read the same inputs",
+                      cmd, pb, x.name, pa);
+    bool fits = x.rank < 0 || y.rank < 0 || x.rank == y.rank;
+    for (int d = 0; fits && x.rank >= 0 && d < x.rank; d++)
+      fits = x.dims[d] < 0 || y.dims[d] < 0 || x.dims[d] == y.dims[d];
+    if (!fits) {
+      calib8_tensor tx = {.rank = x.rank < 0 ? 0 : x.rank}, ty = {.rank = y.rank < 0 ? 0 : y.rank};
+      memcpy(tx.dims, x.dims, sizeof tx.dims);
+      memcpy(ty.dims, y.dims, sizeof ty.dims);
+      return cli_fail("%s: input '%s' is %s in '%s' but %s in '%s' (-1: any size); both models must read the same "
+                      "tensors",
+                      cmd, x.name, C8_SHAPE_STR(&tx), pa, C8_SHAPE_STR(&ty), pb);
+    }
+  }
+  if (na != nb)
+    return cli_fail("%s: model '%s' has %d inputs, '%s' has %d; both models must read the same inputs", cmd, pb, nb, pa,
+                    na);
+  return 0;
+}
+
 calib8_status cli_feed_open(cli_feed *f, const calib8_model *m, int n_specs, const char *const *specs,
                             const c8_preprocess *pp, int batch, int64_t limit) {
   memset(f, 0, sizeof *f);

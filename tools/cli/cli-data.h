@@ -26,6 +26,10 @@ calib8_status cli_feed_open(cli_feed *f, const calib8_model *m, int n_specs, con
 calib8_status cli_feed_next(cli_feed *f, c8_batch_sample_fn fn, void *user, int *rows);
 void cli_feed_close(cli_feed *f);
 
+/* Checks that model b (path pb) reads the same inputs as model a (path pa): the same names, ranks and fixed
+ * dimensions. Returns 0, or an exit code after printing one line prefixed by `cmd`. */
+int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b, const char *pb);
+
 /* Parses --preprocess / --template into pp; returns false (message printed) on error; *has set when given. */
 bool cli_parse_preprocess(const char *text, const char *template_name, c8_preprocess *pp, bool *has);
 

@@ -1,13 +1,18 @@
 /* calib8 eval MODEL --data SRC [--labels FILE] [--preprocess STR | --template NAME] [--metric top1|top5]
- *              [--json FILE] [--batch B] [--threads N] [--limit N]
+ *              [--json FILE] [--batch B] [--threads N] [--limit N] [--check-preprocess FILE.npy]
+ * calib8 eval MODEL --data SRC --metric similarity --reference FP32.onnx [...]
  * calib8 eval --print-templates
  *
- * Streams a dataset through an FP32 session and scores the first output against class labels. */
+ * Streams a dataset through a session and scores the first output against class labels, or (similarity)
+ * against a reference model's outputs, without labels (docs/metrics.md). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli-data.h"
+#include "cli-ppcheck.h"
 #include "cli.h"
 #include "core/tensor.h"
 #include "data/dataset.h"
@@ -17,7 +22,8 @@
 
 static const char *usage_text =
     "usage: calib8 eval MODEL --data SRC [--labels FILE] [--preprocess STR | --template NAME]\n"
-    "                   [--metric top1|top5] [--json FILE] [--batch B] [--threads N] [--limit N]\n"
+    "                   [--metric top1|top5|similarity] [--reference FP32.onnx] [--json FILE] [--batch B]\n"
+    "                   [--threads N] [--limit N] [--check-preprocess FILE.npy]\n"
     "       calib8 eval --print-templates";
 
 static void print_templates(void) {
@@ -82,9 +88,104 @@ static int batch_add(batch_state *b, const c8_sample *s, int batch, int64_t labe
   return 0;
 }
 
+/* --metric similarity: agreement with a reference model (docs/metrics.md). */
+typedef struct sim_state {
+  bool decided, classifier;
+  int64_t agree;
+  double cos_sum;
+} sim_state;
+
+/* The reference must read the same inputs and write the evaluated model's outputs (by name). */
+static int check_reference(const calib8_model *m, const char *path, const calib8_model *rm, const char *rpath) {
+  int rc = cli_check_same_inputs("eval", m, path, rm, rpath);
+  if (rc) return rc;
+  for (int i = 0; i < calib8_model_output_count(m); i++) {
+    calib8_value_info a, b;
+    bool found = false;
+    calib8_model_output_info(m, i, &a);
+    for (int j = 0; j < calib8_model_output_count(rm) && !found; j++) {
+      calib8_model_output_info(rm, j, &b);
+      found = !strcmp(a.name, b.name);
+    }
+    if (!found)
+      return cli_fail("eval: reference '%s' has no output named '%s' (an output of '%s'); similarity compares outputs "
+                      "by name",
+                      rpath, a.name, path);
+  }
+  return 0;
+}
+
+static int find_output(const calib8_session *s, const char *name) {
+  for (int i = 0; i < calib8_session_output_count(s); i++)
+    if (!strcmp(calib8_session_output_name(s, i), name)) return i;
+  return -1;
+}
+
+/* First index of the largest score; NaN never wins (a row of NaN gives -1). */
+static int64_t argmax_row(const calib8_tensor *t, int64_t row, int64_t k) {
+  int64_t best = -1;
+  double bv = 0;
+  for (int64_t j = 0; j < k; j++) {
+    double x = c8_get_f64(t, row * k + j);
+    if (x == x && (best < 0 || x > bv)) best = j, bv = x;
+  }
+  return best;
+}
+
+/* Scores the first `real` rows of a batch of `n`: top-1 agreement on output 0 when the reference's output 0 is
+ * [N, C] with C > 1, else the cosine of each sample's values over all outputs (clamped to [0, 1]). */
+static int sim_batch(sim_state *ss, const calib8_session *s, const calib8_session *rs, int n, int real) {
+  int n_out = calib8_session_output_count(s);
+  calib8_tensor y[64], r[64];
+  if (n_out > 64) return cli_fail("eval: similarity handles at most 64 outputs; the model has %d", n_out);
+  for (int o = 0; o < n_out; o++) {
+    const char *name = calib8_session_output_name(s, o);
+    int ro = find_output(rs, name);
+    calib8_session_output(s, o, &y[o]);
+    calib8_session_output(rs, ro, &r[o]);
+    bool numeric = calib8_dtype_size(y[o].dtype) > 0 && y[o].dtype != CALIB8_STRING &&
+                   calib8_dtype_size(r[o].dtype) > 0 && r[o].dtype != CALIB8_STRING;
+    if (!numeric || c8_numel(&y[o]) != c8_numel(&r[o]))
+      return cli_fail("eval: output '%s' is %s %s in the model but %s %s in the reference; similarity needs the same "
+                      "size",
+                      name, calib8_dtype_name(y[o].dtype), C8_SHAPE_STR(&y[o]), calib8_dtype_name(r[o].dtype),
+                      C8_SHAPE_STR(&r[o]));
+    if (y[o].rank < 1 || y[o].dims[0] != n)
+      return cli_fail("eval: output '%s' has shape %s; similarity needs outputs led by the batch dimension (%d)", name,
+                      C8_SHAPE_STR(&y[o]), n);
+  }
+  if (!ss->decided) {
+    ss->decided = true;
+    ss->classifier = r[0].rank == 2 && r[0].dims[1] > 1;
+  }
+  if (ss->classifier) {
+    int64_t k = r[0].dims[1];
+    for (int row = 0; row < real; row++) {
+      int64_t a = argmax_row(&y[0], row, k), b = argmax_row(&r[0], row, k);
+      if (a >= 0 && a == b) ss->agree++;
+    }
+    return 0;
+  }
+  for (int row = 0; row < real; row++) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int o = 0; o < n_out; o++) {
+      int64_t per = c8_numel(&y[o]) / n;
+      for (int64_t j = row * per; j < (row + 1) * per; j++) {
+        double a = c8_get_f64(&r[o], j), b = c8_get_f64(&y[o], j);
+        ab += a * b, aa += a * a, bb += b * b;
+      }
+    }
+    double c = aa == 0 && bb == 0 ? 1.0 : aa == 0 || bb == 0 ? 0.0 : ab / sqrt(aa * bb);
+    if (!(c > 0)) c = 0; /* opposite or NaN: no agreement */
+    if (c > 1) c = 1;
+    ss->cos_sum += c;
+  }
+  return 0;
+}
+
 int cmd_eval(int argc, char **argv) {
   const char *model_path = NULL, *data = NULL, *labels_path = NULL, *pp_text = NULL, *template = NULL;
-  const char *metric = "top1", *json = NULL;
+  const char *metric = "top1", *json = NULL, *reference = NULL, *check_pp = NULL;
   int batch = 0, threads = 0, limit = 0, rc = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -105,11 +206,17 @@ int cmd_eval(int argc, char **argv) {
       if (!v) return cli_fail("option %s needs a template name (see --print-templates)", a);
       template = v, i++;
     } else if (!strcmp(a, "--metric")) {
-      if (!v) return cli_fail("option %s needs top1 or top5", a);
+      if (!v) return cli_fail("option %s needs top1, top5 or similarity", a);
       metric = v, i++;
     } else if (!strcmp(a, "--json")) {
       if (!v) return cli_fail("option %s needs a file name", a);
       json = v, i++;
+    } else if (!strcmp(a, "--reference")) {
+      if (!v) return cli_fail("option %s needs the FP32 reference model", a), 2;
+      reference = v, i++;
+    } else if (!strcmp(a, "--check-preprocess")) {
+      if (!v) return cli_fail("option %s needs a .npy file of your own preprocessed images", a), 2;
+      check_pp = v, i++;
     } else if (!strcmp(a, "--batch")) {
       if (!cli_parse_int(a, v, 1, 4096, &batch)) return 2;
       i++;
@@ -129,19 +236,24 @@ int cmd_eval(int argc, char **argv) {
   }
   if (!model_path || !data) return cli_fail("eval needs MODEL and --data SRC\n%s", usage_text), 2;
   if (pp_text && template) return cli_fail("eval: give --preprocess or --template, not both"), 2;
-  int topk;
+  int topk = 0;
+  bool sim = false;
   if (!strcmp(metric, "top1"))
     topk = 1;
   else if (!strcmp(metric, "top5"))
     topk = 5;
+  else if (!strcmp(metric, "similarity"))
+    sim = true;
   else
-    return cli_fail("eval: metric '%s' is not supported; eval computes top1 or top5 (similarity against a reference "
-                    "model is not available yet)",
+    return cli_fail("eval: metric '%s' is not supported; eval computes top1, top5 or similarity (against --reference)",
                     metric),
            2;
+  if (sim && !reference)
+    return cli_fail("eval: --metric similarity needs --reference FP32.onnx (the model to agree with)"), 2;
+  if (!sim && reference) return cli_fail("eval: --reference is only used by --metric similarity"), 2;
 
-  calib8_model *m = NULL;
-  calib8_session *s = NULL;
+  calib8_model *m = NULL, *rm = NULL;
+  calib8_session *s = NULL, *rs = NULL;
   c8_dataset *ds = NULL;
   c8_class_labels *labels = NULL;
   batch_state *b = calloc(1, sizeof *b);
@@ -162,9 +274,11 @@ int cmd_eval(int argc, char **argv) {
   }
   for (int i = 0; i < n_in; i++)
     if ((st = calib8_model_input_info(m, i, &info[i]))) goto fail_status;
+  if (check_pp && (rc = cli_check_preprocess(check_pp, data, &info[0], n_in, has_pp ? &pp : NULL))) goto out;
+  rc = 1;
   if ((st = c8_dataset_open(data, n_in, info, has_pp ? &pp : NULL, &ds))) goto fail_status;
 
-  if (!labels_path && c8_dataset_kind_of(ds) == C8_DS_LMDB) { /* the seeds keep labels beside data.mdb */
+  if (!sim && !labels_path && c8_dataset_kind_of(ds) == C8_DS_LMDB) { /* the seeds keep labels beside data.mdb */
     struct stat sb;
     snprintf(auto_labels, sizeof auto_labels, "%s/data.label", c8_dataset_dir(ds));
     if (stat(auto_labels, &sb) == 0) {
@@ -172,12 +286,13 @@ int cmd_eval(int argc, char **argv) {
       fprintf(stderr, "calib8: using labels from '%s'\n", labels_path);
     }
   }
-  if (!labels_path) {
+  if (!sim && !labels_path) {
     rc = cli_fail("eval: metric %s needs --labels FILE (class labels of dataset '%s')", metric, data);
     goto out;
   }
-  if ((st = c8_class_labels_load(labels_path, &labels))) goto fail_status;
-  if ((st = c8_class_labels_check(labels, c8_dataset_count(ds), c8_dataset_record_count(ds), c8_dataset_spec(ds))))
+  if (!sim && (st = c8_class_labels_load(labels_path, &labels))) goto fail_status;
+  if (!sim &&
+      (st = c8_class_labels_check(labels, c8_dataset_count(ds), c8_dataset_record_count(ds), c8_dataset_spec(ds))))
     goto fail_status;
 
   /* Batch size: the model's fixed batch, or --batch (default 1) when the batch dimension is dynamic. */
@@ -199,6 +314,13 @@ int cmd_eval(int argc, char **argv) {
   calib8_session_options opts = calib8_session_options_default();
   opts.threads = threads;
   if ((st = calib8_session_create(m, &opts, &s))) goto fail_status;
+  if (sim) {
+    if ((st = calib8_model_load(reference, &rm))) goto fail_status;
+    if ((rc = check_reference(m, model_path, rm, reference))) goto out;
+    rc = 1;
+    if ((st = calib8_session_create(rm, &opts, &rs))) goto fail_status;
+  }
+  sim_state ss = {0};
 
   b->n_inputs = n_in;
   for (int i = 0; i < n_in; i++) b->names[i] = info[i].name;
@@ -217,8 +339,8 @@ int cmd_eval(int argc, char **argv) {
         done = true;
         break;
       }
-      int64_t label;
-      if ((st = c8_class_labels_get(labels, smp, &label))) goto fail_status;
+      int64_t label = 0;
+      if (labels && (st = c8_class_labels_get(labels, smp, &label))) goto fail_status;
       if (batch_add(b, smp, batch, label)) goto out;
     }
     if (b->n == 0) break;
@@ -229,6 +351,13 @@ int cmd_eval(int argc, char **argv) {
           memcpy((char *)b->t[i].data + b->sample_bytes[i] * (size_t)b->n, b->t[i].data, b->sample_bytes[i]);
     for (int i = 0; i < n_in; i++) b->t[i].dims[0] = b->n;
     if ((st = calib8_session_run(s, n_in, b->names, b->t))) goto fail_status;
+    if (sim) {
+      if ((st = calib8_session_run(rs, n_in, b->names, b->t))) goto fail_status;
+      if ((rc = sim_batch(&ss, s, rs, b->n, real))) goto out;
+      rc = 1;
+      count += real;
+      continue;
+    }
     calib8_tensor out;
     if ((st = calib8_session_output(s, 0, &out))) goto fail_status;
     int64_t k = out.rank >= 1 && out.dims[0] == b->n ? c8_numel(&out) / b->n : -1;
@@ -253,11 +382,29 @@ int cmd_eval(int argc, char **argv) {
     count += real;
   }
   double value = count ? (double)correct / (double)count : 0.0;
-  printf("%s %.6f (%lld of %lld samples)\n", metric, value, (long long)correct, (long long)count);
+  char text[1024];
+  int n = 0;
+  if (sim && ss.classifier) {
+    value = count ? (double)ss.agree / (double)count : 0.0;
+    printf("similarity %.6f (top-1 class agrees with '%s' on %lld of %lld samples)\n", value, reference,
+           (long long)ss.agree, (long long)count);
+    n = snprintf(text, sizeof text,
+                 "{\"metric\": \"similarity\", \"kind\": \"top1_agreement\", \"value\": %.10g, \"count\": %lld, "
+                 "\"correct\": %lld}\n",
+                 value, (long long)count, (long long)ss.agree);
+  } else if (sim) {
+    value = count ? ss.cos_sum / (double)count : 0.0;
+    printf("similarity %.6f (mean per-sample cosine against '%s' over %lld samples)\n", value, reference,
+           (long long)count);
+    n = snprintf(text, sizeof text,
+                 "{\"metric\": \"similarity\", \"kind\": \"mean_cosine\", \"value\": %.10g, \"count\": %lld}\n",
+                 value, (long long)count);
+  } else {
+    printf("%s %.6f (%lld of %lld samples)\n", metric, value, (long long)correct, (long long)count);
+    n = snprintf(text, sizeof text, "{\"metric\": \"%s\", \"value\": %.10g, \"count\": %lld, \"correct\": %lld}\n",
+                 metric, value, (long long)count, (long long)correct);
+  }
   if (json) {
-    char text[512];
-    int n = snprintf(text, sizeof text, "{\"metric\": \"%s\", \"value\": %.10g, \"count\": %lld, \"correct\": %lld}\n",
-                     metric, value, (long long)count, (long long)correct);
     if ((st = c8_write_file_atomic(json, text, (size_t)n))) goto fail_status;
   }
   rc = 0;
@@ -270,6 +417,8 @@ out:
   c8_class_labels_free(labels);
   c8_dataset_close(ds);
   calib8_session_destroy(s);
+  calib8_session_destroy(rs);
   calib8_model_destroy(m);
+  calib8_model_destroy(rm);
   return rc;
 }

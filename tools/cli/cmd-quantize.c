@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli-data.h"
+#include "cli-ppcheck.h"
 #include "cli.h"
 #include "core/progress.h"
 #include "data/npy.h"
@@ -27,13 +28,14 @@ static const char *usage_text =
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
     "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
-    "         [--test SRC --labels FILE [--metric top1|top5]] [--batch B] [--threads N] [--limit N] [--quiet]";
+    "         [--test SRC --labels FILE [--metric top1|top5]] [--batch B] [--threads N] [--limit N] [--quiet]\n"
+    "         [--check-preprocess FILE.npy]";
 
 #define MAX_SPECS C8_DATASET_MAX_INPUTS
 
 typedef struct quantize_args {
   const char *model, *out, *pp_text, *template_name, *qtable, *write_qtable, *table, *trt_cache, *json;
-  const char *test, *labels, *metric, *fp32_after, *fp32_before;
+  const char *test, *labels, *metric, *fp32_after, *fp32_before, *check_pp;
   const char *calib[MAX_SPECS];
   int n_calib, batch, threads, limit, test_limit;
   bool quiet, fp32_heads;
@@ -95,6 +97,7 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     else if (!strcmp(o, "--table")) { NEED("a file name"); a->table = v; }
     else if (!strcmp(o, "--trt-cache")) { NEED("a file name"); a->trt_cache = v; }
     else if (!strcmp(o, "--json")) { NEED("a file name"); a->json = v; }
+    else if (!strcmp(o, "--check-preprocess")) { NEED("a .npy file of your own preprocessed images"); a->check_pp = v; }
     else if (!strcmp(o, "--test")) { NEED("a dataset"); a->test = v; }
     else if (!strcmp(o, "--labels")) { NEED("a labels file"); a->labels = v; }
     else if (!strcmp(o, "--metric")) {
@@ -217,6 +220,20 @@ int cmd_quantize(int argc, char **argv) {
   double t0 = c8_now();
 
   if ((st = calib8_model_load(a.model, &m))) goto fail_status;
+  if (a.check_pp) {
+    /* the user's tensors for the first K calibration images against calib8's, before any work */
+    const char *spec = a.calib[0], *eq = strchr(spec, '=');
+    calib8_value_info in0;
+    if (a.n_calib != 1) {
+      rc = cli_fail("--check-preprocess needs one --calib image source; %d are given", a.n_calib);
+      goto out;
+    }
+    calib8_model_input_info(m, 0, &in0);
+    if (eq && !strchr(spec, '/') && strlen(in0.name) == (size_t)(eq - spec) && !strncmp(in0.name, spec, (size_t)(eq - spec)))
+      spec = eq + 1;
+    if ((rc = cli_check_preprocess(a.check_pp, spec, &in0, calib8_model_input_count(m), has_pp ? &pp : NULL))) goto out;
+    rc = 1;
+  }
   calib8_session_options so = calib8_session_options_default();
   so.threads = a.threads;
   if ((st = calib8_session_create(m, &so, &s))) goto fail_status;

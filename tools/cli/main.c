@@ -47,10 +47,16 @@ static void usage(FILE *f) {
           "  info MODEL [--heads]            inputs, outputs, operators, parameters, opset (and detection heads)\n"
           "  run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize]\n"
           "                                  run the FP32 model on .npy inputs\n"
+          "  quantize MODEL --calib SRC -o OUT.onnx [options]\n"
+          "       [--check-preprocess FILE.npy] calibrate and write a QDQ INT8 model ('calib8 quantize' alone\n"
+          "                                  lists every option)\n"
           "  eval MODEL --data SRC --labels FILE [--preprocess STR | --template NAME] [--metric top1|top5]\n"
           "       [--json FILE] [--batch B]  top-1/top-5 accuracy over images, .npy/.npz, LMDB or text data\n"
-          "  quantize MODEL --calib SRC -o OUT.onnx [...]\n"
-          "                                  calibrate and write an INT8 QDQ model (+ table, qtable, JSON)\n"
+          "  eval MODEL --data SRC --metric similarity --reference FP32.onnx\n"
+          "                                  label-free agreement with a reference model (docs/metrics.md)\n"
+          "  compare FP32.onnx INT8.onnx --data SRC [--tolerance COS,EUCLID] [--json FILE]\n"
+          "                                  per-tensor cosine/euclidean/SQNR, accumulated and isolated errors;\n"
+          "                                  exit 3 naming the first tensor below tolerance\n"
           "  auto MODEL --calib SRC --test SRC [--labels FILE] [--metric M] [--max-drop D] [--mode fast|full] -o OUT.onnx\n"
           "                                  search quantization strategies until the drop is within budget\n"
           "  sensitivity MODEL --calib SRC [--test SRC --labels FILE] [--top K] [-o QTABLE]\n"
@@ -79,6 +85,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "auto") == 0) return cmd_auto(argc - 1, argv + 1);
   if (strcmp(cmd, "sensitivity") == 0) return cmd_sensitivity(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
+  if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 1, argv + 1);
   cli_fail("unknown command '%s' (see calib8 --help)", cmd);
   return 2;
 }

@@ -122,6 +122,9 @@ if [ -d "$CACHE/fmnist/test" ] && [ -f "$CACHE/yolo/test.npy" ]; then
   theirs=$(/usr/bin/python3 tools/yolo/map_eval.py "$TMP/yolo/output0.npy" "$CACHE/yolo/test/data.label" | awk '{print $2}')
   [ -n "$ours" ] && [ "$ours" = "$theirs" ] && ok "mAP50 $ours equals map_eval.py's $theirs to 4 decimals" \
     || bad "mAP50 calib8 '$ours' vs map_eval.py '$theirs'"
+  ev=$("$C8" eval models/fmnist_yolo.onnx --data "$CACHE/yolo/test" --labels "$CACHE/yolo/test/data.label" --metric map50 \
+       -p 'scale=0.00392156862745098' --batch 50 | awk '{printf "%.4f", $2}')
+  [ "$ev" = "$theirs" ] && ok "eval --metric map50 on the PNG scenes gives $ev" || bad "eval map50 '$ev' vs '$theirs'"
 else
   echo "skip setup-enabled auto tests: run scripts/setup-data.sh"
 fi

@@ -13,6 +13,7 @@
 
 #include "cli-data.h"
 #include "cli-ppcheck.h"
+#include "cli-score.h"
 #include "cli.h"
 #include "core/tensor.h"
 #include "data/dataset.h"
@@ -22,7 +23,8 @@
 
 static const char *usage_text =
     "usage: calib8 eval MODEL --data SRC [--labels FILE] [--preprocess STR | --template NAME]\n"
-    "                   [--metric top1|top5|similarity] [--reference FP32.onnx] [--json FILE] [--batch B]\n"
+    "                   [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
+    "                   [--reference FP32.onnx] [--json FILE] [--batch B]\n"
     "                   [--threads N] [--limit N] [--check-preprocess FILE.npy]\n"
     "       calib8 eval --print-templates";
 
@@ -183,7 +185,53 @@ static int sim_batch(sim_state *ss, const calib8_session *s, const calib8_sessio
   return 0;
 }
 
+/* --metric map50|map: detection mAP through the shared scorer (cli-score.c). */
+static int eval_detection(const char *model_path, const char *data, const char *labels, const char *pp_text,
+                          const char *template_name, const char *metric, const char *decode, int batch, int threads,
+                          int limit, const char *json) {
+  c8_preprocess pp;
+  bool has_pp;
+  if (!cli_parse_preprocess(pp_text, template_name, &pp, &has_pp)) return 2;
+  int d = decode ? c8_decode_parse(decode) : C8_DECODE_YOLOV5;
+  if (d < 0) return cli_fail("eval: --decode '%s' is not yolov5, yolov8 or boxes", decode), 2;
+  if (!labels) return cli_fail("eval: metric %s needs --labels FILE (cls,x1,y1,x2,y2;... per image)", metric), 2;
+  calib8_model *m = NULL;
+  calib8_session *s = NULL;
+  cli_scorer sc;
+  memset(&sc, 0, sizeof sc);
+  int rc = 1;
+  double value;
+  int64_t count;
+  calib8_status st;
+  if ((st = calib8_model_load(model_path, &m))) goto fail;
+  calib8_session_options so = calib8_session_options_default();
+  so.threads = threads;
+  if ((st = calib8_session_create(m, &so, &s))) goto fail;
+  if ((st = cli_scorer_init(&sc, (cli_metric)cli_metric_parse(metric), m, data, has_pp ? &pp : NULL, labels, batch,
+                            limit)))
+    goto fail;
+  sc.det_opts.decode = (c8_decode_kind)d;
+  if ((st = cli_score(&sc, s, &value, &count))) goto fail;
+  printf("%s %.6f (%lld images)\n", metric, value, (long long)count);
+  if (json) {
+    char text[256];
+    int n = snprintf(text, sizeof text, "{\"metric\": \"%s\", \"value\": %.10g, \"count\": %lld}\n", metric, value,
+                     (long long)count);
+    if ((st = c8_write_file_atomic(json, text, (size_t)n))) goto fail;
+  }
+  rc = 0;
+  goto out;
+fail:
+  rc = cli_fail_status(st);
+out:
+  cli_scorer_free(&sc);
+  calib8_session_destroy(s);
+  calib8_model_destroy(m);
+  return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
+  const char *decode = NULL;
   const char *model_path = NULL, *data = NULL, *labels_path = NULL, *pp_text = NULL, *template = NULL;
   const char *metric = "top1", *json = NULL, *reference = NULL, *check_pp = NULL;
   int batch = 0, threads = 0, limit = 0, rc = 1;
@@ -211,6 +259,9 @@ int cmd_eval(int argc, char **argv) {
     } else if (!strcmp(a, "--json")) {
       if (!v) return cli_fail("option %s needs a file name", a);
       json = v, i++;
+    } else if (!strcmp(a, "--decode")) {
+      if (!v) return cli_fail("option %s needs yolov5, yolov8 or boxes", a), 2;
+      decode = v, i++;
     } else if (!strcmp(a, "--reference")) {
       if (!v) return cli_fail("option %s needs the FP32 reference model", a), 2;
       reference = v, i++;
@@ -236,6 +287,8 @@ int cmd_eval(int argc, char **argv) {
   }
   if (!model_path || !data) return cli_fail("eval needs MODEL and --data SRC\n%s", usage_text), 2;
   if (pp_text && template) return cli_fail("eval: give --preprocess or --template, not both"), 2;
+  if (!strcmp(metric, "map50") || !strcmp(metric, "map"))
+    return eval_detection(model_path, data, labels_path, pp_text, template, metric, decode, batch, threads, limit, json);
   int topk = 0;
   bool sim = false;
   if (!strcmp(metric, "top1"))
@@ -245,7 +298,7 @@ int cmd_eval(int argc, char **argv) {
   else if (!strcmp(metric, "similarity"))
     sim = true;
   else
-    return cli_fail("eval: metric '%s' is not supported; eval computes top1, top5 or similarity (against --reference)",
+    return cli_fail("eval: metric '%s' is not supported; eval computes top1, top5, map50, map or similarity (against --reference)",
                     metric),
            2;
   if (sim && !reference)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli-data.h"
+#include "cli-score.h"
 #include "cli-ppcheck.h"
 #include "cli.h"
 #include "core/progress.h"
@@ -35,7 +36,7 @@ static const char *usage_text =
 
 typedef struct quantize_args {
   const char *model, *out, *pp_text, *template_name, *qtable, *write_qtable, *table, *trt_cache, *json;
-  const char *test, *labels, *metric, *fp32_after, *fp32_before, *check_pp;
+  const char *test, *labels, *metric, *decode, *fp32_after, *fp32_before, *check_pp;
   const char *calib[MAX_SPECS];
   int n_calib, batch, threads, limit, test_limit;
   bool quiet, fp32_heads;
@@ -101,9 +102,13 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     else if (!strcmp(o, "--test")) { NEED("a dataset"); a->test = v; }
     else if (!strcmp(o, "--labels")) { NEED("a labels file"); a->labels = v; }
     else if (!strcmp(o, "--metric")) {
-      NEED("top1 or top5");
-      if (strcmp(v, "top1") && strcmp(v, "top5")) return cli_fail("--metric '%s' is not top1 or top5", v), 2;
+      NEED("top1, top5, map50, map or similarity");
+      if (cli_metric_parse(v) < 0) return cli_fail("--metric '%s' is not top1, top5, map50, map or similarity", v), 2;
       a->metric = v;
+    } else if (!strcmp(o, "--decode")) {
+      NEED("yolov5, yolov8 or boxes");
+      if (c8_decode_parse(v) < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", v), 2;
+      a->decode = v;
     } else if (!strcmp(o, "--batch")) {
       NEED("a batch size");
       if (!cli_parse_int(o, v, 1, 4096, &a->batch)) return 2;
@@ -123,7 +128,8 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
 #undef NEED
   }
   if (!a->model || !a->n_calib || !a->out) return cli_fail("quantize needs MODEL, --calib SRC and -o OUT.onnx\n%s", usage_text), 2;
-  if (a->test && !a->labels) return cli_fail("--test needs --labels FILE"), 2;
+  if (a->test && !a->labels && strcmp(a->metric, "similarity"))
+    return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
   if (same_file(a->model, a->out)) return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", a->out), 2;
   return 0;
 }
@@ -291,7 +297,26 @@ int cmd_quantize(int argc, char **argv) {
   int64_t n_test = 0;
   int fp_cls = -1, q_cls = -1;
   double fp_prob = 0, q_prob = 0;
-  if (a.test) {
+  bool classify = !strcmp(a.metric, "top1") || !strcmp(a.metric, "top5");
+  if (a.test && !classify) {
+    /* detection mAP or label-free similarity, through the shared scorer */
+    if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
+    cli_scorer sc;
+    calib8_session *ref = NULL;
+    cli_metric mt = (cli_metric)cli_metric_parse(a.metric);
+    if ((st = cli_scorer_init(&sc, mt, m, a.test, has_pp ? &pp : NULL, a.labels, a.batch, a.test_limit))) {
+      cli_scorer_free(&sc);
+      goto fail_status;
+    }
+    sc.det_opts.decode = a.decode ? (c8_decode_kind)c8_decode_parse(a.decode) : C8_DECODE_YOLOV5;
+    if (mt == METRIC_SIMILARITY && !(st = calib8_session_create(m, &so, &ref))) sc.reference = ref;
+    if (!st && mt == METRIC_SIMILARITY) fp32_score = 1.0;
+    else if (!st) st = cli_score(&sc, s, &fp32_score, &n_test);
+    if (!st) st = cli_score(&sc, qs, &int8_score, &n_test);
+    cli_scorer_free(&sc);
+    calib8_session_destroy(ref);
+    if (st) goto fail_status;
+  } else if (a.test) {
     if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
     int64_t hits = score(s, m, &a, has_pp ? &pp : NULL, &n_test, &fp_cls, &fp_prob, &st);
     if (hits < 0) goto test_fail;
@@ -323,7 +348,8 @@ int cmd_quantize(int argc, char **argv) {
   if (a.test) {
     printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.metric, fp32_score, int8_score,
            fp32_score - int8_score, (long long)n_test);
-    printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", fp_cls, fp_prob, q_cls, q_prob);
+    if (classify)
+      printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", fp_cls, fp_prob, q_cls, q_prob);
   }
   if (a.json) {
     summary = c8_summary_json(plan, cal, m->graph, qdq);

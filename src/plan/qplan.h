@@ -68,8 +68,6 @@ bool c8_op_is_int8_compute(const char *op_type);
  * (TNN's ADMM weight quantizer, tools/quantization), starting from MinMax. */
 c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, float *scales, int8_t *q);
 
-#endif
-
 /* Manual mixed precision (the seeds' --fpfwd_outputs / --fpfwd_inputs):
  * every node that reads `tensor` or anything computed from it becomes FP32 (after),
  * or the node producing `tensor` and everything it depends on becomes FP32 (before).
@@ -82,3 +80,5 @@ c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_pre
  * and stops at those layers; Shape-like nodes are included but not walked through (they read only shapes).
  * Sets head[i] for the nodes found; returns their count. */
 int c8_find_heads(const c8_graph *g, bool *head);
+
+#endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/tensor.h"
@@ -69,7 +70,10 @@ calib8_status cli_feed_open(cli_feed *f, const calib8_model *m, int n_specs, con
     f->names[i] = info[i].name;
   }
   calib8_status st;
-  bool named = n_specs > 0 && strchr(specs[0], '=') && !strchr(specs[0], '/');
+  /* "NAME=SRC" when the part before '=' could be an input name (no '/') and the whole is not an existing path;
+     the source itself may be a path with folders ("input=calib/images") */
+  const char *eq0 = n_specs > 0 ? strchr(specs[0], '=') : NULL;
+  bool named = eq0 && !memchr(specs[0], '/', (size_t)(eq0 - specs[0])) && access(specs[0], F_OK) != 0;
   if (n_specs == 1 && !named) {
     f->n_sources = 1;
     f->first_input[0] = 0;

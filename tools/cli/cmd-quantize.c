@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli-data.h"
 #include "cli-score.h"
@@ -43,10 +45,80 @@ typedef struct quantize_args {
   c8_quant_options q;
 } quantize_args;
 
-static bool same_file(const char *a, const char *b) {
-  char ra[PATH_MAX], rb[PATH_MAX];
-  if (!realpath(a, ra) || !realpath(b, rb)) return false;
-  return strcmp(ra, rb) == 0;
+/* Where writing `path` lands: the file itself when it exists (symbolic links followed), else the real path
+ * of its folder and its base name. False (message printed) when the folder does not exist or `path` is a folder. */
+static bool resolve_output(const char *opt, const char *path, char out[PATH_MAX]) {
+  struct stat sb;
+  if (realpath(path, out)) {
+    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) return cli_fail("%s '%s' is a folder, not a file name", opt, path), false;
+    return true;
+  }
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : dir;
+  if (!*base) return cli_fail("%s '%s' is a folder, not a file name", opt, path), false;
+  char rdir[PATH_MAX];
+  if (slash == dir) snprintf(rdir, sizeof rdir, "/");
+  else if (slash) {
+    *slash = 0;
+    if (!realpath(dir, rdir)) return cli_fail("cannot write %s '%s': folder '%s' does not exist", opt, path, dir), false;
+  } else if (!realpath(".", rdir)) {
+    return cli_fail("cannot write %s '%s': the current folder cannot be resolved", opt, path), false;
+  }
+  if (strlen(rdir) + strlen(base) + 2 > PATH_MAX) return cli_fail("%s '%s': the path is too long", opt, path), false;
+  snprintf(out, PATH_MAX, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base);
+  return true;
+}
+
+/* 1 when `spec` (a file or folder, or a dataset spec "NAME=SRC", "KIND:SRC") names the file `resolved`, 2 when
+ * `resolved` is an existing file inside the folder `spec` names (a sample of an image or .npy folder), else 0. */
+static int names_file(const char *spec, const char *resolved) {
+  const char *cands[3] = {spec, strchr(spec, '='), strchr(spec, ':')};
+  for (int i = 0; i < 3; i++) {
+    if (!cands[i]) continue;
+    char r[PATH_MAX];
+    struct stat sb;
+    if (!realpath(i ? cands[i] + 1 : cands[i], r)) continue;
+    if (strcmp(r, resolved) == 0) return 1;
+    size_t n = strlen(r);
+    if (stat(r, &sb) == 0 && S_ISDIR(sb.st_mode) && strncmp(r, resolved, n) == 0 && resolved[n] == '/' &&
+        !strchr(resolved + n + 1, '/') && access(resolved, F_OK) == 0)
+      return 2;
+  }
+  return 0;
+}
+
+/* Every output has an existing folder, no output is an input (model, qtable, labels, data), and no two
+ * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
+static bool check_outputs(const quantize_args *a) {
+  const char *opt[5] = {"-o", "--table", "--trt-cache", "--write-qtable", "--json"};
+  const char *path[5] = {a->out, a->table, a->trt_cache, a->write_qtable, a->json};
+  char res[5][PATH_MAX];
+  for (int i = 0; i < 5; i++) {
+    if (!path[i]) continue;
+    if (!resolve_output(opt[i], path[i], res[i])) return false;
+    const char *what = NULL, *in = NULL;
+    int how = 0;
+    if ((how = names_file(a->model, res[i]))) what = "the input model", in = a->model;
+    else if (a->qtable && (how = names_file(a->qtable, res[i]))) what = "the qtable read with --qtable", in = a->qtable;
+    else if (a->labels && (how = names_file(a->labels, res[i]))) what = "the labels file", in = a->labels;
+    else if (a->test && (how = names_file(a->test, res[i]))) what = "the test set", in = a->test;
+    for (int k = 0; k < a->n_calib && !what; k++)
+      if ((how = names_file(a->calib[k], res[i]))) what = "the calibration source", in = a->calib[k];
+    if (what) {
+      if (i == 0 && in == a->model) return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", path[i]), false;
+      return cli_fail("%s '%s' is %s%s '%s'; calib8 never overwrites an input", opt[i], path[i],
+                      how == 2 ? "a file of " : "", what, in),
+             false;
+    }
+    for (int k = 0; k < i; k++)
+      if (path[k] && strcmp(res[k], res[i]) == 0)
+        return cli_fail("%s '%s' and %s '%s' are the same file; each output needs its own name", opt[k], path[k], opt[i],
+                        path[i]),
+               false;
+  }
+  return true;
 }
 
 static int parse_args(int argc, char **argv, quantize_args *a) {
@@ -130,7 +202,7 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
   if (!a->model || !a->n_calib || !a->out) return cli_fail("quantize needs MODEL, --calib SRC and -o OUT.onnx\n%s", usage_text), 2;
   if (a->test && !a->labels && strcmp(a->metric, "similarity"))
     return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
-  if (same_file(a->model, a->out)) return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", a->out), 2;
+  if (!check_outputs(a)) return 2;
   return 0;
 }
 
@@ -174,9 +246,8 @@ static int64_t score(calib8_session *s, const calib8_model *m, const quantize_ar
     calib8_tensor y;
     calib8_session_output(s, 0, &y);
     int64_t h = cli_topk_hits(&y, calib8_session_output_name(s, 0), rows, lab->rows, k);
-    if (h < 0) {
+    if (h < 0) { /* message already printed; st stays OK so that the caller prints nothing more */
       hits = -1;
-      st = CALIB8_INVALID_ARGUMENT;
       goto out;
     }
     if (*first_cls < 0 && y.dtype == CALIB8_FLOAT) {
@@ -222,6 +293,8 @@ int cmd_quantize(int argc, char **argv) {
   cJSON *summary = NULL;
   cli_feed feed;
   bool feed_open = false;
+  const char *written[5];
+  int n_written = 0;
   calib8_status st;
   double t0 = c8_now();
 
@@ -326,30 +399,21 @@ int cmd_quantize(int argc, char **argv) {
     int8_score = n_test ? (double)hits / (double)n_test : 0;
   }
 
-  /* 5. write the artifacts, each whole or not at all */
+  /* 5. write the artifacts, each whole or not at all; when one fails, the ones written before it are removed */
   c8_onnx_write_options wo = {.producer = "calib8"};
   if ((st = c8_onnx_write(qdq, &wo, a.out))) goto fail_status;
-  if (a.table && (st = c8_calib_table_write(plan, cal, a.table))) goto fail_status;
-  if (a.trt_cache && (st = c8_trt_cache_write(plan, a.trt_cache))) goto fail_status;
-  if (a.write_qtable && (st = c8_qtable_write(plan, a.write_qtable))) goto fail_status;
-
-  int n_int8 = 0, n_cand = 0;
-  for (int i = 0; i < g->n_nodes; i++)
-    if (c8_op_is_int8_compute(g->nodes[i].op_type)) {
-      n_cand++;
-      n_int8 += plan->node_prec[i] == C8_PREC_INT8;
-    }
-  printf("calibrated on %lld samples in %.2f s (%s, %s weights, %s)\n", (long long)cal->samples, t_cal,
-         c8_threshold_method_name(a.q.method), a.q.weights == C8_WEIGHTS_ADMM ? "admm" : "minmax",
-         a.q.granularity == C8_GRAN_PER_TENSOR ? "per-tensor" : a.q.granularity == C8_GRAN_MIX ? "mix" : "per-channel");
-  printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,
-         plan->macs_total ? 100.0 * (double)plan->macs_int8 / (double)plan->macs_total : 0.0);
-  printf("wrote %s\n", a.out);
-  if (a.test) {
-    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.metric, fp32_score, int8_score,
-           fp32_score - int8_score, (long long)n_test);
-    if (classify)
-      printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", fp_cls, fp_prob, q_cls, q_prob);
+  written[n_written++] = a.out;
+  if (a.table) {
+    if ((st = c8_calib_table_write(plan, cal, a.table))) goto fail_status;
+    written[n_written++] = a.table;
+  }
+  if (a.trt_cache) {
+    if ((st = c8_trt_cache_write(plan, a.trt_cache))) goto fail_status;
+    written[n_written++] = a.trt_cache;
+  }
+  if (a.write_qtable) {
+    if ((st = c8_qtable_write(plan, a.write_qtable))) goto fail_status;
+    written[n_written++] = a.write_qtable;
   }
   if (a.json) {
     summary = c8_summary_json(plan, cal, m->graph, qdq);
@@ -375,14 +439,39 @@ int cmd_quantize(int argc, char **argv) {
     st = c8_write_file_atomic(a.json, text, strlen(text));
     free(text);
     if (st) goto fail_status;
+    written[n_written++] = a.json;
+  }
+
+  int n_int8 = 0, n_cand = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (c8_op_is_int8_compute(g->nodes[i].op_type)) {
+      n_cand++;
+      n_int8 += plan->node_prec[i] == C8_PREC_INT8;
+    }
+  printf("calibrated on %lld samples in %.2f s (%s, %s weights, %s)\n", (long long)cal->samples, t_cal,
+         c8_threshold_method_name(a.q.method), a.q.weights == C8_WEIGHTS_ADMM ? "admm" : "minmax",
+         a.q.granularity == C8_GRAN_PER_TENSOR ? "per-tensor" : a.q.granularity == C8_GRAN_MIX ? "mix" : "per-channel");
+  printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,
+         plan->macs_total ? 100.0 * (double)plan->macs_int8 / (double)plan->macs_total : 0.0);
+  printf("wrote %s\n", a.out);
+  if (a.test) {
+    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.metric, fp32_score, int8_score,
+           fp32_score - int8_score, (long long)n_test);
+    if (classify)
+      printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", fp_cls, fp_prob, q_cls, q_prob);
   }
   rc = 0;
   goto out;
 test_fail:
-  if (st == CALIB8_OK) goto out; /* message already printed */
+  if (st == CALIB8_OK) { /* a bad label or output shape, message already printed */
+    rc = 2;
+    goto out;
+  }
 fail_status:
   rc = cli_fail_status(st);
 out:
+  if (rc)
+    for (int i = 0; i < n_written; i++) unlink(written[i]);
   cJSON_Delete(summary);
   if (feed_open) cli_feed_close(&feed);
   free(prec);

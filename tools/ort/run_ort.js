@@ -8,8 +8,11 @@
 // onnxruntime-node is taken from ${CALIB8_CACHE:-<repo>/.cache}/npm/node_modules (scripts/setup-data.sh puts it
 // there) or else from NODE_PATH / the usual module search. Output files are OUTDIR/<name>.npy with every character
 // of the output name outside [A-Za-z0-9._-] replaced by '_'. With a single-input model, `-i in.npy` (no NAME=)
-// feeds that input. Prints one line per output (name, dtype, shape, file) and the latency of the timed runs:
+// feeds that input. --threads N sets intraOpNumThreads=N (interOpNumThreads=1, sequential execution). Prints one
+// line per output (name, dtype, shape, file), the latency of the timed runs, and a thread check (threads the
+// session created, cores kept busy during the timed runs):
 //   latency_ms min=0.812 median=0.840 runs=20 threads=1
+//   threads_created=0 cpu_ms=17.1 wall_ms=16.9 busy_cores=1.01
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -176,17 +179,21 @@ function sanitize(name) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
-  const opts = { graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
+  // Sequential execution: nodes run one after another, each using the intra-op pool; the inter-op pool is unused,
+  // so --threads N means N threads computing (the calling thread plus N-1 pool workers).
+  const opts = { graphOptimizationLevel: 'all', executionProviders: ['cpu'], executionMode: 'sequential' };
   if (args.threads > 0) {
     opts.intraOpNumThreads = args.threads;
-    opts.interOpNumThreads = args.threads;
+    opts.interOpNumThreads = 1;
   }
+  const tasks0 = countThreads();
   let session;
   try {
     session = await ort.InferenceSession.create(args.model, opts);
   } catch (e) {
     die(`cannot load ${args.model}: ${e.message}`);
   }
+  const tasks1 = countThreads();
   const feeds = {};
   for (const inp of args.inputs) {
     let name = inp.name;
@@ -204,6 +211,8 @@ async function main() {
   for (let w = 0; w < args.warmup; w++) await session.run(feeds);
   const times = [];
   let results = null;
+  const cpu0 = process.cpuUsage();
+  const wall0 = process.hrtime.bigint();
   for (let r = 0; r < args.repeat; r++) {
     const t0 = process.hrtime.bigint();
     const res = await session.run(feeds);
@@ -211,6 +220,9 @@ async function main() {
     times.push(Number(t1 - t0) / 1e6);
     if (results === null) results = res;
   }
+  const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1e3;
   if (args.outdir !== null) fs.mkdirSync(args.outdir, { recursive: true });
   for (const name of session.outputNames) {
     const t = results[name];
@@ -229,7 +241,20 @@ async function main() {
   process.stdout.write(
     `latency_ms min=${sorted[0].toFixed(3)} median=${median.toFixed(3)} runs=${times.length} threads=${args.threads || 'default'}\n`,
   );
+  // How many threads the session made (OS threads of this process, after minus before creating it) and how many
+  // cores the timed runs kept busy (process CPU time / wall time): the check that --threads is what ORT uses.
+  const made = tasks0 >= 0 && tasks1 >= 0 ? String(tasks1 - tasks0) : 'unknown';
+  process.stdout.write(`threads_created=${made} cpu_ms=${cpuMs.toFixed(1)} wall_ms=${wallMs.toFixed(1)} ` +
+    `busy_cores=${(cpuMs / wallMs).toFixed(2)}\n`);
   if (session.release) await session.release();
+}
+
+function countThreads() {
+  try {
+    return fs.readdirSync('/proc/self/task').length;
+  } catch (e) {
+    return -1;
+  }
 }
 
 main().catch((e) => die(e && e.stack ? e.stack : String(e)));

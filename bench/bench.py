@@ -107,11 +107,13 @@ def calib8_run(case, threads, repeat, outdir):
     return dict(min=float(m.group(2)), median=float(m.group(3)), busy=cpu / wall if wall > 0 else None)
 
 
-def ort_run(model, input_name, npy, threads, repeat, outdir):
+def ort_run(model, input_name, npy, threads, repeat, outdir, save_optimized=None):
     cmd = ['node', RUN_ORT, model, '-i', f'{input_name}={npy}', '--threads', str(threads), '--repeat', str(repeat),
            '--quiet']
     if outdir:
         cmd += ['-o', outdir]
+    if save_optimized:
+        cmd += ['--save-optimized', save_optimized]
     out, _, _, _ = run(cmd)
     m = re.search(r'latency_ms min=([\d.]+) median=([\d.]+) runs=(\d+) threads=(\S+)', out)
     t = re.search(r'threads_created=(\S+) cpu_ms=([\d.]+) wall_ms=([\d.]+) busy_cores=([\d.]+)', out)
@@ -250,7 +252,12 @@ def qdq_latency(qdq, threads_list, rounds, log):
     # top-1 agreement of the QDQ model with the FP32 model (ORT both), on the 32 test images
     d_fp, d_q = os.path.join(BENCH, 'out', 'qdq_fp32'), os.path.join(BENCH, 'out', 'qdq_int8')
     ort_run(fp32, 'input', npy, 1, 1, d_fp)
-    ort_run(qdq, 'input', npy, 1, 1, d_q)
+    opt = os.path.join(BENCH, 'out', 'qdq_ort_optimized.onnx')
+    ort_run(qdq, 'input', npy, 1, 1, d_q, save_optimized=opt)
+    import collections
+    import onnx
+    ops_in = collections.Counter(n.op_type for n in onnx.load(qdq).graph.node)
+    ops_opt = collections.Counter(n.op_type for n in onnx.load(opt).graph.node)
     a = np.load(os.path.join(d_fp, 'logits.npy')).argmax(1)
     b = np.load(os.path.join(d_q, 'logits.npy')).argmax(1)
     agree = int((a == b).sum())
@@ -263,7 +270,7 @@ def qdq_latency(qdq, threads_list, rounds, log):
         row['ratio'] = row['qdq'] / row['fp32']
         log(f'  ORT resnet8 b32 t={t}: FP32 {row["fp32"]:.3f} ms, QDQ {row["qdq"]:.3f} ms, ratio {row["ratio"]:.2f}')
         rows.append(row)
-    return rows, agree, len(a)
+    return rows, agree, len(a), ops_in, ops_opt
 
 
 # ---- machine ---------------------------------------------------------------------------------------------------------
@@ -463,7 +470,7 @@ def write_report(path, r):
         a('')
         a('The QDQ model is the one the statistics run wrote (`calib8 quantize --method kl --limit 500`, per-channel '
           'weights). ORT 1.30 runs both at batch 32 (the first 32 Fashion-MNIST test images), 50 timed runs per '
-          f'process, FP32 and QDQ alternating, {q["rounds"]} rounds, median of medians. Top-1 agreement of the QDQ '
+          f'process, FP32 and QDQ alternating, {q["qdq_rounds"]} rounds, median of medians. Top-1 agreement of the QDQ '
           f'model with FP32 on those 32 images (ORT both): {q["agree"]}/{q["agree_n"]}.')
         a('')
         a('| threads | FP32 ms | QDQ ms | QDQ/FP32 | not slower |')
@@ -471,6 +478,14 @@ def write_report(path, r):
         for x in q['qdq']:
             a(f'| {x["threads"]} | {fmt_ms(x["fp32"])} | {fmt_ms(x["qdq"])} | {x["ratio"]:.2f} | '
               f'{"yes" if x["ratio"] <= 1.0 else "**no**"} |')
+        a('')
+        oi, oo = q['ops_in'], q['ops_opt']
+        keys = ('Conv', 'QLinearConv', 'Gemm', 'QGemm', 'MatMul', 'QLinearMatMul', 'Add', 'QLinearAdd', 'Relu',
+                'QuantizeLinear', 'DequantizeLinear')
+        a('What ONNX Runtime made of the QDQ model (`run_ort.js --save-optimized`, optimization level all): ' +
+          ', '.join(f'{k} {oi.get(k, 0)} → {oo.get(k, 0)}' for k in keys if oi.get(k, 0) or oo.get(k, 0)) +
+          '. Convolutions still listed as Conv after optimization run in FP32 between a DequantizeLinear and a '
+          'QuantizeLinear.')
         a('')
     if r.get('errors'):
         a('## Failures')
@@ -557,7 +572,8 @@ def main():
             q = dict(rounds=3 if not args.quick else 2)
             q['stats'], qdq = stats_overhead(threads, q['rounds'], log)
             q['memory'] = memory(q['rounds'], log)
-            q['qdq'], q['agree'], q['agree_n'] = qdq_latency(qdq, threads, args.rounds, log)
+            q['qdq_rounds'] = args.rounds
+            q['qdq'], q['agree'], q['agree_n'], q['ops_in'], q['ops_opt'] = qdq_latency(qdq, threads, args.rounds, log)
             r['quant'] = q
         except Fail as e:
             r['errors'].append(f'quantization benchmarks: {e}')

@@ -3,14 +3,15 @@
 // It makes the reference outputs for calib8's real-model tests and is the speed peer for benchmarks.
 //
 //   node tools/ort/run_ort.js MODEL.onnx -i NAME=in.npy [-i NAME2=b.npy ...] [-o OUTDIR]
-//        [--threads N] [--repeat R] [--warmup W] [--quiet]
+//        [--threads N] [--repeat R] [--warmup W] [--quiet] [--save-optimized FILE.onnx]
 //
 // onnxruntime-node is taken from ${CALIB8_CACHE:-<repo>/.cache}/npm/node_modules (scripts/setup-data.sh puts it
 // there) or else from NODE_PATH / the usual module search. Output files are OUTDIR/<name>.npy with every character
 // of the output name outside [A-Za-z0-9._-] replaced by '_'. With a single-input model, `-i in.npy` (no NAME=)
 // feeds that input. --threads N sets intraOpNumThreads=N (interOpNumThreads=1, sequential execution). Prints one
 // line per output (name, dtype, shape, file), the latency of the timed runs, and a thread check (threads the
-// session created, cores kept busy during the timed runs):
+// session created, cores kept busy during the timed runs). --save-optimized writes the graph as ORT optimized it
+// (which QDQ groups became QLinearConv etc.; level 'all' may add hardware-specific NCHWc nodes):
 //   latency_ms min=0.812 median=0.840 runs=20 threads=1
 //   threads_created=0 cpu_ms=17.1 wall_ms=16.9 busy_cores=1.01
 'use strict';
@@ -132,12 +133,12 @@ function writeFileAtomic(file, bytes) {
 function usage() {
   process.stdout.write(
     'usage: node tools/ort/run_ort.js MODEL.onnx -i NAME=in.npy [-i ...] [-o OUTDIR]\n' +
-      '       [--threads N] [--repeat R] [--warmup W] [--quiet]\n',
+      '       [--threads N] [--repeat R] [--warmup W] [--quiet] [--save-optimized FILE.onnx]\n',
   );
 }
 
 function parseArgs(argv) {
-  const a = { model: null, inputs: [], outdir: null, threads: 0, repeat: 1, warmup: 0, quiet: false };
+  const a = { model: null, inputs: [], outdir: null, threads: 0, repeat: 1, warmup: 0, quiet: false, saveOpt: null };
   const intArg = (name, v, min) => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) die(`${name} needs an integer >= ${min}, got '${v}'`);
@@ -161,6 +162,10 @@ function parseArgs(argv) {
     else if (s === '--repeat') a.repeat = intArg(s, argv[++i], 1);
     else if (s === '--warmup') a.warmup = intArg(s, argv[++i], 0);
     else if (s === '--quiet') a.quiet = true;
+    else if (s === '--save-optimized') {
+      a.saveOpt = argv[++i];
+      if (a.saveOpt === undefined) die('--save-optimized needs a file name');
+    }
     else if (s.startsWith('-')) die(`unknown option ${s}`);
     else if (a.model === null) a.model = s;
     else die(`unexpected argument ${s}`);
@@ -186,6 +191,7 @@ async function main() {
     opts.intraOpNumThreads = args.threads;
     opts.interOpNumThreads = 1;
   }
+  if (args.saveOpt !== null) opts.optimizedModelFilePath = args.saveOpt;
   const tasks0 = countThreads();
   let session;
   try {

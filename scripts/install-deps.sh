@@ -11,6 +11,7 @@ PKGS=(
   python3 python3-numpy python3-onnx python3-pil python3-lmdb fonts-dejavu-core
   dataset-fashion-mnist libonnx-testdata
   python3-torch
+  time  # /usr/bin/time: bench/run.sh measures peak RSS and CPU time with it
 )
 # Node.js and npm drive ONNX Runtime (the reference peer); use the machine's own if present.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

@@ -3,13 +3,17 @@
 // It makes the reference outputs for calib8's real-model tests and is the speed peer for benchmarks.
 //
 //   node tools/ort/run_ort.js MODEL.onnx -i NAME=in.npy [-i NAME2=b.npy ...] [-o OUTDIR]
-//        [--threads N] [--repeat R] [--warmup W] [--quiet]
+//        [--threads N] [--repeat R] [--warmup W] [--quiet] [--save-optimized FILE.onnx]
 //
 // onnxruntime-node is taken from ${CALIB8_CACHE:-<repo>/.cache}/npm/node_modules (scripts/setup-data.sh puts it
 // there) or else from NODE_PATH / the usual module search. Output files are OUTDIR/<name>.npy with every character
 // of the output name outside [A-Za-z0-9._-] replaced by '_'. With a single-input model, `-i in.npy` (no NAME=)
-// feeds that input. Prints one line per output (name, dtype, shape, file) and the latency of the timed runs:
+// feeds that input. --threads N sets intraOpNumThreads=N (interOpNumThreads=1, sequential execution). Prints one
+// line per output (name, dtype, shape, file), the latency of the timed runs, and a thread check (threads the
+// session created, cores kept busy during the timed runs). --save-optimized writes the graph as ORT optimized it
+// (which QDQ groups became QLinearConv etc.; level 'all' may add hardware-specific NCHWc nodes):
 //   latency_ms min=0.812 median=0.840 runs=20 threads=1
+//   threads_created=0 cpu_ms=17.1 wall_ms=16.9 busy_cores=1.01
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -129,12 +133,12 @@ function writeFileAtomic(file, bytes) {
 function usage() {
   process.stdout.write(
     'usage: node tools/ort/run_ort.js MODEL.onnx -i NAME=in.npy [-i ...] [-o OUTDIR]\n' +
-      '       [--threads N] [--repeat R] [--warmup W] [--quiet]\n',
+      '       [--threads N] [--repeat R] [--warmup W] [--quiet] [--save-optimized FILE.onnx]\n',
   );
 }
 
 function parseArgs(argv) {
-  const a = { model: null, inputs: [], outdir: null, threads: 0, repeat: 1, warmup: 0, quiet: false };
+  const a = { model: null, inputs: [], outdir: null, threads: 0, repeat: 1, warmup: 0, quiet: false, saveOpt: null };
   const intArg = (name, v, min) => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) die(`${name} needs an integer >= ${min}, got '${v}'`);
@@ -158,6 +162,10 @@ function parseArgs(argv) {
     else if (s === '--repeat') a.repeat = intArg(s, argv[++i], 1);
     else if (s === '--warmup') a.warmup = intArg(s, argv[++i], 0);
     else if (s === '--quiet') a.quiet = true;
+    else if (s === '--save-optimized') {
+      a.saveOpt = argv[++i];
+      if (a.saveOpt === undefined) die('--save-optimized needs a file name');
+    }
     else if (s.startsWith('-')) die(`unknown option ${s}`);
     else if (a.model === null) a.model = s;
     else die(`unexpected argument ${s}`);
@@ -176,17 +184,22 @@ function sanitize(name) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
-  const opts = { graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
+  // Sequential execution: nodes run one after another, each using the intra-op pool; the inter-op pool is unused,
+  // so --threads N means N threads computing (the calling thread plus N-1 pool workers).
+  const opts = { graphOptimizationLevel: 'all', executionProviders: ['cpu'], executionMode: 'sequential' };
   if (args.threads > 0) {
     opts.intraOpNumThreads = args.threads;
-    opts.interOpNumThreads = args.threads;
+    opts.interOpNumThreads = 1;
   }
+  if (args.saveOpt !== null) opts.optimizedModelFilePath = args.saveOpt;
+  const tasks0 = countThreads();
   let session;
   try {
     session = await ort.InferenceSession.create(args.model, opts);
   } catch (e) {
     die(`cannot load ${args.model}: ${e.message}`);
   }
+  const tasks1 = countThreads();
   const feeds = {};
   for (const inp of args.inputs) {
     let name = inp.name;
@@ -204,6 +217,8 @@ async function main() {
   for (let w = 0; w < args.warmup; w++) await session.run(feeds);
   const times = [];
   let results = null;
+  const cpu0 = process.cpuUsage();
+  const wall0 = process.hrtime.bigint();
   for (let r = 0; r < args.repeat; r++) {
     const t0 = process.hrtime.bigint();
     const res = await session.run(feeds);
@@ -211,6 +226,9 @@ async function main() {
     times.push(Number(t1 - t0) / 1e6);
     if (results === null) results = res;
   }
+  const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1e3;
   if (args.outdir !== null) fs.mkdirSync(args.outdir, { recursive: true });
   for (const name of session.outputNames) {
     const t = results[name];
@@ -229,7 +247,20 @@ async function main() {
   process.stdout.write(
     `latency_ms min=${sorted[0].toFixed(3)} median=${median.toFixed(3)} runs=${times.length} threads=${args.threads || 'default'}\n`,
   );
+  // How many threads the session made (OS threads of this process, after minus before creating it) and how many
+  // cores the timed runs kept busy (process CPU time / wall time): the check that --threads is what ORT uses.
+  const made = tasks0 >= 0 && tasks1 >= 0 ? String(tasks1 - tasks0) : 'unknown';
+  process.stdout.write(`threads_created=${made} cpu_ms=${cpuMs.toFixed(1)} wall_ms=${wallMs.toFixed(1)} ` +
+    `busy_cores=${(cpuMs / wallMs).toFixed(2)}\n`);
   if (session.release) await session.release();
+}
+
+function countThreads() {
+  try {
+    return fs.readdirSync('/proc/self/task').length;
+  } catch (e) {
+    return -1;
+  }
 }
 
 main().catch((e) => die(e && e.stack ? e.stack : String(e)));

@@ -146,7 +146,8 @@ c8_status c8_bias_correct_node(c8_graph *g, int k, int w, int axis, c8_weight_me
     b = g->nodes[target].in[slot];
     if (g->nodes[target].in[1 - slot] != y || !is_channel_vector(g, b, N)) goto out;
   }
-  snprintf(hint, sizeof hint, "%s_bias_corrected", b >= 0 ? g->values[b].name : g->nodes[k].name);
+  if (b >= 0) snprintf(hint, sizeof hint, "%s_corrected", g->values[b].name);
+  else snprintf(hint, sizeof hint, "%s_bias_corrected", g->nodes[k].name);
   id = corrected_const(g, b, hint, shift, N, f);
   if (id < 0) {
     st = OOM();

@@ -433,7 +433,7 @@ static void test_bias_correction_gemm(void) {
     for (int i = 0; i < q1->n_nodes; i++)
       if (!strcmp(q1->nodes[i].op_type, "Gemm")) k = i;
     CHECK(k >= 0 && q1->nodes[k].n_in == 3);
-    if (k >= 0) CHECK_STR_CONTAINS(q1->values[q1->nodes[k].in[2]].name, "b_bias_corrected");
+    if (k >= 0) CHECK_STR_CONTAINS(q1->values[q1->nodes[k].in[2]].name, "b_corrected");
   }
   free(y);
   free(a);

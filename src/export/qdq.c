@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/bias-correct.h"
 #include "ops/op.h"
 
 #define OOM() c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building the QDQ model")
@@ -189,6 +190,13 @@ c8_status c8_qdq_build(const c8_qplan *p, c8_graph **out) {
     int64_t n_sw = 0;
     int x = g->nodes[k].in[0];
     C8_TRY(quantize_weight_input(g, k, 1, axis, p->opts.weights, &sw, &n_sw));
+    if (p->opts.bias_correction && p->x_mean) {
+      bool corrected; /* before the bias is quantized: the int32 bias carries the correction */
+      if ((st = c8_bias_correct_node(g, k, w, axis, p->opts.weights, &p->x_mean[x], &corrected))) {
+        free(sw);
+        goto fail;
+      }
+    }
     bool has_bias = g->nodes[k].n_in > 2 && g->nodes[k].in[2] >= 0 && g->values[g->nodes[k].in[2]].is_const &&
                     g->values[g->nodes[k].in[2]].t.dtype == CALIB8_FLOAT;
     bool bias_ok = has_bias;

@@ -118,6 +118,12 @@ void c8_graph_remove_node(c8_graph *g, int i);
 /* Passes (src/graph/pass-*.c). */
 c8_status c8_graph_fold_constants(c8_graph *g);   /* nodes whose inputs are all constant */
 c8_status c8_graph_fold_batchnorm(c8_graph *g);   /* BatchNormalization after Conv into the Conv */
+/* Cross-layer equalization (pass-cle.c; Nagel et al., ICCV 2019, section 4.1) of every Conv -> [Relu |
+ * LeakyRelu | MaxPool] -> Conv chain whose intermediate tensors feed only that chain: rescales the weights so
+ * that each channel has the same range in both convolutions, leaving the FP32 function unchanged. Sweeps all
+ * pairs up to `iterations` (>= 1) times, stopping early when the scales settle. *pairs_out (may be NULL)
+ * receives the number of pairs. CALIB8_INVALID_ARGUMENT for iterations < 1, CALIB8_OUT_OF_MEMORY. */
+c8_status c8_graph_equalize(c8_graph *g, int iterations, int *pairs_out);
 /* All passes used for an optimized session, in order. */
 c8_status c8_graph_optimize(c8_graph *g);
 

@@ -21,7 +21,90 @@ void c8_calibration_destroy(c8_calibration *c) {
   if (!c) return;
   for (int v = 0; v < c->n_values; v++) free(c->hist[v]);
   free(c->hist);
+  if (c->mean_sum)
+    for (int v = 0; v < c->n_values; v++) free(c->mean_sum[v]);
+  free(c->mean_sum);
+  free(c->mean_axis);
+  free(c->mean_channels);
+  free(c->mean_count);
   free(c);
+}
+
+c8_status c8_calibration_enable_means(c8_calibration *c) {
+  if (c->samples > 0)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "per-channel means must be enabled before the first calibration run");
+  if (c->mean_axis) return CALIB8_OK;
+  size_t n = (size_t)(c->n_values ? c->n_values : 1);
+  c->mean_axis = malloc(n * sizeof *c->mean_axis);
+  c->mean_sum = calloc(n, sizeof *c->mean_sum);
+  c->mean_channels = calloc(n, sizeof *c->mean_channels);
+  c->mean_count = calloc(n, sizeof *c->mean_count);
+  if (!c->mean_axis || !c->mean_sum || !c->mean_channels || !c->mean_count) {
+    free(c->mean_axis);
+    free(c->mean_sum);
+    free(c->mean_channels);
+    free(c->mean_count);
+    c->mean_axis = NULL;
+    c->mean_sum = NULL;
+    c->mean_channels = c->mean_count = NULL;
+    return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory starting calibration");
+  }
+  for (int v = 0; v < c->n_values; v++) c->mean_axis[v] = -2;
+  for (int i = 0; i < c->g->n_nodes; i++) {
+    const c8_node *n = &c->g->nodes[i];
+    if (n->n_in < 2 || n->in[0] < 0 || c->g->values[n->in[0]].is_const) continue;
+    int axis;
+    if (!strcmp(n->op_type, "Conv")) axis = 1;
+    else if (!strcmp(n->op_type, "Gemm")) axis = c8_attr_int(n, "transA", 0) ? 0 : -1;
+    else if (!strcmp(n->op_type, "MatMul")) axis = -1;
+    else continue;
+    if (c->mean_axis[n->in[0]] == -2) c->mean_axis[n->in[0]] = axis; /* the first reader decides */
+  }
+  return CALIB8_OK;
+}
+
+/* Adds t's elements into per-channel double sums, in memory order: the order of the additions is that of the
+   samples, so splitting the same samples into other batches gives the same sums. */
+static c8_status accumulate_mean(c8_calibration *c, int v, const c8_tensor *t) {
+  int axis = c->mean_axis[v] == -1 ? t->rank - 1 : c->mean_axis[v];
+  if (t->rank < 1 || axis >= t->rank || axis < 0) return CALIB8_OK;
+  int64_t outer = 1, C = t->dims[axis], inner = 1;
+  for (int d = 0; d < axis; d++) outer *= t->dims[d];
+  for (int d = axis + 1; d < t->rank; d++) inner *= t->dims[d];
+  if (!c->mean_sum[v]) {
+    c->mean_sum[v] = calloc((size_t)(C ? C : 1), sizeof(double));
+    if (!c->mean_sum[v]) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for the means of '%s'", c->g->values[v].name);
+    c->mean_channels[v] = C;
+  } else if (c->mean_channels[v] != C) {
+    return c8_error(CALIB8_INVALID_ARGUMENT, "tensor '%s' had %lld channels on axis %d, now %lld",
+                    c->g->values[v].name, (long long)c->mean_channels[v], axis, (long long)C);
+  }
+  double *sum = c->mean_sum[v];
+  const float *x = t->data;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t ch = 0; ch < C; ch++) {
+      const float *p = x + (o * C + ch) * inner;
+      double acc = sum[ch];
+      for (int64_t k = 0; k < inner; k++) acc += (double)p[k];
+      sum[ch] = acc;
+    }
+  c->mean_count[v] += outer * inner;
+  return CALIB8_OK;
+}
+
+c8_status c8_calibration_channel_mean(const c8_calibration *c, int v, double **out, int64_t *n, int *axis) {
+  *out = NULL;
+  *n = 0;
+  if (axis) *axis = -2;
+  if (!c->mean_axis || v < 0 || v >= c->n_values || !c->mean_sum[v] || c->mean_count[v] == 0) return CALIB8_OK;
+  int64_t C = c->mean_channels[v];
+  double *m = malloc(sizeof(double) * (size_t)(C ? C : 1));
+  if (!m) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  for (int64_t ch = 0; ch < C; ch++) m[ch] = c->mean_sum[v][ch] / (double)c->mean_count[v];
+  *out = m;
+  *n = C;
+  if (axis) *axis = c->mean_axis[v];
+  return CALIB8_OK;
 }
 
 static c8_status observe_value(c8_calibration *c, int v, const c8_tensor *t) {
@@ -32,7 +115,7 @@ static c8_status observe_value(c8_calibration *c, int v, const c8_tensor *t) {
     c8_histogram_init(c->hist[v]);
   }
   c8_histogram_add(c->hist[v], t->data, c8_numel(t));
-  return CALIB8_OK;
+  return c->mean_axis && c->mean_axis[v] > -2 ? accumulate_mean(c, v, t) : CALIB8_OK;
 }
 
 static c8_status on_step(void *user, const c8_graph *g, const c8_step *step) {

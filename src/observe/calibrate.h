@@ -12,6 +12,11 @@ typedef struct c8_calibration {
   int n_values;
   c8_histogram **hist;   /* per value id; NULL for values never observed (constants, non-float) */
   int64_t samples;       /* leading-dimension items observed */
+  /* Optional per-channel means of the data inputs of Conv/Gemm/MatMul (for bias correction): off unless
+     c8_calibration_enable_means was called. Per value id; mean_axis[v] is -2 for a value not tracked. */
+  int *mean_axis;        /* channel axis: 1 for Conv, -1 (last) for Gemm/MatMul, 0 for Gemm with transA */
+  double **mean_sum;     /* per channel, summed in double in the order the elements arrive */
+  int64_t *mean_channels, *mean_count; /* channel count; elements summed per channel */
 } c8_calibration;
 
 c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out);
@@ -19,6 +24,14 @@ void c8_calibration_destroy(c8_calibration *c);
 /* Runs one batch through the session and records every float activation. */
 c8_status c8_calibration_run(c8_calibration *c, calib8_session *s, int n_inputs, const char *const *names,
                              const calib8_tensor *inputs);
+/* Also accumulates, from the next run on, the per-channel mean of every activation read as the data input of
+ * a Conv (channel axis 1), Gemm or MatMul (last axis). Call before the first c8_calibration_run; a
+ * calibration without it pays nothing. The sums are taken in element order, batch after batch, so the means
+ * are the same bit for bit whatever the batch size. CALIB8_INVALID_ARGUMENT after a run, OUT_OF_MEMORY. */
+c8_status c8_calibration_enable_means(c8_calibration *c);
+/* The per-channel mean of value v (a malloc'd array of *n doubles, the caller frees it), and its channel
+ * axis; *out NULL and *n 0 when v was not tracked or never observed. CALIB8_OUT_OF_MEMORY. */
+c8_status c8_calibration_channel_mean(const c8_calibration *c, int v, double **out, int64_t *n, int *axis);
 /* The histogram of a value by name (NULL when not observed). */
 const c8_histogram *c8_calibration_find(const c8_calibration *c, const char *name);
 

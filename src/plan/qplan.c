@@ -67,7 +67,31 @@ void c8_qplan_destroy(c8_qplan *p) {
   free(p->node_prec);
   free(p->node_fused_act);
   free(p->tq);
+  if (p->x_mean)
+    for (int v = 0; v < p->n_values; v++) free(p->x_mean[v].mean);
+  free(p->x_mean);
   free(p);
+}
+
+/* Copies the calibration's E[x] for the data input of every INT8 node with constant weights. */
+static c8_status copy_means(c8_qplan *p, const c8_calibration *cal) {
+  const c8_graph *g = p->g;
+  if (!cal->mean_axis)
+    return c8_error(CALIB8_INVALID_ARGUMENT,
+                    "bias correction needs the per-channel input means of the calibration (enable them before "
+                    "calibrating: c8_calibration_enable_means)");
+  p->x_mean = calloc((size_t)g->n_values + 1, sizeof *p->x_mean);
+  if (!p->x_mean) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
+  for (int i = 0; i < g->n_nodes; i++) {
+    const c8_node *n = &g->nodes[i];
+    if (p->node_prec[i] != C8_PREC_INT8 || !c8_op_is_int8_compute(n->op_type) || n->n_in < 2) continue;
+    int x = n->in[0];
+    if (n->in[1] < 0 || !g->values[n->in[1]].is_const || p->x_mean[x].mean) continue;
+    c8_channel_mean *m = &p->x_mean[x];
+    c8_status st = c8_calibration_channel_mean(cal, x, &m->mean, &m->n, &m->axis);
+    if (st) return st;
+  }
+  return CALIB8_OK;
 }
 
 c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_quant_options *o, c8_qplan **out) {
@@ -240,6 +264,7 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
       q->hi = hi;
     }
   }
+  if (p->opts.bias_correction && (st = copy_means(p, cal))) goto fail;
   free(parent);
   *out = p;
   return CALIB8_OK;

@@ -32,9 +32,19 @@ typedef struct c8_quant_options {
   const c8_precision *node_precision;
   /* per-value threshold method override (NULL = none; -1 entries mean default) */
   const int *value_method;
+  /* Bias correction (Nagel et al., ICCV 2019, section 4.2): the QDQ model's biases absorb the mean shift that
+     weight quantization causes, (W_q - W) E[x]. Needs the calibration's per-channel means
+     (c8_calibration_enable_means). See src/export/bias-correct.h. */
+  bool bias_correction;
 } c8_quant_options;
 
 c8_quant_options c8_quant_options_default(void);
+
+typedef struct c8_channel_mean {
+  double *mean;  /* per channel (NULL when not measured) */
+  int64_t n;
+  int axis;      /* as in c8_calibration.mean_axis: 1, 0, or -1 for the last axis */
+} c8_channel_mean;
 
 typedef struct c8_tensor_q {
   bool quantized;
@@ -54,6 +64,7 @@ typedef struct c8_qplan {
   bool *node_fused_act;     /* node is a Relu/Clip fused into the INT8 compute node before it */
   c8_tensor_q *tq;          /* per value */
   int64_t macs_total, macs_int8; /* multiply-accumulates of Conv/Gemm/MatMul, all and those in INT8 */
+  c8_channel_mean *x_mean;  /* per value, with opts.bias_correction: E[x] of INT8 nodes' data inputs, else NULL */
 } c8_qplan;
 
 /* Builds the plan from calibration statistics. Node precision: options.node_precision

@@ -31,8 +31,13 @@ static const char *usage_text =
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
     "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
-    "         [--test SRC --labels FILE [--metric top1|top5]] [--batch B] [--threads N] [--limit N] [--quiet]\n"
-    "         [--check-preprocess FILE.npy]";
+    "         [--test SRC [--labels FILE] [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
+    "          [--test-limit N]] [--batch B] [--threads N] [--limit N (calibration samples)] [--fp32-heads] [--quiet]\n"
+    "         [--check-preprocess FILE.npy] [--equalize] [--bias-correction]\n"
+    "  --equalize         cross-layer equalization before calibration: Conv -> [Relu|LeakyRelu|MaxPool] -> Conv\n"
+    "                     pairs get equal per-channel weight ranges, same FP32 function (Nagel et al. 2019, 4.1)\n"
+    "  --bias-correction  biases absorb the mean output shift of weight quantization, (W_q - W) E[x], with E[x]\n"
+    "                     measured during calibration (Nagel et al. 2019, 4.2)";
 
 #define MAX_SPECS C8_DATASET_MAX_INPUTS
 
@@ -42,6 +47,7 @@ typedef struct quantize_args {
   const char *calib[MAX_SPECS];
   int n_calib, batch, threads, limit, test_limit;
   bool quiet, fp32_heads;
+  bool equalize;
   c8_quant_options q;
 } quantize_args;
 
@@ -167,6 +173,8 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     else if (!strcmp(o, "--fp32-after")) { NEED("tensor names"); a->fp32_after = v; }
     else if (!strcmp(o, "--fp32-before")) { NEED("tensor names"); a->fp32_before = v; }
     else if (!strcmp(o, "--fp32-heads")) a->fp32_heads = true;
+    else if (!strcmp(o, "--equalize")) a->equalize = true;
+    else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = true;
     else if (!strcmp(o, "--table")) { NEED("a file name"); a->table = v; }
     else if (!strcmp(o, "--trt-cache")) { NEED("a file name"); a->trt_cache = v; }
     else if (!strcmp(o, "--json")) { NEED("a file name"); a->json = v; }
@@ -275,6 +283,21 @@ out:
   return st ? -1 : hits;
 }
 
+/* --equalize: a session over the session's optimized graph after cross-layer equalization replaces it. */
+#define CLE_ITERATIONS 20
+static calib8_status equalize_session(calib8_session **s, const calib8_session_options *so, int *pairs) {
+  c8_graph *g = c8_graph_clone((*s)->g);
+  if (!g) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory equalizing the model");
+  calib8_session *e = NULL;
+  calib8_status st = c8_graph_equalize(g, CLE_ITERATIONS, pairs);
+  if (!st) st = c8_session_create_from_graph(g, so, &e);
+  c8_graph_destroy(g);
+  if (st) return st;
+  calib8_session_destroy(*s);
+  *s = e;
+  return CALIB8_OK;
+}
+
 int cmd_quantize(int argc, char **argv) {
   quantize_args a;
   int rc = parse_args(argc, argv, &a);
@@ -316,11 +339,14 @@ int cmd_quantize(int argc, char **argv) {
   calib8_session_options so = calib8_session_options_default();
   so.threads = a.threads;
   if ((st = calib8_session_create(m, &so, &s))) goto fail_status;
+  int cle_pairs = -1;
+  if (a.equalize && (st = equalize_session(&s, &so, &cle_pairs))) goto fail_status;
 
   /* 1. calibration: one streaming pass */
   if ((st = cli_feed_open(&feed, m, a.n_calib, a.calib, has_pp ? &pp : NULL, a.batch, a.limit))) goto fail_status;
   feed_open = true;
   if ((st = c8_calibration_create(s, &cal))) goto fail_status;
+  if (a.q.bias_correction && (st = c8_calibration_enable_means(cal))) goto fail_status;
   c8_progress bar;
   c8_progress_start(&bar, "calibrating", feed.count, a.quiet);
   for (;;) {
@@ -424,6 +450,8 @@ int cmd_quantize(int argc, char **argv) {
     cJSON_AddStringToObject(summary, "model", a.model);
     cJSON_AddStringToObject(summary, "output", a.out);
     cJSON_AddNumberToObject(summary, "calibration_seconds", t_cal);
+    if (a.equalize) cJSON_AddNumberToObject(summary, "equalized_pairs", cle_pairs);
+    cJSON_AddBoolToObject(summary, "bias_correction", a.q.bias_correction);
     if (a.test) {
       cJSON *mt = cJSON_AddObjectToObject(summary, "metrics");
       cJSON_AddStringToObject(mt, "metric", a.metric);
@@ -453,6 +481,8 @@ int cmd_quantize(int argc, char **argv) {
          a.q.granularity == C8_GRAN_PER_TENSOR ? "per-tensor" : a.q.granularity == C8_GRAN_MIX ? "mix" : "per-channel");
   printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,
          plan->macs_total ? 100.0 * (double)plan->macs_int8 / (double)plan->macs_total : 0.0);
+  if (a.equalize) printf("cross-layer equalization: %d convolution pairs\n", cle_pairs);
+  if (a.q.bias_correction) printf("bias correction: on\n");
   printf("wrote %s\n", a.out);
   if (a.test) {
     printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.metric, fp32_score, int8_score,

@@ -202,12 +202,14 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
       NEED("a sample count");
       if (!cli_parse_int(o, v, 1, 2000000000, &a->test_limit)) return 2;
     } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = true;
-    else if (o[0] == '-') return cli_fail("quantize: unknown option '%s'\n%s", o, usage_text), 2;
+    else if (o[0] == '-') return cli_fail("quantize: unknown option '%s' (run 'calib8 quantize' for the options)", o), 2;
     else if (!a->model) a->model = o;
-    else return cli_fail("quantize: unexpected argument '%s'\n%s", o, usage_text), 2;
+    else return cli_fail("quantize: unexpected argument '%s' (run 'calib8 quantize' for the options)", o), 2;
 #undef NEED
   }
-  if (!a->model || !a->n_calib || !a->out) return cli_fail("quantize needs MODEL, --calib SRC and -o OUT.onnx\n%s", usage_text), 2;
+  if (argc <= 1) return fprintf(stderr, "%s\n", usage_text), 2;
+  if (!a->model || !a->n_calib || !a->out)
+    return cli_fail("quantize needs MODEL, --calib SRC and -o OUT.onnx (run 'calib8 quantize' for the options)"), 2;
   if (a->test && !a->labels && strcmp(a->metric, "similarity"))
     return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
   if (!check_outputs(a)) return 2;

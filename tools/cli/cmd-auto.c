@@ -35,6 +35,7 @@ typedef struct strategy {
   c8_granularity gran;
   c8_weight_method weights;
   bool per_tensor_method; /* threshold method chosen per tensor by the lowest local error */
+  bool bias_correction;   /* Nagel et al. 2019, 4.2 (src/export/bias-correct.h) */
   unsigned char *fp32;    /* per node of the session graph: forced FP32 */
   char desc[200];
 } strategy;
@@ -81,8 +82,9 @@ static int n_compute(const c8_graph *g) {
 }
 
 static void strategy_key(const search *S, const strategy *st, char *key, size_t size) {
-  size_t n = (size_t)snprintf(key, size, "method=%s gran=%d weights=%d per_tensor=%d fp32=",
-                              c8_threshold_method_name(st->method), st->gran, st->weights, st->per_tensor_method);
+  size_t n = (size_t)snprintf(key, size, "method=%s gran=%d weights=%d per_tensor=%d bc=%d fp32=",
+                              c8_threshold_method_name(st->method), st->gran, st->weights, st->per_tensor_method,
+                              st->bias_correction);
   for (int i = 0; i < S->g->n_nodes && n < size; i++)
     if (st->fp32 && st->fp32[i]) n += (size_t)snprintf(key + n, size - n, "%d,", i);
 }
@@ -133,6 +135,7 @@ static calib8_status build(search *S, const strategy *st, c8_qplan **plan, c8_gr
   q.weights = st->weights;
   q.node_precision = prec;
   q.value_method = vm;
+  q.bias_correction = st->bias_correction;
   *plan = NULL;
   *qdq = NULL;
   rc = c8_qplan_build(g, S->cal, &q, plan);
@@ -371,6 +374,7 @@ static calib8_status calibrate(search *S) {
   cli_feed_close(&feed);
   if ((st = cli_feed_open(&feed, S->m, S->n_calib, S->calib, S->has_pp ? &S->pp : NULL, S->batch, S->limit))) goto out;
   if ((st = c8_calibration_create(S->s, &S->cal))) goto out;
+  if (S->full && (st = c8_calibration_enable_means(S->cal))) goto out; /* for the bias-correction trial */
   double t0 = c8_now();
   c8_progress bar;
   c8_progress_start(&bar, "calibrating", feed.count, S->quiet);
@@ -553,7 +557,7 @@ static strategy best_base(const search *S, const strategy *tried, int n) {
     int idx_ = try_strategy(S, (stg), &st);           \
     if (idx_ == -1) goto fail;                        \
     if (idx_ == -2) goto done;                        \
-    if (S->trials[idx_].meets && !S->full) goto done; \
+    if (S->trials[idx_].meets && (!S->full || S->trials[idx_].n_fp32 == 0)) goto done; \
   } while (0)
 
 int cmd_auto(int argc, char **argv) {
@@ -675,7 +679,14 @@ int cmd_auto(int argc, char **argv) {
     TRY(&s);
     goto done;
   }
-  /* full mode: sensitivity ranking, greedy reversion to FP32, then a split-point search */
+  /* full mode: bias correction, sensitivity ranking, greedy reversion to FP32, then a split-point search */
+  {
+    strategy bc = best_base(S, tried, nt);
+    bc.bias_correction = true;
+    snprintf(bc.desc, sizeof bc.desc, "%.150s + bias correction", S->trials[S->best].desc);
+    tried[nt++] = bc;
+    TRY(&tried[nt - 1]);
+  }
   {
     strategy base = best_base(S, tried, nt);
     int nr = 0;

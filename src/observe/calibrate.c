@@ -1,5 +1,7 @@
 #include "observe/calibrate.h"
 
+#include "core/threadpool.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,7 @@ void c8_calibration_destroy(c8_calibration *c) {
   free(c->mean_axis);
   free(c->mean_channels);
   free(c->mean_count);
+  free(c->partial);
   free(c);
 }
 
@@ -107,6 +110,16 @@ c8_status c8_calibration_channel_mean(const c8_calibration *c, int v, double **o
   return CALIB8_OK;
 }
 
+typedef struct hist_job {
+  c8_calibration *c;
+  const float *x;
+} hist_job;
+
+static void hist_chunk(void *ctx, int64_t begin, int64_t end, int thread) {
+  hist_job *j = ctx;
+  c8_histogram_add(&j->c->partial[thread], j->x + begin, end - begin);
+}
+
 static c8_status observe_value(c8_calibration *c, int v, const c8_tensor *t) {
   if (v < 0 || v >= c->n_values || t->dtype != CALIB8_FLOAT || !t->data) return CALIB8_OK;
   if (!c->hist[v]) {
@@ -114,7 +127,22 @@ static c8_status observe_value(c8_calibration *c, int v, const c8_tensor *t) {
     if (!c->hist[v]) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for the histogram of '%s'", c->g->values[v].name);
     c8_histogram_init(c->hist[v]);
   }
-  c8_histogram_add(c->hist[v], t->data, c8_numel(t));
+  int64_t n = c8_numel(t);
+  int threads = c8_threadpool_size(c->pool);
+  if (threads > 1 && n >= 65536) {
+    if (c->n_partial < threads) {
+      free(c->partial);
+      c->partial = malloc(sizeof *c->partial * (size_t)threads);
+      c->n_partial = c->partial ? threads : 0;
+      if (!c->partial) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for partial histograms");
+    }
+    for (int k = 0; k < threads; k++) c8_histogram_init(&c->partial[k]);
+    hist_job job = {.c = c, .x = t->data};
+    c8_parallel_for(c->pool, n, 16384, hist_chunk, &job);
+    for (int k = 0; k < threads; k++) c8_histogram_merge(c->hist[v], &c->partial[k]); /* exact, any order */
+  } else {
+    c8_histogram_add(c->hist[v], t->data, n);
+  }
   return c->mean_axis && c->mean_axis[v] > -2 ? accumulate_mean(c, v, t) : CALIB8_OK;
 }
 
@@ -131,6 +159,7 @@ static c8_status on_step(void *user, const c8_graph *g, const c8_step *step) {
 
 c8_status c8_calibration_run(c8_calibration *c, calib8_session *s, int n_inputs, const char *const *names,
                              const calib8_tensor *inputs) {
+  c->pool = s->pool;
   c8_session_set_observer(s, on_step, c);
   c8_status st = calib8_session_run(s, n_inputs, names, inputs);
   c8_session_set_observer(s, NULL, NULL);

@@ -17,6 +17,11 @@ typedef struct c8_calibration {
   int *mean_axis;        /* channel axis: 1 for Conv, -1 (last) for Gemm/MatMul, 0 for Gemm with transA */
   double **mean_sum;     /* per channel, summed in double in the order the elements arrive */
   int64_t *mean_channels, *mean_count; /* channel count; elements summed per channel */
+  /* Large tensors are histogrammed in parallel: one partial histogram per thread, merged exactly
+     (c8_histogram_merge), so the result does not depend on the thread count. */
+  struct c8_threadpool *pool;  /* the session's, set by c8_calibration_run */
+  c8_histogram *partial;       /* one per thread, allocated on first use */
+  int n_partial;
 } c8_calibration;
 
 c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out);

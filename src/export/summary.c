@@ -45,7 +45,7 @@ cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_gr
   cJSON_AddStringToObject(root, "granularity", p->opts.granularity == C8_GRAN_PER_TENSOR ? "per-tensor"
                                                : p->opts.granularity == C8_GRAN_MIX    ? "mix"
                                                                                        : "per-channel");
-  cJSON_AddStringToObject(root, "activations", p->opts.asymmetric ? "uint8 asymmetric" : "int8 symmetric");
+  cJSON_AddStringToObject(root, "activations", p->opts.asymmetric ? "uint8 asymmetric" : "uint8 symmetric");
   cJSON_AddNumberToObject(root, "calibration_samples", (double)cal->samples);
   cJSON *macs = cJSON_AddObjectToObject(root, "macs");
   cJSON_AddNumberToObject(macs, "total", (double)p->macs_total);

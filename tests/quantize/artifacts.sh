@@ -86,7 +86,8 @@ $Q $LENET --calib $EX -p $PP_LENET -q -o $A/admm.onnx --weights admm --json $A/a
 check "admm: other weights than minmax, same activations" sh -c "! cmp -s $A/q.onnx $A/admm.onnx && [ \"\$($K field $A/admm.json weights)\" = admm ]"
 check "admm: int8 weights in [-127, 127]" $K scales $A/admm.onnx /c1/Conv=per-channel /f1/Gemm=per-channel
 $Q $LENET --calib $EX -p $PP_LENET -q -o $A/asym.onnx --asymmetric --json $A/asym.json --table $A/asym.txt >/dev/null 2>&1
-check "asymmetric: uint8 activations" $K actdtype $A/asym.onnx uint8
+check "symmetric: uint8 activations, zero points 0 and 128" $K activations $A/q.onnx symmetric
+check "asymmetric: uint8 activations with other zero points" $K activations $A/asym.onnx asymmetric
 check "asymmetric: JSON" $K json $A/asym.json $A/asym.onnx $LENET
 $Q $LENET --calib $EX -p $PP_LENET -q -o $A/pct.onnx --method percentile --percentile 99.9 --json $A/pct.json >/dev/null 2>&1
 check "percentile 99.9 recorded in the JSON" [ "$($K field $A/pct.json percentile)" = 99.9 ]

@@ -1,5 +1,6 @@
 /* calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx [options]
  *
+ * Documented in docs/quantization.md.
  * calibration data -> histograms -> thresholds -> quantization plan -> QDQ ONNX model,
  * plus the calibration table, TensorRT cache, qtable and JSON summary on request,
  * and FP32-against-INT8 accuracy on a labelled test set. */
@@ -29,7 +30,8 @@ static const char *usage_text =
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]]\n"
     "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
-    "         [--test SRC --labels FILE [--metric top1|top5]] [--batch B] [--threads N] [--limit N] [--quiet]";
+    "         [--test SRC --labels FILE [--metric top1|top5] [--test-limit N]]\n"
+    "         [--batch B] [--threads N] [--limit N] [--quiet]";
 
 #define MAX_SPECS C8_DATASET_MAX_INPUTS
 
@@ -185,6 +187,10 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
       NEED("a sample count");
       if (!cli_parse_int(o, v, 1, 2000000000, &a->test_limit)) return 2;
     } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = true;
+    else if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+      printf("%s\n(see docs/quantization.md)\n", usage_text);
+      return -1;
+    }
     else if (o[0] == '-') return cli_fail("quantize: unknown option '%s'\n%s", o, usage_text), 2;
     else if (!a->model) a->model = o;
     else return cli_fail("quantize: unexpected argument '%s'\n%s", o, usage_text), 2;
@@ -268,7 +274,7 @@ out:
 int cmd_quantize(int argc, char **argv) {
   quantize_args a;
   int rc = parse_args(argc, argv, &a);
-  if (rc) return rc;
+  if (rc) return rc < 0 ? 0 : rc; /* -1: --help printed */
   rc = 1;
   c8_preprocess pp;
   bool has_pp;

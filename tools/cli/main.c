@@ -49,6 +49,8 @@ static void usage(FILE *f) {
           "                                  run the FP32 model on .npy inputs\n"
           "  eval MODEL --data SRC --labels FILE [--preprocess STR | --template NAME] [--metric top1|top5]\n"
           "       [--json FILE] [--batch B]  top-1/top-5 accuracy over images, .npy/.npz, LMDB or text data\n"
+          "  quantize MODEL --calib SRC -o OUT.onnx [options]\n"
+          "                                  calibrate and export an INT8 QDQ model (calib8 quantize --help)\n"
           "  --version                       print the version\n"
           "  --help                          this text\n");
 }

@@ -15,6 +15,7 @@ exits 1 with the reason on the first failure.
   activations QDQ.onnx symmetric|asymmetric   activation zero points: uint8; 0 or 128 when symmetric
   qtable QTABLE NODE=INT8|F32 ... the precision written for each node
   hits OUT.npy LABELS             prints the top-1 hits of scores against bare labels (one per line)
+  macs ORIG.onnx                  prints the per-sample multiply-accumulates of its Conv and Gemm nodes
   field JSON PATH                 prints a JSON field (PATH like metrics.int8)
 """
 import json
@@ -244,6 +245,25 @@ def cmd_hits(out, labels):
     print(int((y.argmax(1) == lab).sum()))
 
 
+def cmd_macs(orig):
+    """Per-sample multiply-accumulates of the Conv and Gemm nodes, from ONNX shape inference."""
+    import onnx
+    from onnx import numpy_helper, shape_inference
+    m = shape_inference.infer_shapes(onnx.load(orig))
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in list(m.graph.value_info) + list(m.graph.output)}
+    w = {i.name: numpy_helper.to_array(i).shape for i in m.graph.initializer}
+    total = 0
+    for n in m.graph.node:
+        if n.op_type == 'Conv':  # output elements x (C_in / group) x kernel
+            total += int(np.prod(shapes[n.output[0]][1:])) * int(np.prod(w[n.input[1]][1:]))
+        elif n.op_type == 'Gemm':
+            total += int(np.prod(w[n.input[1]]))
+        elif n.op_type in ('MatMul', 'ConvTranspose'):
+            fail(f'macs: {n.op_type} is not counted by this check')
+    print(total)
+
+
 def cmd_field(js, path):
     v = json.load(open(js))
     for k in path.split('.'):
@@ -256,7 +276,7 @@ if __name__ == '__main__':
     cmds = {'table': lambda: cmd_table(*a[1:4]), 'trt': lambda: cmd_trt(*a[1:3]), 'json': lambda: cmd_json(*a[1:4]),
             'weights': lambda: cmd_weights(a[1], a[2:]), 'scales': lambda: cmd_scales(a[1], a[2:]),
             'activations': lambda: cmd_activations(a[1], a[2]), 'qtable': lambda: cmd_qtable(a[1], a[2:]),
-            'hits': lambda: cmd_hits(a[1], a[2]), 'field': lambda: cmd_field(a[1], a[2])}
+            'hits': lambda: cmd_hits(a[1], a[2]), 'macs': lambda: cmd_macs(a[1]), 'field': lambda: cmd_field(a[1], a[2])}
     if not a or a[0] not in cmds:
         fail(f'usage: see the docstring; got {a}')
     cmds[a[0]]()

@@ -7,6 +7,11 @@
 void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes) {
   p->macs_total = p->macs_int8 = 0;
   if (!shapes || shapes->g->n_nodes != p->g->n_nodes) return;
+  /* Per sample: the plan is the last calibration batch's, whose size depends on --batch and the sample count.
+     Every counted op is linear in the batch (the leading dimension of the first graph input). */
+  int64_t batch = 1;
+  if (p->g->n_inputs > 0 && shapes->bound && shapes->bound[0].rank > 0 && shapes->bound[0].dims[0] > 0)
+    batch = shapes->bound[0].dims[0];
   for (int i = 0; i < p->n_nodes; i++) {
     const c8_node *n = &p->g->nodes[i];
     if (!c8_op_is_int8_compute(n->op_type) || n->n_in < 2 || n->out[0] < 0) continue;
@@ -23,6 +28,7 @@ void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes) {
       if (!strcmp(n->op_type, "Gemm") && c8_attr_int(n, "transA", 0) && x->rank == 2) k = x->dims[0];
       macs = c8_numel(y) * k;
     }
+    macs /= batch;
     p->macs_total += macs;
     if (p->node_prec[i] == C8_PREC_INT8) p->macs_int8 += macs;
   }
@@ -45,7 +51,7 @@ cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_gr
   cJSON_AddStringToObject(root, "granularity", p->opts.granularity == C8_GRAN_PER_TENSOR ? "per-tensor"
                                                : p->opts.granularity == C8_GRAN_MIX    ? "mix"
                                                                                        : "per-channel");
-  cJSON_AddStringToObject(root, "activations", p->opts.asymmetric ? "uint8 asymmetric" : "int8 symmetric");
+  cJSON_AddStringToObject(root, "activations", p->opts.asymmetric ? "uint8 asymmetric" : "uint8 symmetric");
   cJSON_AddNumberToObject(root, "calibration_samples", (double)cal->samples);
   cJSON *macs = cJSON_AddObjectToObject(root, "macs");
   cJSON_AddNumberToObject(macs, "total", (double)p->macs_total);

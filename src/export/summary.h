@@ -9,7 +9,8 @@
 #include "plan/qplan.h"
 #include "run/plan.h"
 
-/* Multiply-accumulates per node of p->g from the shapes of an execution plan of the same graph. */
+/* Multiply-accumulates per sample of Conv/ConvTranspose/Gemm/MatMul (all, and those in INT8) from the shapes of an
+ * execution plan of the same graph (any batch size). */
 void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes);
 
 /* Builds the summary object (caller owns it). `original` is the model as loaded (origin names), `qdq` the

@@ -11,7 +11,9 @@
  *   GlobalAveragePool, Concat) and Add carry int8 through when every activation
  *   input is already int8. MaxPool/Reshape-like ops and Concat share one scale
  *   between inputs and output (exact in ORT's integer kernels).
- * - Everything else stays FP32. */
+ * - Everything else stays FP32.
+ * Activations are stored as 8-bit unsigned (uint8) with a scale and zero point: symmetric
+ * ranges [-T, T] with zero point 128, never-negative ones [0, T] with zero point 0. */
 #ifndef C8_PLAN_QPLAN_H
 #define C8_PLAN_QPLAN_H
 
@@ -27,7 +29,8 @@ typedef struct c8_quant_options {
   double percentile;
   c8_weight_method weights;
   c8_granularity granularity;
-  bool asymmetric;                 /* uint8 activations with a zero point; else symmetric int8 */
+  bool asymmetric;                 /* activation range [min, max] with any zero point; else symmetric [-T, T]
+                                      ([0, T] for never-negative tensors) */
   /* per-node precision forced by the user, indexed like graph nodes (NULL = none) */
   const c8_precision *node_precision;
   /* per-value threshold method override (NULL = none; -1 entries mean default) */
@@ -51,8 +54,9 @@ typedef struct c8_tensor_q {
   float threshold;  /* symmetric clip T (|x| <= T) */
   float lo, hi;     /* the represented range: [-T, T] or, asymmetric, [lo, hi] containing 0 */
   float scale;
-  int zero_point;   /* symmetric int8: 0, or -128 for a never-negative tensor covering [0, T] */
-  c8_dtype dtype;   /* CALIB8_INT8 or CALIB8_UINT8 */
+  int zero_point;   /* symmetric: 128 (the int8 range [-128, 127] shifted), or 0 for a never-negative tensor
+                       covering [0, T] with all 256 steps; asymmetric: round(-lo / scale) */
+  c8_dtype dtype;   /* CALIB8_UINT8: what ONNX Runtime's integer kernels take on every CPU (see qplan.c) */
   int group;        /* shared-scale group id (-1 when alone) */
 } c8_tensor_q;
 

@@ -86,19 +86,28 @@ $Q $LENET --calib $EX -p $PP_LENET -q -o $A/admm.onnx --weights admm --json $A/a
 check "admm: other weights than minmax, same activations" sh -c "! cmp -s $A/q.onnx $A/admm.onnx && [ \"\$($K field $A/admm.json weights)\" = admm ]"
 check "admm: int8 weights in [-127, 127]" $K scales $A/admm.onnx /c1/Conv=per-channel /f1/Gemm=per-channel
 $Q $LENET --calib $EX -p $PP_LENET -q -o $A/asym.onnx --asymmetric --json $A/asym.json --table $A/asym.txt >/dev/null 2>&1
-check "asymmetric: uint8 activations" $K actdtype $A/asym.onnx uint8
+check "symmetric: uint8 activations, zero points 0 and 128" $K activations $A/q.onnx symmetric
+check "asymmetric: uint8 activations with other zero points" $K activations $A/asym.onnx asymmetric
 check "asymmetric: JSON" $K json $A/asym.json $A/asym.onnx $LENET
 $Q $LENET --calib $EX -p $PP_LENET -q -o $A/pct.onnx --method percentile --percentile 99.9 --json $A/pct.json >/dev/null 2>&1
+# MACs are per sample, whatever the batch: with --batch 7 the last of the 300 samples' batches holds 6
+want=$($K macs $LENET)
+$Q $LENET --calib $EX -p $PP_LENET -q -o $A/b7.onnx --batch 7 --json $A/b7.json >/dev/null 2>&1
+check "JSON: $want multiply-accumulates per sample with --batch 7 (from ONNX shape inference)" \
+  [ "$($K field $A/b7.json macs.total)" = "$want" ] && [ "$($K field $A/s.json macs.total)" = "$want" ]
+want=$($K macs $RESNET)
+check_resnet_macs() { [ "$($K field $R/s.json macs.total)" = "$want" ]; }
 check "percentile 99.9 recorded in the JSON" [ "$($K field $A/pct.json percentile)" = 99.9 ]
 
 # --- ResNet-8: residual Add and GlobalAveragePool carry int8; every artifact consistent ------------------------------
 R=$TMP/r
 mkdir "$R"
-$Q $RESNET --calib $EX -p $PP_RESNET -q -o $R/q.onnx --table $R/t.txt --trt-cache $R/trt.txt --json $R/s.json \
+$Q $RESNET --calib $EX -p $PP_RESNET -q --batch 16 -o $R/q.onnx --table $R/t.txt --trt-cache $R/trt.txt --json $R/s.json \
   --write-qtable $R/qt.txt >/dev/null 2>&1
 check "ResNet-8 table" $K table $R/t.txt $R/s.json $R/q.onnx
 check "ResNet-8 TensorRT cache" $K trt $R/trt.txt $R/t.txt
 check "ResNet-8 JSON" $K json $R/s.json $R/q.onnx $RESNET
 check "ResNet-8: residual Add in the table" grep -q '^/l/l.0/Add_output_0 ' $R/t.txt
+check "ResNet-8: $want multiply-accumulates per sample (batch 16)" check_resnet_macs
 check "ResNet-8: every MAC in INT8" [ "$($K field $R/s.json macs.int8_fraction)" = 1 ]
 finish

@@ -12,9 +12,10 @@ exits 1 with the reason on the first failure.
                                   macs.int8_fraction = int8 / total
   weights QDQ.onnx NODE=int8|float ...      how each node's weight input arrives
   scales QDQ.onnx NODE=per-channel|per-tensor ...   the shape of each node's weight scale
-  actdtype QDQ.onnx int8|uint8    dtype of every activation zero point
+  activations QDQ.onnx symmetric|asymmetric   activation zero points: uint8; 0 or 128 when symmetric
   qtable QTABLE NODE=INT8|F32 ... the precision written for each node
   hits OUT.npy LABELS             prints the top-1 hits of scores against bare labels (one per line)
+  macs ORIG.onnx                  prints the per-sample multiply-accumulates of its Conv and Gemm nodes
   field JSON PATH                 prints a JSON field (PATH like metrics.int8)
 """
 import json
@@ -82,12 +83,20 @@ def cmd_table(table, js, qdq):
             fail(f'{name}: the QDQ model has no {name}_scale / {name}_zero_point initializer')
         if s.shape != () or zp.shape != ():
             fail(f'{name}: activation scale/zero point must be scalars, got {s.shape} {zp.shape}')
-        if zp.dtype == np.int8:
-            want = t / np.float32(255) if int(zp) == -128 else t / np.float32(127)
-            if int(zp) not in (0, -128) or (int(zp) == -128 and lo < 0):
-                fail(f'{name}: int8 zero point {int(zp)} with min {lo}')
-            if np.float32(s) != want:
-                fail(f'{name}: scale {s!r} is not threshold {t!r} / {255 if int(zp) == -128 else 127}')
+        # symmetric: T/255 over [0, T] (uint8 zero point 0; int8 -128) or T/127 over [-T, T] (uint8 128; int8 0)
+        z = int(zp)
+        if (zp.dtype, z) in ((np.uint8, 0), (np.int8, -128)):
+            want = t / np.float32(255)
+            if lo < 0:
+                fail(f'{name}: zero point {z} ({zp.dtype}) leaves no room for min {lo}')
+        elif (zp.dtype, z) in ((np.uint8, 128), (np.int8, 0)):
+            want = t / np.float32(127)
+        else:
+            fail(f'{name}: zero point {z} ({zp.dtype}) is not symmetric')
+        if np.float32(s) != want:
+            fail(f'{name}: scale {s!r} is not threshold {t!r} / {255 if want != t / np.float32(127) else 127}')
+        if j['dtype'] != str(zp.dtype):
+            fail(f'{name}: JSON dtype {j["dtype"]}, model {zp.dtype}')
         if np.float32(j['scale']) != np.float32(s) or j['zero_point'] != int(zp):
             fail(f'{name}: JSON scale/zero point {j["scale"]} {j["zero_point"]} vs model {s} {int(zp)}')
     print(f'table: {len(rows)} tensors; thresholds, min/max, scales and zero points agree with the JSON and the model')
@@ -203,14 +212,18 @@ def cmd_scales(qdq, specs):
     print(f'scales: {" ".join(specs)}')
 
 
-def cmd_actdtype(qdq, want):
+def cmd_activations(qdq, mode):
     m, inits = load_model(qdq)
     weights = {n.input[2] for n in m.graph.node if n.op_type == 'DequantizeLinear' and n.input[0] in inits}
-    zps = [k for k in inits if k.endswith('_zero_point') and k not in weights]
-    bad = [k for k in zps if inits[k].dtype != np.dtype(want)]
-    if not zps or bad:
-        fail(f'activation zero points not {want}: {bad or "none found"}')
-    print(f'actdtype: {len(zps)} activation zero points are {want}')
+    zps = {k: inits[k] for k in inits if k.endswith('_zero_point') and k not in weights}
+    if not zps or any(z.dtype != np.uint8 or z.shape != () for z in zps.values()):
+        fail(f'activation zero points must be uint8 scalars: {[(k, z.dtype) for k, z in zps.items()]}')
+    other = sorted(k for k, z in zps.items() if int(z) not in (0, 128))
+    if mode == 'symmetric' and other:
+        fail(f'symmetric activations with zero points other than 0 and 128: {other}')
+    if mode == 'asymmetric' and not other:
+        fail('asymmetric activations, yet every zero point is 0 or 128')
+    print(f'activations: {len(zps)} uint8 zero points, {mode}')
 
 
 def cmd_qtable(path, specs):
@@ -232,6 +245,25 @@ def cmd_hits(out, labels):
     print(int((y.argmax(1) == lab).sum()))
 
 
+def cmd_macs(orig):
+    """Per-sample multiply-accumulates of the Conv and Gemm nodes, from ONNX shape inference."""
+    import onnx
+    from onnx import numpy_helper, shape_inference
+    m = shape_inference.infer_shapes(onnx.load(orig))
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in list(m.graph.value_info) + list(m.graph.output)}
+    w = {i.name: numpy_helper.to_array(i).shape for i in m.graph.initializer}
+    total = 0
+    for n in m.graph.node:
+        if n.op_type == 'Conv':  # output elements x (C_in / group) x kernel
+            total += int(np.prod(shapes[n.output[0]][1:])) * int(np.prod(w[n.input[1]][1:]))
+        elif n.op_type == 'Gemm':
+            total += int(np.prod(w[n.input[1]]))
+        elif n.op_type in ('MatMul', 'ConvTranspose'):
+            fail(f'macs: {n.op_type} is not counted by this check')
+    print(total)
+
+
 def cmd_field(js, path):
     v = json.load(open(js))
     for k in path.split('.'):
@@ -243,8 +275,8 @@ if __name__ == '__main__':
     a = sys.argv[1:]
     cmds = {'table': lambda: cmd_table(*a[1:4]), 'trt': lambda: cmd_trt(*a[1:3]), 'json': lambda: cmd_json(*a[1:4]),
             'weights': lambda: cmd_weights(a[1], a[2:]), 'scales': lambda: cmd_scales(a[1], a[2:]),
-            'actdtype': lambda: cmd_actdtype(a[1], a[2]), 'qtable': lambda: cmd_qtable(a[1], a[2:]),
-            'hits': lambda: cmd_hits(a[1], a[2]), 'field': lambda: cmd_field(a[1], a[2])}
+            'activations': lambda: cmd_activations(a[1], a[2]), 'qtable': lambda: cmd_qtable(a[1], a[2:]),
+            'hits': lambda: cmd_hits(a[1], a[2]), 'macs': lambda: cmd_macs(a[1]), 'field': lambda: cmd_field(a[1], a[2])}
     if not a or a[0] not in cmds:
         fail(f'usage: see the docstring; got {a}')
     cmds[a[0]]()

@@ -143,4 +143,5 @@ expect_error "--fp32-before with one unknown tensor in a list" "--fp32-before: t
   $Q "$M" --calib $EX -p $PP_LENET --fp32-before /Relu_output_0,relu9 $ARTS
 
 check "inputs unchanged" cmp -s "$M" "$LENET"
+check "quantize --help: usage on stdout, exit 0" sh -c "$Q --help | grep -q '^usage: calib8 quantize MODEL'"
 finish

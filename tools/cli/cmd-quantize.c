@@ -1,5 +1,6 @@
 /* calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx [options]
  *
+ * Documented in docs/quantization.md.
  * calibration data -> histograms -> thresholds -> quantization plan -> QDQ ONNX model,
  * plus the calibration table, TensorRT cache, qtable and JSON summary on request,
  * and FP32-against-INT8 accuracy on a labelled test set. */
@@ -202,6 +203,10 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
       NEED("a sample count");
       if (!cli_parse_int(o, v, 1, 2000000000, &a->test_limit)) return 2;
     } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = true;
+    else if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+      printf("%s\n(see docs/quantization.md)\n", usage_text);
+      return -1;
+    }
     else if (o[0] == '-') return cli_fail("quantize: unknown option '%s' (run 'calib8 quantize' for the options)", o), 2;
     else if (!a->model) a->model = o;
     else return cli_fail("quantize: unexpected argument '%s' (run 'calib8 quantize' for the options)", o), 2;
@@ -303,7 +308,7 @@ static calib8_status equalize_session(calib8_session **s, const calib8_session_o
 int cmd_quantize(int argc, char **argv) {
   quantize_args a;
   int rc = parse_args(argc, argv, &a);
-  if (rc) return rc;
+  if (rc) return rc < 0 ? 0 : rc; /* -1: --help printed */
   rc = 1;
   c8_preprocess pp;
   bool has_pp;

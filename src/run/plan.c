@@ -1,10 +1,60 @@
 #include "run/plan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CALIB8_PROFILE=1: per op type (and the slowest nodes) time per run, printed to stderr when the plan goes. */
+static void print_profile(const c8_plan *p) {
+  if (!p->prof || p->prof_runs == 0) return;
+  double total = 0;
+  for (int i = 0; i < p->n_steps; i++) total += p->prof[i];
+  fprintf(stderr, "calib8 profile: %d run%s, %.3f ms per run\n", p->prof_runs, p->prof_runs == 1 ? "" : "s",
+          total * 1e3 / p->prof_runs);
+  /* By op type: a quadratic scan is fine for a debugging aid. */
+  unsigned char *done = calloc((size_t)p->n_steps + 1, 1);
+  if (!done) return;
+  for (int i = 0; i < p->n_steps; i++) {
+    if (done[i]) continue;
+    const char *op = p->g->nodes[p->steps[i].node].op_type;
+    double t = 0;
+    int count = 0;
+    for (int j = i; j < p->n_steps; j++)
+      if (!done[j] && strcmp(p->g->nodes[p->steps[j].node].op_type, op) == 0) {
+        done[j] = 1;
+        t += p->prof[j];
+        count++;
+      }
+    fprintf(stderr, "  %-24s %4d nodes %9.3f ms %5.1f%%\n", op, count, t * 1e3 / p->prof_runs,
+            total > 0 ? 100 * t / total : 0);
+  }
+  memset(done, 0, (size_t)p->n_steps);
+  fprintf(stderr, "  slowest nodes:\n");
+  for (int r = 0; r < 15 && r < p->n_steps; r++) {
+    int best = -1;
+    for (int j = 0; j < p->n_steps; j++)
+      if (!done[j] && (best < 0 || p->prof[j] > p->prof[best])) best = j;
+    done[best] = 1;
+    const c8_node *n = &p->g->nodes[p->steps[best].node];
+    const c8_tensor *o = p->steps[best].out[0];
+    char shape[128] = "";
+    if (o) c8_shape_str(o, shape, sizeof shape);
+    fprintf(stderr, "  %9.3f ms  %-16s %-40s -> %s\n", p->prof[best] * 1e3 / p->prof_runs, n->op_type, n->name, shape);
+  }
+  free(done);
+}
 
 void c8_plan_destroy(c8_plan *p) {
   if (!p) return;
+  print_profile(p);
+  free(p->prof);
   for (int i = 0; i < p->n_steps; i++) {
     c8_step *s = &p->steps[i];
     if (s->k.state) {
@@ -199,6 +249,8 @@ c8_status c8_plan_build(const c8_graph *g, const calib8_tensor *inputs, struct c
       }
   }
   C8_TRY(plan_memory(p));
+  const char *prof = getenv("CALIB8_PROFILE");
+  if (prof && strcmp(prof, "1") == 0) p->prof = calloc((size_t)p->n_steps + 1, sizeof *p->prof);
   *out = p;
   return CALIB8_OK;
 fail:
@@ -213,9 +265,12 @@ c8_status c8_plan_run(c8_plan *p, const calib8_tensor *inputs, c8_step_observer 
   for (int s = 0; s < p->n_steps; s++) {
     c8_step *step = &p->steps[s];
     const c8_node *node = &g->nodes[step->node];
+    double t0 = p->prof ? now_s() : 0;
     c8_status st = node->def->run(&step->k, step->in, step->n_in, step->out, step->n_out, scratch);
+    if (p->prof) p->prof[s] += now_s() - t0;
     if (st) return st;
     if (obs && (st = obs(user, g, step))) return st;
   }
+  if (p->prof) p->prof_runs++;
   return CALIB8_OK;
 }

@@ -31,6 +31,8 @@ typedef struct c8_plan {
   unsigned char *arena;
   size_t arena_bytes, scratch_offset, scratch_bytes;
   calib8_tensor *bound;   /* input shapes this plan was built for, one per graph input */
+  double *prof;           /* CALIB8_PROFILE=1: seconds per step summed over runs (NULL otherwise) */
+  int prof_runs;
 } c8_plan;
 
 /* Builds a plan for the given input shapes (inputs[i] feeds g->inputs[i]; data ignored). */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "kernels/gemm/gemm.h"
 
 #define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_)                                           \
@@ -29,8 +30,13 @@ static const char *const all_isas[] = {
 
 enum { N_CONFIGS = (int)(sizeof all_configs / sizeof all_configs[0]) };
 
-/* Only the portable kernels exist so far; ISA-specific ones will consult the CPU here. */
-static bool isa_available(const char *isa) { return strcmp(isa, "scalar") == 0; }
+/* An entry runs when its ISA is at most what c8_cpu_isa() allows (the CPU, lowered by CALIB8_ISA). */
+static bool isa_available(const char *isa) {
+  c8_isa need = C8_ISA_SCALAR;
+  if (strcmp(isa, "avx2") == 0) need = C8_ISA_AVX2;
+  else if (strcmp(isa, "avx512") == 0) need = C8_ISA_AVX512;
+  return need <= c8_cpu_isa();
+}
 
 int c8_f32_gemm_config_count(void) {
   int n = 0;

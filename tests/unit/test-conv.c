@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "check.h"
+#include "core/cpu.h"
 #include "core/tensor.h"
+#include "core/threadpool.h"
 #include "graph/graph.h"
 #include "ops/op.h"
 
@@ -117,6 +119,28 @@ static void run_case(const conv_case *cc, bool const_w) {
   void *scratch = c8_alloc(k.scratch_bytes ? k.scratch_bytes : 1);
   CHECK_EQ_INT(node->def->run(&k, in, n_in, out, 1, scratch), CALIB8_OK);
   c8_free(scratch);
+  /* 2 and 3 threads: bit-identical to 1 (the work is split by output, never inside a sum). */
+  for (int threads = 2; threads <= 3; threads++) {
+    c8_threadpool *pool = NULL;
+    CHECK_EQ_INT(c8_threadpool_create(threads, &pool), CALIB8_OK);
+    c8_kernel kt = {.node = node, .opset = 13, .pool = pool};
+    c8_tensor yt = {0};
+    c8_tensor *outt[1] = {&yt};
+    if (!const_w) w.data = NULL;
+    CHECK_EQ_INT(node->def->prepare(&kt, in, n_in, outt, 1), CALIB8_OK);
+    w.data = wdata;
+    yt.data = c8_alloc(c8_nbytes(&y));
+    void *sc = c8_alloc(kt.scratch_bytes ? kt.scratch_bytes : 1);
+    CHECK_EQ_INT(node->def->run(&kt, in, n_in, outt, 1, sc), CALIB8_OK);
+    if (memcmp(yt.data, y.data, c8_nbytes(&y)) != 0) {
+      fprintf(stderr, "  %d threads: output differs from 1 thread\n", threads);
+      CHECK(0);
+    }
+    c8_free(sc);
+    c8_free(yt.data);
+    if (kt.state) node->def->destroy(kt.state);
+    c8_threadpool_destroy(pool);
+  }
   /* Naive reference, spatial dims padded to 3 like the op does, but written independently. */
   int64_t I[3] = {1, 1, 1}, K[3] = {1, 1, 1}, S[3] = {1, 1, 1}, D[3] = {1, 1, 1}, O[3] = {1, 1, 1}, P[3] = {0, 0, 0};
   for (int i = 0; i < nsp; i++) {
@@ -243,12 +267,18 @@ static const conv_case cases[] = {
      .dil = {1, 1}, .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
 };
 
+/* Every case on every ISA level the CPU has (CALIB8_ISA lowers the top one). */
 static void test_cases(void) {
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    int before = check_failures;
-    run_both(&cases[i]);
-    if (check_failures != before) fprintf(stderr, "  (case %zu)\n", i);
+  const c8_isa top = c8_cpu_isa();
+  for (int isa = C8_ISA_SCALAR; isa <= (int)top; isa++) {
+    c8_cpu_set_isa((c8_isa)isa);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      int before = check_failures;
+      run_both(&cases[i]);
+      if (check_failures != before) fprintf(stderr, "  (case %zu, isa %s)\n", i, c8_isa_name((c8_isa)isa));
+    }
   }
+  c8_cpu_set_isa(top);
 }
 
 /* prepare must fail with a message naming the rule. */

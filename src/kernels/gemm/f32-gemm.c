@@ -154,6 +154,7 @@ static void epilogue_only(const c8_f32_gemm_args *g) {
       ci[j] = v;
     }
   }
+  if (g->post) g->post(g->post_ctx, 0, 0, g->m, g->n, g->c, g->ldc);
 }
 
 void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void *workspace) {
@@ -202,8 +203,9 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
           for (size_t ir = 0; ir < mc; ir += MR) {
             const size_t mr = min_sz(MR, mc - ir);
             t.row_bias = first && row_bias ? g->bias + ic + ir : NULL;
-            cfg->ukernel(mr, nr, kc, ablk + (ir / MR) * astride, bpanel, g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,
-                         &t);
+            float *ctile = g->c + (ic + ir) * g->ldc + jc + jr;
+            cfg->ukernel(mr, nr, kc, ablk + (ir / MR) * astride, bpanel, ctile, g->ldc, &t);
+            if (last && g->post) g->post(g->post_ctx, ic + ir, jc + jr, mr, nr, ctile, g->ldc);
           }
         }
       }

@@ -59,6 +59,11 @@ const c8_f32_gemm_config *c8_f32_gemm_config_at(int i);
 typedef void (*c8_f32_pack_b_fn)(const void *ctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr,
                                  size_t panel_stride, float *dst);
 
+/* Called on each finished tile of C, after its last K block (still in L1): rows [row, row+rows) and columns
+ * [col, col+cols) of this GEMM's C, at c (row stride ldc). Fused activations run here. */
+typedef void (*c8_f32_gemm_post_fn)(const void *ctx, size_t row, size_t col, size_t rows, size_t cols, float *c,
+                                    size_t ldc);
+
 typedef struct c8_f32_gemm_args {
   size_t m, n, k;
   /* A: either a (row-major [M,K] with row stride lda, or [K,M] when trans_a) or a_packed. */
@@ -81,6 +86,8 @@ typedef struct c8_f32_gemm_args {
   int bias_kind; /* C8_GEMM_BIAS_* */
   const float *bias;
   float min, max;
+  c8_f32_gemm_post_fn post; /* NULL: none */
+  const void *post_ctx;
 } c8_f32_gemm_args;
 
 void c8_f32_gemm_args_init(c8_f32_gemm_args *g);

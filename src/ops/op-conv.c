@@ -15,6 +15,7 @@
 
 #include "core/threadpool.h"
 #include "kernels/gemm/gemm.h"
+#include "ops/epilogue.h"
 #include "ops/op-conv.h"
 
 /* ---- geometry ---- */
@@ -196,6 +197,8 @@ typedef struct conv_state {
   float *wpacked;         /* per-group packed weights (c8_alloc), NULL when W is not constant */
   size_t wpacked_group;   /* floats per group */
   float min, max;         /* fused activation clamp */
+  bool has_epi;           /* a fused chain (k->fuse) beyond a clamp runs as each tile is finished */
+  c8_epilogue epi;
   /* The GEMM's B matrix is read from a source image per (batch, group): the input itself, or
      a zero-padded copy of it when the convolution pads, so packing never tests borders. */
   bool padded;
@@ -289,6 +292,15 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   s->min = -INFINITY;
   s->max = INFINITY;
   if (strcmp(node->op_type, "FusedConv") == 0 && (st = parse_activation(node, s))) return st;
+  if (k->fuse) {
+    /* A chain the epilogue cannot take runs unfused (the plan sees k->fuse cleared). */
+    c8_tensor y = {0};
+    c8_conv_set_output(g, &y, CALIB8_FLOAT);
+    float lo, hi;
+    if (!c8_epilogue_init(&s->epi, k, &y) || s->min != -INFINITY || s->max != INFINITY) k->fuse = NULL;
+    else if (c8_epilogue_is_clamp(&s->epi, &lo, &hi)) s->min = lo, s->max = hi;
+    else s->has_epi = true;
+  }
   s->threads = c8_threadpool_size(k->pool);
   s->cfg = c8_f32_gemm_config_default();
   s->mg = g->m / g->groups;
@@ -411,7 +423,7 @@ static void conv_pack_b(const void *vctx, size_t k0, size_t kc, size_t n0, size_
 
 typedef struct conv_job {
   const conv_state *s;
-  const float *x, *w, *bias;
+  const float *x, *w, *bias, *res;
   float *y;
   unsigned char *scratch;
 } conv_job;
@@ -446,6 +458,21 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
       }
       memset(dz + (py + IH) * s->sw, 0, (size_t)((s->sh - py - IH) * s->sw) * sizeof(float));
     }
+  }
+}
+
+/* The fused chain on a finished GEMM tile: rows are output channels ch0 + row, columns positions. */
+typedef struct post_ctx {
+  const conv_state *s;
+  int64_t ch0;
+  const float *res; /* residual at (ch0, first position of this GEMM), row stride ohw; or NULL */
+} post_ctx;
+
+static void conv_post(const void *vctx, size_t row, size_t col, size_t rows, size_t cols, float *c, size_t ldc) {
+  const post_ctx *p = vctx;
+  for (size_t r = 0; r < rows; r++) {
+    const float *res = p->res ? p->res + (int64_t)(row + r) * p->s->ohw + (int64_t)col : NULL;
+    c8_epilogue_apply(&p->s->epi, p->ch0 + (int64_t)(row + r), c + r * ldc, res, cols);
   }
 }
 
@@ -484,6 +511,9 @@ static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
       a.bias = j->bias + gi * s->mg + m0;
     }
     a.min = s->min, a.max = s->max;
+    const int64_t out_off = (n * g->m + gi * s->mg + m0) * s->ohw + q0;
+    post_ctx pc = {.s = s, .ch0 = gi * s->mg + m0, .res = j->res ? j->res + out_off : NULL};
+    if (s->has_epi) a.post = conv_post, a.post_ctx = &pc;
     c8_f32_gemm(s->cfg, &a, ws);
   }
 }
@@ -567,6 +597,7 @@ static void depthwise_range(void *vjob, int64_t u0, int64_t u1, int thread) {
           v = v < s->min ? s->min : v;
           yr[ox] = v > s->max ? s->max : v;
         }
+      if (s->has_epi) c8_epilogue_apply(&s->epi, m, yr, j->res ? j->res + u * OH * OW + oy * OW : NULL, (size_t)OW);
     }
   }
 }
@@ -578,6 +609,7 @@ static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   const c8_conv_geom *g = &s->g;
   conv_job j = {.s = s, .x = in[0]->data, .w = in[1]->data, .y = out[0]->data, .scratch = scratch};
   j.bias = n_in > 2 && in[2] ? in[2]->data : NULL;
+  j.res = s->has_epi ? c8_epilogue_residual(&s->epi, k) : NULL;
   if (s->path == PATH_DEPTHWISE) {
     const int64_t planes = g->n * g->m, work = s->ohw * c8_conv_k_size(g);
     c8_parallel_for(k->pool, planes, work >= 4096 ? 1 : ceil_div(4096, work), depthwise_range, &j);

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum { C8_GEMM_BIAS_NONE = 0, C8_GEMM_BIAS_ROW = 1, C8_GEMM_BIAS_COL = 2 };
 
@@ -104,5 +105,13 @@ size_t c8_f32_gemm_workspace_bytes(const c8_f32_gemm_config *cfg, size_t m, size
 /* Runs the GEMM with configuration cfg (NULL: the default). workspace must hold
  * c8_f32_gemm_workspace_bytes and be 64-byte aligned. No allocation. */
 void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void *workspace);
+
+/* Direct-B convolution micro-kernel (f32-dconv-8x32-avx512.c): the raw 8 x 32 sums over kc steps of a
+ * packed A panel (MR = 8) and B rows b + koff[k] (32 consecutive floats each; readable past the image:
+ * callers leave slack; koff readable C8_DCONV_KOFF_SLACK entries past kc), into the 64-byte aligned
+ * tile[8][32], continuing from its contents when `accumulate`. AVX-512 only. */
+#define C8_DCONV_KOFF_SLACK 8
+void c8_f32_dconv_ukernel_8x32__avx512(size_t kc, const float *a, const float *b, const int64_t *koff,
+                                       float *tile, int accumulate);
 
 #endif

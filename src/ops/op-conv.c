@@ -15,6 +15,7 @@
 
 #include "core/cpu.h"
 #include "core/threadpool.h"
+#include "kernels/conv/dwconv.h"
 #include "kernels/gemm/gemm.h"
 #include "ops/epilogue.h"
 #include "ops/op-conv.h"
@@ -196,6 +197,7 @@ enum { PATH_DEPTHWISE, PATH_GEMM, PATH_DIRECT };
 #define DIRECT_NR 32
 #define DIRECT_MR 8
 #define SRC_SLACK 64 /* floats readable past the padded sources (the last tile reads up to 31 past) */
+#define DW_SLACK 64  /* floats readable past a padded depthwise plane (stride 2 reads 32 per 16 outputs) */
 
 typedef struct conv_state {
   c8_conv_geom g;
@@ -208,6 +210,7 @@ typedef struct conv_state {
   float min, max;         /* fused activation clamp */
   bool has_epi;           /* a fused chain (k->fuse) beyond a clamp runs as each tile is finished */
   c8_f32_pack_b_fn pack_b;
+  bool dw_simd;           /* PATH_DEPTHWISE with the AVX-512 kernel (ws_bytes per thread: a padded plane) */
   c8_epilogue epi;
   /* The GEMM's B matrix is read from a source image per (batch, group): the input itself, or
      a zero-padded copy of it when the convolution pads, so packing never tests borders. */
@@ -330,6 +333,13 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   s->ohw = c8_conv_out_size(g);
   if (s->cg == 1 && g->groups > 1 && g->k[0] == 1 && g->in[0] == 1) {
     s->path = PATH_DEPTHWISE;
+    s->dw_simd = c8_cpu_isa() >= C8_ISA_AVX512 && (g->stride[2] == 1 || g->stride[2] == 2) && g->k[1] * g->k[2] <= 25;
+    if (s->dw_simd) {
+      s->sh = g->in[1] + g->pad_begin[1] + g->pad_end[1];
+      s->sw = g->in[2] + g->pad_begin[2] + g->pad_end[2];
+      s->ws_bytes = align64((size_t)(s->sh * s->sw + DW_SLACK) * sizeof(float));
+      k->scratch_bytes = s->ws_bytes * (size_t)s->threads;
+    }
     c8_conv_set_output(g, out[0], CALIB8_FLOAT);
     return CALIB8_OK;
   }
@@ -723,6 +733,39 @@ static void depthwise_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   }
 }
 
+/* AVX-512 depthwise: each input plane is first copied into a zero-padded buffer (no border tests, per
+   thread), then the row kernel (kernels/conv/dwconv.h) computes each output row from registers. */
+
+static void dw_range_simd(void *vjob, int64_t u0, int64_t u1, int thread) {
+  const conv_job *j = vjob;
+  const conv_state *s = j->s;
+  const c8_conv_geom *g = &s->g;
+  float *pad = (float *)(j->scratch + (size_t)thread * s->ws_bytes);
+  const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2];
+  const int64_t py = g->pad_begin[1], px = g->pad_begin[2], SH = s->sh, SW = s->sw;
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t n = u / g->m, m = u % g->m;
+    const float *xc = j->x + (n * g->c + m / s->mg) * IH * IW;
+    memset(pad, 0, (size_t)(py * SW) * sizeof(float));
+    for (int64_t y = 0; y < IH; y++) {
+      float *d = pad + (y + py) * SW;
+      for (int64_t t = 0; t < px; t++) d[t] = 0.0f;
+      memcpy(d + px, xc + y * IW, (size_t)IW * sizeof(float));
+      for (int64_t t = px + IW; t < SW; t++) d[t] = 0.0f;
+    }
+    memset(pad + (py + IH) * SW, 0, (size_t)((SH - py - IH) * SW + DW_SLACK) * sizeof(float));
+    const float *wm = j->w + m * KH * KW;
+    const float b = j->bias ? j->bias[m] : 0.0f;
+    float *yc = j->y + u * OH * OW;
+    for (int64_t oy = 0; oy < OH; oy++) {
+      float *yr = yc + oy * OW;
+      c8_f32_dwconv_row__avx512(pad + oy * g->stride[1] * SW, (size_t)(g->dil[1] * SW), wm, (int)KH, (int)KW,
+                                (int)g->stride[2], (int)g->dil[2], b, s->min, s->max, yr, (size_t)OW);
+      if (s->has_epi) c8_epilogue_apply(&s->epi, m, yr, j->res ? j->res + u * OH * OW + oy * OW : NULL, (size_t)OW);
+    }
+  }
+}
+
 static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                           void *scratch) {
   (void)n_out;
@@ -734,7 +777,8 @@ static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   if (s->path == PATH_DEPTHWISE) {
     const int64_t planes = g->n * g->m, work = s->ohw * c8_conv_k_size(g);
     c8_parallel_for(planes * work < 65536 ? NULL : k->pool, planes, work >= 4096 ? 1 : ceil_div(4096, work),
-                    depthwise_range, &j);
+                    s->dw_simd ? dw_range_simd : depthwise_range,
+                    &j);
     return CALIB8_OK;
   }
   /* Below about a microsecond of work, handing out chunks costs more than it saves. */

@@ -219,6 +219,12 @@ static const conv_case cases[] = {
     /* depthwise 3x3 stride 1, asymmetric pads, width 1 */
     {.nsp = 2, .n = 1, .c = 2, .m = 2, .groups = 2, .in = {5, 1}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(0, 2, 2, 0), .bias = true},
+    /* depthwise 5x5 stride (2, 1) as in PP-OCR, rows longer than one vector */
+    {.nsp = 2, .n = 2, .c = 3, .m = 3, .groups = 3, .in = {9, 37}, .k = {5, 5}, .stride = {2, 1}, .dil = {1, 1},
+     .pads = P2(2, 2, 2, 2), .bias = true},
+    /* depthwise 3x3 stride (1, 2), odd width, Clip */
+    {.nsp = 2, .n = 1, .c = 4, .m = 4, .groups = 4, .in = {6, 35}, .k = {3, 3}, .stride = {1, 2}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 0), .bias = true, .act = 2},
     /* depthwise with channel multiplier 2 */
     {.nsp = 2, .n = 1, .c = 3, .m = 6, .groups = 3, .in = {8, 9}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(1, 1, 1, 1), .bias = true},

@@ -12,6 +12,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "core/cpu.h"
 #include "core/threadpool.h"
@@ -413,9 +416,32 @@ typedef struct pack_ctx {
 
 /* Copies `len` columns starting at panel column `col` of every row in [0, kc): row k reads
    base + koff[k] (stride sx). */
+#ifdef HAVE_PACK_AVX512
+/* d[j] = s[2j] for j < n (n <= 32): two loads and an even-lane permute per 16; masked loads at the end
+   so nothing past s[2n-2] is read (the source may be the unpadded input). */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void copy_stride2_avx512(float *d,
+                                                                                            const float *s,
+                                                                                            size_t n) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (size_t j = 0; j < n; j += 16) {
+    const size_t m = n - j < 16 ? n - j : 16, need = 2 * m - 1; /* floats of s read from s + 2j */
+    __m512 lo, hi;
+    if (need >= 32) {
+      lo = _mm512_loadu_ps(s + 2 * j), hi = _mm512_loadu_ps(s + 2 * j + 16);
+    } else {
+      const unsigned nl = need < 16 ? (unsigned)need : 16u, nh = need > 16 ? (unsigned)(need - 16) : 0u;
+      lo = _mm512_maskz_loadu_ps((__mmask16)((1u << nl) - 1), s + 2 * j);
+      hi = _mm512_maskz_loadu_ps((__mmask16)((1u << nh) - 1), s + 2 * j + 16);
+    }
+    _mm512_mask_storeu_ps(d + j, (__mmask16)((1u << m) - 1), _mm512_permutex2var_ps(lo, even, hi));
+  }
+}
+#endif
+
 static inline __attribute__((always_inline)) void pack_run(const float *base, const int64_t *koff, size_t kc,
                                                           int64_t sx, size_t col, size_t len, size_t nr, size_t ps,
-                                                          float *dst) {
+                                                          float *dst, const bool avx512) {
+  (void)avx512;
   while (len > 0) {
     const size_t p = col / nr, j0 = col % nr, n = nr - j0 < len ? nr - j0 : len;
     float *d = dst + p * ps + j0;
@@ -430,10 +456,15 @@ static inline __attribute__((always_inline)) void pack_run(const float *base, co
         for (size_t k = 0; k < kc; k++, d += nr) memcpy(d, base + koff[k], n * sizeof(float));
       }
     } else {
-      for (size_t k = 0; k < kc; k++, d += nr) {
-        const float *sr = base + koff[k];
-        for (size_t j = 0; j < n; j++) d[j] = sr[(int64_t)j * sx];
-      }
+#ifdef HAVE_PACK_AVX512
+      if (avx512 && sx == 2) {
+        for (size_t k = 0; k < kc; k++, d += nr) copy_stride2_avx512(d, base + koff[k], n);
+      } else
+#endif
+        for (size_t k = 0; k < kc; k++, d += nr) {
+          const float *sr = base + koff[k];
+          for (size_t j = 0; j < n; j++) d[j] = sr[(int64_t)j * sx];
+        }
     }
     base += (int64_t)n * sx;
     col += n;
@@ -442,21 +473,22 @@ static inline __attribute__((always_inline)) void pack_run(const float *base, co
 }
 
 static inline __attribute__((always_inline)) void pack_b_body(const void *vctx, size_t k0, size_t kc, size_t n0,
-                                                             size_t nc, size_t nr, size_t ps, float *dst) {
+                                                             size_t nc, size_t nr, size_t ps, float *dst,
+                                                             const bool avx512) {
   const pack_ctx *ctx = vctx;
   const conv_state *s = ctx->s;
   const c8_conv_geom *g = &s->g;
   const int64_t *koff = s->koff + k0;
   int64_t q = ctx->col0 + (int64_t)n0;
   if (s->contiguous) {
-    pack_run(ctx->src + q, koff, kc, 1, 0, nc, nr, ps, dst);
+    pack_run(ctx->src + q, koff, kc, 1, 0, nc, nr, ps, dst, avx512);
   } else {
     const int64_t OH = g->out[1], OW = g->out[2];
     int64_t ox = q % OW, oy = q / OW % OH, oz = q / OW / OH;
     for (size_t col = 0; col < nc;) {
       const size_t len = (size_t)(OW - ox) < nc - col ? (size_t)(OW - ox) : nc - col;
       const float *base = ctx->src + (oz * g->stride[0] * s->sh + oy * g->stride[1]) * s->sw + ox * g->stride[2];
-      pack_run(base, koff, kc, g->stride[2], col, len, nr, ps, dst);
+      pack_run(base, koff, kc, g->stride[2], col, len, nr, ps, dst, avx512);
       col += len;
       ox = 0;
       if (++oy == OH) oy = 0, oz++;
@@ -473,12 +505,12 @@ static inline __attribute__((always_inline)) void pack_b_body(const void *vctx, 
 /* The packer built for the baseline and for AVX-512 (wider copies; picked with the GEMM configuration). */
 static void conv_pack_b(const void *vctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr, size_t ps,
                         float *dst) {
-  pack_b_body(vctx, k0, kc, n0, nc, nr, ps, dst);
+  pack_b_body(vctx, k0, kc, n0, nc, nr, ps, dst, false);
 }
 #ifdef HAVE_PACK_AVX512
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void conv_pack_b_avx512(
     const void *vctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr, size_t ps, float *dst) {
-  pack_b_body(vctx, k0, kc, n0, nc, nr, ps, dst);
+  pack_b_body(vctx, k0, kc, n0, nc, nr, ps, dst, true);
 }
 #endif
 

@@ -20,83 +20,88 @@ static inline float clamp01f(float t) {
   return t > 1.0f ? 1.0f : t;
 }
 
-/* The same expressions as op-binary.c, op-unary.c (Relu, Sigmoid, HardSigmoid, HardSwish) and Clip. */
-static inline __attribute__((always_inline)) void apply_body(const c8_epilogue *e, int64_t ch, float *restrict v,
-                                                             const float *restrict res, size_t n) {
-  float s[CHUNK];
+/* The same expressions as op-binary.c, op-unary.c (Relu, Sigmoid, HardSigmoid, HardSwish) and Clip.
+   Ops run one after another over a block of up to TILE_ROWS rows x CHUNK columns that stays in L1;
+   looping over ops outside the rows keeps the dispatch cost per block, not per row. */
+#define TILE_ROWS 8
+
+static inline __attribute__((always_inline)) void apply_body(const c8_epilogue *e, int64_t ch0, float *v, size_t ldv,
+                                                             const float *res, size_t ldr, size_t rows, size_t n) {
+  float s[TILE_ROWS][CHUNK];
   for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
     const size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
-    float *restrict x = v + i0;
-    const float *restrict r = res ? res + i0 : NULL;
     for (int o = 0; o < e->n_ops; o++) {
       const c8_epi_rt_op *op = &e->ops[o];
-      const float c = op->c ? op->c[ch] : op->k, a = op->a, b = op->b;
-      switch (op->kind) {
-        case C8_EPI_ADD:
-          for (size_t j = 0; j < m; j++) x[j] = x[j] + c;
-          break;
-        case C8_EPI_SUB:
-          for (size_t j = 0; j < m; j++) x[j] = x[j] - c;
-          break;
-        case C8_EPI_RSUB:
-          for (size_t j = 0; j < m; j++) x[j] = c - x[j];
-          break;
-        case C8_EPI_MUL:
-          for (size_t j = 0; j < m; j++) x[j] = x[j] * c;
-          break;
-        case C8_EPI_DIV:
-          for (size_t j = 0; j < m; j++) x[j] = x[j] / c;
-          break;
-        case C8_EPI_RDIV:
-          for (size_t j = 0; j < m; j++) x[j] = c / x[j];
-          break;
-        case C8_EPI_ADD_RES:
-          for (size_t j = 0; j < m; j++) x[j] = x[j] + r[j];
-          break;
-        case C8_EPI_RELU:
-          for (size_t j = 0; j < m; j++) x[j] = x[j] < 0 ? 0.0f : x[j];
-          break;
-        case C8_EPI_CLIP:
-          for (size_t j = 0; j < m; j++) {
-            float t = x[j];
-            t = t < a ? a : t;
-            x[j] = t > b ? b : t;
-          }
-          break;
-        case C8_EPI_SIGMOID:
-          for (size_t j = 0; j < m; j++) x[j] = c8_sigmoidf(x[j]);
-          break;
-        case C8_EPI_HARDSIGMOID:
-          for (size_t j = 0; j < m; j++) x[j] = clamp01f(a * x[j] + b);
-          break;
-        case C8_EPI_HARDSWISH:
-          for (size_t j = 0; j < m; j++) x[j] = x[j] * clamp01f(x[j] * (1.0f / 6.0f) + 0.5f);
-          break;
-        case C8_EPI_SAVE:
-          memcpy(s, x, m * sizeof(float));
-          break;
-        case C8_EPI_MUL_SAVED:
-          for (size_t j = 0; j < m; j++) x[j] = s[j] * x[j];
-          break;
+      const float a = op->a, b = op->b;
+      for (size_t r = 0; r < rows; r++) {
+        float *restrict x = v + r * ldv + i0;
+        const float c = op->c ? op->c[ch0 + (int64_t)r] : op->k;
+        switch (op->kind) {
+          case C8_EPI_ADD:
+            for (size_t j = 0; j < m; j++) x[j] = x[j] + c;
+            break;
+          case C8_EPI_SUB:
+            for (size_t j = 0; j < m; j++) x[j] = x[j] - c;
+            break;
+          case C8_EPI_RSUB:
+            for (size_t j = 0; j < m; j++) x[j] = c - x[j];
+            break;
+          case C8_EPI_MUL:
+            for (size_t j = 0; j < m; j++) x[j] = x[j] * c;
+            break;
+          case C8_EPI_DIV:
+            for (size_t j = 0; j < m; j++) x[j] = x[j] / c;
+            break;
+          case C8_EPI_RDIV:
+            for (size_t j = 0; j < m; j++) x[j] = c / x[j];
+            break;
+          case C8_EPI_ADD_RES: {
+            const float *restrict rr = res + r * ldr + i0;
+            for (size_t j = 0; j < m; j++) x[j] = x[j] + rr[j];
+          } break;
+          case C8_EPI_RELU:
+            for (size_t j = 0; j < m; j++) x[j] = x[j] < 0 ? 0.0f : x[j];
+            break;
+          case C8_EPI_CLIP:
+            for (size_t j = 0; j < m; j++) {
+              float t = x[j];
+              t = t < a ? a : t;
+              x[j] = t > b ? b : t;
+            }
+            break;
+          case C8_EPI_SIGMOID:
+            for (size_t j = 0; j < m; j++) x[j] = c8_sigmoidf(x[j]);
+            break;
+          case C8_EPI_HARDSIGMOID:
+            for (size_t j = 0; j < m; j++) x[j] = clamp01f(a * x[j] + b);
+            break;
+          case C8_EPI_HARDSWISH:
+            for (size_t j = 0; j < m; j++) x[j] = x[j] * clamp01f(x[j] * (1.0f / 6.0f) + 0.5f);
+            break;
+          case C8_EPI_SAVE:
+            memcpy(s[r], x, m * sizeof(float));
+            break;
+          case C8_EPI_MUL_SAVED: {
+            const float *restrict sr = s[r];
+            for (size_t j = 0; j < m; j++) x[j] = sr[j] * x[j];
+          } break;
+        }
       }
     }
   }
 }
 
-static void apply_base(const c8_epilogue *e, int64_t ch, float *v, const float *res, size_t n) {
-  apply_body(e, ch, v, res, n);
-}
+#define APPLY_ARGS const c8_epilogue *e, int64_t ch0, float *v, size_t ldv, const float *res, size_t ldr, size_t rows, size_t n
+#define APPLY_WRAPPER(name, attr)                                    \
+  attr static void name(APPLY_ARGS) {                                \
+    for (size_t r0 = 0; r0 < rows; r0 += TILE_ROWS)                  \
+      apply_body(e, ch0 + (int64_t)r0, v + r0 * ldv, ldv, res ? res + r0 * ldr : NULL, ldr, \
+                 rows - r0 < TILE_ROWS ? rows - r0 : TILE_ROWS, n);  \
+  }
+APPLY_WRAPPER(apply_base, )
 #if defined(__GNUC__) && defined(__x86_64__)
-__attribute__((target("avx2"))) static void apply_avx2(const c8_epilogue *e, int64_t ch, float *v,
-                                                       const float *res, size_t n) {
-  apply_body(e, ch, v, res, n);
-}
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) static void apply_avx512(const c8_epilogue *e,
-                                                                                       int64_t ch, float *v,
-                                                                                       const float *res,
-                                                                                       size_t n) {
-  apply_body(e, ch, v, res, n);
-}
+APPLY_WRAPPER(apply_avx2, __attribute__((target("avx2"))))
+APPLY_WRAPPER(apply_avx512, __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))))
 #endif
 
 /* A constant that broadcasts over an output [N, M, spatial...] with one value, or one per channel. */

@@ -16,7 +16,8 @@ typedef struct c8_epi_rt_op {
 } c8_epi_rt_op;
 
 typedef struct c8_epilogue c8_epilogue;
-typedef void (*c8_epi_apply_fn)(const c8_epilogue *e, int64_t ch, float *v, const float *res, size_t n);
+typedef void (*c8_epi_apply_fn)(const c8_epilogue *e, int64_t ch0, float *v, size_t ldv, const float *res,
+                                size_t ldr, size_t rows, size_t n);
 
 struct c8_epilogue {
   int n_ops;
@@ -36,7 +37,12 @@ const float *c8_epilogue_residual(const c8_epilogue *e, const c8_kernel *k);
 
 /* Applies the chain to v[0, n), all of output channel ch; res is the matching residual (or NULL). */
 static inline void c8_epilogue_apply(const c8_epilogue *e, int64_t ch, float *v, const float *res, size_t n) {
-  e->apply(e, ch, v, res, n);
+  e->apply(e, ch, v, 0, res, 0, 1, n);
+}
+/* The same for `rows` rows (channels ch0, ch0 + 1, ...) of n values: row r at v + r*ldv, res + r*ldr. */
+static inline void c8_epilogue_apply_rows(const c8_epilogue *e, int64_t ch0, float *v, size_t ldv, const float *res,
+                                          size_t ldr, size_t rows, size_t n) {
+  e->apply(e, ch0, v, ldv, res, ldr, rows, n);
 }
 
 #endif

@@ -565,10 +565,8 @@ typedef struct post_ctx {
 
 static void conv_post(const void *vctx, size_t row, size_t col, size_t rows, size_t cols, float *c, size_t ldc) {
   const post_ctx *p = vctx;
-  for (size_t r = 0; r < rows; r++) {
-    const float *res = p->res ? p->res + (int64_t)(row + r) * p->s->ohw + (int64_t)col : NULL;
-    c8_epilogue_apply(&p->s->epi, p->ch0 + (int64_t)(row + r), c + r * ldc, res, cols);
-  }
+  const float *res = p->res ? p->res + (int64_t)row * p->s->ohw + (int64_t)col : NULL;
+  c8_epilogue_apply_rows(&p->s->epi, p->ch0 + (int64_t)row, c, ldc, res, (size_t)p->s->ohw, rows, cols);
 }
 
 static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {

@@ -6,6 +6,7 @@
 #endif
 #include "ops/epilogue.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/cpu.h"
@@ -27,66 +28,76 @@ static inline float clamp01f(float t) {
 
 static inline __attribute__((always_inline)) void apply_body(const c8_epilogue *e, int64_t ch0, float *v, size_t ldv,
                                                              const float *res, size_t ldr, size_t rows, size_t n) {
-  float s[TILE_ROWS][CHUNK];
+  /* The branch of Mul(x, f(x)) is computed into t, leaving x in place: the op after SAVE reads x and
+     writes t, later ones work on t, MUL_SAVED multiplies x by t. No copies. */
+  float t[TILE_ROWS][CHUNK];
   for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
     const size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+    bool branch = false, first = false; /* in the branch; the branch's first op (reads x) */
     for (int o = 0; o < e->n_ops; o++) {
       const c8_epi_rt_op *op = &e->ops[o];
       const float a = op->a, b = op->b;
+      if (op->kind == C8_EPI_SAVE) {
+        branch = first = true;
+        continue;
+      }
       for (size_t r = 0; r < rows; r++) {
-        float *restrict x = v + r * ldv + i0;
+        float *x = v + r * ldv + i0;
+        const float *in = branch && !first ? t[r] : x; /* may be out: no restrict */
+        float *out = branch ? t[r] : x;
         const float c = op->c ? op->c[ch0 + (int64_t)r] : op->k;
         switch (op->kind) {
           case C8_EPI_ADD:
-            for (size_t j = 0; j < m; j++) x[j] = x[j] + c;
+            for (size_t j = 0; j < m; j++) out[j] = in[j] + c;
             break;
           case C8_EPI_SUB:
-            for (size_t j = 0; j < m; j++) x[j] = x[j] - c;
+            for (size_t j = 0; j < m; j++) out[j] = in[j] - c;
             break;
           case C8_EPI_RSUB:
-            for (size_t j = 0; j < m; j++) x[j] = c - x[j];
+            for (size_t j = 0; j < m; j++) out[j] = c - in[j];
             break;
           case C8_EPI_MUL:
-            for (size_t j = 0; j < m; j++) x[j] = x[j] * c;
+            for (size_t j = 0; j < m; j++) out[j] = in[j] * c;
             break;
           case C8_EPI_DIV:
-            for (size_t j = 0; j < m; j++) x[j] = x[j] / c;
+            for (size_t j = 0; j < m; j++) out[j] = in[j] / c;
             break;
           case C8_EPI_RDIV:
-            for (size_t j = 0; j < m; j++) x[j] = c / x[j];
+            for (size_t j = 0; j < m; j++) out[j] = c / in[j];
             break;
           case C8_EPI_ADD_RES: {
             const float *restrict rr = res + r * ldr + i0;
-            for (size_t j = 0; j < m; j++) x[j] = x[j] + rr[j];
+            for (size_t j = 0; j < m; j++) out[j] = in[j] + rr[j];
           } break;
           case C8_EPI_RELU:
-            for (size_t j = 0; j < m; j++) x[j] = x[j] < 0 ? 0.0f : x[j];
+            for (size_t j = 0; j < m; j++) out[j] = in[j] < 0 ? 0.0f : in[j];
             break;
           case C8_EPI_CLIP:
             for (size_t j = 0; j < m; j++) {
-              float t = x[j];
-              t = t < a ? a : t;
-              x[j] = t > b ? b : t;
+              float u = in[j];
+              u = u < a ? a : u;
+              out[j] = u > b ? b : u;
             }
             break;
           case C8_EPI_SIGMOID:
-            for (size_t j = 0; j < m; j++) x[j] = c8_sigmoidf(x[j]);
+            for (size_t j = 0; j < m; j++) out[j] = c8_sigmoidf(in[j]);
             break;
           case C8_EPI_HARDSIGMOID:
-            for (size_t j = 0; j < m; j++) x[j] = clamp01f(a * x[j] + b);
+            for (size_t j = 0; j < m; j++) out[j] = clamp01f(a * in[j] + b);
             break;
           case C8_EPI_HARDSWISH:
-            for (size_t j = 0; j < m; j++) x[j] = x[j] * clamp01f(x[j] * (1.0f / 6.0f) + 0.5f);
-            break;
-          case C8_EPI_SAVE:
-            memcpy(s[r], x, m * sizeof(float));
+            for (size_t j = 0; j < m; j++) out[j] = in[j] * clamp01f(in[j] * (1.0f / 6.0f) + 0.5f);
             break;
           case C8_EPI_MUL_SAVED: {
-            const float *restrict sr = s[r];
-            for (size_t j = 0; j < m; j++) x[j] = sr[j] * x[j];
+            const float *restrict tr = t[r];
+            for (size_t j = 0; j < m; j++) x[j] = x[j] * tr[j];
           } break;
+          case C8_EPI_SAVE:
+            break;
         }
       }
+      first = false;
+      if (op->kind == C8_EPI_MUL_SAVED) branch = false;
     }
   }
 }

@@ -218,7 +218,10 @@ typedef struct conv_state {
   /* The GEMM's B matrix is read from a source image per (batch, group): the input itself, or
      a zero-padded copy of it when the convolution pads, so packing never tests borders. */
   bool padded;
-  int64_t sd, sh, sw;     /* source image dims (padded when `padded`) */
+  int64_t sd, sh, sw;     /* source image dims (padded when `padded`); sw = phases * pw */
+  /* Strided (sx > 1) convolutions keep the columns of each padded row split by phase (column c at
+     (c % sx) * pw + c / sx), so that every im2col run is contiguous and packs as fast as stride 1. */
+  int64_t phases, pw, xw; /* phases (1 or sx), columns per phase, padded row width */
   int64_t *koff;          /* GEMM row k = (channel, kz, ky, kx) -> offset of its first tap in the source */
   bool contiguous;        /* 1x1, stride 1, unpadded: column q of row k is source[koff[k] + q] */
   /* Work split: units are (image, group, M tile, N tile), contiguous chunks per thread. */
@@ -365,14 +368,19 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   s->contiguous = unit && !pads;
   s->sd = g->in[0] + g->pad_begin[0] + g->pad_end[0];
   s->sh = g->in[1] + g->pad_begin[1] + g->pad_end[1];
-  s->sw = g->in[2] + g->pad_begin[2] + g->pad_end[2];
+  s->xw = g->in[2] + g->pad_begin[2] + g->pad_end[2];
+  s->phases = s->path == PATH_GEMM && g->stride[2] > 1 ? g->stride[2] : 1;
+  if (s->phases > 1) s->padded = pads = true, s->contiguous = false;
+  s->pw = ceil_div(s->xw, s->phases);
+  s->sw = s->phases * s->pw;
   s->koff = calloc((size_t)s->kg + C8_DCONV_KOFF_SLACK, sizeof(int64_t)); /* slack: prefetches of offset 0 */
   if (!s->koff) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   for (int64_t r = 0, ch = 0; ch < s->cg; ch++)
     for (int64_t kz = 0; kz < g->k[0]; kz++)
       for (int64_t ky = 0; ky < g->k[1]; ky++)
         for (int64_t kx = 0; kx < g->k[2]; kx++, r++)
-          s->koff[r] = ((ch * s->sd + kz * g->dil[0]) * s->sh + ky * g->dil[1]) * s->sw + kx * g->dil[2];
+          s->koff[r] = ((ch * s->sd + kz * g->dil[0]) * s->sh + ky * g->dil[1]) * s->sw +
+                       (kx * g->dil[2]) % s->phases * s->pw + (kx * g->dil[2]) / s->phases;
   if (s->path == PATH_DIRECT) {
     s->ncols = (g->out[1] - 1) * s->sw + g->out[2];
     int64_t mb = (int64_t)(262144 / sizeof(float)) / (s->kg ? s->kg : 1) / DIRECT_MR * DIRECT_MR;
@@ -487,8 +495,9 @@ static inline __attribute__((always_inline)) void pack_b_body(const void *vctx, 
     int64_t ox = q % OW, oy = q / OW % OH, oz = q / OW / OH;
     for (size_t col = 0; col < nc;) {
       const size_t len = (size_t)(OW - ox) < nc - col ? (size_t)(OW - ox) : nc - col;
-      const float *base = ctx->src + (oz * g->stride[0] * s->sh + oy * g->stride[1]) * s->sw + ox * g->stride[2];
-      pack_run(base, koff, kc, g->stride[2], col, len, nr, ps, dst, avx512);
+      const int64_t sx = s->phases > 1 ? 1 : g->stride[2]; /* phase-split rows are contiguous runs */
+      const float *base = ctx->src + (oz * g->stride[0] * s->sh + oy * g->stride[1]) * s->sw + ox * sx;
+      pack_run(base, koff, kc, sx, col, len, nr, ps, dst, avx512);
       col += len;
       ox = 0;
       if (++oy == OH) oy = 0, oz++;
@@ -523,6 +532,29 @@ typedef struct conv_job {
   unsigned char *scratch;
 } conv_job;
 
+#ifdef HAVE_PACK_AVX512
+#define ROW_TMP_MAX 2048
+/* One input row (iw floats) into the two phases of a padded row (px zeros before it): d[i] holds padded
+   column 2i and d[pw + i] column 2i + 1, through a zero-padded copy of the row and lane permutes. */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void split2_row_avx512(const float *x,
+                                                                                          int64_t iw, int64_t px,
+                                                                                          int64_t pw, float *d) {
+  float row[2 * ROW_TMP_MAX + 32] __attribute__((aligned(64)));
+  const int64_t xw = 2 * pw;
+  memset(row, 0, (size_t)(xw + 32) * sizeof(float));
+  const int64_t n = iw < xw - px ? iw : xw - px;
+  if (n > 0) memcpy(row + px, x, (size_t)n * sizeof(float));
+  const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int64_t i = 0; i < pw; i += 16) {
+    const __m512 lo = _mm512_load_ps(row + 2 * i), hi = _mm512_load_ps(row + 2 * i + 16);
+    const __mmask16 mk = pw - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (pw - i)) - 1);
+    _mm512_mask_storeu_ps(d + i, mk, _mm512_permutex2var_ps(lo, ev, hi));
+    _mm512_mask_storeu_ps(d + pw + i, mk, _mm512_permutex2var_ps(lo, od, hi));
+  }
+}
+#endif
+
 /* Zero-padded copies of the input channels [c0, c1) (all images): unit = one (image, channel). */
 static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   (void)thread;
@@ -547,9 +579,27 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
       for (int64_t y = 0; y < IH; y++) {
         float *dr = dz + (y + py) * s->sw;
         const float *sr = xc + (iz * IH + y) * IW;
-        for (int64_t t = 0; t < px; t++) dr[t] = 0.0f;
-        memcpy(dr + px, sr, (size_t)IW * sizeof(float));
-        for (int64_t t = px + IW; t < s->sw; t++) dr[t] = 0.0f;
+        if (s->phases == 1) {
+          for (int64_t t = 0; t < px; t++) dr[t] = 0.0f;
+          memcpy(dr + px, sr, (size_t)IW * sizeof(float));
+          for (int64_t t = px + IW; t < s->sw; t++) dr[t] = 0.0f;
+        }
+#ifdef HAVE_PACK_AVX512
+        else if (s->phases == 2 && s->pw <= ROW_TMP_MAX && s->pack_b == conv_pack_b_avx512) {
+          split2_row_avx512(sr, IW, px, s->pw, dr);
+        }
+#endif
+        else {
+          const int64_t S = s->phases, pw = s->pw;
+          for (int64_t ph = 0; ph < S; ph++) {
+            /* phase ph holds padded columns c = ph + S*i, input column c - px */
+            float *d2 = dr + ph * pw;
+            for (int64_t i = 0; i < pw; i++) {
+              const int64_t ix = ph + S * i - px;
+              d2[i] = ix >= 0 && ix < IW ? sr[ix] : 0.0f;
+            }
+          }
+        }
       }
       memset(dz + (py + IH) * s->sw, 0, (size_t)((s->sh - py - IH) * s->sw) * sizeof(float));
     }

@@ -26,6 +26,10 @@ struct c8_epilogue {
   c8_epi_apply_fn apply;
 };
 
+/* The AVX-512 implementation (kernels/epilogue/f32-epilogue-avx512.c). */
+void c8_f32_epilogue__avx512(const c8_epilogue *e, int64_t ch0, float *v, size_t ldv, const float *res, size_t ldr,
+                             size_t rows, size_t n);
+
 /* Builds the epilogue of kernel k (k->fuse) for an output of shape `out` (N, M, spatial...): each constant
  * must be float with one value or one per output channel, the residual float of the output's shape.
  * Returns false, leaving nothing to free, when the chain does not fit (the plan then runs it unfused). */

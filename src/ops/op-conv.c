@@ -606,19 +606,6 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   }
 }
 
-/* The fused chain on a finished GEMM tile: rows are output channels ch0 + row, columns positions. */
-typedef struct post_ctx {
-  const conv_state *s;
-  int64_t ch0;
-  const float *res; /* residual at (ch0, first position of this GEMM), row stride ohw; or NULL */
-} post_ctx;
-
-static void conv_post(const void *vctx, size_t row, size_t col, size_t rows, size_t cols, float *c, size_t ldc) {
-  const post_ctx *p = vctx;
-  const float *res = p->res ? p->res + (int64_t)row * p->s->ohw + (int64_t)col : NULL;
-  c8_epilogue_apply_rows(&p->s->epi, p->ch0 + (int64_t)row, c, ldc, res, (size_t)p->s->ohw, rows, cols);
-}
-
 static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   const conv_job *j = vjob;
   const conv_state *s = j->s;
@@ -654,9 +641,12 @@ static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
       a.bias = j->bias + gi * s->mg + m0;
     }
     a.min = s->min, a.max = s->max;
-    const int64_t out_off = (n * g->m + gi * s->mg + m0) * s->ohw + q0;
-    post_ctx pc = {.s = s, .ch0 = gi * s->mg + m0, .res = j->res ? j->res + out_off : NULL};
-    if (s->has_epi) a.post = conv_post, a.post_ctx = &pc;
+    if (s->has_epi) {
+      a.epi = &s->epi;
+      a.epi_ch0 = gi * s->mg + m0;
+      a.epi_res = j->res ? j->res + (n * g->m + gi * s->mg + m0) * s->ohw + q0 : NULL;
+      a.epi_ldr = (size_t)s->ohw;
+    }
     c8_f32_gemm(s->cfg, &a, ws);
   }
 }

@@ -8,22 +8,24 @@
 
 #include "core/cpu.h"
 #include "kernels/gemm/gemm.h"
+#include "ops/epilogue.h"
 
-#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_)                                           \
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_, EPI_)                                     \
   void sym(size_t mr, size_t nr, size_t kc, const float *a, const float *b, float *c, size_t ldc, \
            const c8_f32_gemm_tile *t);
 #include "kernels/gemm/f32-gemm.inc"
 #undef C8_F32_GEMM_UKERNEL
 
 static const c8_f32_gemm_config all_configs[] = {
-#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_) \
-  {.name = #MR_ "x" #NR_ "-" #isa, .mr = MR_, .nr = NR_, .kc = KC_, .mc = MC_, .nc = NC_, .ukernel = sym},
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_, EPI_)                                          \
+  {.name = #MR_ "x" #NR_ "-" #isa, .mr = MR_, .nr = NR_, .kc = KC_, .mc = MC_, .nc = NC_, .ukernel = sym, \
+   .epi = EPI_},
 #include "kernels/gemm/f32-gemm.inc"
 #undef C8_F32_GEMM_UKERNEL
 };
 
 static const char *const all_isas[] = {
-#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_) #isa,
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_, EPI_) #isa,
 #include "kernels/gemm/f32-gemm.inc"
 #undef C8_F32_GEMM_UKERNEL
 };
@@ -154,6 +156,7 @@ static void epilogue_only(const c8_f32_gemm_args *g) {
       ci[j] = v;
     }
   }
+  if (g->epi) c8_epilogue_apply_rows(g->epi, g->epi_ch0, g->c, g->ldc, g->epi_res, g->epi_ldr, g->m, g->n);
   if (g->post) g->post(g->post_ctx, 0, 0, g->m, g->n, g->c, g->ldc);
 }
 
@@ -179,6 +182,7 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
       if (g->pack_b) g->pack_b(g->pack_b_ctx, pc, kc, jc, nc, NR, bstride, bp);
       else pack_b_block(g->b, g->ldb, g->trans_b, pc, kc, jc, nc, NR, bstride, bp);
       c8_f32_gemm_tile t = {
+          .epi = NULL,
           .alpha = g->alpha,
           .load_c = g->accumulate || !first,
           .min = last ? g->min : -INFINITY,
@@ -204,7 +208,16 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
             const size_t mr = min_sz(MR, mc - ir);
             t.row_bias = first && row_bias ? g->bias + ic + ir : NULL;
             float *ctile = g->c + (ic + ir) * g->ldc + jc + jr;
+            const float *res = last && g->epi && g->epi_res ? g->epi_res + (ic + ir) * g->epi_ldr + jc + jr : NULL;
+            if (last && g->epi && cfg->epi) {
+              t.epi = g->epi;
+              t.epi_ch0 = g->epi_ch0 + (int64_t)(ic + ir);
+              t.epi_res = res;
+              t.epi_ldr = g->epi_ldr;
+            }
             cfg->ukernel(mr, nr, kc, ablk + (ir / MR) * astride, bpanel, ctile, g->ldc, &t);
+            if (last && g->epi && !cfg->epi)
+              c8_epilogue_apply_rows(g->epi, g->epi_ch0 + (int64_t)(ic + ir), ctile, g->ldc, res, g->epi_ldr, mr, nr);
             if (last && g->post) g->post(g->post_ctx, ic + ir, jc + jr, mr, nr, ctile, g->ldc);
           }
         }

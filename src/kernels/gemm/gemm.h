@@ -25,6 +25,8 @@
 
 enum { C8_GEMM_BIAS_NONE = 0, C8_GEMM_BIAS_ROW = 1, C8_GEMM_BIAS_COL = 2 };
 
+struct c8_epilogue;
+
 /* What a micro-kernel needs to finish a tile. */
 typedef struct c8_f32_gemm_tile {
   float alpha;
@@ -32,6 +34,12 @@ typedef struct c8_f32_gemm_tile {
   const float *row_bias; /* mr values, or NULL */
   const float *col_bias; /* nr values, or NULL */
   float min, max;       /* clamp; -INFINITY/INFINITY for none */
+  /* A fused elementwise chain (ops/epilogue.h) applied after the clamp, only given to kernels whose
+     configuration says `epi`: tile row i is channel epi_ch0 + i, its residual at epi_res + i * epi_ldr. */
+  const struct c8_epilogue *epi;
+  int64_t epi_ch0;
+  const float *epi_res;
+  size_t epi_ldr;
 } c8_f32_gemm_tile;
 
 /* Computes the mr x nr (mr <= MR, nr <= NR) tile c[i*ldc + j] from kc steps of
@@ -45,6 +53,7 @@ typedef struct c8_f32_gemm_config {
   size_t mr, nr;
   size_t kc, mc, nc; /* cache blocking (multiples of mr / nr) */
   c8_f32_gemm_ukernel_fn ukernel;
+  bool epi; /* the kernel applies c8_f32_gemm_tile.epi (else the driver does, after it) */
 } c8_f32_gemm_config;
 
 /* The configuration used by c8_f32_gemm: the best one the CPU supports, chosen once. */
@@ -89,6 +98,12 @@ typedef struct c8_f32_gemm_args {
   float min, max;
   c8_f32_gemm_post_fn post; /* NULL: none */
   const void *post_ctx;
+  /* A fused elementwise chain run on each finished tile after the clamp (NULL: none): row i of C is
+     channel epi_ch0 + i; the residual of C[i][j] is epi_res[i * epi_ldr + j] (epi_res may be NULL). */
+  const struct c8_epilogue *epi;
+  int64_t epi_ch0;
+  const float *epi_res;
+  size_t epi_ldr;
 } c8_f32_gemm_args;
 
 void c8_f32_gemm_args_init(c8_f32_gemm_args *g);

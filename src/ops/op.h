@@ -23,6 +23,9 @@
 #include "graph/graph.h"
 
 struct c8_threadpool;
+struct c8_fusion;
+
+#define C8_KERNEL_FUSE_MAX 12 /* = C8_FUSE_MAX_OPS (graph/fuse.h) */
 
 typedef struct c8_kernel {
   const c8_node *node;
@@ -30,6 +33,11 @@ typedef struct c8_kernel {
   void *state;
   size_t scratch_bytes;
   struct c8_threadpool *pool; /* may be NULL: run single-threaded */
+  /* Plan-level fusion (graph/fuse.h): elementwise ops to run in this node's epilogue, or NULL. out[0] is
+     then the chain's result. An op that supports fusion and cannot take this chain sets fuse to NULL in
+     prepare (out[0] is then its own output again) and the plan runs the chain unfused. */
+  const struct c8_fusion *fuse;
+  c8_tensor *fuse_t[C8_KERNEL_FUSE_MAX]; /* per fused op: its constant or residual tensor, else NULL */
 } c8_kernel;
 
 typedef c8_status (*c8_prepare_fn)(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out,

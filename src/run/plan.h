@@ -31,11 +31,19 @@ typedef struct c8_plan {
   unsigned char *arena;
   size_t arena_bytes, scratch_offset, scratch_bytes;
   calib8_tensor *bound;   /* input shapes this plan was built for, one per graph input */
+  struct c8_threadpool *pool;
+  struct c8_fusion *fusions; /* per node, when built with fusion (kernels point into it) */
+  double *prof;           /* CALIB8_PROFILE=1: per step, seconds summed over runs, then the minimum */
+  int prof_runs;
 } c8_plan;
 
 /* Builds a plan for the given input shapes (inputs[i] feeds g->inputs[i]; data ignored). */
 c8_status c8_plan_build(const c8_graph *g, const calib8_tensor *inputs, struct c8_threadpool *pool,
                         c8_plan **out);
+/* The same; with `fuse`, elementwise chains after convolutions run in their epilogues (graph/fuse.h): the
+   chain's intermediate tensors are then never computed, so observers must not use a fused plan. */
+c8_status c8_plan_build_ex(const c8_graph *g, const calib8_tensor *inputs, struct c8_threadpool *pool, bool fuse,
+                           c8_plan **out);
 void c8_plan_destroy(c8_plan *p);
 /* True when the plan was built for exactly these input shapes and types. */
 bool c8_plan_matches(const c8_plan *p, const calib8_tensor *inputs);

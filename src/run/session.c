@@ -129,11 +129,14 @@ calib8_status calib8_session_run(calib8_session *s, int n_inputs, const char *co
   }
   for (int k = 0; k < g->n_inputs; k++)
     if (!have[k]) return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' is missing", g->values[g->inputs[k]].name);
-  if (!s->plan || !c8_plan_matches(s->plan, bound)) {
+  /* Observers see every tensor, so they get an unfused plan; one plan is kept at a time. */
+  const bool fuse = s->opts.optimize && !s->obs;
+  if (!s->plan || s->plan_fused != fuse || !c8_plan_matches(s->plan, bound)) {
     c8_plan_destroy(s->plan);
     s->plan = NULL;
-    c8_status st = c8_plan_build(g, bound, s->pool, &s->plan);
+    c8_status st = c8_plan_build_ex(g, bound, s->pool, fuse, &s->plan);
     if (st) return st;
+    s->plan_fused = fuse;
   }
   return c8_plan_run(s->plan, bound, s->obs, s->obs_user);
 }

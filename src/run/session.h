@@ -8,7 +8,8 @@ struct calib8_session {
   c8_graph *g; /* owned copy, optimized when options.optimize */
   calib8_session_options opts;
   struct c8_threadpool *pool;
-  c8_plan *plan;
+  c8_plan *plan; /* the plan of the last run: fused when optimizing and nothing observes, else unfused */
+  bool plan_fused;
   c8_step_observer obs;
   void *obs_user;
 };

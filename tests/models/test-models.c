@@ -5,6 +5,9 @@
  * Each model runs twice, with graph optimizations (optimize=1) and as written (optimize=0); both must match ORT:
  * cosine >= 0.9999 and max|calib8 - ort| <= 1e-3 * max|ort| for every output.
  *
+ * Then determinism: the optimized model with 1 thread, with 2 threads, and unfused (a session with an observer
+ * runs an unfused plan, graph/fuse.h) must give bit-identical outputs.
+ *
  *   test-models [MODEL ...]     (default: all six)
  *
  * Exits 77 (CTest skip) when the cache is missing, 1 when a model fails, 0 when all pass. */
@@ -19,6 +22,7 @@
 #include "calib8/calib8.h"
 #include "core/tensor.h"
 #include "data/npy.h"
+#include "run/session.h"
 
 #ifndef C8_SOURCE_DIR
 #error "C8_SOURCE_DIR must be defined (the calib8 source tree)"
@@ -174,6 +178,60 @@ static int run_case(const char *name, const char *refdir, const calib8_model *mo
   return ok;
 }
 
+static c8_status count_steps(void *user, const c8_graph *g, const c8_step *step) {
+  (void)g, (void)step;
+  ++*(int *)user;
+  return CALIB8_OK;
+}
+
+/* Runs the optimized model with `threads` threads (observed: unfused) and returns copies of its outputs. */
+static int run_copy(const calib8_model *model, const calib8_tensor *input, int threads, bool observe,
+                    calib8_tensor *outs, int max_out, int *n_out) {
+  calib8_session_options opts = calib8_session_options_default();
+  opts.threads = threads;
+  calib8_session *s = NULL;
+  int steps = 0;
+  if (calib8_session_create(model, &opts, &s) != CALIB8_OK) return 0;
+  if (observe) c8_session_set_observer(s, count_steps, &steps);
+  int ok = calib8_session_run(s, 1, NULL, input) == CALIB8_OK;
+  *n_out = calib8_session_output_count(s);
+  for (int o = 0; ok && o < *n_out && o < max_out; o++) {
+    calib8_tensor t;
+    ok = calib8_session_output(s, o, &t) == CALIB8_OK;
+    outs[o] = t;
+    outs[o].data = c8_alloc(c8_nbytes(&t));
+    if (!outs[o].data) ok = 0;
+    else memcpy(outs[o].data, t.data, c8_nbytes(&t));
+  }
+  calib8_session_destroy(s);
+  return ok;
+}
+
+/* 1 thread vs 2 threads vs unfused: bit-identical outputs. Returns 1 when they are. */
+static int check_determinism(const char *name, const calib8_model *model, const calib8_tensor *input) {
+  enum { MAX_OUT = 16 };
+  calib8_tensor a[MAX_OUT] = {{0}}, b[MAX_OUT] = {{0}}, c[MAX_OUT] = {{0}};
+  int na = 0, nb = 0, nc = 0, ok = 1;
+  ok &= run_copy(model, input, 1, false, a, MAX_OUT, &na);
+  ok &= run_copy(model, input, 2, false, b, MAX_OUT, &nb);
+  ok &= run_copy(model, input, 1, true, c, MAX_OUT, &nc);
+  ok &= na == nb && na == nc && na <= MAX_OUT;
+  for (int o = 0; ok && o < na; o++) {
+    const size_t bytes = c8_nbytes(&a[o]);
+    if (bytes != c8_nbytes(&b[o]) || memcmp(a[o].data, b[o].data, bytes) != 0) {
+      printf("  %-22s output %d: 2 threads differ from 1 thread  FAIL\n", name, o);
+      ok = 0;
+    }
+    if (bytes != c8_nbytes(&c[o]) || memcmp(a[o].data, c[o].data, bytes) != 0) {
+      printf("  %-22s output %d: the fused plan differs from the unfused one  FAIL\n", name, o);
+      ok = 0;
+    }
+  }
+  for (int o = 0; o < MAX_OUT; o++) c8_free(a[o].data), c8_free(b[o].data), c8_free(c[o].data);
+  printf("  %-22s 1 thread, 2 threads, unfused: %s\n", name, ok ? "bit-identical  ok" : "FAIL");
+  return ok;
+}
+
 int main(int argc, char **argv) {
   const char *src = C8_SOURCE_DIR;
   char cache[4096], refs[4096];
@@ -246,6 +304,10 @@ int main(int argc, char **argv) {
         failed++;
       fflush(stdout);
     }
+    if (check_determinism(e->name, model, &input))
+      passed++;
+    else
+      failed++;
     c8_free(input.data);
     calib8_model_destroy(model);
   }

@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "check.h"
+#include "core/cpu.h"
 #include "core/tensor.h"
+#include "core/threadpool.h"
 #include "graph/graph.h"
 #include "ops/op.h"
 
@@ -117,6 +119,28 @@ static void run_case(const conv_case *cc, bool const_w) {
   void *scratch = c8_alloc(k.scratch_bytes ? k.scratch_bytes : 1);
   CHECK_EQ_INT(node->def->run(&k, in, n_in, out, 1, scratch), CALIB8_OK);
   c8_free(scratch);
+  /* 2 and 3 threads: bit-identical to 1 (the work is split by output, never inside a sum). */
+  for (int threads = 2; threads <= 3; threads++) {
+    c8_threadpool *pool = NULL;
+    CHECK_EQ_INT(c8_threadpool_create(threads, &pool), CALIB8_OK);
+    c8_kernel kt = {.node = node, .opset = 13, .pool = pool};
+    c8_tensor yt = {0};
+    c8_tensor *outt[1] = {&yt};
+    if (!const_w) w.data = NULL;
+    CHECK_EQ_INT(node->def->prepare(&kt, in, n_in, outt, 1), CALIB8_OK);
+    w.data = wdata;
+    yt.data = c8_alloc(c8_nbytes(&y));
+    void *sc = c8_alloc(kt.scratch_bytes ? kt.scratch_bytes : 1);
+    CHECK_EQ_INT(node->def->run(&kt, in, n_in, outt, 1, sc), CALIB8_OK);
+    if (memcmp(yt.data, y.data, c8_nbytes(&y)) != 0) {
+      fprintf(stderr, "  %d threads: output differs from 1 thread\n", threads);
+      CHECK(0);
+    }
+    c8_free(sc);
+    c8_free(yt.data);
+    if (kt.state) node->def->destroy(kt.state);
+    c8_threadpool_destroy(pool);
+  }
   /* Naive reference, spatial dims padded to 3 like the op does, but written independently. */
   int64_t I[3] = {1, 1, 1}, K[3] = {1, 1, 1}, S[3] = {1, 1, 1}, D[3] = {1, 1, 1}, O[3] = {1, 1, 1}, P[3] = {0, 0, 0};
   for (int i = 0; i < nsp; i++) {
@@ -195,6 +219,12 @@ static const conv_case cases[] = {
     /* depthwise 3x3 stride 1, asymmetric pads, width 1 */
     {.nsp = 2, .n = 1, .c = 2, .m = 2, .groups = 2, .in = {5, 1}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(0, 2, 2, 0), .bias = true},
+    /* depthwise 5x5 stride (2, 1) as in PP-OCR, rows longer than one vector */
+    {.nsp = 2, .n = 2, .c = 3, .m = 3, .groups = 3, .in = {9, 37}, .k = {5, 5}, .stride = {2, 1}, .dil = {1, 1},
+     .pads = P2(2, 2, 2, 2), .bias = true},
+    /* depthwise 3x3 stride (1, 2), odd width, Clip */
+    {.nsp = 2, .n = 1, .c = 4, .m = 4, .groups = 4, .in = {6, 35}, .k = {3, 3}, .stride = {1, 2}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 0), .bias = true, .act = 2},
     /* depthwise with channel multiplier 2 */
     {.nsp = 2, .n = 1, .c = 3, .m = 6, .groups = 3, .in = {8, 9}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(1, 1, 1, 1), .bias = true},
@@ -231,6 +261,15 @@ static const conv_case cases[] = {
      .auto_pad = "VALID"},
     {.nsp = 2, .n = 1, .c = 3, .m = 3, .groups = 3, .in = {6, 9}, .k = {3, 3}, .stride = {2, 2}, .dil = {1, 1},
      .auto_pad = "SAME_UPPER", .bias = true},
+    /* stride 1 on wide images (the direct path on AVX-512): asymmetric pads, M not a multiple of 8 */
+    {.nsp = 2, .n = 2, .c = 5, .m = 11, .groups = 1, .in = {7, 70}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 2, 0, 1), .bias = true},
+    /* groups 2, dilation, 3x5 */
+    {.nsp = 2, .n = 1, .c = 4, .m = 6, .groups = 2, .in = {5, 64}, .k = {3, 5}, .stride = {1, 1}, .dil = {2, 1},
+     .pads = P2(2, 2, 2, 2)},
+    /* K = 180 crosses the direct path's K blocks; no padding */
+    {.nsp = 2, .n = 1, .c = 20, .m = 9, .groups = 1, .in = {4, 50}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 0, 0, 0), .bias = true, .act = 2},
     /* crosses the GEMM blocks: K = 32*9 > KC, OH*OW = 2304 > NC, M > MC */
     /* FusedConv: Relu / Clip epilogue on the im2col, 1x1 and depthwise paths */
     {.nsp = 2, .n = 1, .c = 3, .m = 5, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
@@ -243,12 +282,18 @@ static const conv_case cases[] = {
      .dil = {1, 1}, .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
 };
 
+/* Every case on every ISA level the CPU has (CALIB8_ISA lowers the top one). */
 static void test_cases(void) {
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    int before = check_failures;
-    run_both(&cases[i]);
-    if (check_failures != before) fprintf(stderr, "  (case %zu)\n", i);
+  const c8_isa top = c8_cpu_isa();
+  for (int isa = C8_ISA_SCALAR; isa <= (int)top; isa++) {
+    c8_cpu_set_isa((c8_isa)isa);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      int before = check_failures;
+      run_both(&cases[i]);
+      if (check_failures != before) fprintf(stderr, "  (case %zu, isa %s)\n", i, c8_isa_name((c8_isa)isa));
+    }
   }
+  c8_cpu_set_isa(top);
 }
 
 /* prepare must fail with a message naming the rule. */
@@ -282,8 +327,13 @@ static void test_errors(void) {
 
 static double now(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: the bench is single-threaded and machines are shared */
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
 }
 
 /* test-conv --bench C M H W K STRIDE GROUPS: times one 2-D Conv (pads K/2, constant weights). */
@@ -308,13 +358,17 @@ static int bench(char **v) {
   }
   y.data = c8_alloc(c8_nbytes(&y));
   void *scratch = c8_alloc(k.scratch_bytes + 1);
-  double best = 1e30;
-  for (int r = 0; r < 10; r++) {
+  /* Median CPU time of the runs (the minimum of a coarse CPU clock under-reads short runs). */
+  double times[1000], start = now();
+  int reps = 0;
+  node->def->run(&k, in, 3, out, 1, scratch);
+  for (; reps < 10 || (reps < 1000 && now() - start < 0.5); reps++) {
     double t0 = now();
     node->def->run(&k, in, 3, out, 1, scratch);
-    double t = now() - t0;
-    if (t < best) best = t;
+    times[reps] = now() - t0;
   }
+  qsort(times, (size_t)reps, sizeof times[0], cmp_double);
+  const double best = times[reps / 2];
   double flops = 2.0 * (double)c8_numel(&y) * (double)(cc.c / cc.groups * cc.k[0] * cc.k[1]);
   printf("conv C=%lld M=%lld %lldx%lld k=%lld s=%lld g=%lld: %.3f ms, %.1f GFLOP/s\n", (long long)cc.c,
          (long long)cc.m, (long long)cc.in[0], (long long)cc.in[1], (long long)cc.k[0], (long long)cc.stride[0],

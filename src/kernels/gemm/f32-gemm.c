@@ -6,31 +6,39 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "kernels/gemm/gemm.h"
+#include "ops/epilogue.h"
 
-#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_)                                           \
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_, EPI_)                                     \
   void sym(size_t mr, size_t nr, size_t kc, const float *a, const float *b, float *c, size_t ldc, \
            const c8_f32_gemm_tile *t);
 #include "kernels/gemm/f32-gemm.inc"
 #undef C8_F32_GEMM_UKERNEL
 
 static const c8_f32_gemm_config all_configs[] = {
-#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_) \
-  {.name = #MR_ "x" #NR_ "-" #isa, .mr = MR_, .nr = NR_, .kc = KC_, .mc = MC_, .nc = NC_, .ukernel = sym},
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_, EPI_)                                          \
+  {.name = #MR_ "x" #NR_ "-" #isa, .mr = MR_, .nr = NR_, .kc = KC_, .mc = MC_, .nc = NC_, .ukernel = sym, \
+   .epi = EPI_},
 #include "kernels/gemm/f32-gemm.inc"
 #undef C8_F32_GEMM_UKERNEL
 };
 
 static const char *const all_isas[] = {
-#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_) #isa,
+#define C8_F32_GEMM_UKERNEL(MR_, NR_, isa, sym, KC_, MC_, NC_, EPI_) #isa,
 #include "kernels/gemm/f32-gemm.inc"
 #undef C8_F32_GEMM_UKERNEL
 };
 
 enum { N_CONFIGS = (int)(sizeof all_configs / sizeof all_configs[0]) };
 
-/* Only the portable kernels exist so far; ISA-specific ones will consult the CPU here. */
-static bool isa_available(const char *isa) { return strcmp(isa, "scalar") == 0; }
+/* An entry runs when its ISA is at most what c8_cpu_isa() allows (the CPU, lowered by CALIB8_ISA). */
+static bool isa_available(const char *isa) {
+  c8_isa need = C8_ISA_SCALAR;
+  if (strcmp(isa, "avx2") == 0) need = C8_ISA_AVX2;
+  else if (strcmp(isa, "avx512") == 0) need = C8_ISA_AVX512;
+  return need <= c8_cpu_isa();
+}
 
 int c8_f32_gemm_config_count(void) {
   int n = 0;
@@ -148,6 +156,8 @@ static void epilogue_only(const c8_f32_gemm_args *g) {
       ci[j] = v;
     }
   }
+  if (g->epi) c8_epilogue_apply_rows(g->epi, g->epi_ch0, g->c, g->ldc, g->epi_res, g->epi_ldr, g->m, g->n);
+  if (g->post) g->post(g->post_ctx, 0, 0, g->m, g->n, g->c, g->ldc);
 }
 
 void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void *workspace) {
@@ -172,6 +182,7 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
       if (g->pack_b) g->pack_b(g->pack_b_ctx, pc, kc, jc, nc, NR, bstride, bp);
       else pack_b_block(g->b, g->ldb, g->trans_b, pc, kc, jc, nc, NR, bstride, bp);
       c8_f32_gemm_tile t = {
+          .epi = NULL,
           .alpha = g->alpha,
           .load_c = g->accumulate || !first,
           .min = last ? g->min : -INFINITY,
@@ -196,8 +207,18 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
           for (size_t ir = 0; ir < mc; ir += MR) {
             const size_t mr = min_sz(MR, mc - ir);
             t.row_bias = first && row_bias ? g->bias + ic + ir : NULL;
-            cfg->ukernel(mr, nr, kc, ablk + (ir / MR) * astride, bpanel, g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,
-                         &t);
+            float *ctile = g->c + (ic + ir) * g->ldc + jc + jr;
+            const float *res = last && g->epi && g->epi_res ? g->epi_res + (ic + ir) * g->epi_ldr + jc + jr : NULL;
+            if (last && g->epi && cfg->epi) {
+              t.epi = g->epi;
+              t.epi_ch0 = g->epi_ch0 + (int64_t)(ic + ir);
+              t.epi_res = res;
+              t.epi_ldr = g->epi_ldr;
+            }
+            cfg->ukernel(mr, nr, kc, ablk + (ir / MR) * astride, bpanel, ctile, g->ldc, &t);
+            if (last && g->epi && !cfg->epi)
+              c8_epilogue_apply_rows(g->epi, g->epi_ch0 + (int64_t)(ic + ir), ctile, g->ldc, res, g->epi_ldr, mr, nr);
+            if (last && g->post) g->post(g->post_ctx, ic + ir, jc + jr, mr, nr, ctile, g->ldc);
           }
         }
       }

@@ -21,8 +21,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum { C8_GEMM_BIAS_NONE = 0, C8_GEMM_BIAS_ROW = 1, C8_GEMM_BIAS_COL = 2 };
+
+struct c8_epilogue;
 
 /* What a micro-kernel needs to finish a tile. */
 typedef struct c8_f32_gemm_tile {
@@ -31,6 +34,12 @@ typedef struct c8_f32_gemm_tile {
   const float *row_bias; /* mr values, or NULL */
   const float *col_bias; /* nr values, or NULL */
   float min, max;       /* clamp; -INFINITY/INFINITY for none */
+  /* A fused elementwise chain (ops/epilogue.h) applied after the clamp, only given to kernels whose
+     configuration says `epi`: tile row i is channel epi_ch0 + i, its residual at epi_res + i * epi_ldr. */
+  const struct c8_epilogue *epi;
+  int64_t epi_ch0;
+  const float *epi_res;
+  size_t epi_ldr;
 } c8_f32_gemm_tile;
 
 /* Computes the mr x nr (mr <= MR, nr <= NR) tile c[i*ldc + j] from kc steps of
@@ -44,6 +53,7 @@ typedef struct c8_f32_gemm_config {
   size_t mr, nr;
   size_t kc, mc, nc; /* cache blocking (multiples of mr / nr) */
   c8_f32_gemm_ukernel_fn ukernel;
+  bool epi; /* the kernel applies c8_f32_gemm_tile.epi (else the driver does, after it) */
 } c8_f32_gemm_config;
 
 /* The configuration used by c8_f32_gemm: the best one the CPU supports, chosen once. */
@@ -58,6 +68,11 @@ const c8_f32_gemm_config *c8_f32_gemm_config_at(int i);
  * cache line so that writes striding across panels do not all map to one L1 set). */
 typedef void (*c8_f32_pack_b_fn)(const void *ctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr,
                                  size_t panel_stride, float *dst);
+
+/* Called on each finished tile of C, after its last K block (still in L1): rows [row, row+rows) and columns
+ * [col, col+cols) of this GEMM's C, at c (row stride ldc). Fused activations run here. */
+typedef void (*c8_f32_gemm_post_fn)(const void *ctx, size_t row, size_t col, size_t rows, size_t cols, float *c,
+                                    size_t ldc);
 
 typedef struct c8_f32_gemm_args {
   size_t m, n, k;
@@ -81,6 +96,14 @@ typedef struct c8_f32_gemm_args {
   int bias_kind; /* C8_GEMM_BIAS_* */
   const float *bias;
   float min, max;
+  c8_f32_gemm_post_fn post; /* NULL: none */
+  const void *post_ctx;
+  /* A fused elementwise chain run on each finished tile after the clamp (NULL: none): row i of C is
+     channel epi_ch0 + i; the residual of C[i][j] is epi_res[i * epi_ldr + j] (epi_res may be NULL). */
+  const struct c8_epilogue *epi;
+  int64_t epi_ch0;
+  const float *epi_res;
+  size_t epi_ldr;
 } c8_f32_gemm_args;
 
 void c8_f32_gemm_args_init(c8_f32_gemm_args *g);
@@ -97,5 +120,13 @@ size_t c8_f32_gemm_workspace_bytes(const c8_f32_gemm_config *cfg, size_t m, size
 /* Runs the GEMM with configuration cfg (NULL: the default). workspace must hold
  * c8_f32_gemm_workspace_bytes and be 64-byte aligned. No allocation. */
 void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void *workspace);
+
+/* Direct-B convolution micro-kernel (f32-dconv-8x32-avx512.c): the raw 8 x 32 sums over kc steps of a
+ * packed A panel (MR = 8) and B rows b + koff[k] (32 consecutive floats each; readable past the image:
+ * callers leave slack; koff readable C8_DCONV_KOFF_SLACK entries past kc), into the 64-byte aligned
+ * tile[8][32], continuing from its contents when `accumulate`. AVX-512 only. */
+#define C8_DCONV_KOFF_SLACK 8
+void c8_f32_dconv_ukernel_8x32__avx512(size_t kc, const float *a, const float *b, const int64_t *koff,
+                                       float *tile, int accumulate);
 
 #endif

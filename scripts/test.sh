@@ -14,7 +14,7 @@ cmake --build build -j"$JOBS"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCALIB8_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
 # Under sanitizers: every test but the long end-to-end runs (real-model comparisons, the 10 000-image accuracy
-# and ONNX Runtime agreement runs, the determinism matrix, the auto search), which repeat code paths the other
+# and ONNX Runtime agreement runs, the determinism matrix), which repeat code paths the other
 # tests already exercise under the sanitizers on many more samples.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$JOBS" \
-  -E '^(models/real|quantize/accuracy|quantize/ort-accuracy|quantize/determinism|auto)$')
+  -E '^(models/real|quantize/accuracy|quantize/ort-accuracy|quantize/determinism)$')

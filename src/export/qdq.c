@@ -59,7 +59,8 @@ static int add_qdq_node(c8_graph *g, const char *op, const char *name, int x, in
 static c8_status quantize_weight_input(c8_graph *g, int k, int input, int axis, c8_weight_method wm,
                                        float **scales_out, int64_t *n_scales) {
   int w = g->nodes[k].in[input];
-  const c8_tensor *W = &g->values[w].t;
+  /* a copy: adding values below may move g->values (the data it points to stays put) */
+  const c8_tensor W_copy = g->values[w].t, *W = &W_copy;
   if (axis >= W->rank) axis = -1;
   int64_t C = axis >= 0 ? W->dims[axis] : 1;
   float *scales = malloc(sizeof(float) * (size_t)C);
@@ -108,7 +109,8 @@ out:
 /* int32 bias with scale s_x * s_w[c], behind a DequantizeLinear (axis 0 when per channel). */
 static c8_status quantize_bias_input(c8_graph *g, int k, int input, float s_x, const float *s_w, int64_t n_sw) {
   int b = g->nodes[k].in[input];
-  const c8_tensor *B = &g->values[b].t;
+  /* a copy: adding values below may move g->values (the data it points to stays put) */
+  const c8_tensor B_copy = g->values[b].t, *B = &B_copy;
   int64_t n = c8_numel(B);
   if (B->rank != 1 || (n_sw != 1 && n_sw != n)) return CALIB8_OK; /* leave an unusual bias in float */
   int32_t *q = malloc(sizeof(int32_t) * (size_t)n + 1);

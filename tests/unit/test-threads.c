@@ -40,7 +40,6 @@ static void test_parallel_for(void) {
         for (int64_t i = 0; i < n; i++) {
           bad += c.hits[i] != 1;
           bad += c.owner[i] < 0 || c.owner[i] >= threads;
-          if (i) bad += c.owner[i] < c.owner[i - 1]; /* contiguous chunks in thread order */
         }
         CHECK_EQ_INT(bad, 0);
         free(c.hits), free(c.owner);

@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "core/cpu.h"
 #include "core/tensor.h"
 #include "core/threadpool.h"
+#include "graph/graph.h"
 #include "ops/broadcast.h"
+#include "ops/op.h"
 
 typedef struct cover {
   int *hits;
@@ -114,9 +117,70 @@ static void test_bcast_par(void) {
   free(av), free(bv), free(ref), free(got);
 }
 
+/* MaxPool 2x2 stride 2 (the fast path) and 3x3 stride 2 pad 1 (the general one) against a naive max, on
+   every ISA level, with 1 and 2 threads; odd sizes leave a row and a column out. */
+static void test_maxpool_threads(void) {
+  const int64_t ks[2] = {2, 3};
+  for (int kk = 0; kk < 2; kk++) {
+    const int64_t k = ks[kk], pad = k == 3 ? 1 : 0;
+    c8_tensor x = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {4, 70, 7, 37}}; /* big enough to be split */
+    x.data = c8_alloc(c8_nbytes(&x));
+    for (int64_t i = 0; i < c8_numel(&x); i++) ((float *)x.data)[i] = (float)((i * 7919) % 1000) * 0.01f - 5.0f;
+    c8_graph *g = c8_graph_new();
+    int in_ids[1] = {0}, out_ids[1] = {1};
+    int idx = c8_graph_add_node(g, "mp", "MaxPool", "", 1, in_ids, 1, out_ids);
+    c8_node *node = &g->nodes[idx];
+    c8_attr *a = c8_node_add_attr(node, "kernel_shape", C8_ATTR_INTS);
+    a->n = 2, a->ints = malloc(2 * sizeof(int64_t)), a->ints[0] = a->ints[1] = k;
+    a = c8_node_add_attr(node, "strides", C8_ATTR_INTS);
+    a->n = 2, a->ints = malloc(2 * sizeof(int64_t)), a->ints[0] = a->ints[1] = 2;
+    a = c8_node_add_attr(node, "pads", C8_ATTR_INTS);
+    a->n = 4, a->ints = malloc(4 * sizeof(int64_t));
+    for (int i = 0; i < 4; i++) a->ints[i] = pad;
+    const int64_t OH = (7 + 2 * pad - k) / 2 + 1, OW = (37 + 2 * pad - k) / 2 + 1;
+    const c8_isa top = c8_cpu_isa();
+    for (int isa = C8_ISA_SCALAR; isa <= (int)top; isa++)
+      for (int threads = 1; threads <= 2; threads++) {
+        c8_cpu_set_isa((c8_isa)isa);
+        c8_threadpool *pool = NULL;
+        CHECK_EQ_INT(c8_threadpool_create(threads, &pool), CALIB8_OK);
+        c8_tensor y = {0};
+        c8_tensor *in[1] = {&x}, *out[1] = {&y};
+        c8_kernel kn = {.node = node, .opset = 13, .pool = pool};
+        CHECK_EQ_INT(node->def->prepare(&kn, in, 1, out, 1), CALIB8_OK);
+        CHECK_EQ_INT(y.dims[2], OH);
+        CHECK_EQ_INT(y.dims[3], OW);
+        y.data = c8_alloc(c8_nbytes(&y));
+        void *scratch = c8_alloc(kn.scratch_bytes + 1);
+        CHECK_EQ_INT(node->def->run(&kn, in, 1, out, 1, scratch), CALIB8_OK);
+        int bad = 0;
+        const float *xf = x.data, *yf = y.data;
+        for (int64_t c = 0; c < 280; c++)
+          for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+              float m = -INFINITY;
+              for (int64_t i = 0; i < k; i++)
+                for (int64_t jj = 0; jj < k; jj++) {
+                  const int64_t ih = oh * 2 - pad + i, iw = ow * 2 - pad + jj;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 37 && xf[(c * 7 + ih) * 37 + iw] > m) m = xf[(c * 7 + ih) * 37 + iw];
+                }
+              bad += yf[(c * OH + oh) * OW + ow] != m;
+            }
+        CHECK_EQ_INT(bad, 0);
+        if (kn.state) free(kn.state);
+        c8_free(scratch), c8_free(y.data);
+        c8_threadpool_destroy(pool);
+      }
+    c8_cpu_set_isa(top);
+    c8_graph_destroy(g);
+    c8_free(x.data);
+  }
+}
+
 int main(void) {
   CHECK_RUN(test_parallel_for);
   CHECK_RUN(test_bcast_range);
   CHECK_RUN(test_bcast_par);
+  CHECK_RUN(test_maxpool_threads);
   return CHECK_DONE();
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "ops/op-shape-util.h"
 
 enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC };
@@ -343,7 +344,7 @@ static c8_status resize_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
     size_t combos = 1;
     for (int d = 0; d < r - 1; d++) combos *= (size_t)s->ntaps[d];
     s->max_combos = combos;
-    k->scratch_bytes = combos * (sizeof(int64_t) + sizeof(float));
+    k->scratch_bytes = ((combos * (sizeof(int64_t) + sizeof(float)) + 63) / 64 * 64) * (size_t)c8_threadpool_size(k->pool);
   }
   return CALIB8_OK;
 }
@@ -371,19 +372,25 @@ static void fill_row(char *dst, int64_t n, const unsigned char *v, size_t es) {
   for (int64_t x = 0; x < n; x++) c8_copy_elem(dst + (size_t)x * es, v, es);
 }
 
-static c8_status run_nearest(const resize_state *s, const c8_tensor *in, c8_tensor *out) {
+/* The output row's multi-index over the outer dimensions. */
+static void row_index(const resize_state *s, int64_t row, int64_t *idx) {
+  for (int d = s->rank - 2; d >= 0; d--) idx[d] = row % s->out_dims[d], row /= s->out_dims[d];
+}
+
+/* Output rows [row0, row1) (any split: each row is computed on its own). */
+static void run_nearest(const resize_state *s, const c8_tensor *in, c8_tensor *out, int64_t row0, int64_t row1) {
   int last = s->rank - 1;
   size_t es = s->es;
   int64_t W = s->out_dims[last];
   size_t row_bytes = (size_t)W * es;
-  int64_t rows = c8_numel(out) / W;
   const char *src = in->data;
-  char *dst = out->data;
+  char *dst = (char *)out->data + (size_t)row0 * row_bytes;
   const int64_t *ix = s->idx[last];
   const unsigned char *ox = s->outside[last];
   int64_t idx[C8_MAX_RANK] = {0};
+  row_index(s, row0, idx);
   int64_t prev = -1;
-  for (int64_t row = 0; row < rows; row++, dst += row_bytes) {
+  for (int64_t row = row0; row < row1; row++, dst += row_bytes) {
     int64_t off = 0;
     bool outside = false;
     for (int d = 0; d < last; d++) {
@@ -408,15 +415,14 @@ static c8_status run_nearest(const resize_state *s, const c8_tensor *in, c8_tens
       idx[d] = 0;
     }
   }
-  return CALIB8_OK;
 }
 
-static c8_status run_interp(const resize_state *s, const c8_tensor *in, c8_tensor *out, void *scratch) {
+static void run_interp(const resize_state *s, const c8_tensor *in, c8_tensor *out, void *scratch, int64_t row0,
+                       int64_t row1) {
   int last = s->rank - 1;
   int64_t W = s->out_dims[last];
-  int64_t rows = c8_numel(out) / W;
   const float *src = in->data;
-  float *dst = out->data;
+  float *dst = (float *)out->data + row0 * W;
   int64_t *coff = scratch;
   float *cw = (float *)(coff + s->max_combos);
   const int64_t *ix = s->idx[last];
@@ -424,7 +430,8 @@ static c8_status run_interp(const resize_state *s, const c8_tensor *in, c8_tenso
   const unsigned char *ox = s->outside[last];
   int nt = s->ntaps[last];
   int64_t idx[C8_MAX_RANK] = {0};
-  for (int64_t row = 0; row < rows; row++, dst += W) {
+  row_index(s, row0, idx);
+  for (int64_t row = row0; row < row1; row++, dst += W) {
     /* Combine the taps of the outer axes for this row, skipping zero weights. */
     size_t nc = 1;
     coff[0] = 0;
@@ -496,7 +503,20 @@ static c8_status run_interp(const resize_state *s, const c8_tensor *in, c8_tenso
       idx[d] = 0;
     }
   }
-  return CALIB8_OK;
+}
+
+typedef struct resize_job {
+  const resize_state *s;
+  const c8_tensor *in;
+  c8_tensor *out;
+  unsigned char *scratch;
+  size_t scratch_one;
+} resize_job;
+
+static void resize_range(void *vjob, int64_t r0, int64_t r1, int thread) {
+  const resize_job *j = vjob;
+  if (j->s->mode == MODE_NEAREST) run_nearest(j->s, j->in, j->out, r0, r1);
+  else run_interp(j->s, j->in, j->out, j->scratch + (size_t)thread * j->scratch_one, r0, r1);
 }
 
 static c8_status resize_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
@@ -504,8 +524,11 @@ static c8_status resize_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   (void)n_in, (void)n_out;
   const resize_state *s = k->state;
   if (s->empty) return CALIB8_OK;
-  if (s->mode == MODE_NEAREST) return run_nearest(s, in[0], out[0]);
-  return run_interp(s, in[0], out[0], scratch);
+  resize_job j = {.s = s, .in = in[0], .out = out[0], .scratch = scratch};
+  j.scratch_one = k->scratch_bytes / (size_t)c8_threadpool_size(k->pool);
+  const int64_t W = s->out_dims[s->rank - 1], rows = c8_numel(out[0]) / (W ? W : 1);
+  c8_parallel_for(rows * W < 65536 ? NULL : k->pool, rows, W >= 4096 ? 1 : 4096 / (W ? W : 1), resize_range, &j);
+  return CALIB8_OK;
 }
 
 const c8_op_def c8_op_resize = {.name = "Resize", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy};

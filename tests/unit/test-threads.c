@@ -177,10 +177,56 @@ static void test_maxpool_threads(void) {
   }
 }
 
+/* Resize (linear and nearest, 2x) split over 2 and 3 threads equals the single-threaded output. */
+static void test_resize_threads(void) {
+  const char *modes[2] = {"linear", "nearest"};
+  for (int mi = 0; mi < 2; mi++) {
+    c8_tensor x = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {2, 4, 60, 100}};
+    c8_tensor scales = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {4}};
+    float sc[4] = {1, 1, 2, 2};
+    scales.data = sc;
+    x.data = c8_alloc(c8_nbytes(&x));
+    for (int64_t i = 0; i < c8_numel(&x); i++) ((float *)x.data)[i] = (float)((i * 131) % 997) * 0.003f;
+    c8_graph *g = c8_graph_new();
+    int in_ids[3] = {0, -1, 1}, out_ids[1] = {2};
+    int idx = c8_graph_add_node(g, "rs", "Resize", "", 3, in_ids, 1, out_ids);
+    c8_node *node = &g->nodes[idx];
+    c8_attr *a = c8_node_add_attr(node, "mode", C8_ATTR_STRING);
+    a->s = strdup(modes[mi]);
+    float *first = NULL;
+    size_t bytes = 0;
+    for (int threads = 1; threads <= 3; threads++) {
+      c8_threadpool *pool = NULL;
+      CHECK_EQ_INT(c8_threadpool_create(threads, &pool), CALIB8_OK);
+      c8_tensor y = {0};
+      c8_tensor *in[3] = {&x, NULL, &scales}, *out[1] = {&y};
+      c8_kernel kn = {.node = node, .opset = 13, .pool = pool};
+      CHECK_EQ_INT(node->def->prepare(&kn, in, 3, out, 1), CALIB8_OK);
+      CHECK_EQ_INT(y.dims[3], 200);
+      y.data = c8_alloc(c8_nbytes(&y));
+      void *scratch = c8_alloc(kn.scratch_bytes + 1);
+      CHECK_EQ_INT(node->def->run(&kn, in, 3, out, 1, scratch), CALIB8_OK);
+      if (!first) {
+        first = y.data, bytes = c8_nbytes(&y);
+      } else {
+        CHECK(memcmp(first, y.data, bytes) == 0);
+        c8_free(y.data);
+      }
+      c8_free(scratch);
+      if (kn.state) node->def->destroy(kn.state);
+      c8_threadpool_destroy(pool);
+    }
+    c8_free(first);
+    c8_graph_destroy(g);
+    c8_free(x.data);
+  }
+}
+
 int main(void) {
   CHECK_RUN(test_parallel_for);
   CHECK_RUN(test_bcast_range);
   CHECK_RUN(test_bcast_par);
   CHECK_RUN(test_maxpool_threads);
+  CHECK_RUN(test_resize_threads);
   return CHECK_DONE();
 }

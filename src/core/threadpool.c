@@ -1,8 +1,13 @@
 /* The thread pool. A model runs hundreds of parallel loops per inference, many of them tens of
  * microseconds long, so handing out a loop must cost far less than waking a sleeping thread (tens of
- * microseconds in a VM): workers spin on the job counter for a while after each job (about 100 us, the
- * gap between two operators is much shorter) and only then sleep on a condition variable. The caller
- * runs the first chunk itself and spins (then yields) until the others are done. */
+ * microseconds in a VM): workers spin on the job word for a while after each job (about 200 us; the gap
+ * between two operators is much shorter) and only then sleep on a condition variable.
+ *
+ * A loop is cut into a fixed list of chunks that the caller and the workers take in turn from a shared
+ * counter. Which thread runs a chunk changes from run to run, never what a chunk computes, so results do
+ * not depend on the scheduling; and when the machine is busy and a worker is not running, the caller
+ * simply takes every chunk itself instead of waiting for it. The job number and the next chunk share
+ * one 64-bit word, so a late worker can never take a chunk of a newer job with the old job's data. */
 #include "core/threadpool.h"
 
 #include <pthread.h>
@@ -20,20 +25,22 @@
 
 /* Spin this long for the next job before sleeping. */
 #define SPIN_NS 200000
+/* Chunks per thread: a few, so that a thread that starts late still finds work. */
+#define CHUNKS_PER_THREAD 4
 
 struct c8_threadpool {
   int size;
   pthread_t *workers;
   pthread_mutex_t mu;
   pthread_cond_t start;
-  atomic_uint_fast64_t generation; /* bumped once per job */
-  atomic_int pending;              /* workers still running the current job */
-  atomic_int sleepers;             /* workers waiting on `start` */
+  atomic_uint_fast64_t job;  /* job number << 32 | next chunk */
+  atomic_int_fast64_t done;  /* chunks finished in the current job */
+  atomic_int sleepers;       /* workers waiting on `start` */
   atomic_bool stop;
-  /* the current job, written before `generation` is bumped */
+  /* the current job, written before its number is published */
   c8_range_fn fn;
   void *ctx;
-  int64_t n, chunk;
+  int64_t n, chunk, chunks;
 };
 
 typedef struct {
@@ -47,28 +54,36 @@ static uint64_t now_ns(void) {
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static void run_chunk(c8_threadpool *p, int t) {
-  int64_t b = (int64_t)t * p->chunk, e = b + p->chunk;
-  if (e > p->n) e = p->n;
-  if (b < e) p->fn(p->ctx, b, e, t);
+/* Takes and runs chunks of job `id` until none is left; returns how many this thread ran. */
+static void work(c8_threadpool *p, uint32_t id, int t) {
+  for (;;) {
+    uint64_t v = atomic_load(&p->job);
+    if ((uint32_t)(v >> 32) != id || (int64_t)(v & 0xffffffffu) >= p->chunks) return;
+    if (!atomic_compare_exchange_weak(&p->job, &v, v + 1)) continue;
+    const int64_t c = (int64_t)(v & 0xffffffffu);
+    const int64_t b = c * p->chunk, e = b + p->chunk < p->n ? b + p->chunk : p->n;
+    p->fn(p->ctx, b, e, t);
+    atomic_fetch_add(&p->done, 1);
+  }
 }
 
-/* Waits until the generation differs from `seen` (or stop); returns the new generation. */
-static uint64_t wait_job(c8_threadpool *p, uint64_t seen) {
-  uint64_t g;
+/* Waits until the job number differs from `seen` (or stop); returns the new one. */
+static uint32_t wait_job(c8_threadpool *p, uint32_t seen) {
+  uint32_t id;
   const uint64_t t0 = now_ns();
   for (int i = 0;; i++) {
-    g = atomic_load_explicit(&p->generation, memory_order_acquire);
-    if (g != seen || atomic_load(&p->stop)) return g;
+    id = (uint32_t)(atomic_load_explicit(&p->job, memory_order_acquire) >> 32);
+    if (id != seen || atomic_load(&p->stop)) return id;
     CPU_RELAX();
     if ((i & 255) == 255 && now_ns() - t0 > SPIN_NS) break;
   }
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add(&p->sleepers, 1);
-  while ((g = atomic_load(&p->generation)) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->start, &p->mu);
+  while ((id = (uint32_t)(atomic_load(&p->job) >> 32)) == seen && !atomic_load(&p->stop))
+    pthread_cond_wait(&p->start, &p->mu);
   atomic_fetch_sub(&p->sleepers, 1);
   pthread_mutex_unlock(&p->mu);
-  return g;
+  return id;
 }
 
 static void *worker_main(void *arg) {
@@ -76,12 +91,11 @@ static void *worker_main(void *arg) {
   c8_threadpool *p = wa->pool;
   int t = wa->index;
   free(wa);
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
     seen = wait_job(p, seen);
     if (atomic_load(&p->stop)) break;
-    run_chunk(p, t);
-    atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+    work(p, seen, t);
   }
   return NULL;
 }
@@ -91,8 +105,8 @@ c8_status c8_threadpool_create(int threads, c8_threadpool **out) {
   c8_threadpool *p = calloc(1, sizeof *p);
   if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a thread pool");
   p->size = threads;
-  atomic_init(&p->generation, 0);
-  atomic_init(&p->pending, 0);
+  atomic_init(&p->job, 0);
+  atomic_init(&p->done, 0);
   atomic_init(&p->sleepers, 0);
   atomic_init(&p->stop, false);
   pthread_mutex_init(&p->mu, NULL);
@@ -139,27 +153,30 @@ int c8_threadpool_size(const c8_threadpool *p) { return p ? p->size : 1; }
 void c8_parallel_for(c8_threadpool *p, int64_t n, int64_t grain, c8_range_fn fn, void *ctx) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
-  int use = p ? p->size : 1;
-  if ((int64_t)use > (n + grain - 1) / grain) use = (int)((n + grain - 1) / grain);
-  if (use <= 1) {
+  const int64_t pieces = (n + grain - 1) / grain;
+  if (!p || p->size <= 1 || pieces <= 1) {
     fn(ctx, 0, n, 0);
     return;
   }
-  /* Every worker takes part in every job (chunks past n are empty), so `pending` is simply size - 1. */
+  int64_t chunks = (int64_t)p->size * CHUNKS_PER_THREAD;
+  if (chunks > pieces) chunks = pieces;
   p->fn = fn;
   p->ctx = ctx;
   p->n = n;
-  p->chunk = (n + use - 1) / use;
-  atomic_store(&p->pending, p->size - 1);
-  atomic_fetch_add(&p->generation, 1); /* seq_cst: publishes the job, ordered before reading sleepers */
+  p->chunk = (n + chunks - 1) / chunks;
+  p->chunks = (n + p->chunk - 1) / p->chunk;
+  atomic_store(&p->done, 0);
+  const uint32_t id = (uint32_t)(atomic_load(&p->job) >> 32) + 1;
+  atomic_store(&p->job, (uint64_t)id << 32); /* seq_cst: publishes the job, then sleepers is read */
   if (atomic_load(&p->sleepers) > 0) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
   }
-  run_chunk(p, 0);
-  for (int i = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) {
+  work(p, id, 0);
+  /* Chunks still running on workers: wait (a worker that was descheduled mid-chunk gets the core). */
+  for (int i = 0; atomic_load(&p->done) < p->chunks; i++) {
     if (i < 2000) CPU_RELAX();
-    else sched_yield(); /* a worker was descheduled: give it the core */
+    else sched_yield();
   }
 }

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "core/threadpool.h"
+
 void c8_bcast_init(c8_bcast *b, const c8_tensor *out, int n_in, const c8_tensor *const *in) {
   memset(b, 0, sizeof *b);
   b->n_in = n_in;
@@ -77,6 +79,71 @@ void c8_bcast_run(const c8_bcast *b, void *out, size_t out_es, const void *const
       for (int k = 0; k < n_in; k++) p[k] -= b->strides[k][d] * (b->dims[d] - 1) * (int64_t)in_es[k];
     }
   }
+}
+
+void c8_bcast_run_range(const c8_bcast *b, void *out, size_t out_es, const void *const *in, const size_t *in_es,
+                        c8_bcast_row_fn fn, void *ctx, int64_t e0, int64_t e1) {
+  if (e1 > b->numel) e1 = b->numel;
+  if (e0 >= e1) return;
+  const int n_in = b->n_in, last = b->rank - 1;
+  const int64_t n = b->dims[last];
+  int s[C8_BCAST_MAX_IN];
+  const char *p[C8_BCAST_MAX_IN];
+  /* The row holding e0 and the offset in it. */
+  int64_t row = e0 / n, off = e0 % n, idx[C8_MAX_RANK] = {0};
+  for (int d = last - 1; d >= 0; d--) idx[d] = row % b->dims[d], row /= b->dims[d];
+  for (int k = 0; k < n_in; k++) {
+    s[k] = b->strides[k][last] != 0;
+    int64_t el = s[k] ? off : 0;
+    for (int d = 0; d < last; d++) el += idx[d] * b->strides[k][d];
+    p[k] = (const char *)in[k] + el * (int64_t)in_es[k];
+  }
+  char *o = (char *)out + e0 * (int64_t)out_es;
+  for (int64_t e = e0; e < e1;) {
+    const int64_t len = n - off < e1 - e ? n - off : e1 - e;
+    fn(ctx, o, (const void *const *)p, s, len);
+    o += len * (int64_t)out_es;
+    e += len;
+    if (e >= e1) break;
+    /* next row: back to its start, then the odometer step */
+    for (int k = 0; k < n_in; k++) p[k] -= (s[k] ? off : 0) * (int64_t)in_es[k];
+    off = 0;
+    for (int d = last - 1; d >= 0; d--) {
+      if (++idx[d] < b->dims[d]) {
+        for (int k = 0; k < n_in; k++) p[k] += b->strides[k][d] * (int64_t)in_es[k];
+        break;
+      }
+      idx[d] = 0;
+      for (int k = 0; k < n_in; k++) p[k] -= b->strides[k][d] * (b->dims[d] - 1) * (int64_t)in_es[k];
+    }
+  }
+}
+
+typedef struct par_job {
+  const c8_bcast *b;
+  void *out;
+  size_t out_es;
+  const void *const *in;
+  const size_t *in_es;
+  c8_bcast_row_fn fn;
+  void *ctx;
+} par_job;
+
+static void par_range(void *vjob, int64_t e0, int64_t e1, int thread) {
+  (void)thread;
+  const par_job *j = vjob;
+  c8_bcast_run_range(j->b, j->out, j->out_es, j->in, j->in_es, j->fn, j->ctx, e0, e1);
+}
+
+void c8_bcast_run_par(struct c8_threadpool *pool, const c8_bcast *b, void *out, size_t out_es, const void *const *in,
+                      const size_t *in_es, c8_bcast_row_fn fn, void *ctx) {
+  /* Below ~64K elements (some microseconds) one thread is faster than handing out chunks. */
+  if (!pool || c8_threadpool_size(pool) < 2 || b->numel < 65536) {
+    c8_bcast_run(b, out, out_es, in, in_es, fn, ctx);
+    return;
+  }
+  par_job j = {.b = b, .out = out, .out_es = out_es, .in = in, .in_es = in_es, .fn = fn, .ctx = ctx};
+  c8_parallel_for(pool, b->numel, 16384, par_range, &j);
 }
 
 c8_status c8_broadcast_shape_n(const c8_node *node, int n, const c8_tensor *const *in, c8_tensor *out) {

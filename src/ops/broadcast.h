@@ -38,6 +38,15 @@ void c8_bcast_init(c8_bcast *b, const c8_tensor *out, int n_in, const c8_tensor 
 void c8_bcast_run(const c8_bcast *b, void *out, size_t out_es, const void *const *in, const size_t *in_es,
                   c8_bcast_row_fn fn, void *ctx);
 
+/* Runs fn over output elements [e0, e1) only (partial rows at both ends). */
+void c8_bcast_run_range(const c8_bcast *b, void *out, size_t out_es, const void *const *in, const size_t *in_es,
+                        c8_bcast_row_fn fn, void *ctx, int64_t e0, int64_t e1);
+/* c8_bcast_run split over the pool's threads by contiguous element ranges (fn must be thread-safe; each
+   output element is computed the same way whatever the split). Small outputs run on the caller. */
+struct c8_threadpool;
+void c8_bcast_run_par(struct c8_threadpool *pool, const c8_bcast *b, void *out, size_t out_es, const void *const *in,
+                      const size_t *in_es, c8_bcast_row_fn fn, void *ctx);
+
 /* Multidirectional broadcast of n tensors into out (rank and dims only). */
 c8_status c8_broadcast_shape_n(const c8_node *node, int n, const c8_tensor *const *in, c8_tensor *out);
 

@@ -391,7 +391,7 @@ static c8_status binary_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   (void)n_in, (void)n_out, (void)scratch;
   bin_state *s = k->state;
   const void *p[2] = {in[0]->data, in[1]->data};
-  c8_bcast_run(&s->plan[0], out[0]->data, s->es_out, p, s->es_in, bin_row, s);
+  c8_bcast_run_par(k->pool, &s->plan[0], out[0]->data, s->es_out, p, s->es_in, bin_row, s);
   return CALIB8_OK;
 }
 
@@ -471,7 +471,7 @@ static c8_status variadic_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   if (n_in == 1) memcpy(o->data, in[0]->data, c8_nbytes(o));
   for (int i = 1; i < n_in; i++) {
     const void *p[2] = {i == 1 ? in[0]->data : o->data, in[i]->data};
-    c8_bcast_run(&s->plan[i - 1], o->data, s->es_out, p, s->es_in, bin_row, s);
+    c8_bcast_run_par(k->pool, &s->plan[i - 1], o->data, s->es_out, p, s->es_in, bin_row, s);
   }
   if (s->mean && n_in > 1) {
     int64_t n = c8_numel(o);
@@ -551,7 +551,7 @@ static c8_status where_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   (void)n_in, (void)n_out, (void)scratch;
   where_state *s = k->state;
   const void *p[3] = {in[0]->data, in[1]->data, in[2]->data};
-  c8_bcast_run(&s->plan, out[0]->data, s->es_out, p, s->es_in, s->fn, NULL);
+  c8_bcast_run_par(k->pool, &s->plan, out[0]->data, s->es_out, p, s->es_in, s->fn, NULL);
   return CALIB8_OK;
 }
 

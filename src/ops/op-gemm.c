@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "kernels/gemm/gemm.h"
 #include "ops/op.h"
 
@@ -55,8 +56,8 @@ static c8_status gemm_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
     if (s->beta == 1.0f && s->cm == 1 && s->cn == s->n && s->n > 1) s->bias_kind = C8_GEMM_BIAS_COL;
     else if (s->beta == 1.0f && s->cn == 1 && s->cm == s->m && s->m > 1) s->bias_kind = C8_GEMM_BIAS_ROW;
   }
-  k->scratch_bytes =
-      c8_f32_gemm_workspace_bytes(NULL, (size_t)s->m, (size_t)s->n, (size_t)s->k, false);
+  k->scratch_bytes = c8_f32_gemm_parallel_workspace_bytes(NULL, (size_t)s->m, (size_t)s->n, (size_t)s->k, false,
+                                                         c8_threadpool_size(k->pool));
   out[0]->dtype = CALIB8_FLOAT;
   out[0]->rank = 2;
   out[0]->dims[0] = s->m;
@@ -89,7 +90,7 @@ static c8_status gemm_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
       g.accumulate = true;
     }
   }
-  c8_f32_gemm(NULL, &g, scratch);
+  c8_f32_gemm_parallel(NULL, &g, scratch, k->pool);
   return CALIB8_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "kernels/gemm/gemm.h"
 #include "ops/op-matmul.h"
 
@@ -66,8 +67,37 @@ static c8_status matmul_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
   if ((st = c8_matmul_shape(node, in[0], in[1], out[0], s))) return st;
   out[0]->dtype = CALIB8_FLOAT;
   size_t m = (size_t)(s->fold ? s->batch * s->m : s->m);
-  k->scratch_bytes = c8_f32_gemm_workspace_bytes(NULL, m, (size_t)s->n, (size_t)s->k, false);
+  const int threads = c8_threadpool_size(k->pool);
+  /* fold: one GEMM split over the threads; else whole batch items per thread, or each item split */
+  size_t one = c8_f32_gemm_workspace_bytes(NULL, m, (size_t)s->n, (size_t)s->k, false);
+  one = (one + 63) / 64 * 64;
+  size_t par = c8_f32_gemm_parallel_workspace_bytes(NULL, m, (size_t)s->n, (size_t)s->k, false, threads);
+  k->scratch_bytes = one * (size_t)threads > par ? one * (size_t)threads : par;
   return CALIB8_OK;
+}
+
+typedef struct batch_job {
+  const c8_matmul_dims *s;
+  const c8_f32_gemm_args *g;
+  const float *a, *b;
+  float *y;
+  unsigned char *scratch;
+  size_t ws_one;
+} batch_job;
+
+/* Whole batch items [t0, t1), each one GEMM with this thread's workspace. */
+static void batch_range(void *vjob, int64_t t0, int64_t t1, int thread) {
+  const batch_job *j = vjob;
+  const c8_matmul_dims *s = j->s;
+  c8_f32_gemm_args g = *j->g;
+  for (int64_t t = t0; t < t1; t++) {
+    int64_t ao, bo;
+    c8_matmul_batch_offsets(s, t, &ao, &bo);
+    g.a = j->a + ao * s->m * s->k;
+    g.b = j->b + bo * s->k * s->n;
+    g.c = j->y + t * s->m * s->n;
+    c8_f32_gemm(NULL, &g, j->scratch + (size_t)thread * j->ws_one);
+  }
 }
 
 static c8_status matmul_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
@@ -83,17 +113,24 @@ static c8_status matmul_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   if (s->fold) {
     g.m = (size_t)(s->batch * s->m);
     g.a = a, g.b = b, g.c = y;
-    c8_f32_gemm(NULL, &g, scratch);
+    c8_f32_gemm_parallel(NULL, &g, scratch, k->pool);
     return CALIB8_OK;
   }
   g.m = (size_t)s->m;
+  const int threads = c8_threadpool_size(k->pool);
+  if (threads > 1 && s->batch >= threads && (double)s->batch * (double)(s->m * s->n * s->k) >= 262144.0) {
+    batch_job j = {.s = s, .g = &g, .a = a, .b = b, .y = y, .scratch = scratch};
+    j.ws_one = (c8_f32_gemm_workspace_bytes(NULL, g.m, g.n, g.k, false) + 63) / 64 * 64;
+    c8_parallel_for(k->pool, s->batch, 1, batch_range, &j);
+    return CALIB8_OK;
+  }
   for (int64_t t = 0; t < s->batch; t++) {
     int64_t ao, bo;
     c8_matmul_batch_offsets(s, t, &ao, &bo);
     g.a = a + ao * s->m * s->k;
     g.b = b + bo * s->k * s->n;
     g.c = y + t * s->m * s->n;
-    c8_f32_gemm(NULL, &g, scratch);
+    c8_f32_gemm_parallel(NULL, &g, scratch, k->pool);
   }
   return CALIB8_OK;
 }

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
+#include "core/threadpool.h"
 #include "ops/op.h"
 
 enum { POOL_MAX, POOL_AVG, POOL_LP };
@@ -172,7 +174,8 @@ static c8_status pool_prepare_kind(c8_kernel *k, c8_tensor *const *in, int n_in,
   }
   ps_->pbw = geo[2][5];
   k->state = ps_;
-  k->scratch_bytes = sizeof(float) * (size_t)ps_->in[2]; /* one input row */
+  /* one input row per thread */
+  k->scratch_bytes = (sizeof(float) * (size_t)ps_->in[2] + 63) / 64 * 64 * (size_t)c8_threadpool_size(k->pool);
 
   out[0]->dtype = x->dtype;
   out[0]->rank = x->rank;
@@ -240,10 +243,10 @@ static c8_status lppool_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
  * instead of 25. Max is exact in any order. */
 #define DEFINE_MAXPOOL_ROWS(NAME, T, LOWEST)                                                       \
   DEFINE_HPASS(NAME##_h, T, LOWEST, MAX_OF)                                                        \
-  static void NAME(const pool_state *ps, const T *X, T *Y, T *tmp) {                               \
+  static void NAME(const pool_state *ps, const T *X, T *Y, T *tmp, int64_t nc) {                   \
     const int64_t D = ps->in[0], H = ps->in[1], W = ps->in[2];                                     \
     const int64_t OD = ps->out[0], OH = ps->out[1], OW = ps->out[2];                               \
-    for (int64_t c = 0; c < ps->nc; c++) {                                                         \
+    for (int64_t c = 0; c < nc; c++) {                                                             \
       const T *x = X + c * D * H * W;                                                              \
       T *y = Y + c * OD * OH * OW;                                                                 \
       for (int64_t od = 0; od < OD; od++) {                                                        \
@@ -329,13 +332,13 @@ static inline float lp_term(float v, float p) {
  * each is summed along the row directly, with more the rows are summed into tmp first (Lp always goes
  * through tmp, which holds |x|^p). Then a per-output division or root. The order of the additions depends
  * only on the geometry, so results are identical from run to run. */
-static void sumpool_rows_f32(const pool_state *ps, const float *X, float *Y, float *tmp) {
+static void sumpool_rows_f32(const pool_state *ps, const float *X, float *Y, float *tmp, int64_t nc) {
   const int64_t D = ps->in[0], H = ps->in[1], W = ps->in[2];
   const int64_t OD = ps->out[0], OH = ps->out[1], OW = ps->out[2];
   const pool_tap *tw = ps->tap[2];
   const bool lp = ps->kind == POOL_LP;
   const float p = ps->p;
-  for (int64_t c = 0; c < ps->nc; c++) {
+  for (int64_t c = 0; c < nc; c++) {
     const float *x = X + c * D * H * W;
     float *y = Y + c * OD * OH * OW;
     for (int64_t od = 0; od < OD; od++) {
@@ -388,6 +391,87 @@ static void sumpool_rows_f32(const pool_state *ps, const float *X, float *Y, flo
   }
 }
 
+/* 2x2 max pooling with stride 2 and no padding (LeNet's, VGG's): two input rows combined element-wise,
+   then adjacent pairs; AVX-512 takes 16 outputs per step with an even/odd permute. */
+static void max2x2_f32(const pool_state *ps, const float *X, float *Y, int64_t nc) {
+  const int64_t H = ps->in[1], W = ps->in[2], OH = ps->out[1], OW = ps->out[2];
+  for (int64_t c = 0; c < nc; c++)
+    for (int64_t oh = 0; oh < OH; oh++) {
+      const float *x0 = X + (c * H + 2 * oh) * W, *x1 = x0 + W;
+      float *y = Y + (c * OH + oh) * OW;
+      for (int64_t ow = 0; ow < OW; ow++) {
+        const float a = MAX_OF(x0[2 * ow], x0[2 * ow + 1]), b = MAX_OF(x1[2 * ow], x1[2 * ow + 1]);
+        y[ow] = MAX_OF(a, b);
+      }
+    }
+}
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_MAX2X2_AVX512 1
+__attribute__((target("avx512f"))) static void max2x2_f32_avx512(const pool_state *ps, const float *X, float *Y,
+                                                                int64_t nc) {
+  const int64_t H = ps->in[1], W = ps->in[2], OH = ps->out[1], OW = ps->out[2];
+  const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int64_t c = 0; c < nc; c++)
+    for (int64_t oh = 0; oh < OH; oh++) {
+      const float *x0 = X + (c * H + 2 * oh) * W, *x1 = x0 + W;
+      float *y = Y + (c * OH + oh) * OW;
+      for (int64_t ow = 0; ow < OW; ow += 16) {
+        const int64_t m = OW - ow < 16 ? OW - ow : 16, need = 2 * m; /* inputs read from 2*ow */
+        const __mmask16 lo = (__mmask16)(need >= 16 ? 0xffff : (1u << need) - 1);
+        const __mmask16 hi = (__mmask16)(need >= 32 ? 0xffff : need <= 16 ? 0 : (1u << (need - 16)) - 1);
+        /* rows first (same combination as MAX_OF: b > a ? b : a), then pairs */
+        const __m512 a0 = _mm512_maskz_loadu_ps(lo, x0 + 2 * ow), a1 = _mm512_maskz_loadu_ps(hi, x0 + 2 * ow + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(lo, x1 + 2 * ow), b1 = _mm512_maskz_loadu_ps(hi, x1 + 2 * ow + 16);
+        const __m512 e0 = _mm512_permutex2var_ps(a0, ev, a1), o0 = _mm512_permutex2var_ps(a0, od, a1);
+        const __m512 e1 = _mm512_permutex2var_ps(b0, ev, b1), o1 = _mm512_permutex2var_ps(b0, od, b1);
+        const __m512 ra = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(o0, e0, _CMP_GT_OQ), e0, o0);
+        const __m512 rb = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(o1, e1, _CMP_GT_OQ), e1, o1);
+        const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(rb, ra, _CMP_GT_OQ), ra, rb);
+        _mm512_mask_storeu_ps(y + ow, (__mmask16)((1u << m) - 1), r);
+      }
+    }
+}
+#endif
+
+typedef struct pool_job {
+  const pool_state *ps;
+  const void *x;
+  void *y;
+  unsigned char *scratch;
+  size_t tmp_bytes, es;
+  bool fast2x2;
+} pool_job;
+
+/* Planes [c0, c1) (each thread with its own row buffer). */
+static void pool_range(void *vjob, int64_t c0, int64_t c1, int thread) {
+  const pool_job *j = vjob;
+  const pool_state *ps = j->ps;
+  const int64_t in_plane = ps->in[0] * ps->in[1] * ps->in[2], out_plane = ps->out[0] * ps->out[1] * ps->out[2];
+  const void *x = (const char *)j->x + (size_t)(c0 * in_plane) * j->es;
+  void *y = (char *)j->y + (size_t)(c0 * out_plane) * j->es;
+  void *tmp = j->scratch + (size_t)thread * j->tmp_bytes;
+  const int64_t nc = c1 - c0;
+  if (j->fast2x2) {
+#ifdef HAVE_MAX2X2_AVX512
+    if (c8_cpu_isa() >= C8_ISA_AVX512) {
+      max2x2_f32_avx512(ps, x, y, nc);
+      return;
+    }
+#endif
+    max2x2_f32(ps, x, y, nc);
+  } else if (ps->kind != POOL_MAX) {
+    sumpool_rows_f32(ps, x, y, tmp, nc);
+  } else if (ps->dtype == CALIB8_FLOAT) {
+    maxpool_rows_f32(ps, x, y, tmp, nc);
+  } else if (ps->dtype == CALIB8_UINT8) {
+    maxpool_rows_u8(ps, x, y, tmp, nc);
+  } else {
+    maxpool_rows_s8(ps, x, y, tmp, nc);
+  }
+}
+
 static c8_status pool_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                           void *scratch) {
   (void)n_in;
@@ -395,23 +479,26 @@ static c8_status pool_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   const void *x = in[0]->data;
   void *y = out[0]->data;
   int64_t *idx = n_out > 1 && out[1] ? out[1]->data : NULL;
-  if (ps->kind != POOL_MAX) {
-    sumpool_rows_f32(ps, x, y, scratch);
-  } else if (idx) {
+  if (idx) {
     if (ps->dtype == CALIB8_FLOAT)
       maxpool_idx_f32(ps, x, y, idx);
     else if (ps->dtype == CALIB8_UINT8)
       maxpool_idx_u8(ps, x, y, idx);
     else
       maxpool_idx_s8(ps, x, y, idx);
-  } else {
-    if (ps->dtype == CALIB8_FLOAT)
-      maxpool_rows_f32(ps, x, y, scratch);
-    else if (ps->dtype == CALIB8_UINT8)
-      maxpool_rows_u8(ps, x, y, scratch);
-    else
-      maxpool_rows_s8(ps, x, y, scratch);
+    return CALIB8_OK;
   }
+  pool_job j = {.ps = ps, .x = x, .y = y, .scratch = scratch, .es = calib8_dtype_size(ps->dtype)};
+  j.tmp_bytes = (sizeof(float) * (size_t)ps->in[2] + 63) / 64 * 64;
+  j.fast2x2 = ps->kind == POOL_MAX && ps->dtype == CALIB8_FLOAT && ps->in[0] == 1 && ps->k[0] == 1 && ps->k[1] == 2 &&
+              ps->k[2] == 2 && ps->s[1] == 2 && ps->s[2] == 2 && ps->d[1] == 1 && ps->d[2] == 1 &&
+              ps->out[1] * 2 <= ps->in[1] && ps->out[2] * 2 <= ps->in[2] && ps->tap[1][0].start == 0 &&
+              ps->tap[2][0].start == 0 && ps->out[0] == 1 && ps->tap[1][ps->out[1] - 1].hi == 2 &&
+              ps->tap[2][ps->out[2] - 1].hi == 2;
+  const int64_t in_plane = ps->in[0] * ps->in[1] * ps->in[2];
+  /* planes in chunks of at least ~16K input elements */
+  const int64_t grain = in_plane >= 16384 ? 1 : 16384 / (in_plane ? in_plane : 1);
+  c8_parallel_for(ps->nc * in_plane < 65536 ? NULL : k->pool, ps->nc, grain, pool_range, &j);
   return CALIB8_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "ops/fp-math.h"
 #include "ops/op.h"
 
@@ -52,7 +53,8 @@ static c8_status softmax_prepare_mode(c8_kernel *k, c8_tensor *const *in, int n_
     s->len = x->dims[axis];
     for (int i = axis + 1; i < x->rank; i++) s->inner *= x->dims[i];
   }
-  if (s->inner > 1) k->scratch_bytes = 2 * sizeof(float) * (size_t)s->inner;
+  if (s->inner > 1)
+    k->scratch_bytes = (2 * sizeof(float) * (size_t)s->inner + 63) / 64 * 64 * (size_t)c8_threadpool_size(k->pool);
   out[0]->dtype = CALIB8_FLOAT;
   out[0]->rank = x->rank;
   memcpy(out[0]->dims, x->dims, sizeof out[0]->dims);
@@ -134,9 +136,9 @@ static inline __attribute__((always_inline)) void strided_kernel(float *y, const
 
 /* All rows of one tensor; built twice, for the baseline and for AVX2. */
 #define SOFTMAX_ALL(name, ATTR)                                                                                     \
-  ATTR static void name(const softmax_state *s, float *y, const float *x, float *scratch) {                         \
+  ATTR static void name(const softmax_state *s, float *y, const float *x, float *scratch, int64_t o0, int64_t o1) { \
     const int64_t block = s->len * s->inner;                                                                       \
-    for (int64_t o = 0; o < s->outer; o++) {                                                                       \
+    for (int64_t o = o0; o < o1; o++) {                                                                            \
       if (s->inner == 1) row_kernel(y + o * block, x + o * block, s->len, s->mode);                                \
       else strided_kernel(y + o * block, x + o * block, s->len, s->inner, s->mode, scratch, scratch + s->inner);  \
     }                                                                                                              \
@@ -146,20 +148,37 @@ SOFTMAX_ALL(softmax_base, )
 SOFTMAX_ALL(softmax_avx2, C8_TARGET_AVX2)
 #endif
 
+typedef struct softmax_job {
+  const softmax_state *s;
+  float *y;
+  const float *x;
+  unsigned char *scratch;
+  size_t scratch_one;
+} softmax_job;
+
+/* Rows [o0, o1); rows are independent, each computed the same way on any thread. */
+static void softmax_range(void *vjob, int64_t o0, int64_t o1, int thread) {
+  const softmax_job *j = vjob;
+  float *scratch = (float *)(j->scratch + (size_t)thread * j->scratch_one);
+#if C8_AVX2_CLONES
+  if (j->s->avx2) {
+    softmax_avx2(j->s, j->y, j->x, scratch, o0, o1);
+    return;
+  }
+#endif
+  softmax_base(j->s, j->y, j->x, scratch, o0, o1);
+}
+
 static c8_status softmax_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                              void *scratch) {
   (void)n_in, (void)n_out;
   const softmax_state *s = k->state;
-  const float *x = in[0]->data;
-  float *y = out[0]->data;
   if (s->len == 0 || s->inner == 0) return CALIB8_OK;
-#if C8_AVX2_CLONES
-  if (s->avx2) {
-    softmax_avx2(s, y, x, scratch);
-    return CALIB8_OK;
-  }
-#endif
-  softmax_base(s, y, x, scratch);
+  softmax_job j = {.s = s, .y = out[0]->data, .x = in[0]->data, .scratch = scratch};
+  j.scratch_one = (2 * sizeof(float) * (size_t)s->inner + 63) / 64 * 64;
+  const int64_t block = s->len * s->inner;
+  c8_parallel_for(s->outer * block < 32768 ? NULL : k->pool, s->outer, block >= 8192 ? 1 : 8192 / block,
+                  softmax_range, &j);
   return CALIB8_OK;
 }
 

@@ -379,9 +379,114 @@ static int bench(char **v) {
   return 0;
 }
 
+/* ConvTranspose against a naive scatter (double accumulation): the exact-tiling fast path (2x2 and 3x2
+ * stride = kernel, groups, bias) and the general path (overlapping kernel, pads, output_padding), with
+ * 1, 2 and 3 threads bit-identical. */
+typedef struct convt_case {
+  int64_t n, c, m, groups, ih, iw, kh, kw, sh, sw, pads[4], opad[2];
+  bool bias;
+} convt_case;
+
+static void run_convt(const convt_case *cc) {
+  c8_tensor x = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {cc->n, cc->c, cc->ih, cc->iw}};
+  c8_tensor w = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {cc->c, cc->m / cc->groups, cc->kh, cc->kw}};
+  c8_tensor b = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {cc->m}};
+  x.data = c8_alloc(c8_nbytes(&x)), w.data = c8_alloc(c8_nbytes(&w)), b.data = c8_alloc(c8_nbytes(&b));
+  for (int64_t i = 0; i < c8_numel(&x); i++) ((float *)x.data)[i] = frand();
+  for (int64_t i = 0; i < c8_numel(&w); i++) ((float *)w.data)[i] = frand();
+  for (int64_t i = 0; i < c8_numel(&b); i++) ((float *)b.data)[i] = frand();
+  c8_graph *g = c8_graph_new();
+  int ins[3] = {0, 1, 2}, outs[1] = {3};
+  int idx = c8_graph_add_node(g, "convt", "ConvTranspose", "", cc->bias ? 3 : 2, ins, 1, outs);
+  c8_node *node = &g->nodes[idx];
+  set_ints(node, "strides", (int64_t[]){cc->sh, cc->sw}, 2);
+  set_ints(node, "kernel_shape", (int64_t[]){cc->kh, cc->kw}, 2);
+  set_ints(node, "pads", cc->pads, 4);
+  set_ints(node, "output_padding", cc->opad, 2);
+  c8_attr *ga = c8_node_add_attr(node, "group", C8_ATTR_INT);
+  ga->i = cc->groups;
+  const int64_t oh = (cc->ih - 1) * cc->sh + cc->kh - cc->pads[0] - cc->pads[2] + cc->opad[0];
+  const int64_t ow = (cc->iw - 1) * cc->sw + cc->kw - cc->pads[1] - cc->pads[3] + cc->opad[1];
+  /* reference */
+  const int64_t cg = cc->c / cc->groups, mg = cc->m / cc->groups;
+  double *ref = calloc((size_t)(cc->n * cc->m * oh * ow), sizeof(double));
+  const float *xf = x.data, *wf = w.data, *bf = b.data;
+  for (int64_t n = 0; n < cc->n; n++)
+    for (int64_t m = 0; m < cc->m; m++)
+      for (int64_t p = 0; p < oh * ow; p++) ref[(n * cc->m + m) * oh * ow + p] = cc->bias ? bf[m] : 0.0;
+  for (int64_t n = 0; n < cc->n; n++)
+    for (int64_t ci = 0; ci < cc->c; ci++)
+      for (int64_t iy = 0; iy < cc->ih; iy++)
+        for (int64_t ix = 0; ix < cc->iw; ix++)
+          for (int64_t mm = 0; mm < mg; mm++)
+            for (int64_t ky = 0; ky < cc->kh; ky++)
+              for (int64_t kx = 0; kx < cc->kw; kx++) {
+                const int64_t oy = iy * cc->sh + ky - cc->pads[0], ox = ix * cc->sw + kx - cc->pads[1];
+                if (oy < 0 || oy >= oh || ox < 0 || ox >= ow) continue;
+                const int64_t m = ci / cg * mg + mm;
+                ref[((n * cc->m + m) * oh + oy) * ow + ox] +=
+                    (double)xf[((n * cc->c + ci) * cc->ih + iy) * cc->iw + ix] *
+                    wf[((ci * mg + mm) * cc->kh + ky) * cc->kw + kx];
+              }
+  float *first = NULL;
+  for (int threads = 1; threads <= 3; threads++) {
+    c8_threadpool *pool = NULL;
+    if (threads > 1) CHECK_EQ_INT(c8_threadpool_create(threads, &pool), CALIB8_OK);
+    c8_tensor y = {0};
+    c8_tensor *in[3] = {&x, &w, &b}, *out[1] = {&y};
+    c8_kernel k = {.node = node, .opset = 13, .pool = pool};
+    CHECK_EQ_INT(node->def->prepare(&k, in, cc->bias ? 3 : 2, out, 1), CALIB8_OK);
+    CHECK_EQ_INT(y.dims[2], oh);
+    CHECK_EQ_INT(y.dims[3], ow);
+    y.data = c8_alloc(c8_nbytes(&y));
+    void *scratch = c8_alloc(k.scratch_bytes + 1);
+    CHECK_EQ_INT(node->def->run(&k, in, cc->bias ? 3 : 2, out, 1, scratch), CALIB8_OK);
+    int bad = 0;
+    for (int64_t i = 0; i < c8_numel(&y); i++)
+      if (!(fabs(((float *)y.data)[i] - ref[i]) <= 1e-4 * (double)(cg * cc->kh * cc->kw + 1)) && bad++ < 3)
+        fprintf(stderr, "  convt[%lld]: got %.7g want %.7g\n", (long long)i, ((float *)y.data)[i], ref[i]);
+    CHECK_EQ_INT(bad, 0);
+    if (!first) first = y.data;
+    else {
+      CHECK(memcmp(first, y.data, c8_nbytes(&y)) == 0);
+      c8_free(y.data);
+    }
+    c8_free(scratch);
+    if (k.state) node->def->destroy(k.state);
+    c8_threadpool_destroy(pool);
+  }
+  c8_free(first);
+  free(ref);
+  c8_graph_destroy(g);
+  c8_free(x.data), c8_free(w.data), c8_free(b.data);
+}
+
+static void test_conv_transpose(void) {
+  static const convt_case cases[] = {
+      /* exact tiling: 2x2 stride 2 (PP-OCR's upsampling), 3x2 stride (3, 2), groups 2 */
+      {.n = 1, .c = 24, .m = 24, .groups = 1, .ih = 9, .iw = 13, .kh = 2, .kw = 2, .sh = 2, .sw = 2, .bias = true},
+      {.n = 2, .c = 6, .m = 10, .groups = 2, .ih = 5, .iw = 7, .kh = 3, .kw = 2, .sh = 3, .sw = 2, .bias = true},
+      {.n = 1, .c = 24, .m = 1, .groups = 1, .ih = 8, .iw = 8, .kh = 2, .kw = 2, .sh = 2, .sw = 2},
+      /* overlapping 3x3 stride 2 with pads and output padding */
+      {.n = 1, .c = 5, .m = 13, .groups = 1, .ih = 6, .iw = 9, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pads = {1, 1, 1, 0},
+       .opad = {1, 1}, .bias = true},
+  };
+  const c8_isa top = c8_cpu_isa();
+  for (int isa = C8_ISA_SCALAR; isa <= (int)top; isa++) {
+    c8_cpu_set_isa((c8_isa)isa);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      int before = check_failures;
+      run_convt(&cases[i]);
+      if (check_failures != before) fprintf(stderr, "  (convt case %zu, isa %s)\n", i, c8_isa_name((c8_isa)isa));
+    }
+  }
+  c8_cpu_set_isa(top);
+}
+
 int main(int argc, char **argv) {
   if (argc == 9 && strcmp(argv[1], "--bench") == 0) return bench(argv + 2);
   CHECK_RUN(test_cases);
   CHECK_RUN(test_errors);
+  CHECK_RUN(test_conv_transpose);
   return CHECK_DONE();
 }

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "core/tensor.h"
+#include "core/threadpool.h"
 #include "kernels/gemm/gemm.h"
 
 static uint32_t rng = 12345;
@@ -135,6 +136,62 @@ static void test_blocking(void) {
   }
 }
 
+/* c8_f32_gemm_parallel with 2 and 3 threads equals one c8_f32_gemm bit for bit: wide N (split by columns),
+ * tall M (split by rows), packed A, transposes, row and column bias, accumulate. */
+static void test_parallel(void) {
+  typedef struct {
+    size_t m, n, k;
+    variant v;
+  } pcase;
+  const pcase cases[] = {
+      {16, 700, 300, {.alpha = 1.0f, .min = -INFINITY, .max = INFINITY, .bias_kind = C8_GEMM_BIAS_ROW}},
+      {700, 8, 300, {.alpha = 1.0f, .min = 0.0f, .max = INFINITY, .packed = true, .bias_kind = C8_GEMM_BIAS_ROW}},
+      {300, 9, 200, {.alpha = 0.5f, .min = -INFINITY, .max = INFINITY, .ta = true, .bias_kind = C8_GEMM_BIAS_COL}},
+      {97, 333, 129, {.alpha = 1.0f, .min = -1.0f, .max = 1.0f, .tb = true, .accumulate = true}},
+  };
+  for (int ci = 0; ci < c8_f32_gemm_config_count(); ci++) {
+    const c8_f32_gemm_config *cfg = c8_f32_gemm_config_at(ci);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      const pcase *pc = &cases[i];
+      const size_t m = pc->m, n = pc->n, k = pc->k;
+      const variant v = pc->v;
+      const size_t lda = v.ta ? m : k, ldb = v.tb ? k : n;
+      float *a = rand_buf(m * k), *b = rand_buf(n * k), *c0 = rand_buf(m * n), *bias = rand_buf(m > n ? m : n);
+      float *ref = c8_alloc(m * n * sizeof(float)), *got = c8_alloc(m * n * sizeof(float));
+      float *ap = c8_alloc(c8_f32_gemm_packed_a_floats(cfg, m, k) * sizeof(float));
+      c8_f32_gemm_pack_a(cfg, m, k, a, lda, v.ta, ap);
+      c8_f32_gemm_args g;
+      c8_f32_gemm_args_init(&g);
+      g.m = m, g.n = n, g.k = k;
+      if (v.packed) g.a_packed = ap;
+      else g.a = a, g.lda = lda, g.trans_a = v.ta;
+      g.b = b, g.ldb = ldb, g.trans_b = v.tb;
+      g.ldc = n, g.alpha = v.alpha, g.accumulate = v.accumulate, g.min = v.min, g.max = v.max;
+      g.bias_kind = v.bias_kind, g.bias = v.bias_kind ? bias : NULL;
+      memcpy(ref, c0, m * n * sizeof(float));
+      g.c = ref;
+      void *ws = c8_alloc(c8_f32_gemm_workspace_bytes(cfg, m, n, k, v.packed));
+      c8_f32_gemm(cfg, &g, ws);
+      c8_free(ws);
+      for (int threads = 2; threads <= 3; threads++) {
+        c8_threadpool *pool = NULL;
+        CHECK_EQ_INT(c8_threadpool_create(threads, &pool), CALIB8_OK);
+        memcpy(got, c0, m * n * sizeof(float));
+        g.c = got;
+        ws = c8_alloc(c8_f32_gemm_parallel_workspace_bytes(cfg, m, n, k, v.packed, threads));
+        c8_f32_gemm_parallel(cfg, &g, ws, pool);
+        if (memcmp(got, ref, m * n * sizeof(float)) != 0) {
+          fprintf(stderr, "%s %zux%zux%zu case %zu: %d threads differ from one\n", cfg->name, m, n, k, i, threads);
+          CHECK(0);
+        }
+        c8_free(ws);
+        c8_threadpool_destroy(pool);
+      }
+      c8_free(a), c8_free(b), c8_free(c0), c8_free(bias), c8_free(ref), c8_free(got), c8_free(ap);
+    }
+  }
+}
+
 static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: the bench is single-threaded and machines are shared */
@@ -178,5 +235,6 @@ int main(int argc, char **argv) {
   CHECK_RUN(test_odd_sizes);
   CHECK_RUN(test_epilogues);
   CHECK_RUN(test_blocking);
+  CHECK_RUN(test_parallel);
   return CHECK_DONE();
 }

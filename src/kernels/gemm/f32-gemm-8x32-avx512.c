@@ -31,8 +31,38 @@ void c8_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t kc, const flo
     cb0 = _mm512_maskz_loadu_ps(m0, t->col_bias);
     cb1 = _mm512_maskz_loadu_ps(m1, t->col_bias + 16);
   }
-  /* c = clamp(alpha * acc (+ c) + row_bias + col_bias), then the fused chain on the registers. Rows are
-     indexed by constants (a loop bounded by mr would keep acc in memory); rows >= mr are not touched. */
+  if (!t->epi) {
+    /* c = clamp(alpha * acc (+ c) + row_bias + col_bias); the row-at-a-time form is the faster one when
+       K is small (a 5x5 convolution over one channel has K = 25) */
+    for (size_t i = 0; i < mr; i++) {
+      float *ci = c + i * ldc;
+      __m512 v0 = _mm512_mul_ps(acc[i][0], alpha), v1 = _mm512_mul_ps(acc[i][1], alpha);
+      if (t->load_c) {
+        v0 = _mm512_add_ps(v0, nr == 32 ? _mm512_loadu_ps(ci) : _mm512_maskz_loadu_ps(m0, ci));
+        v1 = _mm512_add_ps(v1, nr == 32 ? _mm512_loadu_ps(ci + 16) : _mm512_maskz_loadu_ps(m1, ci + 16));
+      }
+      if (t->row_bias) {
+        const __m512 rb = _mm512_set1_ps(t->row_bias[i]);
+        v0 = _mm512_add_ps(v0, rb);
+        v1 = _mm512_add_ps(v1, rb);
+      }
+      v0 = _mm512_add_ps(v0, cb0);
+      v1 = _mm512_add_ps(v1, cb1);
+      /* max(min, x) then min(max, x): the second operand wins on NaN, so NaN passes through */
+      v0 = _mm512_min_ps(vmax, _mm512_max_ps(vmin, v0));
+      v1 = _mm512_min_ps(vmax, _mm512_max_ps(vmin, v1));
+      if (nr == 32) {
+        _mm512_storeu_ps(ci, v0);
+        _mm512_storeu_ps(ci + 16, v1);
+      } else {
+        _mm512_mask_storeu_ps(ci, m0, v0);
+        _mm512_mask_storeu_ps(ci + 16, m1, v1);
+      }
+    }
+    return;
+  }
+  /* The same, then the fused chain on the registers. Rows are indexed by constants (a loop bounded by mr
+     would keep the block in memory); rows >= mr are not touched. */
   __m512 x[16];
   for (int i = 0; i < 8; i++) {
     __m512 v0 = _mm512_mul_ps(acc[i][0], alpha), v1 = _mm512_mul_ps(acc[i][1], alpha);

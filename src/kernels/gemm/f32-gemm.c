@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/cpu.h"
+#include "core/threadpool.h"
 #include "kernels/gemm/gemm.h"
 #include "ops/epilogue.h"
 
@@ -224,4 +225,87 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
       }
     }
   }
+}
+
+/* ---- parallel ---- */
+
+typedef struct split {
+  bool by_cols;
+  size_t block, blocks; /* columns (multiple of NR) or rows (multiple of MR) per block */
+} split;
+
+static split choose(const c8_f32_gemm_config *cfg, size_t m, size_t n, size_t k, int threads) {
+  split s = {.by_cols = true, .block = n, .blocks = 1};
+  if (threads <= 1 || (double)m * (double)n * (double)k < 262144.0) return s; /* ~1 us: not worth it */
+  const size_t want = (size_t)threads * 2, ncols = (n + cfg->nr - 1) / cfg->nr, nrows = (m + cfg->mr - 1) / cfg->mr;
+  /* Columns first: blocks of rows would each pack the same B. */
+  if (ncols >= want || ncols >= nrows) {
+    const size_t per = (ncols + want - 1) / want;
+    s.block = per * cfg->nr;
+    s.blocks = (n + s.block - 1) / s.block;
+  } else {
+    const size_t per = (nrows + want - 1) / want;
+    s.by_cols = false;
+    s.block = per * cfg->mr;
+    s.blocks = (m + s.block - 1) / s.block;
+  }
+  return s;
+}
+
+size_t c8_f32_gemm_parallel_workspace_bytes(const c8_f32_gemm_config *cfg, size_t m, size_t n, size_t k,
+                                            bool a_packed, int threads) {
+  if (!cfg) cfg = c8_f32_gemm_config_default();
+  const split s = choose(cfg, m, n, k, threads);
+  const size_t one = round_up(c8_f32_gemm_workspace_bytes(cfg, s.by_cols ? m : min_sz(s.block, m),
+                                                          s.by_cols ? min_sz(s.block, n) : n, k, a_packed),
+                              64);
+  return one * (size_t)(threads < 1 ? 1 : threads);
+}
+
+typedef struct par_gemm {
+  const c8_f32_gemm_config *cfg;
+  const c8_f32_gemm_args *g;
+  split s;
+  unsigned char *ws;
+  size_t ws_one;
+} par_gemm;
+
+static void gemm_blocks(void *vjob, int64_t b0, int64_t b1, int thread) {
+  const par_gemm *j = vjob;
+  const c8_f32_gemm_args *g = j->g;
+  for (int64_t bi = b0; bi < b1; bi++) {
+    c8_f32_gemm_args a = *g;
+    const size_t lo = (size_t)bi * j->s.block;
+    if (j->s.by_cols) {
+      a.n = min_sz(j->s.block, g->n - lo);
+      if (g->b) a.b = g->trans_b ? g->b + lo * g->ldb : g->b + lo;
+      a.c = g->c + lo;
+      if (g->bias_kind == C8_GEMM_BIAS_COL && g->bias) a.bias = g->bias + lo;
+      if (g->epi_res) a.epi_res = g->epi_res + lo;
+    } else {
+      a.m = min_sz(j->s.block, g->m - lo);
+      if (g->a_packed) a.a_packed = g->a_packed + (lo / j->cfg->mr) * g->k * j->cfg->mr;
+      else a.a = g->trans_a ? g->a + lo : g->a + lo * g->lda;
+      a.c = g->c + lo * g->ldc;
+      if (g->bias_kind == C8_GEMM_BIAS_ROW && g->bias) a.bias = g->bias + lo;
+      a.epi_ch0 = g->epi_ch0 + (int64_t)lo;
+      if (g->epi_res) a.epi_res = g->epi_res + lo * g->epi_ldr;
+    }
+    c8_f32_gemm(j->cfg, &a, j->ws + (size_t)thread * j->ws_one);
+  }
+}
+
+void c8_f32_gemm_parallel(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void *workspace,
+                          struct c8_threadpool *pool) {
+  if (!cfg) cfg = c8_f32_gemm_config_default();
+  const int threads = c8_threadpool_size(pool);
+  const split s = choose(cfg, g->m, g->n, g->k, threads);
+  if (s.blocks <= 1 || g->m == 0 || g->n == 0) {
+    c8_f32_gemm(cfg, g, workspace);
+    return;
+  }
+  par_gemm j = {.cfg = cfg, .g = g, .s = s, .ws = workspace};
+  j.ws_one = c8_f32_gemm_parallel_workspace_bytes(cfg, g->m, g->n, g->k, g->a_packed != NULL, threads) /
+             (size_t)threads;
+  c8_parallel_for(pool, (int64_t)s.blocks, 1, gemm_blocks, &j);
 }

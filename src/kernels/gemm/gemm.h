@@ -129,4 +129,14 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
 void c8_f32_dconv_ukernel_8x32__avx512(size_t kc, const float *a, const float *b, const int64_t *koff,
                                        float *tile, int accumulate);
 
+/* c8_f32_gemm split over a thread pool by blocks of C (columns when N is wide enough, else rows): each block
+ * is an independent c8_f32_gemm with the same K blocking, so results do not depend on the split. Needs
+ * c8_f32_gemm_parallel_workspace_bytes of 64-byte aligned workspace; pack_b is not supported. NULL pool:
+ * one c8_f32_gemm. */
+struct c8_threadpool;
+size_t c8_f32_gemm_parallel_workspace_bytes(const c8_f32_gemm_config *cfg, size_t m, size_t n, size_t k,
+                                            bool a_packed, int threads);
+void c8_f32_gemm_parallel(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void *workspace,
+                          struct c8_threadpool *pool);
+
 #endif

@@ -84,7 +84,14 @@ expect_error "malformed box" "line 7" "$C8" auto $HARD --calib $DEMO -p "$PP" --
   --metric map50 -o "$TMP/x.onnx"
 expect_error "unknown mode" "mode 'slow'" "$C8" auto $HARD --calib $DEMO --test $DEMO --mode slow -o "$TMP/x.onnx"
 expect_error "never overwrites its input" "never overwrites" "$C8" auto $HARD --calib $DEMO --test $DEMO -o $HARD
+expect_error "FP32 conversion check names the differing output" "FP32 conversion check: output 'y'" \
+  "$C8" auto tests/auto/fixtures/conv_bn.onnx --calib tests/auto/fixtures/conv_bn_data.npy \
+  --test tests/auto/fixtures/conv_bn_data.npy --fp32-diff 0 -o "$TMP/x.onnx"
 [ ! -e "$TMP/x.onnx" ] && ok "failed runs leave no model behind" || bad "a failed run left a model"
+"$C8" auto tests/auto/fixtures/conv_bn.onnx --calib tests/auto/fixtures/conv_bn_data.npy \
+  --test tests/auto/fixtures/conv_bn_data.npy -o "$TMP/bn.onnx" >"$TMP/bn.log" 2>&1 \
+  && grep -q '^choice: .*similarity' "$TMP/bn.log" && ok "the BatchNorm folding passes the default --fp32-diff 1e-3; similarity without labels" \
+  || { bad "conv_bn auto at the default --fp32-diff"; cat "$TMP/bn.log"; }
 
 # ---- setup-enabled ----
 if [ -d "$CACHE/fmnist/test" ] && [ -f "$CACHE/yolo/test.npy" ]; then

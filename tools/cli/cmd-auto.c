@@ -36,6 +36,7 @@ typedef struct strategy {
   c8_weight_method weights;
   bool per_tensor_method; /* threshold method chosen per tensor by the lowest local error */
   bool bias_correction;   /* Nagel et al. 2019, 4.2 (src/export/bias-correct.h) */
+  bool equalized;         /* on the cross-layer-equalized graph (Nagel et al. 2019, 4.1), calibrated anew */
   unsigned char *fp32;    /* per node of the session graph: forced FP32 */
   char desc[200];
 } strategy;
@@ -71,6 +72,9 @@ typedef struct search {
   cJSON *log;        /* entries of the log being replayed (resume) */
   c8_graph *best_qdq;
   c8_qplan *best_plan;
+  c8_calibration *best_cal;   /* the calibration best_plan was built from */
+  calib8_session *eq_s;       /* the equalized graph's session and calibration (full mode) */
+  c8_calibration *eq_cal;
   double t_cal;
   char qtable_path[PATH_MAX], table_path[PATH_MAX];
 } search;
@@ -82,9 +86,9 @@ static int n_compute(const c8_graph *g) {
 }
 
 static void strategy_key(const search *S, const strategy *st, char *key, size_t size) {
-  size_t n = (size_t)snprintf(key, size, "method=%s gran=%d weights=%d per_tensor=%d bc=%d fp32=",
+  size_t n = (size_t)snprintf(key, size, "method=%s gran=%d weights=%d per_tensor=%d bc=%d cle=%d fp32=",
                               c8_threshold_method_name(st->method), st->gran, st->weights, st->per_tensor_method,
-                              st->bias_correction);
+                              st->bias_correction, st->equalized);
   for (int i = 0; i < S->g->n_nodes && n < size; i++)
     if (st->fp32 && st->fp32[i]) n += (size_t)snprintf(key + n, size - n, "%d,", i);
 }
@@ -174,7 +178,7 @@ static calib8_status write_best(search *S) {
   c8_onnx_write_options wo = {.producer = "calib8 auto"};
   if ((st = c8_onnx_write(S->best_qdq, &wo, S->out))) return st;
   if ((st = c8_qtable_write(S->best_plan, S->qtable_path))) return st;
-  return c8_calib_table_write(S->best_plan, S->cal, S->table_path);
+  return c8_calib_table_write(S->best_plan, S->best_cal, S->table_path);
 }
 
 static calib8_status append_log(search *S, cJSON *entry) {
@@ -243,6 +247,7 @@ static int try_strategy(search *S, const strategy *stg, calib8_status *st) {
     c8_graph_destroy(S->best_qdq);
     S->best_plan = plan;
     S->best_qdq = qdq;
+    S->best_cal = S->cal;
     plan = NULL;
     qdq = NULL;
     if ((*st = write_best(S))) return -1;
@@ -366,30 +371,38 @@ out:
   return st;
 }
 
-static calib8_status calibrate(search *S) {
+/* One streaming calibration pass of session `s` (with per-channel input means when `means`). */
+static calib8_status calibrate_session(search *S, calib8_session *s, c8_calibration **out, bool means) {
   cli_feed feed;
   calib8_status st = cli_feed_open(&feed, S->m, S->n_calib, S->calib, S->has_pp ? &S->pp : NULL, S->batch, S->limit);
   if (st) goto out;
-  if ((st = fp32_check(S, &feed))) goto out;
-  cli_feed_close(&feed);
-  if ((st = cli_feed_open(&feed, S->m, S->n_calib, S->calib, S->has_pp ? &S->pp : NULL, S->batch, S->limit))) goto out;
-  if ((st = c8_calibration_create(S->s, &S->cal))) goto out;
-  if (S->full && (st = c8_calibration_enable_means(S->cal))) goto out; /* for the bias-correction trial */
-  double t0 = c8_now();
+  if ((st = c8_calibration_create(s, out))) goto out;
+  if (means && (st = c8_calibration_enable_means(*out))) goto out; /* for the bias-correction trial */
   c8_progress bar;
   c8_progress_start(&bar, "calibrating", feed.count, S->quiet);
   for (;;) {
     int rows;
     if ((st = cli_feed_next(&feed, NULL, NULL, &rows))) break;
     if (!rows) break;
-    if ((st = c8_calibration_run(S->cal, S->s, feed.n_inputs, feed.names, feed.in))) break;
-    c8_progress_update(&bar, S->cal->samples);
+    if ((st = c8_calibration_run(*out, s, feed.n_inputs, feed.names, feed.in))) break;
+    c8_progress_update(&bar, (*out)->samples);
   }
   c8_progress_finish(&bar);
-  S->t_cal = c8_now() - t0;
-  if (!st && S->cal->samples == 0) st = c8_error(CALIB8_INVALID_ARGUMENT, "calibration set '%s' holds no samples", S->calib[0]);
+  if (!st && (*out)->samples == 0) st = c8_error(CALIB8_INVALID_ARGUMENT, "calibration set '%s' holds no samples", S->calib[0]);
 out:
   cli_feed_close(&feed);
+  return st;
+}
+
+static calib8_status calibrate(search *S) {
+  cli_feed feed;
+  calib8_status st = cli_feed_open(&feed, S->m, S->n_calib, S->calib, S->has_pp ? &S->pp : NULL, S->batch, S->limit);
+  if (!st) st = fp32_check(S, &feed);
+  cli_feed_close(&feed);
+  if (st) return st;
+  double t0 = c8_now();
+  st = calibrate_session(S, S->s, &S->cal, S->full);
+  S->t_cal = c8_now() - t0;
   return st;
 }
 
@@ -531,6 +544,8 @@ static void teardown(search *S) {
   c8_qplan_destroy(S->best_plan);
   c8_graph_destroy(S->best_qdq);
   c8_calibration_destroy(S->cal);
+  c8_calibration_destroy(S->eq_cal);
+  calib8_session_destroy(S->eq_s);
   calib8_session_destroy(S->ref);
   calib8_session_destroy(S->s);
   calib8_model_destroy(S->m);
@@ -743,6 +758,46 @@ int cmd_auto(int argc, char **argv) {
       met = S->trials[idx].meets;
     }
     if (met) goto done;
+    /* cross-layer equalization: the equalized graph computes the same function but needs its own
+       statistics, so it is calibrated once more; node ids are unchanged, so FP32 sets carry over */
+    {
+      c8_graph *eg = c8_graph_clone(S->g);
+      int pairs = 0;
+      if (!eg) {
+        st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+        goto fail;
+      }
+      st = c8_graph_equalize(eg, 4, &pairs);
+      if (!st && pairs > 0) {
+        calib8_session_options so = calib8_session_options_default();
+        so.threads = S->threads;
+        st = c8_session_create_from_graph(eg, &so, &S->eq_s);
+        if (!st && S->eq_s->g->n_nodes != S->g->n_nodes)
+          st = c8_error(CALIB8_INTERNAL, "the equalized graph has %d nodes, the original %d", S->eq_s->g->n_nodes,
+                        S->g->n_nodes);
+        if (!st) st = calibrate_session(S, S->eq_s, &S->eq_cal, true);
+      }
+      c8_graph_destroy(eg);
+      if (st) goto fail;
+      if (pairs > 0) {
+        const c8_graph *g0 = S->g;
+        calib8_session *s0 = S->s;
+        c8_calibration *c0 = S->cal;
+        S->g = S->eq_s->g;
+        S->s = S->eq_s;
+        S->cal = S->eq_cal;
+        strategy s = base;
+        s.equalized = true;
+        snprintf(s.desc, sizeof s.desc, "%.140s + equalization (%d pairs)", base.desc, pairs);
+        int idx = try_strategy(S, &s, &st);
+        S->g = g0;
+        S->s = s0;
+        S->cal = c0;
+        if (idx == -1) goto fail;
+        if (idx == -2) goto done;
+        if (S->trials[idx].meets) goto done;
+      }
+    }
     /* split point: compute layers [0, split) INT8, the rest FP32; find the largest split within budget */
     int order[4096], nc = 0;
     for (int i = 0; i < g->n_nodes && nc < 4096; i++)
@@ -771,7 +826,7 @@ done:;
          S->n_trials);
   printf("wrote %s, %s, %s, %s\n", S->out, S->qtable_path, S->table_path, S->log_path);
   if (S->json) {
-    cJSON *root = c8_summary_json(S->best_plan, S->cal, S->m->graph, S->best_qdq);
+    cJSON *root = c8_summary_json(S->best_plan, S->best_cal, S->m->graph, S->best_qdq);
     if (!root) {
       st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
       goto fail;

@@ -73,8 +73,8 @@ c8_status c8_calib_table_write(const c8_qplan *p, const c8_calibration *cal, con
   if (!ids) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
   sbuf b = {0};
   sb_printf(&b, "# calib8 %s calibration table\n# method %s, %s activations, %lld samples\n# tensor threshold min max\n",
-            CALIB8_VERSION, c8_threshold_method_name(p->opts.method), p->opts.asymmetric ? "uint8 asymmetric" : "uint8 symmetric",
-            (long long)cal->samples);
+            CALIB8_VERSION, c8_threshold_method_name(p->opts.method),
+            p->opts.asymmetric ? "uint8 asymmetric" : "uint8 symmetric", (long long)cal->samples);
   for (int i = 0; i < n; i++) {
     int v = ids[i];
     const c8_histogram *h = cal->hist[v];

@@ -57,7 +57,8 @@ typedef struct quantize_args {
 static bool resolve_output(const char *opt, const char *path, char out[PATH_MAX]) {
   struct stat sb;
   if (realpath(path, out)) {
-    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) return cli_fail("%s '%s' is a folder, not a file name", opt, path), false;
+    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode))
+      return cli_fail("%s '%s' is a folder, not a file name", opt, path), false;
     return true;
   }
   char dir[PATH_MAX];
@@ -69,7 +70,8 @@ static bool resolve_output(const char *opt, const char *path, char out[PATH_MAX]
   if (slash == dir) snprintf(rdir, sizeof rdir, "/");
   else if (slash) {
     *slash = 0;
-    if (!realpath(dir, rdir)) return cli_fail("cannot write %s '%s': folder '%s' does not exist", opt, path, dir), false;
+    if (!realpath(dir, rdir))
+      return cli_fail("cannot write %s '%s': folder '%s' does not exist", opt, path, dir), false;
   } else if (!realpath(".", rdir)) {
     return cli_fail("cannot write %s '%s': the current folder cannot be resolved", opt, path), false;
   }
@@ -114,15 +116,16 @@ static bool check_outputs(const quantize_args *a) {
     for (int k = 0; k < a->n_calib && !what; k++)
       if ((how = names_file(a->calib[k], res[i]))) what = "the calibration source", in = a->calib[k];
     if (what) {
-      if (i == 0 && in == a->model) return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", path[i]), false;
+      if (i == 0 && in == a->model)
+        return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", path[i]), false;
       return cli_fail("%s '%s' is %s%s '%s'; calib8 never overwrites an input", opt[i], path[i],
                       how == 2 ? "a file of " : "", what, in),
              false;
     }
     for (int k = 0; k < i; k++)
       if (path[k] && strcmp(res[k], res[i]) == 0)
-        return cli_fail("%s '%s' and %s '%s' are the same file; each output needs its own name", opt[k], path[k], opt[i],
-                        path[i]),
+        return cli_fail("%s '%s' and %s '%s' are the same file; each output needs its own name", opt[k], path[k],
+                        opt[i], path[i]),
                false;
   }
   return true;

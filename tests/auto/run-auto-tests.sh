@@ -132,6 +132,32 @@ if [ -d "$CACHE/fmnist/test" ] && [ -f "$CACHE/yolo/test.npy" ]; then
   ev=$("$C8" eval models/fmnist_yolo.onnx --data "$CACHE/yolo/test" --labels "$CACHE/yolo/test/data.label" --metric map50 \
        -p 'scale=0.00392156862745098' --batch 50 | awk '{printf "%.4f", $2}')
   [ "$ev" = "$theirs" ] && ok "eval --metric map50 on the PNG scenes gives $ev" || bad "eval map50 '$ev' vs '$theirs'"
+  # ORT agrees: ONNX Runtime on the model auto writes gives the score auto reported (within 0.2 points)
+  X="$TMP/lenet_test.npy"
+  if /usr/bin/python3 tests/quantize/make_npy.py lenet "$CACHE/fmnist/test" "$CACHE/fmnist/test/labels.txt" "$X" \
+       "$TMP/lenet_labels.txt" --chunk 2500 >/dev/null 2>&1; then
+    # calibrated on the first 500 of the same preprocessed tensors (the preprocessing string applies to images)
+    "$C8" auto models/fmnist_lenet.onnx --calib "$X" --limit 500 --test "$X" \
+      --labels "$TMP/lenet_labels.txt" --batch 100 -o "$TMP/la.onnx" --json "$TMP/la.json" >"$TMP/la.log" 2>&1
+    reported=$(tr -d ' \n\t' <"$TMP/la.json" | sed -n 's/.*"choice":{[^}]*"score":\([0-9.e+-]*\).*/\1/p')
+    i=0; rm -rf "$TMP/ort"
+    while [ -f "$X.$i.npy" ]; do
+      node tools/ort/run_ort.js "$TMP/la.onnx" -i input="$X.$i.npy" -o "$TMP/ort/$i" >/dev/null 2>&1 || break
+      i=$((i + 1))
+    done
+    ort=$(/usr/bin/python3 -c "
+import numpy as np
+y = np.concatenate([np.load('$TMP/ort/%d/logits.npy' % k) for k in range($i)])
+lab = np.array([int(l) for l in open('$TMP/lenet_labels.txt')])
+print((y.argmax(1) == lab).mean() if y.shape == (len(lab), 10) else -1)" 2>/dev/null)
+    if [ -n "$reported" ] && [ -n "$ort" ] && awk -v a="$reported" -v b="$ort" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= 0.002) }'; then
+      ok "ONNX Runtime on auto's model: top-1 $ort, auto reported $reported (within 0.2 points)"
+    else
+      bad "ONNX Runtime on auto's model: '$ort' vs auto's '$reported'"; cat "$TMP/la.log"
+    fi
+  else
+    bad "make_npy.py failed"
+  fi
 else
   echo "skip setup-enabled auto tests: run scripts/setup-data.sh"
 fi

@@ -446,6 +446,21 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void copy_s
 }
 #endif
 
+#ifdef HAVE_PACK_AVX512
+/* d + k*ld gets n <= 32 floats from base + koff[k], for k < kc: masked moves instead of a libc call per
+   row (runs are short on small images: 10 or 28 floats). */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void copy_rows_upto32_avx512(
+    float *d, size_t ld, const float *base, const int64_t *koff, size_t kc, size_t n) {
+  const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+  const __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
+  for (size_t k = 0; k < kc; k++, d += ld) {
+    const float *sr = base + koff[k];
+    _mm512_mask_storeu_ps(d, m0, _mm512_maskz_loadu_ps(m0, sr));
+    if (m1) _mm512_mask_storeu_ps(d + 16, m1, _mm512_maskz_loadu_ps(m1, sr + 16));
+  }
+}
+#endif
+
 static inline __attribute__((always_inline)) void pack_run(const float *base, const int64_t *koff, size_t kc,
                                                           int64_t sx, size_t col, size_t len, size_t nr, size_t ps,
                                                           float *dst, const bool avx512) {
@@ -461,7 +476,12 @@ static inline __attribute__((always_inline)) void pack_run(const float *base, co
       } else if (n == 8) {
         for (size_t k = 0; k < kc; k++, d += nr) memcpy(d, base + koff[k], 8 * sizeof(float));
       } else {
-        for (size_t k = 0; k < kc; k++, d += nr) memcpy(d, base + koff[k], n * sizeof(float));
+#ifdef HAVE_PACK_AVX512
+        if (avx512 && n <= 32) {
+          copy_rows_upto32_avx512(d, nr, base, koff, kc, n);
+        } else
+#endif
+          for (size_t k = 0; k < kc; k++, d += nr) memcpy(d, base + koff[k], n * sizeof(float));
       }
     } else {
 #ifdef HAVE_PACK_AVX512

@@ -222,6 +222,7 @@ typedef struct conv_state {
   /* Strided (sx > 1) convolutions keep the columns of each padded row split by phase (column c at
      (c % sx) * pw + c / sx), so that every im2col run is contiguous and packs as fast as stride 1. */
   int64_t phases, pw, xw; /* phases (1 or sx), columns per phase, padded row width */
+  unsigned char *row_used; /* per padded row (sh): read by some tap (a 1x1 stride-2 kernel skips half) */
   int64_t *koff;          /* GEMM row k = (channel, kz, ky, kx) -> offset of its first tap in the source */
   bool contiguous;        /* 1x1, stride 1, unpadded: column q of row k is source[koff[k] + q] */
   /* Work split: units are (image, group, M tile, N tile), contiguous chunks per thread. */
@@ -246,6 +247,7 @@ static void conv_destroy(void *p) {
   if (!s) return;
   c8_free(s->wpacked);
   free(s->koff);
+  free(s->row_used);
   free(s);
 }
 
@@ -373,6 +375,11 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   if (s->phases > 1) s->padded = pads = true, s->contiguous = false;
   s->pw = ceil_div(s->xw, s->phases);
   s->sw = s->phases * s->pw;
+  s->row_used = calloc((size_t)s->sh + 1, 1);
+  if (!s->row_used) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
+  for (int64_t oy = 0; oy < g->out[1]; oy++)
+    for (int64_t ky = 0; ky < g->k[1]; ky++) s->row_used[oy * g->stride[1] + ky * g->dil[1]] = 1;
+  if (s->path == PATH_DIRECT) memset(s->row_used, 1, (size_t)s->sh); /* its junk columns run into the next row */
   s->koff = calloc((size_t)s->kg + C8_DCONV_KOFF_SLACK, sizeof(int64_t)); /* slack: prefetches of offset 0 */
   if (!s->koff) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   for (int64_t r = 0, ch = 0; ch < s->cg; ch++)
@@ -597,6 +604,7 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
       float *dz = d + z * plane;
       memset(dz, 0, (size_t)(py * s->sw) * sizeof(float));
       for (int64_t y = 0; y < IH; y++) {
+        if (!s->row_used[y + py]) continue; /* never read */
         float *dr = dz + (y + py) * s->sw;
         const float *sr = xc + (iz * IH + y) * IW;
         if (s->phases == 1) {

@@ -560,24 +560,27 @@ typedef struct conv_job {
 } conv_job;
 
 #ifdef HAVE_PACK_AVX512
-#define ROW_TMP_MAX 2048
 /* One input row (iw floats) into the two phases of a padded row (px zeros before it): d[i] holds padded
-   column 2i and d[pw + i] column 2i + 1, through a zero-padded copy of the row and lane permutes. */
+   column 2i and d[pw + i] column 2i + 1. Masked loads read only the input's own floats (lanes on the
+   padding are zero), then an even/odd permute splits each 32 columns. */
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void split2_row_avx512(const float *x,
                                                                                           int64_t iw, int64_t px,
                                                                                           int64_t pw, float *d) {
-  float row[2 * ROW_TMP_MAX + 32] __attribute__((aligned(64)));
-  const int64_t xw = 2 * pw;
-  memset(row, 0, (size_t)(xw + 32) * sizeof(float));
-  const int64_t n = iw < xw - px ? iw : xw - px;
-  if (n > 0) memcpy(row + px, x, (size_t)n * sizeof(float));
   const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (int64_t i = 0; i < pw; i += 16) {
-    const __m512 lo = _mm512_load_ps(row + 2 * i), hi = _mm512_load_ps(row + 2 * i + 16);
+    const int64_t c0 = 2 * i; /* padded column of lane 0 */
+    int64_t lo = px - c0, hi = px + iw - c0; /* valid lanes [lo, hi) of 32 */
+    if (lo < 0) lo = 0;
+    if (hi > 32) hi = 32;
+    uint64_t bits = hi > lo ? (((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1) : 0;
+    /* lane 0's address may lie before x (c0 < px): computed as an integer, only valid lanes are read */
+    const float *src = (const float *)((uintptr_t)x + (uintptr_t)((c0 - px) * (int64_t)sizeof(float)));
+    const __m512 a = _mm512_maskz_loadu_ps((__mmask16)(bits & 0xffff), src);
+    const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(bits >> 16), src + 16);
     const __mmask16 mk = pw - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (pw - i)) - 1);
-    _mm512_mask_storeu_ps(d + i, mk, _mm512_permutex2var_ps(lo, ev, hi));
-    _mm512_mask_storeu_ps(d + pw + i, mk, _mm512_permutex2var_ps(lo, od, hi));
+    _mm512_mask_storeu_ps(d + i, mk, _mm512_permutex2var_ps(a, ev, b));
+    _mm512_mask_storeu_ps(d + pw + i, mk, _mm512_permutex2var_ps(a, od, b));
   }
 }
 #endif
@@ -613,7 +616,7 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
           for (int64_t t = px + IW; t < s->sw; t++) dr[t] = 0.0f;
         }
 #ifdef HAVE_PACK_AVX512
-        else if (s->phases == 2 && s->pw <= ROW_TMP_MAX && s->pack_b == conv_pack_b_avx512) {
+        else if (s->phases == 2 && s->pack_b == conv_pack_b_avx512) {
           split2_row_avx512(sr, IW, px, s->pw, dr);
         }
 #endif

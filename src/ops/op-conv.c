@@ -1,14 +1,22 @@
 /* Conv (ONNX Conv-1/11): 1-D, 2-D and 3-D, groups, dilations, strides, pads, auto_pad.
  *
- * Three paths, chosen at prepare:
- *   - depthwise (one input channel per group, 1-D/2-D): a direct loop over output rows
- *     whose inner loop runs along the output row, vectorizable at stride 1;
- *   - 1x1, stride 1, no padding: the input already is the GEMM's B matrix [C/g, H*W];
- *   - otherwise GEMM per group, W_g [M/g, C/g*kvol] · im2col(X_g) [C/g*kvol, OH*OW],
- *     where the im2col matrix is never materialized: the GEMM's B packer builds each
- *     packed KC x NC block from the image (one row at a time through a small buffer).
- * Constant weights are packed once at prepare (k->state); bias and an optional fused
- * clamp (Relu/Clip) go into the GEMM epilogue. */
+ * Paths, chosen at prepare:
+ *   - depthwise (one input channel per group, 1-D/2-D): on AVX-512 (strides 1 and 2) each input plane is
+ *     copied into a zero-padded buffer and a row kernel (kernels/conv/dwconv.h) keeps every tap in a
+ *     register; otherwise a portable loop over output rows;
+ *   - direct (AVX-512, stride-1 kernels larger than 1x1 on images at least 48 wide): the micro-kernel
+ *     reads B straight from a zero-padded copy of the input by tap offset (see PATH_DIRECT below);
+ *   - GEMM per group, W_g [M/g, C/g*kvol] · im2col(X_g) [C/g*kvol, OH*OW], where the im2col matrix is
+ *     never materialized: the GEMM's B packer copies runs of the source (the input, or a zero-padded copy
+ *     whose rows strided kernels keep split by phase) straight into the packed panels, using a table of
+ *     tap offsets; a 1x1 stride-1 unpadded convolution packs the input rows as they are.
+ * Constant weights are packed once at prepare (k->state). Bias, a fused clamp (FusedConv's Relu/Clip, or a
+ * plan-level Relu/Clip) and a fused elementwise chain (graph/fuse.h, ops/epilogue.h) are applied as each
+ * output tile is finished, on the AVX-512 GEMM kernel's accumulators.
+ *
+ * Threads: the GEMM and direct paths split the work into (image, group, block of output channels, block
+ * of output positions) units, depthwise into output planes; each output element is computed the same way
+ * whatever the split (same kernel, same K blocks), so 1 and N threads give bit-identical results. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -123,15 +123,15 @@ static c8_status decode_tensor(const Onnx__TensorProto *tp, const char *dir, con
     switch (t->dtype) {
       case CALIB8_FLOAT:
         have = tp->n_float_data;
-        if (have == (size_t)numel) memcpy(t->data, tp->float_data, nbytes);
+        if (have == (size_t)numel && nbytes) memcpy(t->data, tp->float_data, nbytes); /* empty: data may be NULL */
         break;
       case CALIB8_INT64:
         have = tp->n_int64_data;
-        if (have == (size_t)numel) memcpy(t->data, tp->int64_data, nbytes);
+        if (have == (size_t)numel && nbytes) memcpy(t->data, tp->int64_data, nbytes); /* empty: data may be NULL */
         break;
       case CALIB8_DOUBLE:
         have = tp->n_double_data;
-        if (have == (size_t)numel) memcpy(t->data, tp->double_data, nbytes);
+        if (have == (size_t)numel && nbytes) memcpy(t->data, tp->double_data, nbytes); /* empty: data may be NULL */
         break;
       case CALIB8_UINT32: case CALIB8_UINT64:
         have = tp->n_uint64_data;

@@ -1,13 +1,12 @@
-/* Fused elementwise chains (ops/epilogue.h). The chain is applied in chunks of up to 64 elements that
- * stay in L1; each op is a loop the compiler vectorizes, built for the baseline, AVX2 and AVX-512 (the
- * same C source, so the same results). */
+/* Fused elementwise chains (ops/epilogue.h). The portable form: the chain is applied in chunks of up to 64
+ * elements that stay in L1; each op is a loop the compiler vectorizes, built for the baseline and AVX2 (the
+ * same C source, so the same results). AVX-512 runs kernels/epilogue/f32-epilogue-avx512.c instead. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math") /* lets the selects if-convert; results are unchanged */
 #endif
 #include "ops/epilogue.h"
 
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/cpu.h"
@@ -113,7 +112,6 @@ static inline __attribute__((always_inline)) void apply_body(const c8_epilogue *
 APPLY_WRAPPER(apply_base, )
 #if defined(__GNUC__) && defined(__x86_64__)
 APPLY_WRAPPER(apply_avx2, __attribute__((target("avx2"))))
-APPLY_WRAPPER(apply_avx512, __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))))
 #endif
 
 /* A constant that broadcasts over an output [N, M, spatial...] with one value, or one per channel. */
@@ -168,7 +166,7 @@ bool c8_epilogue_init(c8_epilogue *e, const c8_kernel *k, const c8_tensor *out) 
   e->apply = apply_base;
 #if defined(__GNUC__) && defined(__x86_64__)
   const c8_isa isa = c8_cpu_isa();
-  if (isa >= C8_ISA_AVX512) e->apply = getenv("C8_TMP_EPI_C") ? apply_avx512 : c8_f32_epilogue__avx512;
+  if (isa >= C8_ISA_AVX512) e->apply = c8_f32_epilogue__avx512;
   else if (isa >= C8_ISA_AVX2) e->apply = apply_avx2;
 #endif
   return true;

@@ -1,14 +1,22 @@
 /* Conv (ONNX Conv-1/11): 1-D, 2-D and 3-D, groups, dilations, strides, pads, auto_pad.
  *
- * Three paths, chosen at prepare:
- *   - depthwise (one input channel per group, 1-D/2-D): a direct loop over output rows
- *     whose inner loop runs along the output row, vectorizable at stride 1;
- *   - 1x1, stride 1, no padding: the input already is the GEMM's B matrix [C/g, H*W];
- *   - otherwise GEMM per group, W_g [M/g, C/g*kvol] · im2col(X_g) [C/g*kvol, OH*OW],
- *     where the im2col matrix is never materialized: the GEMM's B packer builds each
- *     packed KC x NC block from the image (one row at a time through a small buffer).
- * Constant weights are packed once at prepare (k->state); bias and an optional fused
- * clamp (Relu/Clip) go into the GEMM epilogue. */
+ * Paths, chosen at prepare:
+ *   - depthwise (one input channel per group, 1-D/2-D): on AVX-512 (strides 1 and 2) each input plane is
+ *     copied into a zero-padded buffer and a row kernel (kernels/conv/dwconv.h) keeps every tap in a
+ *     register; otherwise a portable loop over output rows;
+ *   - direct (AVX-512, stride-1 kernels larger than 1x1 on images at least 48 wide): the micro-kernel
+ *     reads B straight from a zero-padded copy of the input by tap offset (see PATH_DIRECT below);
+ *   - GEMM per group, W_g [M/g, C/g*kvol] · im2col(X_g) [C/g*kvol, OH*OW], where the im2col matrix is
+ *     never materialized: the GEMM's B packer copies runs of the source (the input, or a zero-padded copy
+ *     whose rows strided kernels keep split by phase) straight into the packed panels, using a table of
+ *     tap offsets; a 1x1 stride-1 unpadded convolution packs the input rows as they are.
+ * Constant weights are packed once at prepare (k->state). Bias, a fused clamp (FusedConv's Relu/Clip, or a
+ * plan-level Relu/Clip) and a fused elementwise chain (graph/fuse.h, ops/epilogue.h) are applied as each
+ * output tile is finished, on the AVX-512 GEMM kernel's accumulators.
+ *
+ * Threads: the GEMM and direct paths split the work into (image, group, block of output channels, block
+ * of output positions) units, depthwise into output planes; each output element is computed the same way
+ * whatever the split (same kernel, same K blocks), so 1 and N threads give bit-identical results. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +230,7 @@ typedef struct conv_state {
   /* Strided (sx > 1) convolutions keep the columns of each padded row split by phase (column c at
      (c % sx) * pw + c / sx), so that every im2col run is contiguous and packs as fast as stride 1. */
   int64_t phases, pw, xw; /* phases (1 or sx), columns per phase, padded row width */
+  unsigned char *row_used; /* per padded row (sh): read by some tap (a 1x1 stride-2 kernel skips half) */
   int64_t *koff;          /* GEMM row k = (channel, kz, ky, kx) -> offset of its first tap in the source */
   bool contiguous;        /* 1x1, stride 1, unpadded: column q of row k is source[koff[k] + q] */
   /* Work split: units are (image, group, M tile, N tile), contiguous chunks per thread. */
@@ -246,6 +255,7 @@ static void conv_destroy(void *p) {
   if (!s) return;
   c8_free(s->wpacked);
   free(s->koff);
+  free(s->row_used);
   free(s);
 }
 
@@ -373,6 +383,11 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   if (s->phases > 1) s->padded = pads = true, s->contiguous = false;
   s->pw = ceil_div(s->xw, s->phases);
   s->sw = s->phases * s->pw;
+  s->row_used = calloc((size_t)s->sh + 1, 1);
+  if (!s->row_used) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
+  for (int64_t oy = 0; oy < g->out[1]; oy++)
+    for (int64_t ky = 0; ky < g->k[1]; ky++) s->row_used[oy * g->stride[1] + ky * g->dil[1]] = 1;
+  if (s->path == PATH_DIRECT) memset(s->row_used, 1, (size_t)s->sh); /* its junk columns run into the next row */
   s->koff = calloc((size_t)s->kg + C8_DCONV_KOFF_SLACK, sizeof(int64_t)); /* slack: prefetches of offset 0 */
   if (!s->koff) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   for (int64_t r = 0, ch = 0; ch < s->cg; ch++)
@@ -446,6 +461,21 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void copy_s
 }
 #endif
 
+#ifdef HAVE_PACK_AVX512
+/* d + k*ld gets n <= 32 floats from base + koff[k], for k < kc: masked moves instead of a libc call per
+   row (runs are short on small images: 10 or 28 floats). */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void copy_rows_upto32_avx512(
+    float *d, size_t ld, const float *base, const int64_t *koff, size_t kc, size_t n) {
+  const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+  const __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
+  for (size_t k = 0; k < kc; k++, d += ld) {
+    const float *sr = base + koff[k];
+    _mm512_mask_storeu_ps(d, m0, _mm512_maskz_loadu_ps(m0, sr));
+    if (m1) _mm512_mask_storeu_ps(d + 16, m1, _mm512_maskz_loadu_ps(m1, sr + 16));
+  }
+}
+#endif
+
 static inline __attribute__((always_inline)) void pack_run(const float *base, const int64_t *koff, size_t kc,
                                                           int64_t sx, size_t col, size_t len, size_t nr, size_t ps,
                                                           float *dst, const bool avx512) {
@@ -461,7 +491,12 @@ static inline __attribute__((always_inline)) void pack_run(const float *base, co
       } else if (n == 8) {
         for (size_t k = 0; k < kc; k++, d += nr) memcpy(d, base + koff[k], 8 * sizeof(float));
       } else {
-        for (size_t k = 0; k < kc; k++, d += nr) memcpy(d, base + koff[k], n * sizeof(float));
+#ifdef HAVE_PACK_AVX512
+        if (avx512 && n <= 32) {
+          copy_rows_upto32_avx512(d, nr, base, koff, kc, n);
+        } else
+#endif
+          for (size_t k = 0; k < kc; k++, d += nr) memcpy(d, base + koff[k], n * sizeof(float));
       }
     } else {
 #ifdef HAVE_PACK_AVX512
@@ -533,24 +568,27 @@ typedef struct conv_job {
 } conv_job;
 
 #ifdef HAVE_PACK_AVX512
-#define ROW_TMP_MAX 2048
 /* One input row (iw floats) into the two phases of a padded row (px zeros before it): d[i] holds padded
-   column 2i and d[pw + i] column 2i + 1, through a zero-padded copy of the row and lane permutes. */
+   column 2i and d[pw + i] column 2i + 1. Masked loads read only the input's own floats (lanes on the
+   padding are zero), then an even/odd permute splits each 32 columns. */
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void split2_row_avx512(const float *x,
                                                                                           int64_t iw, int64_t px,
                                                                                           int64_t pw, float *d) {
-  float row[2 * ROW_TMP_MAX + 32] __attribute__((aligned(64)));
-  const int64_t xw = 2 * pw;
-  memset(row, 0, (size_t)(xw + 32) * sizeof(float));
-  const int64_t n = iw < xw - px ? iw : xw - px;
-  if (n > 0) memcpy(row + px, x, (size_t)n * sizeof(float));
   const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (int64_t i = 0; i < pw; i += 16) {
-    const __m512 lo = _mm512_load_ps(row + 2 * i), hi = _mm512_load_ps(row + 2 * i + 16);
+    const int64_t c0 = 2 * i; /* padded column of lane 0 */
+    int64_t lo = px - c0, hi = px + iw - c0; /* valid lanes [lo, hi) of 32 */
+    if (lo < 0) lo = 0;
+    if (hi > 32) hi = 32;
+    uint64_t bits = hi > lo ? (((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1) : 0;
+    /* lane 0's address may lie before x (c0 < px): computed as an integer, only valid lanes are read */
+    const float *src = (const float *)((uintptr_t)x + (uintptr_t)((c0 - px) * (int64_t)sizeof(float)));
+    const __m512 a = _mm512_maskz_loadu_ps((__mmask16)(bits & 0xffff), src);
+    const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(bits >> 16), src + 16);
     const __mmask16 mk = pw - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (pw - i)) - 1);
-    _mm512_mask_storeu_ps(d + i, mk, _mm512_permutex2var_ps(lo, ev, hi));
-    _mm512_mask_storeu_ps(d + pw + i, mk, _mm512_permutex2var_ps(lo, od, hi));
+    _mm512_mask_storeu_ps(d + i, mk, _mm512_permutex2var_ps(a, ev, b));
+    _mm512_mask_storeu_ps(d + pw + i, mk, _mm512_permutex2var_ps(a, od, b));
   }
 }
 #endif
@@ -577,6 +615,7 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
       float *dz = d + z * plane;
       memset(dz, 0, (size_t)(py * s->sw) * sizeof(float));
       for (int64_t y = 0; y < IH; y++) {
+        if (!s->row_used[y + py]) continue; /* never read */
         float *dr = dz + (y + py) * s->sw;
         const float *sr = xc + (iz * IH + y) * IW;
         if (s->phases == 1) {
@@ -585,7 +624,7 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
           for (int64_t t = px + IW; t < s->sw; t++) dr[t] = 0.0f;
         }
 #ifdef HAVE_PACK_AVX512
-        else if (s->phases == 2 && s->pw <= ROW_TMP_MAX && s->pack_b == conv_pack_b_avx512) {
+        else if (s->phases == 2 && s->pack_b == conv_pack_b_avx512) {
           split2_row_avx512(sr, IW, px, s->pw, dr);
         }
 #endif

@@ -248,7 +248,38 @@ static void test_chains(void) {
   }
 }
 
+/* A chain the convolution cannot take (a constant varying over space, not per channel) runs unfused:
+   same outputs, same number of steps as the unfused plan. */
+static void test_declined(void) {
+  c8_graph *g = c8_graph_new();
+  g->opset = 13;
+  int x = c8_graph_get_or_add_value(g, "x");
+  int y = conv(g, x, "y", 3, 5, 3, 1, 1);
+  y = node(g, "Mul", 2, (int[]){y, const_tensor(g, "spatial", 4, (int64_t[]){1, 1, 6, 7}, 1.0f, 0.0f)}, "m");
+  y = node(g, "Relu", 1, &y, "r");
+  g->inputs = malloc(sizeof(int));
+  g->inputs[0] = x;
+  g->n_inputs = 1;
+  g->outputs = malloc(sizeof(int));
+  g->outputs[0] = y;
+  g->n_outputs = 1;
+  CHECK_EQ_INT(c8_graph_toposort(g), CALIB8_OK);
+  calib8_tensor xt = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {2, 3, 6, 7}};
+  float xd[2 * 3 * 6 * 7];
+  for (size_t i = 0; i < sizeof xd / sizeof xd[0]; i++) xd[i] = frand();
+  xt.data = xd;
+  float *ref[2], *got[2];
+  size_t rb[2], gb[2];
+  const int unfused = run(g, &xt, 1, true, ref, rb), fused = run(g, &xt, 2, false, got, gb);
+  CHECK_EQ_INT(fused, unfused);
+  CHECK_EQ_INT(gb[0], rb[0]);
+  if (gb[0] == rb[0] && ref[0]) CHECK(memcmp(got[0], ref[0], rb[0]) == 0);
+  for (int o = 0; o < 2; o++) free(ref[o]), free(got[o]);
+  c8_graph_destroy(g);
+}
+
 int main(void) {
   CHECK_RUN(test_chains);
+  CHECK_RUN(test_declined);
   return CHECK_DONE();
 }

@@ -1,5 +1,7 @@
 #include "observe/histogram.h"
 
+#include "kernels/histogram/histogram.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -40,25 +42,18 @@ static void grow(c8_histogram *h, int new_exp) {
   h->exp = new_exp;
 }
 
-void c8_histogram_add(c8_histogram *h, const float *x, int64_t n) {
-  /* First pass: extremes and the exponent needed. */
-  float mn = h->min, mx = h->max;
-  int64_t finite = 0, zeros = 0;
-  for (int64_t i = 0; i < n; i++) {
-    float v = x[i];
-    if (!isfinite(v)) continue;
-    finite++;
-    if (v == 0.0f) zeros++;
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
-  }
-  h->nonfinite += (uint64_t)(n - finite);
-  h->count += (uint64_t)finite;
-  h->zeros += (uint64_t)zeros;
-  if (finite == 0) return;
-  h->min = mn;
-  h->max = mx;
-  float amax = fmaxf(fabsf(mn), fabsf(mx));
+/* Adds one chunk: its extremes first, growing the range when they need it, then its bins. */
+static void add_chunk(c8_histogram *h, const float *x, int64_t n, c8_f32_scan_fn scan, c8_f32_bin_fn bin) {
+  c8_f32_scan s = {.min = h->min, .max = h->max};
+  scan(x, (size_t)n, &s);
+  h->nonfinite += (uint64_t)n - s.finite;
+  h->count += s.finite;
+  h->zeros += s.zeros;
+  if (s.finite == 0) return;
+  /* +0 and -0 compare equal: report a zero extreme as +0, so the result does not depend on which came first */
+  h->min = s.min == 0.0f ? 0.0f : s.min;
+  h->max = s.max == 0.0f ? 0.0f : s.max;
+  float amax = fmaxf(fabsf(s.min), fabsf(s.max));
   if (amax == 0.0f) return;
   int e;
   frexpf(amax, &e); /* amax = m * 2^e, m in [0.5, 1): amax < 2^e */
@@ -66,19 +61,32 @@ void c8_histogram_add(c8_histogram *h, const float *x, int64_t n) {
   /* bin = floor(x * 2^(log2(BINS) - exp)) + BINS. Multiplying by a power of two is exact in
      binary floating point (|x| * 2^shift < 2^11 cannot overflow; tiny values may round to a
      subnormal but stay within their bin 0/-1), so the bin does not depend on when x was seen. */
-  const float scale = ldexpf(1.0f, 11 - h->exp); /* C8_HIST_BINS == 2^11 */
-  uint64_t *bins = h->bins;
-  for (int64_t i = 0; i < n; i++) {
+  if (h->exp > -100) {
+    bin(x, (size_t)n, ldexpf(1.0f, 11 - h->exp), h->bins); /* C8_HIST_BINS == 2^11 */
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) { /* 2^(11 - exp) does not fit a float: scale in double */
     float v = x[i];
     if (!(v != 0.0f) || !isfinite(v)) continue;
-    float y = h->exp > -100 ? v * scale : (float)ldexp((double)v, 11 - h->exp);
-    int b = (int)y; /* truncation toward zero; fix up negatives to floor */
-    if ((float)b > y) b--;
-    b += C8_HIST_BINS;
+    double y = ldexp((double)v, 11 - h->exp);
+    int b = (int)floor(y) + C8_HIST_BINS;
     if (b >= 2 * C8_HIST_BINS) b = 2 * C8_HIST_BINS - 1;
     if (b < 0) b = 0;
-    bins[b]++;
+    h->bins[b]++;
   }
+}
+
+/* One pass over memory: each chunk is scanned and binned while it is in the cache. A chunk that widens
+   the range merges the bins so far (exact), so chunking does not change the result. */
+void c8_histogram_add(c8_histogram *h, const float *x, int64_t n) {
+  static c8_f32_scan_fn scan;
+  static c8_f32_bin_fn bin;
+  if (!scan) { /* benign race: every thread stores the same pointers */
+    bin = c8_f32_bin_select();
+    scan = c8_f32_scan_select();
+  }
+  enum { CHUNK = 8192 }; /* 32 KiB of floats: stays in L1/L2 between the two kernels */
+  for (int64_t i = 0; i < n; i += CHUNK) add_chunk(h, x + i, n - i < CHUNK ? n - i : CHUNK, scan, bin);
 }
 
 void c8_histogram_merge(c8_histogram *dst, const c8_histogram *src) {

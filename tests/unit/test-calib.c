@@ -3,6 +3,8 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "core/cpu.h"
+#include "kernels/histogram/histogram.h"
 #include "observe/histogram.h"
 #include "threshold/threshold.h"
 
@@ -89,9 +91,145 @@ static void test_all_zero(void) {
   CHECK_EQ_INT(c8_threshold_method_parse("nope"), -1);
 }
 
+/* Every ISA version of the scan and binning kernels gives the scalar reference's result, bit for bit,
+   on lengths that are not multiples of the vector width and on values that need care: +-0, NaN, +-inf,
+   subnormals, the largest values of the range and values below the smallest bin. */
+static uint64_t ref_bins[4096], isa_bins[4096];
+static void test_kernels_match_scalar(void) {
+  rng = 3;
+  for (int i = 0; i < N; i++) {
+    double u = uniform01();
+    float v = gauss() * 3.0f;
+    if (u < 0.3) v = 0.0f;
+    else if (u < 0.32) v = -0.0f;
+    else if (u < 0.33) v = NAN;
+    else if (u < 0.335) v = (i & 1) ? INFINITY : -INFINITY;
+    else if (u < 0.34) v = (i & 1) ? 1e-40f : -1e-40f;
+    else if (u < 0.345) v = (i & 1) ? 15.999f : -16.0f;
+    xs[i] = v;
+  }
+  const float scale = 128.0f; /* 2^(11 - 4): the range [-16, 16] */
+  const size_t lengths[] = {0, 1, 7, 15, 16, 17, 63, 64, 65, 1000, N};
+  c8_isa top = c8_cpu_detect();
+  for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+    size_t n = lengths[li];
+    for (size_t off = 0; off < 3; off++) {
+      if (off + n > N) continue;
+      c8_f32_scan ref = {.min = INFINITY, .max = -INFINITY};
+      c8_f32_scan__scalar(xs + off, n, &ref);
+      memset(ref_bins, 0, sizeof ref_bins);
+      c8_f32_bin__scalar(xs + off, n, scale, ref_bins);
+      for (int isa = C8_ISA_AVX2; isa <= (int)top; isa++) {
+        c8_cpu_set_isa((c8_isa)isa);
+        c8_f32_scan s = {.min = INFINITY, .max = -INFINITY};
+        c8_f32_scan_select()(xs + off, n, &s);
+        memset(isa_bins, 0, sizeof isa_bins);
+        c8_f32_bin_select()(xs + off, n, scale, isa_bins);
+        CHECK(s.finite == ref.finite && s.zeros == ref.zeros);
+        CHECK(s.min == ref.min && s.max == ref.max);
+        CHECK(memcmp(ref_bins, isa_bins, sizeof ref_bins) == 0);
+      }
+      c8_cpu_set_isa(top);
+    }
+  }
+  /* the counts are right, not only equal: NaN and inf are not finite, +-0 are zeros */
+  c8_f32_scan all = {.min = INFINITY, .max = -INFINITY};
+  c8_f32_scan__scalar(xs, N, &all);
+  uint64_t nonfinite = 0, zeros = 0, binned = 0;
+  for (int i = 0; i < N; i++) {
+    nonfinite += !isfinite(xs[i]);
+    zeros += xs[i] == 0.0f;
+  }
+  memset(ref_bins, 0, sizeof ref_bins);
+  c8_f32_bin__scalar(xs, N, scale, ref_bins);
+  for (int b = 0; b < 4096; b++) binned += ref_bins[b];
+  CHECK_EQ_INT(all.finite, N - nonfinite);
+  CHECK_EQ_INT(all.zeros, zeros);
+  CHECK_EQ_INT(binned, N - nonfinite - zeros);
+  CHECK(ref_bins[0] > 0 && ref_bins[4095] > 0); /* -16 and 15.999 land in the end bins */
+}
+
+/* The direct O(i) evaluation of TensorRT's entropy calibration that threshold-kl.c computes in closed
+   form: the same candidates, P, Q and smoothing, summed bin by bin. */
+static double kl_reference(const c8_histogram *h, int levels) {
+  static uint64_t bins[C8_HIST_BINS];
+  static double p[C8_HIST_BINS], q[C8_HIST_BINS];
+  double w = c8_histogram_abs(h, bins);
+  if (w == 0.0) return 0.0;
+  bins[0] -= h->zeros;
+  int last = C8_HIST_BINS - 1;
+  while (last > 0 && bins[last] == 0) last--;
+  if (last + 1 <= levels) return (last + 1) * w;
+  double best = INFINITY;
+  int best_i = C8_HIST_BINS;
+  for (int i = levels; i <= C8_HIST_BINS; i++) {
+    uint64_t outliers = 0;
+    for (int j = i; j < C8_HIST_BINS; j++) outliers += bins[j];
+    double psum = 0.0, qsum = 0.0;
+    for (int j = 0; j < i; j++) p[j] = (double)bins[j];
+    p[i - 1] += (double)outliers;
+    for (int j = 0; j < i; j++) psum += p[j];
+    for (int g = 0; g < levels; g++) {
+      int start = (int)((int64_t)g * i / levels), end = (int)((int64_t)(g + 1) * i / levels), nonzero = 0;
+      double sum = 0.0;
+      for (int j = start; j < end; j++) {
+        sum += (double)bins[j];
+        nonzero += bins[j] != 0;
+      }
+      for (int j = start; j < end; j++) q[j] = (bins[j] && nonzero) ? sum / nonzero : 0.0;
+    }
+    for (int j = 0; j < i; j++) qsum += q[j];
+    if (psum == 0.0 || qsum == 0.0) continue;
+    double kl = 0.0;
+    for (int j = 0; j < i; j++) {
+      if (p[j] == 0.0) continue;
+      double pj = p[j] / psum, qj = q[j] / qsum;
+      if (qj == 0.0) qj = 1e-12;
+      kl += pj * log(pj / qj);
+    }
+    if (kl < best) {
+      best = kl;
+      best_i = i;
+    }
+  }
+  return (best_i + 0.5) * w;
+}
+
+static void test_kl_matches_reference(void) {
+  const char *names[] = {"gaussian", "laplace", "relu", "uniform", "bimodal+outlier", "sparse"};
+  for (int dist = 0; dist < 6; dist++) {
+    rng = 11 + (uint64_t)dist;
+    int n = dist == 5 ? 3000 : N;
+    for (int i = 0; i < n; i++) {
+      double u = uniform01();
+      float v;
+      switch (dist) {
+        case 0: v = gauss(); break;
+        case 1: v = (float)((u < 0.5 ? 1 : -1) * log(1e-12 + uniform01())); break;
+        case 2: v = fmaxf(0.0f, gauss()); break;
+        case 3: v = (float)(2 * u - 1); break;
+        case 4: v = (u < 0.5 ? -2.0f : 3.0f) + 0.3f * gauss(); break;
+        default: v = (float)(uniform01() * uniform01() * 5); break;
+      }
+      xs[i] = v;
+    }
+    if (dist == 4) xs[17] = 40.0f;
+    c8_histogram_init(&a);
+    c8_histogram_add(&a, xs, n);
+    const int levels[] = {128, 256, 16};
+    for (int k = 0; k < 3; k++) {
+      double fast = c8_threshold_kl(&a, levels[k]), ref = kl_reference(&a, levels[k]);
+      if (fast != ref) fprintf(stderr, "  %s levels %d: closed form %.9g, reference %.9g\n", names[dist], levels[k], fast, ref);
+      CHECK(fast == ref);
+    }
+  }
+}
+
 int main(void) {
   CHECK_RUN(test_order_independence);
   CHECK_RUN(test_thresholds_gaussian);
   CHECK_RUN(test_all_zero);
+  CHECK_RUN(test_kernels_match_scalar);
+  CHECK_RUN(test_kl_matches_reference);
   return CHECK_DONE();
 }

@@ -207,6 +207,9 @@ enum { PATH_DEPTHWISE, PATH_GEMM, PATH_DIRECT };
    B cost about a third of the time of a 3x3 convolution with few output channels. */
 #define DIRECT_NR 32
 #define DIRECT_MR 8
+#ifndef DIRECT_GROUP
+#define DIRECT_GROUP 4 /* column tiles per sweep of the K blocks */
+#endif
 #define SRC_SLACK 64 /* floats readable past the padded sources (the last tile reads up to 31 past) */
 #define DW_SLACK 64  /* floats readable past a padded depthwise plane (stride 2 reads 32 per 16 outputs) */
 
@@ -407,7 +410,8 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   if (c8_cpu_isa() >= C8_ISA_AVX512) s->pack_b = conv_pack_b_avx512;
 #endif
   s->ws_bytes = s->path == PATH_DIRECT
-                    ? align64((size_t)ceil_div(s->mblock, DIRECT_MR) * DIRECT_MR * DIRECT_NR * sizeof(float))
+                    ? align64((size_t)ceil_div(s->mblock, DIRECT_MR) * DIRECT_MR * DIRECT_NR * DIRECT_GROUP *
+                              sizeof(float))
                     : align64(c8_f32_gemm_workspace_bytes(s->cfg, (size_t)s->mt, (size_t)s->nt, (size_t)s->kg, true));
   s->src_bytes =
       pads ? align64((size_t)(g->n * g->c * s->sd * s->sh * s->sw + SRC_SLACK) * sizeof(float)) : 0;
@@ -693,6 +697,7 @@ static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
 /* PATH_DIRECT: unit = (image, group, M tile, column tile); columns are padded-width positions. */
 #define DIRECT_KC 128 /* K steps per kernel call: the B rows of a column tile stay in L1 across M panels */
 
+
 static void direct_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   const conv_job *j = vjob;
   const conv_state *s = j->s;
@@ -715,41 +720,52 @@ static void direct_range(void *vjob, int64_t u0, int64_t u1, int thread) {
     const int64_t ch_base = gi * s->mg, out_base = (n * g->m + ch_base) * s->ohw;
     for (int64_t mb0 = m0; mb0 < m1; mb0 += s->mblock) {
       const int64_t mb1 = mb0 + s->mblock < m1 ? mb0 + s->mblock : m1;
-      for (int64_t p = p0; p < p1; p += DIRECT_NR) {
-        const int64_t nj = p1 - p < DIRECT_NR ? p1 - p : DIRECT_NR;
+      /* DIRECT_GROUP column tiles at a time, K blocks outside them: each B row of a K block is then read
+         as one run of DIRECT_GROUP * 32 floats, which the prefetchers follow (tile by tile, the 100+ rows
+         of a K block were short scattered reads that left the kernel waiting on memory). */
+      const int64_t mpanels = ceil_div(mb1 - mb0, DIRECT_MR);
+      for (int64_t pg = p0; pg < p1; pg += DIRECT_GROUP * DIRECT_NR) {
+        const int64_t ntiles = ceil_div((p1 - pg < DIRECT_GROUP * DIRECT_NR ? p1 - pg : DIRECT_GROUP * DIRECT_NR),
+                                        DIRECT_NR);
         for (int64_t k0 = 0; k0 < s->kg; k0 += DIRECT_KC) {
           const int64_t kc = s->kg - k0 < DIRECT_KC ? s->kg - k0 : DIRECT_KC;
-          for (int64_t i0 = mb0; i0 < mb1; i0 += DIRECT_MR)
-            c8_f32_dconv_ukernel_8x32__avx512(
-                (size_t)kc, wp + (size_t)(i0 / DIRECT_MR) * (size_t)s->kg * DIRECT_MR + (size_t)k0 * DIRECT_MR,
-                src + p, s->koff + k0, tiles + (i0 - mb0) * DIRECT_NR, k0 > 0);
+          for (int64_t t = 0; t < ntiles; t++)
+            for (int64_t i0 = mb0; i0 < mb1; i0 += DIRECT_MR)
+              c8_f32_dconv_ukernel_8x32__avx512(
+                  (size_t)kc, wp + (size_t)(i0 / DIRECT_MR) * (size_t)s->kg * DIRECT_MR + (size_t)k0 * DIRECT_MR,
+                  src + pg + t * DIRECT_NR, s->koff + k0,
+                  tiles + ((t * mpanels + (i0 - mb0) / DIRECT_MR) * DIRECT_MR) * DIRECT_NR, k0 > 0);
         }
-        for (int64_t i0 = mb0; i0 < mb1; i0 += DIRECT_MR) {
-          const int64_t mr = mb1 - i0 < DIRECT_MR ? mb1 - i0 : DIRECT_MR;
-          const float *tile = tiles + (i0 - mb0) * DIRECT_NR;
-          /* Bias and clamp as the GEMM kernels apply them, then the fused chain; junk columns dropped. */
-          for (int64_t r = 0; r < mr; r++) {
-            const int64_t ch = ch_base + i0 + r;
-            const float b = j->bias ? j->bias[ch] : 0.0f;
-            const float *tr = tile + r * DIRECT_NR;
-            for (int64_t c0 = 0; c0 < nj;) {
-              const int64_t q = p + c0, oy = q / SW, ox = q % SW;
-              const int64_t len = SW - ox < nj - c0 ? SW - ox : nj - c0;
-              const int64_t valid = ox < OW ? (OW - ox < len ? OW - ox : len) : 0;
-              if (valid > 0) {
-                const int64_t off = out_base + (i0 + r) * s->ohw + oy * OW + ox;
-                float *yr = j->y + off;
-                for (int64_t e = 0; e < valid; e++) {
-                  float v = tr[c0 + e] + b;
-                  if (clamp) {
-                    v = v < s->min ? s->min : v;
-                    v = v > s->max ? s->max : v;
+        for (int64_t t = 0; t < ntiles; t++) {
+          const int64_t p = pg + t * DIRECT_NR, nj = p1 - p < DIRECT_NR ? p1 - p : DIRECT_NR;
+          for (int64_t i0 = mb0; i0 < mb1; i0 += DIRECT_MR) {
+            const int64_t mr = mb1 - i0 < DIRECT_MR ? mb1 - i0 : DIRECT_MR;
+            const float *tile = tiles + ((t * mpanels + (i0 - mb0) / DIRECT_MR) * DIRECT_MR) * DIRECT_NR;
+            /* Bias and clamp as the GEMM kernels apply them, then the fused chain; junk columns dropped. */
+            for (int64_t r = 0; r < mr; r++) {
+              const int64_t ch = ch_base + i0 + r;
+              const float b = j->bias ? j->bias[ch] : 0.0f;
+              const float *tr = tile + r * DIRECT_NR;
+              for (int64_t c0 = 0; c0 < nj;) {
+                const int64_t q = p + c0, oy = q / SW, ox = q % SW;
+                const int64_t len = SW - ox < nj - c0 ? SW - ox : nj - c0;
+                const int64_t valid = ox < OW ? (OW - ox < len ? OW - ox : len) : 0;
+                if (valid > 0) {
+                  const int64_t off = out_base + (i0 + r) * s->ohw + oy * OW + ox;
+                  float *yr = j->y + off;
+                  for (int64_t e = 0; e < valid; e++) {
+                    float v = tr[c0 + e] + b;
+                    if (clamp) {
+                      v = v < s->min ? s->min : v;
+                      v = v > s->max ? s->max : v;
+                    }
+                    yr[e] = v;
                   }
-                  yr[e] = v;
+                  if (s->has_epi)
+                    c8_epilogue_apply(&s->epi, ch, yr, j->res ? j->res + off : NULL, (size_t)valid);
                 }
-                if (s->has_epi) c8_epilogue_apply(&s->epi, ch, yr, j->res ? j->res + off : NULL, (size_t)valid);
+                c0 += len;
               }
-              c0 += len;
             }
           }
         }

@@ -77,7 +77,10 @@ static uint32_t wait_job(c8_threadpool *p, uint32_t seen) {
     id = (uint32_t)(atomic_load_explicit(&p->job, memory_order_acquire) >> 32);
     if (id != seen || atomic_load(&p->stop)) return id;
     CPU_RELAX();
-    if ((i & 1023) == 1023 && cpu_ns() - t0 > SPIN_NS) break;
+    if ((i & 1023) == 1023) {
+      if (cpu_ns() - t0 > SPIN_NS) break;
+      sched_yield(); /* sharing a core with the caller (a busy machine), let it run */
+    }
   }
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add(&p->sleepers, 1);

@@ -300,7 +300,8 @@ def git_commit():
         return subprocess.run(['git', '-C', REPO] + list(a), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               text=True).stdout.strip()
     c = g('rev-parse', '--short=12', 'HEAD')
-    dirty = g('status', '--porcelain', '--untracked-files=no')
+    # the report itself does not count as a change to what is measured
+    dirty = g('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/RESULTS.md')
     return c + (' (with uncommitted changes)' if dirty else ''), g('rev-parse', '--abbrev-ref', 'HEAD')
 
 

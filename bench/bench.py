@@ -300,7 +300,8 @@ def git_commit():
         return subprocess.run(['git', '-C', REPO] + list(a), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               text=True).stdout.strip()
     c = g('rev-parse', '--short=12', 'HEAD')
-    dirty = g('status', '--porcelain', '--untracked-files=no')
+    # the report itself does not count as a change to what is measured
+    dirty = g('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/RESULTS.md')
     return c + (' (with uncommitted changes)' if dirty else ''), g('rev-parse', '--abbrev-ref', 'HEAD')
 
 
@@ -335,6 +336,14 @@ def write_report(path, r):
     a(f'- Load average at start {" ".join(r["load_start"])}, at end {" ".join(r["load_end"])}. **The machine is shared** '
       'with other jobs: absolute times are noisy. The ratios come from calib8 and ONNX Runtime runs alternating '
       '(calib8, ORT, calib8, ORT, ...) in the same session, so both saw the same load.')
+    one = [x['ort_busy'] for x in r.get('latency', []) + r.get('gflops', []) if x['threads'] == 1]
+    if one:
+        b = statistics.median(one)
+        a(f'- Contention gauge: in the 1-thread rows ONNX Runtime\'s timed runs kept a median {b:.2f} cores busy '
+          '(CPU time / wall time; about 1.0 on an idle machine). ' +
+          ('The machine was quiet enough.' if b >= 0.9 else
+           '**Below 0.9: other jobs took much of the CPU during this run, so absolute times are inflated and the '
+           'ratios are noisy; prefer a rerun on a quieter machine.**'))
     a('')
     if r.get('latency'):
         a('## Latency: calib8 vs ONNX Runtime (FP32)')

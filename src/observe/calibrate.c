@@ -15,6 +15,23 @@ c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out) {
     free(c);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory starting calibration");
   }
+  c->derive_from = malloc(sizeof *c->derive_from * (size_t)(c->n_values ? c->n_values : 1));
+  c->derive_relu = calloc((size_t)(c->n_values ? c->n_values : 1), 1);
+  if (!c->derive_from || !c->derive_relu) {
+    c8_calibration_destroy(c);
+    return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory starting calibration");
+  }
+  for (int v = 0; v < c->n_values; v++) c->derive_from[v] = -1;
+  static const char *const moves[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Transpose"};
+  for (int i = 0; i < c->g->n_nodes; i++) {
+    const c8_node *n = &c->g->nodes[i];
+    if (n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 || n->out[0] < 0 || c->g->values[n->in[0]].is_const) continue;
+    bool relu = strcmp(n->op_type, "Relu") == 0, move = false;
+    for (size_t k = 0; k < sizeof moves / sizeof moves[0]; k++) move |= strcmp(n->op_type, moves[k]) == 0;
+    if (!relu && !move) continue;
+    c->derive_from[n->out[0]] = n->in[0];
+    c->derive_relu[n->out[0]] = relu;
+  }
   *out = c;
   return CALIB8_OK;
 }
@@ -30,6 +47,8 @@ void c8_calibration_destroy(c8_calibration *c) {
   free(c->mean_channels);
   free(c->mean_count);
   free(c->partial);
+  free(c->derive_from);
+  free(c->derive_relu);
   free(c);
 }
 
@@ -122,6 +141,8 @@ static void hist_chunk(void *ctx, int64_t begin, int64_t end, int thread) {
 
 static c8_status observe_value(c8_calibration *c, int v, const c8_tensor *t) {
   if (v < 0 || v >= c->n_values || t->dtype != CALIB8_FLOAT || !t->data) return CALIB8_OK;
+  if (c->derive_from[v] >= 0) /* its histogram is derived after the run; its mean is still read */
+    return c->mean_axis && c->mean_axis[v] > -2 ? accumulate_mean(c, v, t) : CALIB8_OK;
   if (!c->hist[v]) {
     c->hist[v] = malloc(sizeof *c->hist[v]);
     if (!c->hist[v]) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for the histogram of '%s'", c->g->values[v].name);
@@ -170,6 +191,16 @@ c8_status c8_calibration_run(c8_calibration *c, calib8_session *s, int n_inputs,
     if (!names || !names[i]) v = s->g->inputs[0];
     else v = c8_graph_find_value(s->g, names[i]);
     if ((st = observe_value(c, v, &inputs[i]))) return st;
+  }
+  /* Derived histograms, in node order (a source comes before the values derived from it). A source that
+     was not observed (not float) leaves its derived values unobserved too. */
+  for (int i = 0; i < s->g->n_nodes; i++) {
+    int v = s->g->nodes[i].n_out > 0 ? s->g->nodes[i].out[0] : -1;
+    if (v < 0 || c->derive_from[v] < 0 || !c->hist[c->derive_from[v]]) continue;
+    if (!c->hist[v] && !(c->hist[v] = malloc(sizeof *c->hist[v])))
+      return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for the histogram of '%s'", c->g->values[v].name);
+    if (c->derive_relu[v]) c8_histogram_relu_of(c->hist[v], c->hist[c->derive_from[v]]);
+    else *c->hist[v] = *c->hist[c->derive_from[v]];
   }
   /* Values folded at plan time from constants are constants, not activations: not observed. */
   c->samples += n_inputs > 0 && inputs[0].rank > 0 ? inputs[0].dims[0] : 1;

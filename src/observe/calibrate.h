@@ -22,6 +22,11 @@ typedef struct c8_calibration {
   struct c8_threadpool *pool;  /* the session's, set by c8_calibration_run */
   c8_histogram *partial;       /* one per thread, allocated on first use */
   int n_partial;
+  /* Values whose histogram follows exactly from another's and is derived after each run instead of read:
+     the output of Relu (c8_histogram_relu_of its input) and of ops that only move values (Reshape, Flatten,
+     Squeeze, Unsqueeze, Identity, Transpose: a copy). derive_from[v] is the source value or -1. */
+  int *derive_from;
+  unsigned char *derive_relu; /* 1: Relu of the source; 0: a copy */
 } c8_calibration;
 
 c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out);

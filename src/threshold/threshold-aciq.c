@@ -12,21 +12,22 @@
 #define ACIQ_GAUSS_8BIT 3.924035
 
 double c8_threshold_aciq(const c8_histogram *h) {
-  double w = c8_histogram_range(h) / C8_HIST_BINS;
+  static _Thread_local uint64_t bins[2 * C8_HIST_BINS];
+  double w = c8_histogram_signed(h, bins);
   if (w == 0.0 || h->count == 0) return 0.0;
   /* moments from bin centres (order-independent, unlike a running float sum) */
   double n = (double)h->count, mean = 0.0;
   for (int i = 0; i < 2 * C8_HIST_BINS; i++)
-    if (h->bins[i]) mean += (double)h->bins[i] * ((i - C8_HIST_BINS) + 0.5) * w;
+    if (bins[i]) mean += (double)bins[i] * ((i - C8_HIST_BINS) + 0.5) * w;
   mean /= n;
   double mad = fabs(mean) * (double)h->zeros, var = mean * mean * (double)h->zeros,
          m4 = var * mean * mean;
   for (int i = 0; i < 2 * C8_HIST_BINS; i++)
-    if (h->bins[i]) {
+    if (bins[i]) {
       double d = ((i - C8_HIST_BINS) + 0.5) * w - mean;
-      mad += (double)h->bins[i] * fabs(d);
-      var += (double)h->bins[i] * d * d;
-      m4 += (double)h->bins[i] * d * d * d * d;
+      mad += (double)bins[i] * fabs(d);
+      var += (double)bins[i] * d * d;
+      m4 += (double)bins[i] * d * d * d * d;
     }
   double b = mad / n, sigma = sqrt(var / n);
   double tl = fabs(mean) + ACIQ_LAPLACE_8BIT * b, tg = fabs(mean) + ACIQ_GAUSS_8BIT * sigma;

@@ -70,8 +70,18 @@ double c8_threshold_kl(const c8_histogram *h, int levels) {
     const double c_last = (double)bins[i - 1];
     const double outliers = total - qsum;
     double cross = 0.0, q_last = 0.0; /* sum_g B'_g log(B_g / n_g); bin i-1's Q before normalization */
+    /* group g covers [g*i/levels, (g+1)*i/levels): the ends are stepped without dividing, by i / levels
+       and one more whenever the remainders add up past levels */
+    const int rem = i % levels;
+    int end = 0, acc = 0;
     for (int g = 0; g < levels; g++) {
-      int start = (int)((int64_t)g * i / levels), end = (int)((int64_t)(g + 1) * i / levels);
+      int start = end;
+      end += narrow;
+      acc += rem;
+      if (acc >= levels) {
+        acc -= levels;
+        end++;
+      }
       int n = nonempty[end] - nonempty[start];
       if (!n) continue;
       double b = csum[end] - csum[start], lq = log_span[(end - start) & 1][start] - log_small[n];

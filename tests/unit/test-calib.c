@@ -108,7 +108,8 @@ static void test_kernels_match_scalar(void) {
     else if (u < 0.345) v = (i & 1) ? 15.999f : -16.0f;
     xs[i] = v;
   }
-  const float scale = 128.0f; /* 2^(11 - 4): the range [-16, 16] */
+  /* 2^(11 - 4) for the negatives (range [-16, 0)), 2^(11 - 5) for the positives ([0, 32)) */
+  const float sneg = 128.0f, spos = 64.0f;
   const size_t lengths[] = {0, 1, 7, 15, 16, 17, 63, 64, 65, 1000, N};
   c8_isa top = c8_cpu_detect();
   for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
@@ -118,16 +119,24 @@ static void test_kernels_match_scalar(void) {
       c8_f32_scan ref = {.min = INFINITY, .max = -INFINITY};
       c8_f32_scan__scalar(xs + off, n, &ref);
       memset(ref_bins, 0, sizeof ref_bins);
-      c8_f32_bin__scalar(xs + off, n, scale, ref_bins);
+      c8_f32_bin__scalar(xs + off, n, sneg, spos, ref_bins);
       for (int isa = C8_ISA_AVX2; isa <= (int)top; isa++) {
         c8_cpu_set_isa((c8_isa)isa);
         c8_f32_scan s = {.min = INFINITY, .max = -INFINITY};
         c8_f32_scan_select()(xs + off, n, &s);
         memset(isa_bins, 0, sizeof isa_bins);
-        c8_f32_bin_select()(xs + off, n, scale, isa_bins);
+        c8_f32_bin_select()(xs + off, n, sneg, spos, isa_bins);
         CHECK(s.finite == ref.finite && s.zeros == ref.zeros);
         CHECK(s.min == ref.min && s.max == ref.max);
         CHECK(memcmp(ref_bins, isa_bins, sizeof ref_bins) == 0);
+        c8_f32_scan_bin_fn one_pass = c8_f32_scan_bin_select();
+        if (one_pass) { /* the one-pass kernel: both results at once */
+          c8_f32_scan s1 = {.min = INFINITY, .max = -INFINITY};
+          memset(isa_bins, 0, sizeof isa_bins);
+          one_pass(xs + off, n, sneg, spos, isa_bins, &s1);
+          CHECK(s1.finite == ref.finite && s1.zeros == ref.zeros && s1.min == ref.min && s1.max == ref.max);
+          CHECK(memcmp(ref_bins, isa_bins, sizeof ref_bins) == 0);
+        }
       }
       c8_cpu_set_isa(top);
     }
@@ -141,12 +150,13 @@ static void test_kernels_match_scalar(void) {
     zeros += xs[i] == 0.0f;
   }
   memset(ref_bins, 0, sizeof ref_bins);
-  c8_f32_bin__scalar(xs, N, scale, ref_bins);
+  c8_f32_bin__scalar(xs, N, sneg, spos, ref_bins);
   for (int b = 0; b < 4096; b++) binned += ref_bins[b];
   CHECK_EQ_INT(all.finite, N - nonfinite);
   CHECK_EQ_INT(all.zeros, zeros);
   CHECK_EQ_INT(binned, N - nonfinite - zeros);
-  CHECK(ref_bins[0] > 0 && ref_bins[4095] > 0); /* -16 and 15.999 land in the end bins */
+  CHECK(ref_bins[0] > 0); /* -16 lands in the first bin */
+  CHECK(ref_bins[2048 + 1023] > 0 && ref_bins[2048 + 1024] == 0); /* 15.999 in the middle of [0, 32) */
 }
 
 /* The direct O(i) evaluation of TensorRT's entropy calibration that threshold-kl.c computes in closed
@@ -225,11 +235,41 @@ static void test_kl_matches_reference(void) {
   }
 }
 
+/* The histogram calibration derives for Relu's output equals the one observing that output gives, field by
+   field, for inputs with negatives, zeros, -inf, +inf and NaN, and for an input whose negatives reach further
+   than its positives (so the positive side is finer than the common range). */
+static float ys[N];
+static void test_relu_derived_equals_observed(void) {
+  for (int variant = 0; variant < 3; variant++) {
+    rng = 21 + (uint64_t)variant;
+    for (int i = 0; i < N; i++) {
+      float v = variant == 1 ? gauss() * 3.0f - 4.0f : gauss();
+      if (i % 97 == 0) v = 0.0f;
+      if (variant == 2 && i % 1001 == 0) v = i % 3 == 0 ? -INFINITY : i % 3 == 1 ? INFINITY : NAN;
+      xs[i] = v;
+      ys[i] = isnan(v) ? v : v > 0.0f ? v : 0.0f; /* ONNX Relu: max(0, x); NaN stays NaN */
+    }
+    c8_histogram_init(&a);
+    c8_histogram_add(&a, xs, N);
+    c8_histogram_init(&b);
+    c8_histogram_add(&b, ys, N);
+    c8_histogram_relu_of(&c, &a);
+    CHECK(memcmp(b.bins, c.bins, sizeof b.bins) == 0);
+    CHECK_EQ_INT(b.exp, c.exp);
+    CHECK_EQ_INT(b.exp_pos, c.exp_pos);
+    CHECK_EQ_INT(b.exp_neg, c.exp_neg);
+    CHECK(b.count == c.count && b.zeros == c.zeros && b.nonfinite == c.nonfinite);
+    CHECK(b.min == c.min && b.max == c.max);
+    if (variant == 1) CHECK(a.exp > a.exp_pos); /* the case a single common range would lose */
+  }
+}
+
 int main(void) {
   CHECK_RUN(test_order_independence);
   CHECK_RUN(test_thresholds_gaussian);
   CHECK_RUN(test_all_zero);
   CHECK_RUN(test_kernels_match_scalar);
   CHECK_RUN(test_kl_matches_reference);
+  CHECK_RUN(test_relu_derived_equals_observed);
   return CHECK_DONE();
 }

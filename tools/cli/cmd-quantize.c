@@ -371,7 +371,6 @@ int cmd_quantize(int argc, char **argv) {
     rc = cli_fail("calibration set '%s' holds no samples", a.calib[0]);
     goto out;
   }
-  double t_cal = c8_now() - t0;
 
   /* 2. precision: qtable, then --fp32-after/--fp32-before */
   const c8_graph *g = s->g;
@@ -398,6 +397,8 @@ int cmd_quantize(int argc, char **argv) {
 
   /* 3. plan and QDQ graph */
   if ((st = c8_qplan_build(g, cal, &a.q, &plan))) goto fail_status;
+  /* calibration time: model load, data, FP32 passes with the observers, thresholds and weight scales */
+  double t_cal = c8_now() - t0;
   c8_qplan_count_macs(plan, c8_session_plan(s));
   if ((st = c8_qdq_build(plan, &qdq))) goto fail_status;
 

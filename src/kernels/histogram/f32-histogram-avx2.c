@@ -90,16 +90,20 @@ static const uint64_t pack_table[256] = {
     0x70605040302ull, 0x7060504030200ull, 0x7060504030201ull, 0x706050403020100ull,
 };
 
-static inline int block_indices(const float *x, size_t n, __m256 vscale, int32_t *d) {
+static inline int block_indices(const float *x, size_t n, __m256 sneg, __m256 spos, int32_t *d) {
   const __m256 zero = _mm256_setzero_ps();
   const __m256i off = _mm256_set1_epi32(2048), lo = _mm256_setzero_si256(), hi = _mm256_set1_epi32(4095);
+  const __m256i mid_lo = _mm256_set1_epi32(2048), mid_hi = _mm256_set1_epi32(2047);
   int m = 0;
   for (size_t k = 0; k < n; k += 8) {
     __m256 v = _mm256_loadu_ps(x + k);
     unsigned keep = (unsigned)_mm256_movemask_ps(_mm256_and_ps(finite_mask(v), _mm256_cmp_ps(v, zero, _CMP_NEQ_OQ)));
-    __m256 y = _mm256_floor_ps(_mm256_mul_ps(v, vscale));
+    __m256 neg = _mm256_cmp_ps(v, zero, _CMP_LT_OQ);
+    __m256 y = _mm256_floor_ps(_mm256_mul_ps(v, _mm256_blendv_ps(spos, sneg, neg)));
     __m256i b = _mm256_add_epi32(_mm256_cvttps_epi32(y), off);
-    b = _mm256_min_epi32(_mm256_max_epi32(b, lo), hi);
+    /* negatives in [0, 2047], positives in [2048, 4095] */
+    __m256i negi = _mm256_castps_si256(neg);
+    b = _mm256_min_epi32(_mm256_max_epi32(b, _mm256_blendv_epi8(mid_lo, lo, negi)), _mm256_blendv_epi8(hi, mid_hi, negi));
     __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)pack_table[keep]));
     _mm256_storeu_si256((__m256i *)(d + m), _mm256_permutevar8x32_epi32(b, perm));
     m += __builtin_popcount(keep);
@@ -107,13 +111,13 @@ static inline int block_indices(const float *x, size_t n, __m256 vscale, int32_t
   return m;
 }
 
-void c8_f32_bin__avx2(const float *x, size_t n, float scale, uint64_t *bins) {
-  const __m256 vscale = _mm256_set1_ps(scale);
+void c8_f32_bin__avx2(const float *x, size_t n, float scale_neg, float scale_pos, uint64_t *bins) {
+  const __m256 sneg = _mm256_set1_ps(scale_neg), spos = _mm256_set1_ps(scale_pos);
   int32_t idx[2][BLOCK + 8];
   size_t whole = n / 8 * 8;
   int pending = 0, cur = 0;
   for (size_t i = 0; i < whole; i += BLOCK) {
-    int m = block_indices(x + i, whole - i < BLOCK ? whole - i : BLOCK, vscale, idx[cur]);
+    int m = block_indices(x + i, whole - i < BLOCK ? whole - i : BLOCK, sneg, spos, idx[cur]);
     const int32_t *p = idx[cur ^ 1];
     for (int j = 0; j < pending; j++) bins[p[j]]++;
     pending = m;
@@ -121,5 +125,5 @@ void c8_f32_bin__avx2(const float *x, size_t n, float scale, uint64_t *bins) {
   }
   const int32_t *p = idx[cur ^ 1];
   for (int j = 0; j < pending; j++) bins[p[j]]++;
-  c8_f32_bin__scalar(x + whole, n - whole, scale, bins);
+  c8_f32_bin__scalar(x + whole, n - whole, scale_neg, scale_pos, bins);
 }

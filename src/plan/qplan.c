@@ -1,6 +1,9 @@
 #include "plan/qplan.h"
 
+#include "core/threadpool.h"
+
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +97,36 @@ static c8_status copy_means(c8_qplan *p, const c8_calibration *cal) {
   return CALIB8_OK;
 }
 
+typedef struct threshold_job {
+  const c8_graph *g;
+  const c8_calibration *cal;
+  const c8_threshold_options *to;
+  const c8_quant_options *opts;
+  int *values, n;
+  double *t;
+} threshold_job;
+
+/* The threshold of each listed value (step 4 of c8_qplan_build). */
+static void threshold_range(void *ctx, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  threshold_job *j = ctx;
+  for (int64_t k = begin; k < end; k++) {
+    int v = j->values[k];
+    const c8_histogram *h = j->cal->hist[v];
+    c8_threshold_method m = j->opts->method;
+    /* Graph inputs are bounded by the preprocessing, and their histograms are spikes (a flat background)
+       that clipping methods mistake for the whole distribution: they keep their full range. */
+    bool is_input = false;
+    for (int i = 0; i < j->g->n_inputs; i++) is_input |= j->g->inputs[i] == v;
+    if (is_input) m = C8_THRESHOLD_MAX;
+    if (j->opts->value_method && j->opts->value_method[v] >= 0) m = (c8_threshold_method)j->opts->value_method[v];
+    c8_threshold_options to = *j->to;
+    /* a never-negative tensor gets all 255 steps over [0, T] (see step 6) */
+    to.levels = h->count && h->min >= 0.0f ? 255 : 127;
+    j->t[k] = c8_threshold_compute(m, h, &to);
+  }
+}
+
 c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_quant_options *o, c8_qplan **out) {
   c8_status st = CALIB8_OK;
   c8_qplan *p = calloc(1, sizeof *p);
@@ -177,31 +210,42 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
       for (int j = 0; j < n->n_in; j++)
         if (n->in[j] >= 0) uf_union(parent, n->in[j], n->out[0]);
   }
-  /* 4. thresholds per tensor */
+  /* 4. thresholds per tensor: each is independent, so they are computed on the calibration's threads (one
+     tensor per task, on opts.pool: the result does not depend on the thread count) */
   c8_threshold_options to = c8_threshold_options_default();
   to.percentile = p->opts.percentile;
+  threshold_job job = {.g = g, .cal = cal, .to = &to, .opts = &p->opts};
+  job.values = malloc(sizeof *job.values * (size_t)(g->n_values ? g->n_values : 1));
+  job.t = malloc(sizeof *job.t * (size_t)(g->n_values ? g->n_values : 1));
+  if (!job.values || !job.t) {
+    free(job.values);
+    free(job.t);
+    st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
+    goto fail;
+  }
   for (int v = 0; v < g->n_values; v++) {
-    c8_tensor_q *q = &p->tq[v];
-    if (!q->quantized) continue;
-    const c8_histogram *h = cal->hist[v];
-    if (!h) {
+    if (!p->tq[v].quantized) continue;
+    if (!cal->hist[v]) {
+      free(job.values);
+      free(job.t);
       st = c8_error(CALIB8_INTERNAL, "tensor '%s' is marked int8 but was never observed", g->values[v].name);
       goto fail;
     }
-    c8_threshold_method m = p->opts.method;
-    /* Graph inputs are bounded by the preprocessing, and their histograms are spikes (a flat background)
-       that clipping methods mistake for the whole distribution: they keep their full range. */
-    bool is_input = false;
-    for (int k = 0; k < g->n_inputs; k++) is_input |= g->inputs[k] == v;
-    if (is_input) m = C8_THRESHOLD_MAX;
-    if (p->opts.value_method && p->opts.value_method[v] >= 0) m = (c8_threshold_method)p->opts.value_method[v];
-    /* a never-negative tensor gets all 255 steps over [0, T] (see step 6) */
-    to.levels = h->count && h->min >= 0.0f ? 255 : 127;
-    double t = c8_threshold_compute(m, h, &to);
+    job.values[job.n++] = v;
+  }
+  c8_parallel_for(p->opts.pool, job.n, 1, threshold_range, &job);
+  p->opts.pool = NULL; /* borrowed for this call only */
+  for (int k = 0; k < job.n; k++) {
+    int v = job.values[k];
+    const c8_histogram *h = cal->hist[v];
+    c8_tensor_q *q = &p->tq[v];
+    double t = job.t[k];
     q->threshold = (float)t;
     q->lo = h->count ? fmaxf(h->min, (float)-t) : 0.0f;
     q->hi = h->count ? fminf(h->max, (float)t) : 0.0f;
   }
+  free(job.values);
+  free(job.t);
   /* 5. shared-scale groups take the widest member range */
   for (int v = 0; v < g->n_values; v++) {
     if (!p->tq[v].quantized) continue;

@@ -39,6 +39,9 @@ typedef struct c8_quant_options {
      weight quantization causes, (W_q - W) E[x]. Needs the calibration's per-channel means
      (c8_calibration_enable_means). See src/export/bias-correct.h. */
   bool bias_correction;
+  /* Threads for the per-tensor thresholds (borrowed; NULL = the calling thread). The plan is the same for any
+     thread count. */
+  struct c8_threadpool *pool;
 } c8_quant_options;
 
 c8_quant_options c8_quant_options_default(void);

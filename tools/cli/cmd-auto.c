@@ -140,6 +140,7 @@ static calib8_status build(search *S, const strategy *st, c8_qplan **plan, c8_gr
   q.node_precision = prec;
   q.value_method = vm;
   q.bias_correction = st->bias_correction;
+  q.pool = S->s->pool; /* thresholds on the session's threads; the plan does not depend on it */
   *plan = NULL;
   *qdq = NULL;
   rc = c8_qplan_build(g, S->cal, &q, plan);

@@ -396,6 +396,7 @@ int cmd_quantize(int argc, char **argv) {
   a.q.node_precision = prec;
 
   /* 3. plan and QDQ graph */
+  a.q.pool = s->pool; /* the thresholds run on the session's threads */
   if ((st = c8_qplan_build(g, cal, &a.q, &plan))) goto fail_status;
   /* calibration time: model load, data, FP32 passes with the observers, thresholds and weight scales */
   double t_cal = c8_now() - t0;
@@ -487,7 +488,7 @@ int cmd_quantize(int argc, char **argv) {
       n_cand++;
       n_int8 += plan->node_prec[i] == C8_PREC_INT8;
     }
-  printf("calibrated on %lld samples in %.2f s (%s, %s weights, %s)\n", (long long)cal->samples, t_cal,
+  printf("calibrated on %lld samples in %.3f s (%s, %s weights, %s)\n", (long long)cal->samples, t_cal,
          c8_threshold_method_name(a.q.method), a.q.weights == C8_WEIGHTS_ADMM ? "admm" : "minmax",
          a.q.granularity == C8_GRAN_PER_TENSOR ? "per-tensor" : a.q.granularity == C8_GRAN_MIX ? "mix" : "per-channel");
   printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,

@@ -77,14 +77,20 @@ void c8_plan_destroy(c8_plan *p) {
   free(p->rt);
   free(p->known);
   free(p->bound);
+  free(p->by_value);
   c8_free(p->arena);
   free(p->fusions);
   free(p);
 }
 
 bool c8_plan_matches(const c8_plan *p, const calib8_tensor *inputs) {
-  for (int i = 0; i < p->g->n_inputs; i++)
+  for (int i = 0; i < p->g->n_inputs; i++) {
     if (p->bound[i].dtype != inputs[i].dtype || !c8_same_shape(&p->bound[i], &inputs[i])) return false;
+    if (p->by_value && p->by_value[i]) {
+      size_t bytes = (size_t)c8_numel(&inputs[i]) * calib8_dtype_size(inputs[i].dtype);
+      if (bytes && (!inputs[i].data || memcmp(p->bound[i].data, inputs[i].data, bytes) != 0)) return false;
+    }
+  }
   return true;
 }
 
@@ -277,6 +283,11 @@ c8_status c8_plan_build(const c8_graph *g, const calib8_tensor *inputs, struct c
 
 c8_status c8_plan_build_ex(const c8_graph *g, const calib8_tensor *inputs, struct c8_threadpool *pool, bool fuse,
                            c8_plan **out) {
+  return c8_plan_build_values(g, inputs, pool, fuse, NULL, out);
+}
+
+c8_status c8_plan_build_values(const c8_graph *g, const calib8_tensor *inputs, struct c8_threadpool *pool,
+                               bool fuse, const unsigned char *by_value, c8_plan **out) {
   c8_status st = CALIB8_OK;
   int *tail_of = NULL; /* per node: the head whose fused chain ends at it, -1 */
   unsigned char *absorbed = NULL;
@@ -305,6 +316,23 @@ c8_status c8_plan_build_ex(const c8_graph *g, const calib8_tensor *inputs, struc
   for (int i = 0; i < g->n_inputs; i++) {
     p->bound[i] = inputs[i];
     p->bound[i].data = NULL;
+    if (by_value && by_value[i]) {
+      if (!p->by_value && !(p->by_value = calloc((size_t)g->n_inputs, 1))) {
+        st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
+        goto fail;
+      }
+      size_t bytes = (size_t)c8_numel(&inputs[i]) * calib8_dtype_size(inputs[i].dtype);
+      void *copy = c8_alloc(bytes);
+      if (!copy || (st = keep_owned(p, copy))) {
+        c8_free(copy);
+        if (!st) st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
+        goto fail;
+      }
+      if (bytes) memcpy(copy, inputs[i].data, bytes);
+      p->bound[i].data = copy;
+      p->by_value[i] = 1;
+      p->known[g->inputs[i]] = 1;
+    }
     p->rt[g->inputs[i]] = p->bound[i];
   }
   for (int ni = 0; ni < g->n_nodes; ni++) {
@@ -337,7 +365,8 @@ fail:
 
 c8_status c8_plan_run(c8_plan *p, const calib8_tensor *inputs, c8_step_observer obs, void *user) {
   const c8_graph *g = p->g;
-  for (int i = 0; i < g->n_inputs; i++) p->rt[g->inputs[i]].data = inputs[i].data;
+  for (int i = 0; i < g->n_inputs; i++)
+    if (!p->by_value || !p->by_value[i]) p->rt[g->inputs[i]].data = inputs[i].data;
   void *scratch = p->arena + p->scratch_offset;
   for (int s = 0; s < p->n_steps; s++) {
     c8_step *step = &p->steps[s];

@@ -31,6 +31,8 @@ typedef struct c8_plan {
   unsigned char *arena;
   size_t arena_bytes, scratch_offset, scratch_bytes;
   calib8_tensor *bound;   /* input shapes this plan was built for, one per graph input */
+  unsigned char *by_value; /* per graph input: its values were bound at plan time too (bound[i].data is a
+                              copy the plan owns), as a constant would be; NULL when none */
   struct c8_threadpool *pool;
   struct c8_fusion *fusions; /* per node, when built with fusion (kernels point into it) */
   double *prof;           /* CALIB8_PROFILE=1: per step, seconds summed over runs, then the minimum */
@@ -44,8 +46,14 @@ c8_status c8_plan_build(const c8_graph *g, const calib8_tensor *inputs, struct c
    chain's intermediate tensors are then never computed, so observers must not use a fused plan. */
 c8_status c8_plan_build_ex(const c8_graph *g, const calib8_tensor *inputs, struct c8_threadpool *pool, bool fuse,
                            c8_plan **out);
+/* The same; inputs with by_value[i] set are bound by value: the plan copies their data and treats them as
+   constants (folding what depends on them), for inputs that ops need at prepare time (Reshape's shape, Resize's
+   scales, ... fed as graph inputs). Such a plan matches only those values. by_value may be NULL. */
+c8_status c8_plan_build_values(const c8_graph *g, const calib8_tensor *inputs, struct c8_threadpool *pool,
+                               bool fuse, const unsigned char *by_value, c8_plan **out);
 void c8_plan_destroy(c8_plan *p);
-/* True when the plan was built for exactly these input shapes and types. */
+/* True when the plan was built for exactly these input shapes and types (and values, for inputs bound by
+   value). */
 bool c8_plan_matches(const c8_plan *p, const calib8_tensor *inputs);
 /* Runs every step; inputs[i].data feeds g->inputs[i]. */
 c8_status c8_plan_run(c8_plan *p, const calib8_tensor *inputs, c8_step_observer obs, void *user);

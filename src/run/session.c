@@ -52,6 +52,7 @@ c8_status c8_session_create_from_graph(const c8_graph *graph, const calib8_sessi
 void calib8_session_destroy(calib8_session *s) {
   if (!s) return;
   c8_plan_destroy(s->plan);
+  free(s->by_value);
   c8_threadpool_destroy(s->pool);
   c8_graph_destroy(s->g);
   free(s);
@@ -91,6 +92,40 @@ static c8_status check_input(const c8_value *v, const calib8_tensor *t) {
   if (!ok)
     return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' has shape %s, the model expects %s", v->name,
                     c8_shape_str(t, got, sizeof got), want);
+  return CALIB8_OK;
+}
+
+/* Builds the session's plan for these inputs. When an op needs at prepare time the values of something that
+   depends on a graph input (a Reshape whose shape is a graph input, say), the plan fails as unsupported; it is
+   then built again with the integer inputs bound by value, and then with every input, as a constant would be
+   (the first that works is kept for later runs, which plan again when those values change). When none works,
+   the first error stands. */
+static c8_status build_plan(calib8_session *s, const calib8_tensor *bound, bool fuse) {
+  const c8_graph *g = s->g;
+  c8_status st = c8_plan_build_values(g, bound, s->pool, fuse, s->by_value, &s->plan);
+  if (st != CALIB8_UNSUPPORTED || g->n_inputs == 0) return st;
+  char first[1024];
+  snprintf(first, sizeof first, "%s", calib8_last_error());
+  unsigned char *mask = calloc((size_t)g->n_inputs, 1);
+  if (!mask) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
+  for (int attempt = 0; attempt < 2 && st == CALIB8_UNSUPPORTED; attempt++) {
+    bool more = false; /* does this attempt bind an input the last one did not */
+    for (int i = 0; i < g->n_inputs; i++) {
+      bool want = attempt == 1 || (bound[i].dtype != CALIB8_FLOAT && bound[i].dtype != CALIB8_DOUBLE &&
+                                   bound[i].dtype != CALIB8_FLOAT16);
+      if (want && !mask[i] && !(s->by_value && s->by_value[i])) more = true;
+      mask[i] = (unsigned char)(mask[i] || want || (s->by_value && s->by_value[i]));
+    }
+    if (!more) continue;
+    st = c8_plan_build_values(g, bound, s->pool, fuse, mask, &s->plan);
+  }
+  if (st) {
+    free(mask);
+    if (st == CALIB8_UNSUPPORTED) c8_error(CALIB8_UNSUPPORTED, "%s", first);
+    return st;
+  }
+  free(s->by_value);
+  s->by_value = mask;
   return CALIB8_OK;
 }
 
@@ -134,7 +169,7 @@ calib8_status calib8_session_run(calib8_session *s, int n_inputs, const char *co
   if (!s->plan || s->plan_fused != fuse || !c8_plan_matches(s->plan, bound)) {
     c8_plan_destroy(s->plan);
     s->plan = NULL;
-    c8_status st = c8_plan_build_ex(g, bound, s->pool, fuse, &s->plan);
+    c8_status st = build_plan(s, bound, fuse);
     if (st) return st;
     s->plan_fused = fuse;
   }

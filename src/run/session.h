@@ -10,6 +10,9 @@ struct calib8_session {
   struct c8_threadpool *pool;
   c8_plan *plan; /* the plan of the last run: fused when optimizing and nothing observes, else unfused */
   bool plan_fused;
+  /* Graph inputs bound by value (c8_plan_build_values): NULL until a plan needed an input's values at
+     prepare time; then kept, and a run with other values of those inputs plans again. */
+  unsigned char *by_value;
   c8_step_observer obs;
   void *obs_user;
 };

@@ -148,6 +148,16 @@ def unit_fixtures():
                  [helper.make_tensor_value_info("y", f32, [3]), helper.make_tensor_value_info("z", f32, [3])], [w])
     save(both, os.path.join(UNIT, "input_initializer.onnx"))
 
+    # shape_input.onnx: Reshape's target shape is a graph input (int64), then x * 2: the session binds 'shape'
+    # by value at plan time and plans again when it changes.
+    two = numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two")
+    shp = model([helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
+                 helper.make_node("Mul", ["r", "two"], ["y"], name="double")],
+                [helper.make_tensor_value_info("x", f32, [6]),
+                 helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+                [helper.make_tensor_value_info("y", f32, ["a", "b"])], [two])
+    save(shp, os.path.join(UNIT, "shape_input.onnx"))
+
 
 if __name__ == "__main__":
     fault_fixtures()

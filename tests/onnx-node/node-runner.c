@@ -15,9 +15,10 @@
  *
  * Each selected case runs in a forked child (a crash or a hang fails that case only) through the public session
  * API. Inputs that calib8 needs at prepare time (Reshape's shape, Resize's scales, ...) are graph inputs in the
- * node tests, whereas calib8 requires them to be constants: when the dynamic run fails with CALIB8_UNSUPPORTED the
- * case is retried with the inputs after the first bound as constant initializers, then with all of them (the node
- * is then constant-folded, which still runs its prepare and run), and the report counts those cases apart.
+ * node tests; the session binds such inputs by value itself (src/run/session.c: it plans again when their values
+ * change), so every case runs with all its inputs fed at run time. Should a run still fail with
+ * CALIB8_UNSUPPORTED, the case is retried with the inputs after the first bound as constant initializers of the
+ * model, then with all of them, and the report counts those cases apart (0 since the session binds by value).
  *
  * Outputs compare with numpy.allclose(rtol=1e-4, atol=1e-5, equal_nan=True) for float32, exactly otherwise, after
  * checking dtype and shape. The exit status is non-zero when the pass rate of the REQUIRED-list cases is below
@@ -695,10 +696,10 @@ static int write_report(const options *o, const test_case *cases, int n, const o
           n - req_pass - ext_pass, 100 * rate(req_pass + ext_pass, n));
   fprintf(f, "Target: required-operator pass rate >= %.2f %% (%s).\n\n", 100 * o->min_pass,
           rate(req_pass, req) >= o->min_pass && req > 0 ? "met" : "NOT met");
-  fprintf(f, "%d passing cases ran with inputs bound as constants (%d of them with all inputs, so the node was\n"
-             "constant-folded): calib8 needs shape-like inputs (Reshape's shape, Resize's scales, ...) at prepare\n"
-             "time, while the node tests feed them as graph inputs; the dynamic run of those cases failed with an\n"
-             "`unsupported` status first.\n\n",
+  fprintf(f, "Every case feeds all its inputs at run time through the session API. Inputs an op needs at prepare\n"
+             "time (Reshape's shape, Resize's scales, ...), graph inputs in these tests, are bound by value by the\n"
+             "session, which plans again when their values change (src/run/session.c). %d passing cases needed the\n"
+             "runner to make inputs constant initializers of the model instead (%d of them all inputs).\n\n",
           frozen, frozen_first);
 
   fprintf(f, "## Failing cases\n\n");

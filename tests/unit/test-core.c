@@ -484,6 +484,44 @@ static void test_load_input_that_is_initializer(void) {
   calib8_model_destroy(m);
 }
 
+/* A graph input that an op needs at prepare time (Reshape's shape): the session binds it by value, and a run
+   with another value plans again. */
+static void test_shape_input_bound_by_value(void) {
+  calib8_model *m = NULL;
+  CHECK_EQ_INT(calib8_model_load(UNIT_FIX "shape_input.onnx", &m), CALIB8_OK);
+  calib8_session *s = NULL;
+  if (m) CHECK_EQ_INT(calib8_session_create(m, NULL, &s), CALIB8_OK);
+  if (!s) {
+    calib8_model_destroy(m);
+    return;
+  }
+  float xs[6] = {0, 1, 2, 3, 4, 5};
+  int64_t shape[2] = {2, 3};
+  calib8_tensor in[2] = {{.dtype = CALIB8_FLOAT, .rank = 1, .dims = {6}, .data = xs},
+                         {.dtype = CALIB8_INT64, .rank = 1, .dims = {2}, .data = shape}};
+  const char *names[] = {"x", "shape"};
+  for (int round = 0; round < 3; round++) {
+    /* 2x3, then 3x2, then 2x3 again with new x values (same plan as round 0's shape) */
+    shape[0] = round == 1 ? 3 : 2;
+    shape[1] = round == 1 ? 2 : 3;
+    for (int i = 0; i < 6; i++) xs[i] = (float)(i + 10 * round);
+    CHECK_EQ_INT(calib8_session_run(s, 2, names, in), CALIB8_OK);
+    calib8_tensor y;
+    CHECK_EQ_INT(calib8_session_output(s, 0, &y), CALIB8_OK);
+    CHECK_EQ_INT(y.rank, 2);
+    CHECK_EQ_INT(y.dims[0], shape[0]);
+    CHECK_EQ_INT(y.dims[1], shape[1]);
+    if (y.data) CHECK_NEAR(((float *)y.data)[5], 2.0 * (5 + 10 * round), 0);
+  }
+  /* a shape that does not fit x is refused, naming the node */
+  shape[0] = 4;
+  shape[1] = 2;
+  CHECK(calib8_session_run(s, 2, names, in) != CALIB8_OK);
+  CHECK_STR_CONTAINS(calib8_last_error(), "reshape");
+  calib8_session_destroy(s);
+  calib8_model_destroy(m);
+}
+
 int main(void) {
   CHECK_RUN(test_npy_round_trip);
   CHECK_RUN(test_npy_numpy_file);
@@ -495,5 +533,6 @@ int main(void) {
   CHECK_RUN(test_load_typed_fields);
   CHECK_RUN(test_load_external_data);
   CHECK_RUN(test_load_input_that_is_initializer);
+  CHECK_RUN(test_shape_input_bound_by_value);
   return CHECK_DONE();
 }

@@ -384,7 +384,11 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   s->sd = g->in[0] + g->pad_begin[0] + g->pad_end[0];
   s->sh = g->in[1] + g->pad_begin[1] + g->pad_end[1];
   s->xw = g->in[2] + g->pad_begin[2] + g->pad_end[2];
-  s->phases = s->path == PATH_GEMM && g->stride[2] > 1 ? g->stride[2] : 1;
+  /* A 1-wide unpadded kernel reads each input row with one stride: the packer copies it straight from the
+     input (every other float for stride 2), so no phase-split copy (ResNet-8's 1x1 stride-2 shortcuts: the
+     copy of the whole input made them 3x slower than ONNX Runtime). */
+  const bool direct_strided = g->k[2] == 1 && !pads;
+  s->phases = s->path == PATH_GEMM && g->stride[2] > 1 && !direct_strided ? g->stride[2] : 1;
   if (s->phases > 1) s->padded = pads = true, s->contiguous = false;
   s->pw = ceil_div(s->xw, s->phases);
   s->sw = s->phases * s->pw;
@@ -607,6 +611,25 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void split2
 }
 #endif
 
+#ifdef HAVE_PACK_AVX512
+/* One input row (iw floats) into a padded row of sw floats (px zeros before it, zeros after): masked loads
+   read only the input's own floats (a memcpy and two short loops per row cost more on 32-wide images). */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void pad1_row_avx512(const float *x, int64_t iw,
+                                                                                         int64_t px, int64_t sw,
+                                                                                         float *d) {
+  for (int64_t i = 0; i < sw; i += 16) {
+    int64_t lo = px - i, hi = px + iw - i; /* valid lanes [lo, hi) of 16 */
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    const uint32_t bits = hi > lo ? (((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1) : 0;
+    /* lane 0's address may lie before x (i < px): computed as an integer, only valid lanes are read */
+    const float *src = (const float *)((uintptr_t)x + (uintptr_t)((i - px) * (int64_t)sizeof(float)));
+    const __mmask16 mk = sw - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (sw - i)) - 1);
+    _mm512_mask_storeu_ps(d + i, mk, _mm512_maskz_loadu_ps((__mmask16)bits, src));
+  }
+}
+#endif
+
 /* Rows [y0, y1) of the zero-padded copy of nch input channels: xc is the first input channel, d the first
    padded channel (sd x sh x sw each). Rows no tap reads are left alone. */
 static void pad_rows(const conv_state *s, const float *xc, float *d, int64_t nch, int64_t y0, int64_t y1) {
@@ -627,6 +650,11 @@ static void pad_rows(const conv_state *s, const float *xc, float *d, int64_t nch
           continue;
         }
         const float *sr = xc + (iz * IH + iy) * IW;
+#ifdef HAVE_PACK_AVX512
+        if (s->phases == 1 && s->pack_b == conv_pack_b_avx512) {
+          pad1_row_avx512(sr, IW, px, s->sw, dr);
+        } else
+#endif
         if (s->phases == 1) {
           for (int64_t t = 0; t < px; t++) dr[t] = 0.0f;
           memcpy(dr + px, sr, (size_t)IW * sizeof(float));

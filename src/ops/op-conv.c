@@ -229,6 +229,8 @@ typedef struct conv_state {
   /* The GEMM's B matrix is read from a source image per (batch, group): the input itself, or
      a zero-padded copy of it when the convolution pads, so packing never tests borders. */
   bool padded;
+  bool pad_local;         /* padded per tile into the thread's workspace (local_src_bytes at its start) */
+  size_t local_src_bytes;
   int64_t sd, sh, sw;     /* source image dims (padded when `padded`); sw = phases * pw */
   /* Strided (sx > 1) convolutions keep the columns of each padded row split by phase (column c at
      (c % sx) * pw + c / sx), so that every im2col run is contiguous and packs as fast as stride 1. */
@@ -382,7 +384,11 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   s->sd = g->in[0] + g->pad_begin[0] + g->pad_end[0];
   s->sh = g->in[1] + g->pad_begin[1] + g->pad_end[1];
   s->xw = g->in[2] + g->pad_begin[2] + g->pad_end[2];
-  s->phases = s->path == PATH_GEMM && g->stride[2] > 1 ? g->stride[2] : 1;
+  /* A 1-wide unpadded kernel reads each input row with one stride: the packer copies it straight from the
+     input (every other float for stride 2), so no phase-split copy (ResNet-8's 1x1 stride-2 shortcuts: the
+     copy of the whole input made them 3x slower than ONNX Runtime). */
+  const bool direct_strided = g->k[2] == 1 && !pads;
+  s->phases = s->path == PATH_GEMM && g->stride[2] > 1 && !direct_strided ? g->stride[2] : 1;
   if (s->phases > 1) s->padded = pads = true, s->contiguous = false;
   s->pw = ceil_div(s->xw, s->phases);
   s->sw = s->phases * s->pw;
@@ -413,8 +419,16 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
                     ? align64((size_t)ceil_div(s->mblock, DIRECT_MR) * DIRECT_MR * DIRECT_NR * DIRECT_GROUP *
                               sizeof(float))
                     : align64(c8_f32_gemm_workspace_bytes(s->cfg, (size_t)s->mt, (size_t)s->nt, (size_t)s->kg, true));
-  s->src_bytes =
-      pads ? align64((size_t)(g->n * g->c * s->sd * s->sh * s->sw + SRC_SLACK) * sizeof(float)) : 0;
+  /* The GEMM path pads each tile's rows as it needs them, into a per-thread copy of one (image, group)
+     (a copy of the whole batch ahead of the GEMMs went through memory: 10-17 % of ResNet-8 and YOLO at batch
+     32); the direct path pads everything first. */
+  s->pad_local = pads && s->path == PATH_GEMM;
+  if (s->pad_local) {
+    s->local_src_bytes = align64((size_t)(s->cg * s->sd * s->sh * s->sw + SRC_SLACK) * sizeof(float));
+    s->ws_bytes += s->local_src_bytes;
+  } else if (pads) {
+    s->src_bytes = align64((size_t)(g->n * g->c * s->sd * s->sh * s->sw + SRC_SLACK) * sizeof(float));
+  }
   s->wpacked_group = c8_f32_gemm_packed_a_floats(s->cfg, (size_t)s->mg, (size_t)s->kg);
   if (in[1]->data) {
     s->wpacked = c8_alloc(s->wpacked_group * (size_t)g->groups * sizeof(float));
@@ -597,31 +611,50 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void split2
 }
 #endif
 
-/* Zero-padded copies of the input channels [c0, c1) (all images): unit = one (image, channel). */
-static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
-  (void)thread;
-  const conv_job *j = vjob;
-  const conv_state *s = j->s;
+#ifdef HAVE_PACK_AVX512
+/* One input row (iw floats) into a padded row of sw floats (px zeros before it, zeros after): masked loads
+   read only the input's own floats (a memcpy and two short loops per row cost more on 32-wide images). */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void pad1_row_avx512(const float *x, int64_t iw,
+                                                                                         int64_t px, int64_t sw,
+                                                                                         float *d) {
+  for (int64_t i = 0; i < sw; i += 16) {
+    int64_t lo = px - i, hi = px + iw - i; /* valid lanes [lo, hi) of 16 */
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    const uint32_t bits = hi > lo ? (((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1) : 0;
+    /* lane 0's address may lie before x (i < px): computed as an integer, only valid lanes are read */
+    const float *src = (const float *)((uintptr_t)x + (uintptr_t)((i - px) * (int64_t)sizeof(float)));
+    const __mmask16 mk = sw - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (sw - i)) - 1);
+    _mm512_mask_storeu_ps(d + i, mk, _mm512_maskz_loadu_ps((__mmask16)bits, src));
+  }
+}
+#endif
+
+/* Rows [y0, y1) of the zero-padded copy of nch input channels: xc is the first input channel, d the first
+   padded channel (sd x sh x sw each). Rows no tap reads are left alone. */
+static void pad_rows(const conv_state *s, const float *xc, float *d, int64_t nch, int64_t y0, int64_t y1) {
   const c8_conv_geom *g = &s->g;
   const int64_t ID = g->in[0], IH = g->in[1], IW = g->in[2];
   const int64_t pz = g->pad_begin[0], py = g->pad_begin[1], px = g->pad_begin[2];
   const int64_t plane = s->sh * s->sw;
-  float *dst0 = (float *)j->scratch;
-  for (int64_t u = u0; u < u1; u++) {
-    const float *xc = j->x + u * s->ihw;
-    float *d = dst0 + u * s->sd * plane;
+  for (int64_t c = 0; c < nch; c++, xc += s->ihw, d += s->sd * plane) {
     for (int64_t z = 0; z < s->sd; z++) {
       const int64_t iz = z - pz;
-      if (iz < 0 || iz >= ID) {
-        memset(d + z * plane, 0, (size_t)plane * sizeof(float));
-        continue;
-      }
       float *dz = d + z * plane;
-      memset(dz, 0, (size_t)(py * s->sw) * sizeof(float));
-      for (int64_t y = 0; y < IH; y++) {
-        if (!s->row_used[y + py]) continue; /* never read */
-        float *dr = dz + (y + py) * s->sw;
-        const float *sr = xc + (iz * IH + y) * IW;
+      for (int64_t y = y0; y < y1; y++) {
+        if (!s->row_used[y]) continue; /* never read */
+        float *dr = dz + y * s->sw;
+        const int64_t iy = y - py;
+        if (iz < 0 || iz >= ID || iy < 0 || iy >= IH) {
+          memset(dr, 0, (size_t)s->sw * sizeof(float));
+          continue;
+        }
+        const float *sr = xc + (iz * IH + iy) * IW;
+#ifdef HAVE_PACK_AVX512
+        if (s->phases == 1 && s->pack_b == conv_pack_b_avx512) {
+          pad1_row_avx512(sr, IW, px, s->sw, dr);
+        } else
+#endif
         if (s->phases == 1) {
           for (int64_t t = 0; t < px; t++) dr[t] = 0.0f;
           memcpy(dr + px, sr, (size_t)IW * sizeof(float));
@@ -644,18 +677,30 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
           }
         }
       }
-      memset(dz + (py + IH) * s->sw, 0, (size_t)((s->sh - py - IH) * s->sw) * sizeof(float));
     }
   }
+}
+
+/* Zero-padded copies of all input channels (all images) ahead of the direct path: unit = one (image, channel). */
+static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
+  (void)thread;
+  const conv_job *j = vjob;
+  const conv_state *s = j->s;
+  float *dst0 = (float *)j->scratch;
+  const int64_t one = s->sd * s->sh * s->sw;
+  for (int64_t u = u0; u < u1; u++) pad_rows(s, j->x + u * s->ihw, dst0 + u * one, 1, 0, s->sh);
 }
 
 static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   const conv_job *j = vjob;
   const conv_state *s = j->s;
   const c8_conv_geom *g = &s->g;
-  void *ws = j->scratch + s->src_bytes + s->wdyn_bytes + (size_t)thread * s->ws_bytes;
+  unsigned char *mine = j->scratch + s->src_bytes + s->wdyn_bytes + (size_t)thread * s->ws_bytes;
+  void *ws = mine + s->local_src_bytes;
+  float *local_src = (float *)mine; /* pad_local: this thread's padded copy of one (image, group) */
   const float *wdyn = (const float *)(j->scratch + s->src_bytes);
   const int64_t src_floats = s->sd * s->sh * s->sw;
+  int64_t have_n = -1, have_g = -1, have_y0 = 0, have_y1 = 0; /* what local_src holds */
   for (int64_t u = u0; u < u1; u++) {
     int64_t t = u;
     const int64_t ni = t % s->n_tiles;
@@ -667,7 +712,19 @@ static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
     const int64_t mc = s->mg - m0 < s->mt ? s->mg - m0 : s->mt, nc = s->ohw - q0 < s->nt ? s->ohw - q0 : s->nt;
     const float *wp = (s->wpacked ? s->wpacked : wdyn) + (size_t)gi * s->wpacked_group;
     pack_ctx ctx = {.s = s, .col0 = q0};
-    if (s->padded)
+    if (s->pad_local) {
+      /* the padded rows this tile's output positions read, padded here so that they are still in cache */
+      int64_t y0 = 0, y1 = s->sh;
+      if (s->sd == 1) {
+        y0 = q0 / g->out[2] * g->stride[1];
+        y1 = (q0 + nc - 1) / g->out[2] * g->stride[1] + (g->k[1] - 1) * g->dil[1] + 1;
+      }
+      if (n != have_n || gi != have_g || y0 < have_y0 || y1 > have_y1) {
+        pad_rows(s, j->x + (n * g->c + gi * s->cg) * s->ihw, local_src, s->cg, y0, y1);
+        have_n = n, have_g = gi, have_y0 = y0, have_y1 = y1;
+      }
+      ctx.src = local_src;
+    } else if (s->padded)
       ctx.src = (const float *)j->scratch + (n * g->c + gi * s->cg) * src_floats;
     else
       ctx.src = j->x + (n * g->c + gi * s->cg) * s->ihw;
@@ -908,7 +965,7 @@ static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   }
   /* Below about a microsecond of work, handing out chunks costs more than it saves. */
   c8_threadpool *pool = (double)g->n * (double)g->m * (double)s->ohw * (double)s->kg < 262144.0 ? NULL : k->pool;
-  if (s->padded) c8_parallel_for(pool, g->n * g->c, 1, pad_range, &j);
+  if (s->padded && !s->pad_local) c8_parallel_for(pool, g->n * g->c, 1, pad_range, &j);
   if (!s->wpacked)
     for (int64_t gi = 0; gi < g->groups; gi++)
       c8_f32_gemm_pack_a(s->cfg, (size_t)s->mg, (size_t)s->kg, j.w + gi * s->mg * s->kg, (size_t)s->kg, false,

@@ -2,7 +2,7 @@
  * of channel ch[r], vector j of a row at lanes mask[r*V + j]. Included by AVX-512 kernel files only: the
  * GEMM micro-kernel runs it on its accumulators before storing them, f32-epilogue-avx512.c on blocks
  * loaded from memory. Every op is the same float operation as the separate operator's (no FMA; selects
- * written as the C code's comparisons), and Sigmoid runs the same C function, so results are
+ * written as the C code's comparisons; Sigmoid as c8_sigmoidf's operations), so results are
  * bit-identical to an unfused plan. Rows whose mask is 0 are never read or written (their channel
  * constants are not read either). */
 #ifndef C8_KERNELS_EPILOGUE_EPI_AVX512_H
@@ -21,6 +21,30 @@ static inline __m512 c8_epi_sel_lt(__m512 x, __m512 bound, __m512 value) { /* x 
 }
 static inline __m512 c8_epi_sel_gt(__m512 x, __m512 bound, __m512 value) { /* x > bound ? value : x */
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, bound, _CMP_GT_OQ), x, value);
+}
+
+/* c8_sigmoidf (ops/fp-math.h), the same float operations in the same order (no FMA), in registers. */
+static inline __m512 c8_epi_sigmoid(__m512 x) {
+  const __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
+  const __m512 lo = c8_epi_sel_lt(z, _mm512_set1_ps(-88.0f), _mm512_set1_ps(-88.0f));
+  const __m512 zc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, _mm512_set1_ps(89.0f), _CMP_GT_OQ), lo,
+                                         _mm512_set1_ps(89.0f));
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  const __m512 t = _mm512_add_ps(_mm512_mul_ps(zc, _mm512_set1_ps(1.44269504088896341f)), magic);
+  const __m512 fn = _mm512_sub_ps(t, magic);
+  const __m512i n = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(magic));
+  __m512 r = _mm512_sub_ps(zc, _mm512_mul_ps(fn, _mm512_set1_ps(0.693359375f)));
+  r = _mm512_sub_ps(r, _mm512_mul_ps(fn, _mm512_set1_ps(-2.12194440e-4f)));
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, _mm512_mul_ps(r, r)), r), _mm512_set1_ps(1.0f));
+  const __m512 sc = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(p, sc)));
 }
 
 /* MUL_SAVED always follows its SAVE (graph/pass-fuse.c builds them in pairs); GCC cannot see that. */
@@ -93,14 +117,9 @@ static inline __attribute__((always_inline)) void c8_epi_block_avx512(const c8_e
           x[i] = _mm512_mul_ps(x[i], c8_epi_sel_gt(c8_epi_sel_lt(t, zero, zero), one, one));
         }
         break;
-      case C8_EPI_SIGMOID: {
-        /* through memory, with the same C function as the Sigmoid operator */
-        float t[C8_EPI_NV][16] __attribute__((aligned(64)));
-        for (int i = 0; i < R * V; i++) _mm512_store_ps(t[i], x[i]);
-        for (int i = 0; i < R * V; i++)
-          for (int l = 0; l < 16; l++) t[i][l] = c8_sigmoidf(t[i][l]);
-        for (int i = 0; i < R * V; i++) x[i] = _mm512_load_ps(t[i]);
-      } break;
+      case C8_EPI_SIGMOID:
+        for (int i = 0; i < R * V; i++) x[i] = c8_epi_sigmoid(x[i]);
+        break;
       case C8_EPI_SAVE:
         for (int i = 0; i < R * V; i++) _mm512_store_ps(save[i], x[i]);
         break;

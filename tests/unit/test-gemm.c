@@ -4,12 +4,16 @@
  * `test-gemm --bench [M N K]` prints GFLOP/s instead (not run by CTest). */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "check.h"
 #include "core/tensor.h"
 #include "core/threadpool.h"
 #include "kernels/gemm/gemm.h"
+#include "graph/graph.h"
+#include "run/plan.h"
 
 static uint32_t rng = 12345;
 static float frand(void) {
@@ -226,6 +230,99 @@ static int bench(size_t m, size_t n, size_t k) {
   return 0;
 }
 
+/* The Gemm operator with constant weights runs the transposed problem on weights packed at prepare
+   (src/ops/op-gemm.c); with the weights fed at run time it runs the plain one. Both give the same bytes, for
+   every transA/transB, bias kind, alpha and M <= N or M > N. */
+static float *run_gemm_op(int64_t m, int64_t n, int64_t k, int ta, int tb, int bias, float alpha, bool b_const,
+                          const float *a, const float *b, const float *c, c8_threadpool *pool) {
+  c8_graph *g = c8_graph_new();
+  g->opset = 13;
+  int ia = c8_graph_get_or_add_value(g, "a"), ib = c8_graph_get_or_add_value(g, "b");
+  int ic = bias ? c8_graph_get_or_add_value(g, "c") : -1, iy = c8_graph_get_or_add_value(g, "y");
+  int64_t bd0 = tb ? n : k, bd1 = tb ? k : n;
+  if (b_const) {
+    c8_tensor t = {.dtype = CALIB8_FLOAT, .rank = 2, .dims = {bd0, bd1}};
+    t.data = c8_alloc((size_t)(k * n) * sizeof(float));
+    memcpy(t.data, b, (size_t)(k * n) * sizeof(float));
+    c8_graph_set_const(g, ib, t);
+  }
+  if (bias) {
+    c8_tensor t = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {bias == 1 ? n : m}};
+    if (bias == 2) { /* a [M, 1] row bias */
+      t.rank = 2;
+      t.dims[1] = 1;
+    }
+    t.data = c8_alloc((size_t)(bias == 1 ? n : m) * sizeof(float));
+    memcpy(t.data, c, (size_t)(bias == 1 ? n : m) * sizeof(float));
+    c8_graph_set_const(g, ic, t);
+  }
+  int ins[3] = {ia, ib, ic};
+  int nd = c8_graph_add_node(g, "gemm", "Gemm", "", bias ? 3 : 2, ins, 1, &iy);
+  c8_attr *at = c8_node_add_attr(&g->nodes[nd], "transA", C8_ATTR_INT);
+  at->i = ta;
+  at = c8_node_add_attr(&g->nodes[nd], "transB", C8_ATTR_INT);
+  at->i = tb;
+  at = c8_node_add_attr(&g->nodes[nd], "alpha", C8_ATTR_FLOAT);
+  at->f = alpha;
+  g->inputs = malloc(sizeof(int) * 2);
+  g->inputs[g->n_inputs++] = ia;
+  if (!b_const) g->inputs[g->n_inputs++] = ib;
+  g->outputs = malloc(sizeof(int));
+  g->outputs[g->n_outputs++] = iy;
+  calib8_tensor in[2] = {{.dtype = CALIB8_FLOAT, .rank = 2, .dims = {ta ? k : m, ta ? m : k}, .data = (void *)a},
+                         {.dtype = CALIB8_FLOAT, .rank = 2, .dims = {bd0, bd1}, .data = (void *)b}};
+  c8_plan *p = NULL;
+  float *y = NULL;
+  CHECK_EQ_INT(c8_plan_build(g, in, pool, &p), CALIB8_OK);
+  if (p && !c8_plan_run(p, in, NULL, NULL)) {
+    y = malloc((size_t)(m * n) * sizeof(float));
+    memcpy(y, p->rt[iy].data, (size_t)(m * n) * sizeof(float));
+  }
+  c8_plan_destroy(p);
+  c8_graph_destroy(g);
+  return y;
+}
+
+static void test_gemm_op_const_weights(void) {
+  c8_threadpool *pool = NULL;
+  CHECK_EQ_INT(c8_threadpool_create(2, &pool), CALIB8_OK);
+  const int64_t sizes[][3] = {{1, 120, 256}, {3, 84, 120}, {32, 10, 64}, {7, 300, 33}, {40, 17, 9}};
+  for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+    int64_t m = sizes[si][0], n = sizes[si][1], k = sizes[si][2];
+    float *a = malloc((size_t)(m * k) * sizeof(float)), *b = malloc((size_t)(k * n) * sizeof(float));
+    float *c = malloc((size_t)(m > n ? m : n) * sizeof(float));
+    for (int64_t i = 0; i < m * k; i++) a[i] = (float)((i * 37 % 101) - 50) / 17.0f;
+    for (int64_t i = 0; i < k * n; i++) b[i] = (float)((i * 53 % 89) - 44) / 23.0f;
+    for (int64_t i = 0; i < (m > n ? m : n); i++) c[i] = (float)i / 7.0f - 1.0f;
+    for (int variant = 0; variant < 12; variant++) {
+      int ta = variant & 1, tb = variant >> 1 & 1, bias = variant >> 2; /* bias 0 none, 1 [N], 2 [M,1] */
+      float alpha = variant % 3 == 0 ? 0.5f : 1.0f;
+      float *y_const = run_gemm_op(m, n, k, ta, tb, bias, alpha, true, a, b, c, pool);
+      float *y_dyn = run_gemm_op(m, n, k, ta, tb, bias, alpha, false, a, b, c, pool);
+      CHECK(y_const && y_dyn && memcmp(y_const, y_dyn, (size_t)(m * n) * sizeof(float)) == 0);
+      if (y_const && y_dyn) { /* and right: against a double-precision reference */
+        double worst = 0;
+        for (int64_t i = 0; i < m; i++)
+          for (int64_t j = 0; j < n; j++) {
+            double ref = 0;
+            for (int64_t q = 0; q < k; q++)
+              ref += (double)(ta ? a[q * m + i] : a[i * k + q]) * (double)(tb ? b[j * k + q] : b[q * n + j]);
+            ref = alpha * ref + (bias == 1 ? c[j] : bias == 2 ? c[i] : 0.0);
+            double d = fabs(ref - y_const[i * n + j]);
+            if (d > worst) worst = d;
+          }
+        CHECK(worst < 1e-3);
+      }
+      free(y_const);
+      free(y_dyn);
+    }
+    free(a);
+    free(b);
+    free(c);
+  }
+  c8_threadpool_destroy(pool);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
     size_t m = 512, n = 512, k = 512;
@@ -236,5 +333,6 @@ int main(int argc, char **argv) {
   CHECK_RUN(test_epilogues);
   CHECK_RUN(test_blocking);
   CHECK_RUN(test_parallel);
+  CHECK_RUN(test_gemm_op_const_weights);
   return CHECK_DONE();
 }

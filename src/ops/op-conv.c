@@ -249,6 +249,7 @@ typedef struct conv_state {
   int64_t mt, nt, m_tiles, n_tiles;
   int64_t ncols;          /* GEMM columns: ohw, or for PATH_DIRECT (OH - 1) * SW + OW */
   int64_t mblock;         /* PATH_DIRECT: output channels per pass over a column tile (A block in L2) */
+  int64_t qband;          /* PATH_ROWS: output positions (a multiple of 32) per padded band of rows */
   /* Scratch: [padded sources][packed W when not constant][GEMM workspace per thread]. */
   size_t src_bytes, wdyn_bytes, ws_bytes;
 } conv_state;
@@ -381,7 +382,8 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
      (32 and less) packing was as fast or faster; at 160 wide with 24 output channels direct was 20 %
      faster. */
   if (s->cfg->mr == DIRECT_MR && c8_cpu_isa() >= C8_ISA_AVX512 && g->in[0] == 1 && g->k[0] == 1 &&
-      g->stride[1] == 1 && g->stride[2] == 1 && g->k[1] * g->k[2] > 1 && g->out[2] >= 48) {
+      g->stride[1] == 1 && g->stride[2] == 1 && g->k[1] * g->k[2] > 1 && g->out[2] >= 48 &&
+      g->out[2] % 16 != 0) { /* else the rows path (below): 5-10 % faster at 64 to 160 wide */
     s->path = PATH_DIRECT;
     pads = true; /* the kernel reads past each row: always from a padded copy with slack */
   }
@@ -421,6 +423,12 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
     s->mblock = mb < DIRECT_MR ? DIRECT_MR : mb;
   }
   choose_split(s, g->n * g->groups);
+  if (s->path == PATH_ROWS) {
+    /* about 128 KB of padded rows per band */
+    int64_t rows = (int64_t)(131072 / sizeof(float)) / (s->cg * s->sw * g->stride[1]) - (g->k[1] - 1) * g->dil[1];
+    if (rows < 1) rows = 1;
+    s->qband = ceil_div(rows * g->out[2], 32) * 32;
+  }
   s->pack_b = conv_pack_b;
 #ifdef HAVE_PACK_AVX512
   if (c8_cpu_isa() >= C8_ISA_AVX512) s->pack_b = conv_pack_b_avx512;
@@ -808,10 +816,13 @@ static void rows_range(void *vjob, int64_t u0, int64_t u1, int thread) {
     const int64_t m0 = mi * s->mt, q0 = ni * s->nt;
     const int64_t m1 = s->mg - m0 < s->mt ? s->mg : m0 + s->mt, q1 = s->ohw - q0 < s->nt ? s->ohw : q0 + s->nt;
     const float *wp = (s->wpacked ? s->wpacked : wdyn) + (size_t)gi * s->wpacked_group;
-    const float *src = unit_source(j, n, gi, q0, q1 - q0, local_src, have);
     const int64_t ch0 = gi * s->mg, obase = (n * g->m + ch0) * s->ohw;
     c8_f32_gemm_tile tl = {.alpha = 1.0f, .min = s->min, .max = s->max};
+    const float *src = NULL;
     for (int64_t q = q0; q < q1; q += 32) {
+      /* bands of s->qband positions: their padded rows are made just ahead (still in cache) */
+      if ((q - q0) % s->qband == 0)
+        src = unit_source(j, n, gi, q, q1 - q < s->qband ? q1 - q : s->qband, local_src, have);
       const size_t nr = q1 - q < 32 ? (size_t)(q1 - q) : 32;
       const float *b0 = src + q / OW * rowstep + q % OW;
       const float *b1 = nr > 16 ? src + (q + 16) / OW * rowstep + (q + 16) % OW : b0;

@@ -276,6 +276,9 @@ static const conv_case cases[] = {
     /* stride 2, asymmetric pads, 16 wide with an odd number of rows (last tile 16 positions), K = 405 */
     {.nsp = 2, .n = 1, .c = 45, .m = 17, .groups = 1, .in = {11, 32}, .k = {3, 3}, .stride = {2, 2}, .dil = {1, 1},
      .pads = P2(1, 0, 0, 1), .bias = true},
+    /* rows path over two bands of padded rows (13 output rows each with 64 channels 34 wide) */
+    {.nsp = 2, .n = 1, .c = 64, .m = 9, .groups = 1, .in = {20, 32}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
     /* groups 2, dilation 2, unpadded (B straight from the input), 16 wide, 3 rows */
     {.nsp = 2, .n = 2, .c = 6, .m = 10, .groups = 2, .in = {7, 20}, .k = {3, 3}, .stride = {1, 1}, .dil = {2, 2},
      .pads = P2(0, 0, 0, 0), .bias = true, .act = 2},

@@ -199,7 +199,13 @@ void c8_conv_set_output(const c8_conv_geom *g, c8_tensor *out, c8_dtype dtype) {
 
 /* ---- Conv ---- */
 
-enum { PATH_DEPTHWISE, PATH_GEMM, PATH_DIRECT };
+enum { PATH_DEPTHWISE, PATH_GEMM, PATH_DIRECT, PATH_ROWS };
+
+/* PATH_ROWS (AVX-512, 2-D kernels larger than 1x1 whose output rows are a multiple of 16 wide, stride 1, or
+   stride 2 over phase-split rows): like the GEMM path, but the micro-kernel (c8_f32_dconv_ukernel_8x16x2)
+   reads each 16-column half of a B panel straight from the (padded) source, since 16 consecutive output
+   positions then lie on one output row and each im2col row of them is a contiguous run of the source.
+   Output tiles of 32 positions are contiguous in Y, so the GEMM epilogue applies unchanged. */
 
 /* PATH_DIRECT (stride-1 2-D kernels larger than 1x1, AVX-512): output positions are numbered across
    the padded width, q = oy * SW + ox, so that row k of the im2col matrix is a plain run of the padded
@@ -243,6 +249,7 @@ typedef struct conv_state {
   int64_t mt, nt, m_tiles, n_tiles;
   int64_t ncols;          /* GEMM columns: ohw, or for PATH_DIRECT (OH - 1) * SW + OW */
   int64_t mblock;         /* PATH_DIRECT: output channels per pass over a column tile (A block in L2) */
+  int64_t qband;          /* PATH_ROWS: output positions (a multiple of 32) per padded band of rows */
   /* Scratch: [padded sources][packed W when not constant][GEMM workspace per thread]. */
   size_t src_bytes, wdyn_bytes, ws_bytes;
 } conv_state;
@@ -375,10 +382,15 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
      (32 and less) packing was as fast or faster; at 160 wide with 24 output channels direct was 20 %
      faster. */
   if (s->cfg->mr == DIRECT_MR && c8_cpu_isa() >= C8_ISA_AVX512 && g->in[0] == 1 && g->k[0] == 1 &&
-      g->stride[1] == 1 && g->stride[2] == 1 && g->k[1] * g->k[2] > 1 && g->out[2] >= 48) {
+      g->stride[1] == 1 && g->stride[2] == 1 && g->k[1] * g->k[2] > 1 && g->out[2] >= 48 &&
+      g->out[2] % 16 != 0) { /* else the rows path (below): 5-10 % faster at 64 to 160 wide */
     s->path = PATH_DIRECT;
     pads = true; /* the kernel reads past each row: always from a padded copy with slack */
   }
+  if (s->path == PATH_GEMM && s->cfg->mr == 8 && s->cfg->nr == 32 && c8_cpu_isa() >= C8_ISA_AVX512 &&
+      g->in[0] == 1 && g->k[0] == 1 && g->k[1] * g->k[2] > 1 && g->out[2] % 16 == 0 &&
+      (g->stride[2] == 1 || (g->stride[2] == 2 && (g->k[2] > 1 || pads))))
+    s->path = PATH_ROWS;
   s->padded = pads;
   s->contiguous = unit && !pads;
   s->sd = g->in[0] + g->pad_begin[0] + g->pad_end[0];
@@ -388,7 +400,7 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
      input (every other float for stride 2), so no phase-split copy (ResNet-8's 1x1 stride-2 shortcuts: the
      copy of the whole input made them 3x slower than ONNX Runtime). */
   const bool direct_strided = g->k[2] == 1 && !pads;
-  s->phases = s->path == PATH_GEMM && g->stride[2] > 1 && !direct_strided ? g->stride[2] : 1;
+  s->phases = s->path != PATH_DIRECT && g->stride[2] > 1 && !direct_strided ? g->stride[2] : 1;
   if (s->phases > 1) s->padded = pads = true, s->contiguous = false;
   s->pw = ceil_div(s->xw, s->phases);
   s->sw = s->phases * s->pw;
@@ -411,6 +423,12 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
     s->mblock = mb < DIRECT_MR ? DIRECT_MR : mb;
   }
   choose_split(s, g->n * g->groups);
+  if (s->path == PATH_ROWS) {
+    /* about 128 KB of padded rows per band */
+    int64_t rows = (int64_t)(131072 / sizeof(float)) / (s->cg * s->sw * g->stride[1]) - (g->k[1] - 1) * g->dil[1];
+    if (rows < 1) rows = 1;
+    s->qband = ceil_div(rows * g->out[2], 32) * 32;
+  }
   s->pack_b = conv_pack_b;
 #ifdef HAVE_PACK_AVX512
   if (c8_cpu_isa() >= C8_ISA_AVX512) s->pack_b = conv_pack_b_avx512;
@@ -418,11 +436,13 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   s->ws_bytes = s->path == PATH_DIRECT
                     ? align64((size_t)ceil_div(s->mblock, DIRECT_MR) * DIRECT_MR * DIRECT_NR * DIRECT_GROUP *
                               sizeof(float))
+                : s->path == PATH_ROWS
+                    ? 0
                     : align64(c8_f32_gemm_workspace_bytes(s->cfg, (size_t)s->mt, (size_t)s->nt, (size_t)s->kg, true));
   /* The GEMM path pads each tile's rows as it needs them, into a per-thread copy of one (image, group)
      (a copy of the whole batch ahead of the GEMMs went through memory: 10-17 % of ResNet-8 and YOLO at batch
      32); the direct path pads everything first. */
-  s->pad_local = pads && s->path == PATH_GEMM;
+  s->pad_local = pads && (s->path == PATH_GEMM || s->path == PATH_ROWS);
   if (s->pad_local) {
     s->local_src_bytes = align64((size_t)(s->cg * s->sd * s->sh * s->sw + SRC_SLACK) * sizeof(float));
     s->ws_bytes += s->local_src_bytes;
@@ -630,10 +650,72 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void pad1_r
 }
 #endif
 
+#ifdef HAVE_PACK_AVX512
+#define PAD_MAX_CHUNKS 64
+/* pad_rows for 2-D images with rows of at most PAD_MAX_CHUNKS * 16 floats per phase, on AVX-512: the same
+   rows as pad1_row_avx512 / split2_row_avx512 write, but with the masks of each 16-float chunk (the same for
+   every row) computed once per call. Returns false (nothing done) when the rows are too long. */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static bool pad_rows_avx512(const conv_state *s,
+                                                                                         const float *xc, float *d,
+                                                                                         int64_t nch, int64_t y0,
+                                                                                         int64_t y1) {
+  const c8_conv_geom *g = &s->g;
+  const int64_t IH = g->in[1], IW = g->in[2], py = g->pad_begin[1], px = g->pad_begin[2];
+  const int64_t S = s->phases, W = S == 1 ? s->sw : s->pw; /* floats per phase */
+  const int64_t nck = (W + 15) / 16;
+  if (s->sd != 1 || S > 2 || nck > PAD_MAX_CHUNKS) return false;
+  __mmask16 la[PAD_MAX_CHUNKS], lb[PAD_MAX_CHUNKS], st[PAD_MAX_CHUNKS];
+  int64_t off[PAD_MAX_CHUNKS];
+  for (int64_t c = 0; c < nck; c++) {
+    const int64_t i = 16 * c, c0 = S * i; /* phase index of lane 0, its padded column */
+    int64_t lo = px - c0, hi = px + IW - c0; /* valid lanes [lo, hi) of 16 * S */
+    if (lo < 0) lo = 0;
+    if (hi > 16 * S) hi = 16 * S;
+    const uint64_t bits = hi > lo ? (((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1) : 0;
+    la[c] = (__mmask16)(bits & 0xffff);
+    lb[c] = (__mmask16)(bits >> 16);
+    st[c] = W - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (W - i)) - 1);
+    off[c] = c0 - px;
+  }
+  const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const int64_t plane = s->sh * s->sw;
+  for (int64_t ch = 0; ch < nch; ch++, xc += s->ihw, d += plane) {
+    for (int64_t y = y0; y < y1; y++) {
+      if (!s->row_used[y]) continue; /* never read */
+      float *dr = d + y * s->sw;
+      const int64_t iy = y - py;
+      if (iy < 0 || iy >= IH) {
+        memset(dr, 0, (size_t)s->sw * sizeof(float));
+        continue;
+      }
+      /* lane 0's address may lie before the row (c0 < px): computed as an integer, only valid lanes are read */
+      const uintptr_t sr = (uintptr_t)(xc + iy * IW);
+      if (S == 1) {
+        for (int64_t c = 0; c < nck; c++)
+          _mm512_mask_storeu_ps(dr + 16 * c, st[c],
+                                _mm512_maskz_loadu_ps(la[c], (const float *)(sr + (uintptr_t)(off[c] * 4))));
+      } else {
+        for (int64_t c = 0; c < nck; c++) {
+          const float *src = (const float *)(sr + (uintptr_t)(off[c] * 4));
+          const __m512 a = _mm512_maskz_loadu_ps(la[c], src), b = _mm512_maskz_loadu_ps(lb[c], src + 16);
+          _mm512_mask_storeu_ps(dr + 16 * c, st[c], _mm512_permutex2var_ps(a, ev, b));
+          _mm512_mask_storeu_ps(dr + W + 16 * c, st[c], _mm512_permutex2var_ps(a, od, b));
+        }
+      }
+    }
+  }
+  return true;
+}
+#endif
+
 /* Rows [y0, y1) of the zero-padded copy of nch input channels: xc is the first input channel, d the first
    padded channel (sd x sh x sw each). Rows no tap reads are left alone. */
 static void pad_rows(const conv_state *s, const float *xc, float *d, int64_t nch, int64_t y0, int64_t y1) {
   const c8_conv_geom *g = &s->g;
+#ifdef HAVE_PACK_AVX512
+  if (s->pack_b == conv_pack_b_avx512 && pad_rows_avx512(s, xc, d, nch, y0, y1)) return;
+#endif
   const int64_t ID = g->in[0], IH = g->in[1], IW = g->in[2];
   const int64_t pz = g->pad_begin[0], py = g->pad_begin[1], px = g->pad_begin[2];
   const int64_t plane = s->sh * s->sw;
@@ -691,6 +773,75 @@ static void pad_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   for (int64_t u = u0; u < u1; u++) pad_rows(s, j->x + u * s->ihw, dst0 + u * one, 1, 0, s->sh);
 }
 
+/* The B source of output positions [q0, q0 + nc) of image n, group gi: the input, its padded copy, or (pad_local)
+   the rows they read padded into this thread's local_src, unless have[] says it already holds them. */
+static const float *unit_source(const conv_job *j, int64_t n, int64_t gi, int64_t q0, int64_t nc, float *local_src,
+                                int64_t have[4]) {
+  const conv_state *s = j->s;
+  const c8_conv_geom *g = &s->g;
+  if (s->pad_local) {
+    /* the padded rows this tile's output positions read, padded here so that they are still in cache */
+    int64_t y0 = 0, y1 = s->sh;
+    if (s->sd == 1) {
+      y0 = q0 / g->out[2] * g->stride[1];
+      y1 = (q0 + nc - 1) / g->out[2] * g->stride[1] + (g->k[1] - 1) * g->dil[1] + 1;
+    }
+    if (n != have[0] || gi != have[1] || y0 < have[2] || y1 > have[3]) {
+      pad_rows(s, j->x + (n * g->c + gi * s->cg) * s->ihw, local_src, s->cg, y0, y1);
+      have[0] = n, have[1] = gi, have[2] = y0, have[3] = y1;
+    }
+    return local_src;
+  }
+  if (s->padded) return (const float *)j->scratch + (n * g->c + gi * s->cg) * (s->sd * s->sh * s->sw);
+  return j->x + (n * g->c + gi * s->cg) * s->ihw;
+}
+
+/* PATH_ROWS: unit = (image, group, M tile, N tile) as for the GEMM path; tiles of 32 output positions, each
+   over all M panels (its source rows stay in L1), every panel over the whole K. */
+static void rows_range(void *vjob, int64_t u0, int64_t u1, int thread) {
+  const conv_job *j = vjob;
+  const conv_state *s = j->s;
+  const c8_conv_geom *g = &s->g;
+  float *local_src = (float *)(j->scratch + s->src_bytes + s->wdyn_bytes + (size_t)thread * s->ws_bytes);
+  const float *wdyn = (const float *)(j->scratch + s->src_bytes);
+  const int64_t OW = g->out[2], rowstep = g->stride[1] * s->sw, K = s->kg;
+  int64_t have[4] = {-1, -1, 0, 0};
+  for (int64_t u = u0; u < u1; u++) {
+    int64_t t = u;
+    const int64_t ni = t % s->n_tiles;
+    t /= s->n_tiles;
+    const int64_t mi = t % s->m_tiles;
+    t /= s->m_tiles;
+    const int64_t gi = t % g->groups, n = t / g->groups;
+    const int64_t m0 = mi * s->mt, q0 = ni * s->nt;
+    const int64_t m1 = s->mg - m0 < s->mt ? s->mg : m0 + s->mt, q1 = s->ohw - q0 < s->nt ? s->ohw : q0 + s->nt;
+    const float *wp = (s->wpacked ? s->wpacked : wdyn) + (size_t)gi * s->wpacked_group;
+    const int64_t ch0 = gi * s->mg, obase = (n * g->m + ch0) * s->ohw;
+    c8_f32_gemm_tile tl = {.alpha = 1.0f, .min = s->min, .max = s->max};
+    const float *src = NULL;
+    for (int64_t q = q0; q < q1; q += 32) {
+      /* bands of s->qband positions: their padded rows are made just ahead (still in cache) */
+      if ((q - q0) % s->qband == 0)
+        src = unit_source(j, n, gi, q, q1 - q < s->qband ? q1 - q : s->qband, local_src, have);
+      const size_t nr = q1 - q < 32 ? (size_t)(q1 - q) : 32;
+      const float *b0 = src + q / OW * rowstep + q % OW;
+      const float *b1 = nr > 16 ? src + (q + 16) / OW * rowstep + (q + 16) % OW : b0;
+      for (int64_t i0 = m0; i0 < m1; i0 += 8) {
+        const size_t mr = m1 - i0 < 8 ? (size_t)(m1 - i0) : 8;
+        tl.row_bias = j->bias ? j->bias + ch0 + i0 : NULL;
+        if (s->has_epi) {
+          tl.epi = &s->epi;
+          tl.epi_ch0 = ch0 + i0;
+          tl.epi_res = j->res ? j->res + obase + i0 * s->ohw + q : NULL;
+          tl.epi_ldr = (size_t)s->ohw;
+        }
+        c8_f32_dconv_ukernel_8x16x2__avx512(mr, nr, (size_t)K, wp + (size_t)(i0 / 8) * (size_t)K * 8, b0, b1, s->koff,
+                                            j->y + obase + i0 * s->ohw + q, (size_t)s->ohw, &tl);
+      }
+    }
+  }
+}
+
 static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   const conv_job *j = vjob;
   const conv_state *s = j->s;
@@ -699,8 +850,7 @@ static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   void *ws = mine + s->local_src_bytes;
   float *local_src = (float *)mine; /* pad_local: this thread's padded copy of one (image, group) */
   const float *wdyn = (const float *)(j->scratch + s->src_bytes);
-  const int64_t src_floats = s->sd * s->sh * s->sw;
-  int64_t have_n = -1, have_g = -1, have_y0 = 0, have_y1 = 0; /* what local_src holds */
+  int64_t have[4] = {-1, -1, 0, 0}; /* what local_src holds: image, group, rows [y0, y1) */
   for (int64_t u = u0; u < u1; u++) {
     int64_t t = u;
     const int64_t ni = t % s->n_tiles;
@@ -712,22 +862,7 @@ static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
     const int64_t mc = s->mg - m0 < s->mt ? s->mg - m0 : s->mt, nc = s->ohw - q0 < s->nt ? s->ohw - q0 : s->nt;
     const float *wp = (s->wpacked ? s->wpacked : wdyn) + (size_t)gi * s->wpacked_group;
     pack_ctx ctx = {.s = s, .col0 = q0};
-    if (s->pad_local) {
-      /* the padded rows this tile's output positions read, padded here so that they are still in cache */
-      int64_t y0 = 0, y1 = s->sh;
-      if (s->sd == 1) {
-        y0 = q0 / g->out[2] * g->stride[1];
-        y1 = (q0 + nc - 1) / g->out[2] * g->stride[1] + (g->k[1] - 1) * g->dil[1] + 1;
-      }
-      if (n != have_n || gi != have_g || y0 < have_y0 || y1 > have_y1) {
-        pad_rows(s, j->x + (n * g->c + gi * s->cg) * s->ihw, local_src, s->cg, y0, y1);
-        have_n = n, have_g = gi, have_y0 = y0, have_y1 = y1;
-      }
-      ctx.src = local_src;
-    } else if (s->padded)
-      ctx.src = (const float *)j->scratch + (n * g->c + gi * s->cg) * src_floats;
-    else
-      ctx.src = j->x + (n * g->c + gi * s->cg) * s->ihw;
+    ctx.src = unit_source(j, n, gi, q0, nc, local_src, have);
     c8_f32_gemm_args a;
     c8_f32_gemm_args_init(&a);
     a.m = (size_t)mc, a.n = (size_t)nc, a.k = (size_t)s->kg;
@@ -971,7 +1106,7 @@ static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
       c8_f32_gemm_pack_a(s->cfg, (size_t)s->mg, (size_t)s->kg, j.w + gi * s->mg * s->kg, (size_t)s->kg, false,
                          (float *)((unsigned char *)scratch + s->src_bytes) + (size_t)gi * s->wpacked_group);
   c8_parallel_for(pool, g->n * g->groups * s->m_tiles * s->n_tiles, 1,
-                  s->path == PATH_DIRECT ? direct_range : gemm_range, &j);
+                  s->path == PATH_DIRECT ? direct_range : s->path == PATH_ROWS ? rows_range : gemm_range, &j);
   return CALIB8_OK;
 }
 

@@ -270,6 +270,25 @@ static const conv_case cases[] = {
     /* K = 180 crosses the direct path's K blocks; no padding */
     {.nsp = 2, .n = 1, .c = 20, .m = 9, .groups = 1, .in = {4, 50}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(0, 0, 0, 0), .bias = true, .act = 2},
+    /* output rows a multiple of 16 wide (the rows path on AVX-512): 32 wide, M not a multiple of 8, Relu */
+    {.nsp = 2, .n = 2, .c = 5, .m = 11, .groups = 1, .in = {6, 32}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
+    /* stride 2, asymmetric pads, 16 wide with an odd number of rows (last tile 16 positions), K = 405 */
+    {.nsp = 2, .n = 1, .c = 45, .m = 17, .groups = 1, .in = {11, 32}, .k = {3, 3}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(1, 0, 0, 1), .bias = true},
+    /* rows path over two bands of padded rows (13 output rows each with 64 channels 34 wide) */
+    {.nsp = 2, .n = 1, .c = 64, .m = 9, .groups = 1, .in = {20, 32}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
+    /* groups 2, dilation 2, unpadded (B straight from the input), 16 wide, 3 rows */
+    {.nsp = 2, .n = 2, .c = 6, .m = 10, .groups = 2, .in = {7, 20}, .k = {3, 3}, .stride = {1, 1}, .dil = {2, 2},
+     .pads = P2(0, 0, 0, 0), .bias = true, .act = 2},
+    /* groups 3, stride 2, 5x5, 16 wide; 1x3 kernel, stride (2, 1), 48 wide; 3x1 kernel with pads, stride 2 */
+    {.nsp = 2, .n = 1, .c = 9, .m = 6, .groups = 3, .in = {12, 31}, .k = {5, 5}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(2, 2, 2, 2), .bias = true},
+    {.nsp = 2, .n = 1, .c = 3, .m = 8, .groups = 1, .in = {5, 48}, .k = {1, 3}, .stride = {2, 1}, .dil = {1, 1},
+     .pads = P2(0, 1, 1, 1)},
+    {.nsp = 2, .n = 1, .c = 4, .m = 9, .groups = 1, .in = {6, 31}, .k = {3, 1}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 0), .bias = true},
     /* crosses the GEMM blocks: K = 32*9 > KC, OH*OW = 2304 > NC, M > MC */
     /* FusedConv: Relu / Clip epilogue on the im2col, 1x1 and depthwise paths */
     {.nsp = 2, .n = 1, .c = 3, .m = 5, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},

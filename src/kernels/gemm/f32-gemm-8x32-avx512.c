@@ -9,20 +9,9 @@
 #include "kernels/epilogue/epi-avx512.h"
 #include "kernels/gemm/gemm.h"
 
-void c8_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t kc, const float *a, const float *b, float *c,
-                                      size_t ldc, const c8_f32_gemm_tile *t) {
-  __m512 acc[8][2];
-  for (int i = 0; i < 8; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (size_t k = 0; k < kc; k++) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-    for (int i = 0; i < 8; i++) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-    }
-    a += 8;
-    b += 32;
-  }
+/* The epilogue of both kernels below: the 8 x 32 sums in acc to the mr x nr tile at c (see gemm.h). */
+static inline __attribute__((always_inline)) void finish_8x32(__m512 acc[8][2], size_t mr, size_t nr, float *c,
+                                                              size_t ldc, const c8_f32_gemm_tile *t) {
   const __m512 alpha = _mm512_set1_ps(t->alpha), vmin = _mm512_set1_ps(t->min), vmax = _mm512_set1_ps(t->max);
   const __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
   const __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
@@ -108,4 +97,41 @@ void c8_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t kc, const flo
       _mm512_mask_storeu_ps(ci + 16, m1, x[2 * i + 1]);
     }
   }
+}
+
+void c8_f32_gemm_ukernel_8x32__avx512(size_t mr, size_t nr, size_t kc, const float *a, const float *b, float *c,
+                                      size_t ldc, const c8_f32_gemm_tile *t) {
+  __m512 acc[8][2];
+  for (int i = 0; i < 8; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (size_t k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    for (int i = 0; i < 8; i++) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    a += 8;
+    b += 32;
+  }
+  finish_8x32(acc, mr, nr, c, ldc, t);
+}
+
+/* The same product with B read straight from an image: step k loads 16 floats at b0 + koff[k] and 16 at
+   b1 + koff[k] (see gemm.h); the whole K in one pass, so no partial sums go through memory. */
+void c8_f32_dconv_ukernel_8x16x2__avx512(size_t mr, size_t nr, size_t kc, const float *a, const float *b0,
+                                         const float *b1, const int64_t *koff, float *c, size_t ldc,
+                                         const c8_f32_gemm_tile *t) {
+  __m512 acc[8][2];
+  for (int i = 0; i < 8; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (size_t k = 0; k < kc; k++) {
+    const int64_t o = koff[k];
+    const __m512 v0 = _mm512_loadu_ps(b0 + o), v1 = _mm512_loadu_ps(b1 + o);
+    for (int i = 0; i < 8; i++) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, v0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, v1, acc[i][1]);
+    }
+    a += 8;
+  }
+  finish_8x32(acc, mr, nr, c, ldc, t);
 }

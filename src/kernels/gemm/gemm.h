@@ -129,6 +129,15 @@ void c8_f32_gemm(const c8_f32_gemm_config *cfg, const c8_f32_gemm_args *g, void 
 void c8_f32_dconv_ukernel_8x32__avx512(size_t kc, const float *a, const float *b, const int64_t *koff,
                                        float *tile, int accumulate);
 
+/* Direct-B convolution micro-kernel for images whose output rows are multiples of 16 wide (in
+ * f32-gemm-8x32-avx512.c): the mr x nr (nr <= 32) tile at c of the GEMM product of a packed A panel (MR = 8,
+ * kc steps) and B whose row k is 16 floats at b0 + koff[k] followed by 16 floats at b1 + koff[k] (two halves
+ * of an output tile that may lie on two output rows), finished exactly like c8_f32_gemm_ukernel_8x32__avx512
+ * (bias, clamp, fused chain). Reads 16 floats at b1 + koff[k] even when nr <= 16. AVX-512 only. */
+void c8_f32_dconv_ukernel_8x16x2__avx512(size_t mr, size_t nr, size_t kc, const float *a, const float *b0,
+                                         const float *b1, const int64_t *koff, float *c, size_t ldc,
+                                         const c8_f32_gemm_tile *t);
+
 /* c8_f32_gemm split over a thread pool by blocks of C (columns when N is wide enough, else rows): each block
  * is an independent c8_f32_gemm with the same K blocking, so results do not depend on the split. Needs
  * c8_f32_gemm_parallel_workspace_bytes of 64-byte aligned workspace; pack_b is not supported. NULL pool:

@@ -209,63 +209,6 @@ static calib8_status apply_list(const char *list, const c8_graph *g, c8_precisio
   return CALIB8_OK;
 }
 
-/* Streams the test set through a session; returns hits (or -1) and the first sample's top class and probability. */
-static int64_t score(calib8_session *s, const calib8_model *m, const quantize_args *a, const c8_preprocess *pp,
-                     int64_t *count, int *first_cls, double *first_prob, calib8_status *st_out) {
-  cli_feed f;
-  cli_labels *lab = calloc(1, sizeof *lab);
-  int64_t hits = 0;
-  *count = 0;
-  *first_cls = -1;
-  calib8_status st = CALIB8_OK;
-  const char *spec = a->c.test;
-  if (!lab) {
-    *st_out = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
-    return -1;
-  }
-  if ((st = cli_feed_open(&f, m, 1, &spec, pp, a->c.batch, a->c.test_limit))) goto out;
-  if ((st = c8_class_labels_load(a->c.labels, &lab->labels))) goto out;
-  if ((st = c8_class_labels_check(lab->labels, c8_dataset_count(f.ds[0]), c8_dataset_record_count(f.ds[0]),
-                                  c8_dataset_spec(f.ds[0]))))
-    goto out;
-  int k = !strcmp(a->c.metric, "top5") ? 5 : 1;
-  for (;;) {
-    int rows;
-    if ((st = cli_feed_next(&f, cli_labels_sample, lab, &rows))) goto out;
-    if (!rows) break;
-    if ((st = calib8_session_run(s, f.n_inputs, f.names, f.in))) goto out;
-    calib8_tensor y;
-    calib8_session_output(s, 0, &y);
-    int64_t h = cli_topk_hits(&y, calib8_session_output_name(s, 0), rows, lab->rows, k);
-    if (h < 0) { /* message already printed; st stays OK so that the caller prints nothing more */
-      hits = -1;
-      goto out;
-    }
-    if (*first_cls < 0 && y.dtype == CALIB8_FLOAT) {
-      int64_t classes = c8_numel(&y) / y.dims[0];
-      const float *row = y.data;
-      int best = 0;
-      double mx = row[0], sum = 0;
-      for (int64_t j = 1; j < classes; j++)
-        if (row[j] > row[best]) best = (int)j;
-      mx = row[best];
-      bool probs = true;
-      for (int64_t j = 0; j < classes; j++) probs &= row[j] >= 0 && row[j] <= 1;
-      for (int64_t j = 0; j < classes; j++) sum += probs ? row[j] : exp(row[j] - mx);
-      *first_cls = best;
-      *first_prob = probs ? row[best] / (sum > 0 ? sum : 1) : 1.0 / sum; /* softmax of logits */
-    }
-    hits += h;
-    *count += rows;
-  }
-out:
-  cli_feed_close(&f);
-  c8_class_labels_free(lab->labels);
-  free(lab);
-  *st_out = st;
-  return st ? -1 : hits;
-}
-
 /* --equalize: a session over the session's optimized graph after cross-layer equalization replaces it. */
 #define CLE_ITERATIONS 20
 static calib8_status equalize_session(calib8_session **s, const calib8_session_options *so, int *pairs) {
@@ -382,32 +325,30 @@ int cmd_quantize(int argc, char **argv) {
   int fp_cls = -1, q_cls = -1;
   double fp_prob = 0, q_prob = 0;
   bool classify = !strcmp(a.c.metric, "top1") || !strcmp(a.c.metric, "top5");
-  if (a.c.test && !classify) {
-    /* detection mAP or label-free similarity, through the shared scorer */
+  if (a.c.test) {
+    /* class accuracy, detection mAP or label-free similarity, through the shared scorer */
     if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
     cli_scorer sc;
     calib8_session *ref = NULL;
     cli_metric mt = (cli_metric)cli_metric_parse(a.c.metric);
-    if ((st = cli_scorer_init(&sc, mt, m, a.c.test, has_pp ? &pp : NULL, a.c.labels, a.c.batch, a.c.test_limit))) {
+    /* class labels are checked against the whole test set, --test-limit or not: the scorer checks them only
+       when it is given no limit, so the limit is set after */
+    if ((st = cli_scorer_init(&sc, mt, m, a.c.test, has_pp ? &pp : NULL, a.c.labels, a.c.batch,
+                              classify ? 0 : a.c.test_limit))) {
       cli_scorer_free(&sc);
       goto fail_status;
     }
+    sc.limit = a.c.test_limit;
     sc.det_opts.decode = a.c.decode ? (c8_decode_kind)c8_decode_parse(a.c.decode) : C8_DECODE_YOLOV5;
     if (mt == METRIC_SIMILARITY && !(st = calib8_session_create(m, &so, &ref))) sc.reference = ref;
     if (!st && mt == METRIC_SIMILARITY) fp32_score = 1.0;
     else if (!st) st = cli_score(&sc, s, &fp32_score, &n_test);
+    fp_cls = sc.first_class, fp_prob = sc.first_prob;
     if (!st) st = cli_score(&sc, qs, &int8_score, &n_test);
+    q_cls = sc.first_class, q_prob = sc.first_prob;
     cli_scorer_free(&sc);
     calib8_session_destroy(ref);
     if (st) goto fail_status;
-  } else if (a.c.test) {
-    if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
-    int64_t hits = score(s, m, &a, has_pp ? &pp : NULL, &n_test, &fp_cls, &fp_prob, &st);
-    if (hits < 0) goto test_fail;
-    fp32_score = n_test ? (double)hits / (double)n_test : 0;
-    hits = score(qs, m, &a, has_pp ? &pp : NULL, &n_test, &q_cls, &q_prob, &st);
-    if (hits < 0) goto test_fail;
-    int8_score = n_test ? (double)hits / (double)n_test : 0;
   }
 
   /* 5. write the artifacts, each whole or not at all; when one fails, the ones written before it are removed */
@@ -477,11 +418,6 @@ int cmd_quantize(int argc, char **argv) {
   }
   rc = 0;
   goto out;
-test_fail:
-  if (st == CALIB8_OK) { /* a bad label or output shape, message already printed */
-    rc = 2;
-    goto out;
-  }
 fail_status:
   rc = cli_fail_status(st);
 out:

@@ -136,8 +136,9 @@ void cli_feed_close(cli_feed *f) {
   memset(f, 0, sizeof *f);
 }
 
-/* Position of the label among the scores (ties before it by index; NaN never correct). */
-static int64_t label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label) {
+/* Ties count before the label by index (numpy argsort order for equal scores is by index, and argmax returns the
+ * first maximum); NaN scores rank first, and a NaN score for the label is a miss. */
+int64_t cli_label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label) {
   double v = c8_get_f64(out, row * k + label);
   if (v != v) return k;
   int64_t r = 0;
@@ -161,7 +162,7 @@ int64_t cli_topk_hits(const calib8_tensor *out, const char *out_name, int rows, 
       return c8_error(CALIB8_INVALID_ARGUMENT, "label %lld is out of range: output '%s' scores %lld classes",
                       (long long)labels[r], out_name, (long long)classes),
              -1;
-    if (label_rank(out, r, classes, labels[r]) < k) hits++;
+    if (cli_label_rank(out, r, classes, labels[r]) < k) hits++;
   }
   return hits;
 }

@@ -32,4 +32,12 @@ typedef struct cli_quant_words {
  * Returns 1 when it was, 0 when argv[*i] is not one of them, 2 after printing a message. */
 int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cli_quant_common *c);
 
+/* For a command's own options, in its loop `for (int i = 1; i < argc; i++)` with `o` = argv[i] and `v` = the next
+ * argument or NULL: takes v as the value (i moves on to it), or returns 2 after "option O needs WHAT". */
+#define CLI_NEED(what)                                         \
+  do {                                                         \
+    if (!v) return cli_fail("option %s needs %s", o, what), 2; \
+    i++;                                                       \
+  } while (0)
+
 #endif

@@ -375,7 +375,8 @@ out:
 /* One streaming calibration pass of session `s` (with per-channel input means when `means`). */
 static calib8_status calibrate_session(search *S, calib8_session *s, c8_calibration **out, bool means) {
   cli_feed feed;
-  calib8_status st = cli_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
+  calib8_status st =
+      cli_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
   if (st) goto out;
   if ((st = c8_calibration_create(s, out))) goto out;
   if (means && (st = c8_calibration_enable_means(*out))) goto out; /* for the bias-correction trial */
@@ -389,7 +390,8 @@ static calib8_status calibrate_session(search *S, calib8_session *s, c8_calibrat
     c8_progress_update(&bar, (*out)->samples);
   }
   c8_progress_finish(&bar);
-  if (!st && (*out)->samples == 0) st = c8_error(CALIB8_INVALID_ARGUMENT, "calibration set '%s' holds no samples", S->c.calib[0]);
+  if (!st && (*out)->samples == 0)
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "calibration set '%s' holds no samples", S->c.calib[0]);
 out:
   cli_feed_close(&feed);
   return st;
@@ -397,7 +399,8 @@ out:
 
 static calib8_status calibrate(search *S) {
   cli_feed feed;
-  calib8_status st = cli_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
+  calib8_status st =
+      cli_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
   if (!st) st = fp32_check(S, &feed);
   cli_feed_close(&feed);
   if (st) return st;
@@ -443,13 +446,8 @@ static int parse_args(int argc, char **argv, search *S, bool sensitivity, int *t
     if (taken == 2) return 2;
     if (taken) continue;
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED(what)                                             \
-  do {                                                         \
-    if (!v) return cli_fail("option %s needs %s", o, what), 2; \
-    i++;                                                       \
-  } while (0)
     if (!strcmp(o, "--max-drop") || !strcmp(o, "--fp32-score") || !strcmp(o, "--fp32-diff")) {
-      NEED("a number");
+      CLI_NEED("a number");
       char *end;
       double d = strtod(v, &end);
       if (*end || !isfinite(d) || d < 0) return cli_fail("option %s needs a non-negative number, got '%s'", o, v), 2;
@@ -457,18 +455,17 @@ static int parse_args(int argc, char **argv, search *S, bool sensitivity, int *t
       else if (!strcmp(o, "--fp32-diff")) S->fp32_diff = d;
       else S->fp32_score = d, S->have_fp32_score = true;
     } else if (!strcmp(o, "--mode")) {
-      NEED("fast or full");
+      CLI_NEED("fast or full");
       if (!strcmp(v, "fast")) S->full = false;
       else if (!strcmp(v, "full")) S->full = true;
       else return cli_fail("--mode '%s' is not fast or full", v), 2;
     } else if (!strcmp(o, "--resume")) S->resume = true;
     else if (!strcmp(o, "--top")) {
-      NEED("a count");
+      CLI_NEED("a count");
       if (!cli_parse_int(o, v, 1, 100000, top_k)) return 2;
     } else if (o[0] == '-') return cli_fail("%s: unknown option '%s'", sensitivity ? "sensitivity" : "auto", o), 2;
     else if (!S->c.model) S->c.model = o;
     else return cli_fail("%s: unexpected argument '%s'", sensitivity ? "sensitivity" : "auto", o), 2;
-#undef NEED
   }
   if (sensitivity) { /* -o names the qtable of the most sensitive layers, not a model */
     *out_qtable = S->c.out;
@@ -702,7 +699,8 @@ int cmd_auto(int argc, char **argv) {
       calib8_session *ref2 = NULL;
       calib8_session_options so = calib8_session_options_default();
       so.threads = S->c.threads;
-      if ((st = cli_scorer_init(&rs, METRIC_SIMILARITY, S->m, S->c.test, S->has_pp ? &S->pp : NULL, NULL, S->c.batch, 64)))
+      if ((st = cli_scorer_init(&rs, METRIC_SIMILARITY, S->m, S->c.test, S->has_pp ? &S->pp : NULL, NULL, S->c.batch,
+                                64)))
         goto fail;
       if ((st = calib8_session_create(S->m, &so, &ref2))) goto fail;
       rs.reference = ref2;

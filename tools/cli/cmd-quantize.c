@@ -42,7 +42,7 @@ static const char *usage_text =
     "                     measured during calibration (Nagel et al. 2019, 4.2)";
 
 typedef struct quantize_args {
-  cli_quant_common c; /* model, data, preprocessing, -o, --json, --test/--labels/--metric/--decode, batch, threads, limits */
+  cli_quant_common c; /* model, data, preprocessing, -o, --json, test set, batch, threads, limits, --quiet */
   const char *qtable, *write_qtable, *table, *trt_cache, *fp32_after, *fp32_before, *check_pp;
   bool fp32_heads;
   bool equalize;
@@ -141,44 +141,42 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     if (taken == 2) return 2;
     if (taken) continue;
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED(what)                                                   \
-  do {                                                               \
-    if (!v) return cli_fail("option %s needs %s", o, what), 2;       \
-    i++;                                                             \
-  } while (0)
     if (!strcmp(o, "--method")) {
-      NEED("kl, max, percentile, mse or aciq");
+      CLI_NEED("kl, max, percentile, mse or aciq");
       int m = c8_threshold_method_parse(v);
       if (m < 0) return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq", v), 2;
       a->q.method = (c8_threshold_method)m;
     } else if (!strcmp(o, "--percentile")) {
-      NEED("a percentage");
+      CLI_NEED("a percentage");
       char *end;
       double p = strtod(v, &end);
       if (*end || !(p > 0 && p <= 100)) return cli_fail("--percentile '%s' must be a number in (0, 100]", v), 2;
       a->q.percentile = p;
     } else if (!strcmp(o, "--weights")) {
-      NEED("minmax or admm");
+      CLI_NEED("minmax or admm");
       if (!strcmp(v, "minmax")) a->q.weights = C8_WEIGHTS_MINMAX;
       else if (!strcmp(v, "admm")) a->q.weights = C8_WEIGHTS_ADMM;
       else return cli_fail("--weights '%s' is not minmax or admm", v), 2;
     } else if (!strcmp(o, "--granularity")) {
-      NEED("per-channel, per-tensor or mix");
+      CLI_NEED("per-channel, per-tensor or mix");
       if (!strcmp(v, "per-channel")) a->q.granularity = C8_GRAN_PER_CHANNEL;
       else if (!strcmp(v, "per-tensor")) a->q.granularity = C8_GRAN_PER_TENSOR;
       else if (!strcmp(v, "mix")) a->q.granularity = C8_GRAN_MIX;
       else return cli_fail("--granularity '%s' is not per-channel, per-tensor or mix", v), 2;
     } else if (!strcmp(o, "--asymmetric")) a->q.asymmetric = true;
-    else if (!strcmp(o, "--qtable")) { NEED("a qtable file"); a->qtable = v; }
-    else if (!strcmp(o, "--write-qtable")) { NEED("a file name"); a->write_qtable = v; }
-    else if (!strcmp(o, "--fp32-after")) { NEED("tensor names"); a->fp32_after = v; }
-    else if (!strcmp(o, "--fp32-before")) { NEED("tensor names"); a->fp32_before = v; }
+    else if (!strcmp(o, "--qtable")) { CLI_NEED("a qtable file"); a->qtable = v; }
+    else if (!strcmp(o, "--write-qtable")) { CLI_NEED("a file name"); a->write_qtable = v; }
+    else if (!strcmp(o, "--fp32-after")) { CLI_NEED("tensor names"); a->fp32_after = v; }
+    else if (!strcmp(o, "--fp32-before")) { CLI_NEED("tensor names"); a->fp32_before = v; }
     else if (!strcmp(o, "--fp32-heads")) a->fp32_heads = true;
     else if (!strcmp(o, "--equalize")) a->equalize = true;
     else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = true;
-    else if (!strcmp(o, "--table")) { NEED("a file name"); a->table = v; }
-    else if (!strcmp(o, "--trt-cache")) { NEED("a file name"); a->trt_cache = v; }
-    else if (!strcmp(o, "--check-preprocess")) { NEED("a .npy file of your own preprocessed images"); a->check_pp = v; }
+    else if (!strcmp(o, "--table")) { CLI_NEED("a file name"); a->table = v; }
+    else if (!strcmp(o, "--trt-cache")) { CLI_NEED("a file name"); a->trt_cache = v; }
+    else if (!strcmp(o, "--check-preprocess")) {
+      CLI_NEED("a .npy file of your own preprocessed images");
+      a->check_pp = v;
+    }
     else if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
       printf("%s\n(see docs/quantization.md)\n", usage_text);
       return -1;
@@ -186,7 +184,6 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     else if (o[0] == '-') return cli_fail("quantize: unknown option '%s' (run 'calib8 quantize' for the options)", o), 2;
     else if (!a->c.model) a->c.model = o;
     else return cli_fail("quantize: unexpected argument '%s' (run 'calib8 quantize' for the options)", o), 2;
-#undef NEED
   }
   if (argc <= 1) return fprintf(stderr, "%s\n", usage_text), 2;
   if (!a->c.model || !a->c.n_calib || !a->c.out)
@@ -269,7 +266,8 @@ int cmd_quantize(int argc, char **argv) {
   if (a.equalize && (st = equalize_session(&s, &so, &cle_pairs))) goto fail_status;
 
   /* 1. calibration: one streaming pass */
-  if ((st = cli_feed_open(&feed, m, a.c.n_calib, a.c.calib, has_pp ? &pp : NULL, a.c.batch, a.c.limit))) goto fail_status;
+  if ((st = cli_feed_open(&feed, m, a.c.n_calib, a.c.calib, has_pp ? &pp : NULL, a.c.batch, a.c.limit)))
+    goto fail_status;
   feed_open = true;
   if ((st = c8_calibration_create(s, &cal))) goto fail_status;
   if (a.q.bias_correction && (st = c8_calibration_enable_means(cal))) goto fail_status;

@@ -69,8 +69,8 @@ void c8_dataset_close(c8_dataset *ds);
  * Returns false when the pair is not supported. */
 bool c8_convert_elems(c8_dtype dst_t, void *dst, c8_dtype src_t, const void *src, size_t n);
 
-/* .npy header parsing for streaming readers (npy.c parses whole files). `buf` holds the file start,
- * at least the full header; *data_offset receives where the data begins. Also accepts float64,
+/* .npy header parsing (npy-header.c) for streaming readers; whole files (npy.c) use it too. `buf` holds the file
+ * start, at least the full header; *data_offset receives where the data begins. Also accepts float64,
  * int16 and uint16 data ('<f8', '<i2', '<u2'). */
 typedef struct c8_npy_header {
   c8_dtype dtype;
@@ -82,5 +82,11 @@ typedef struct c8_npy_header {
 #define C8_NPY_PREFIX 12
 c8_status c8_npy_header_len(const void *buf, size_t len, const char *what, size_t *header_len);
 c8_status c8_npy_header_parse(const void *buf, size_t len, const char *what, c8_npy_header *h);
+/* The same parser for a whole .npy file in memory (c8_npy_parse): its messages call it a "file" and name the
+ * faulty header entry, and it takes only the types files load as (float32, int64, int32, int8, uint8, bool). */
+typedef enum { C8_NPY_BLOB, C8_NPY_FILE } c8_npy_kind;
+c8_status c8_npy_header_parse_kind(const void *buf, size_t len, const char *what, c8_npy_kind kind, c8_npy_header *h);
+/* The .npy descr a tensor of `dtype` is written with ("<f4", "|i1" ...); NULL when .npy files do not take it. */
+const char *c8_npy_descr(c8_dtype dtype);
 
 #endif

@@ -196,20 +196,28 @@ oom:
   return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading labels file %s", what);
 }
 
-c8_status c8_class_labels_load(const char *path, c8_class_labels **out) {
+/* Reads a labels file as NUL-terminated text (*text malloc'd) and names it "'path'" in `what` for messages. */
+static c8_status read_labels_text(const char *path, char **text, char *what, size_t what_size) {
   void *bytes;
   size_t len;
   c8_status st = c8_read_file(path, &bytes, &len);
   if (st) return st;
   ((char *)bytes)[len] = 0; /* c8_read_file leaves room for a terminator */
+  snprintf(what, what_size, "'%s'", path);
   if (memchr(bytes, 0, len)) {
     free(bytes);
-    return LBL_ERR("labels file '%s' is not a text file (it contains NUL bytes)", path);
+    return LBL_ERR("labels file %s is not a text file (it contains NUL bytes)", what);
   }
-  char what[4200];
-  snprintf(what, sizeof what, "'%s'", path);
-  st = c8_class_labels_parse(bytes, what, out);
-  free(bytes);
+  *text = bytes;
+  return CALIB8_OK;
+}
+
+c8_status c8_class_labels_load(const char *path, c8_class_labels **out) {
+  char what[4200], *text = NULL;
+  c8_status st = read_labels_text(path, &text, what, sizeof what);
+  if (st) return st;
+  st = c8_class_labels_parse(text, what, out);
+  free(text);
   return st;
 }
 
@@ -389,18 +397,11 @@ oom:
 }
 
 c8_status c8_det_labels_load(const char *path, c8_det_labels **out) {
-  void *bytes;
-  size_t len;
-  c8_status st = c8_read_file(path, &bytes, &len);
+  char what[4200], *text = NULL;
+  c8_status st = read_labels_text(path, &text, what, sizeof what);
   if (st) return st;
-  ((char *)bytes)[len] = 0;
-  char what[4200];
-  snprintf(what, sizeof what, "'%s'", path);
-  if (memchr(bytes, 0, len))
-    st = LBL_ERR("labels file %s is not a text file (it contains NUL bytes)", what);
-  else
-    st = c8_det_labels_parse(bytes, what, out);
-  free(bytes);
+  st = c8_det_labels_parse(text, what, out);
+  free(text);
   return st;
 }
 

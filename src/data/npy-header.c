@@ -1,23 +1,34 @@
-/* .npy header parsing without loading the data, for the streaming dataset readers. */
+/* The one .npy header parser: for the streaming dataset readers (a header in a file, an npz member or an LMDB
+ * record: a "blob") and for whole files read into memory (c8_npy_parse in npy.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/dataset.h"
 
+/* `file`: the element types whole .npy files load as (and are written as, the first one of a dtype). */
 static const struct {
   const char *descr;
   c8_dtype dtype;
+  bool file;
 } descrs[] = {
-    {"<f4", CALIB8_FLOAT}, {"<f8", CALIB8_DOUBLE}, {"<i8", CALIB8_INT64},  {"<i4", CALIB8_INT32},
-    {"<i2", CALIB8_INT16}, {"<u2", CALIB8_UINT16}, {"|i1", CALIB8_INT8},   {"|u1", CALIB8_UINT8},
-    {"<i1", CALIB8_INT8},  {"<u1", CALIB8_UINT8},  {"|b1", CALIB8_BOOL},
+    {"<f4", CALIB8_FLOAT, true}, {"<f8", CALIB8_DOUBLE, false}, {"<i8", CALIB8_INT64, true},
+    {"<i4", CALIB8_INT32, true}, {"<i2", CALIB8_INT16, false},  {"<u2", CALIB8_UINT16, false},
+    {"|i1", CALIB8_INT8, true},  {"|u1", CALIB8_UINT8, true},   {"<i1", CALIB8_INT8, true},
+    {"<u1", CALIB8_UINT8, true}, {"|b1", CALIB8_BOOL, true},
 };
 
-c8_status c8_npy_header_len(const void *buf, size_t len, const char *what, size_t *header_len) {
+const char *c8_npy_descr(c8_dtype dtype) {
+  for (size_t i = 0; i < sizeof descrs / sizeof descrs[0]; i++)
+    if (descrs[i].file && descrs[i].dtype == dtype) return descrs[i].descr;
+  return NULL;
+}
+
+static c8_status header_len(const void *buf, size_t len, const char *what, c8_npy_kind kind, size_t *header_len) {
   const unsigned char *b = buf;
   if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is not a .npy blob: the magic string \\x93NUMPY is missing", what);
+    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is not a .npy %s: the magic string \\x93NUMPY is missing", what,
+                    kind == C8_NPY_FILE ? "file" : "blob");
   if (b[6] == 1) {
     *header_len = 10 + ((size_t)b[8] | (size_t)b[9] << 8);
   } else if (b[6] == 2 || b[6] == 3) {
@@ -27,10 +38,16 @@ c8_status c8_npy_header_len(const void *buf, size_t len, const char *what, size_
     return c8_error(CALIB8_UNSUPPORTED, "%s has .npy format version %d, only 1 to 3 are supported", what, b[6]);
   }
   if (*header_len > 65536 + 12)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s has a .npy header longer than 64 KiB", what);
+    return kind == C8_NPY_FILE ? c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated inside its .npy header", what)
+                               : c8_error(CALIB8_INVALID_ARGUMENT, "%s has a .npy header longer than 64 KiB", what);
   return CALIB8_OK;
 }
 
+c8_status c8_npy_header_len(const void *buf, size_t len, const char *what, size_t *hl) {
+  return header_len(buf, len, what, C8_NPY_BLOB, hl);
+}
+
+/* Finds 'key': in the header dict and returns a pointer just after the colon. */
 static const char *find_key(const char *h, const char *key) {
   char pat[32];
   snprintf(pat, sizeof pat, "'%s'", key);
@@ -43,10 +60,10 @@ static const char *find_key(const char *h, const char *key) {
   return p;
 }
 
-c8_status c8_npy_header_parse(const void *buf, size_t len, const char *what, c8_npy_header *h) {
+c8_status c8_npy_header_parse_kind(const void *buf, size_t len, const char *what, c8_npy_kind kind, c8_npy_header *h) {
   memset(h, 0, sizeof *h);
-  size_t hl;
-  c8_status st = c8_npy_header_len(buf, len, what, &hl);
+  size_t hl = 0;
+  c8_status st = header_len(buf, len, what, kind, &hl);
   if (st) return st;
   if (hl > len) return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated inside its .npy header", what);
   size_t start = ((const unsigned char *)buf)[6] == 1 ? 10 : 12;
@@ -56,6 +73,7 @@ c8_status c8_npy_header_parse(const void *buf, size_t len, const char *what, c8_
   text[hl - start] = 0;
   const char *d = find_key(text, "descr"), *fo = find_key(text, "fortran_order"), *sh = find_key(text, "shape");
   char descr[16] = {0};
+  bool file = kind == C8_NPY_FILE;
   if (!d || !fo || !sh) {
     st = c8_error(CALIB8_INVALID_ARGUMENT, "%s has a malformed .npy header (needs descr, fortran_order and shape)", what);
     goto out;
@@ -65,12 +83,11 @@ c8_status c8_npy_header_parse(const void *buf, size_t len, const char *what, c8_
     goto out;
   }
   for (size_t i = 0; i < sizeof descrs / sizeof descrs[0]; i++)
-    if (!strcmp(descr, descrs[i].descr)) h->dtype = descrs[i].dtype;
+    if (!strcmp(descr, descrs[i].descr) && (descrs[i].file || !file)) h->dtype = descrs[i].dtype;
   if (!h->dtype) {
-    st = c8_error(CALIB8_UNSUPPORTED,
-                  "%s has element type '%s'; supported: float32, float64, int64, int32, int16, uint16, int8, uint8, "
-                  "bool (little-endian)",
-                  what, descr);
+    st = c8_error(CALIB8_UNSUPPORTED, "%s has element type '%s'; supported: %s (little-endian)", what, descr,
+                  file ? "float32, int64, int32, int8, uint8, bool"
+                       : "float32, float64, int64, int32, int16, uint16, int8, uint8, bool");
     goto out;
   }
   if (!strncmp(fo, "True", 4)) {
@@ -78,7 +95,9 @@ c8_status c8_npy_header_parse(const void *buf, size_t len, const char *what, c8_
     goto out;
   }
   if (strncmp(fo, "False", 5) || *sh != '(') {
-    st = c8_error(CALIB8_INVALID_ARGUMENT, "%s has a malformed .npy header", what);
+    /* whole files name the faulty entry */
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "%s has a malformed .npy header%s", what,
+                  !file ? "" : strncmp(fo, "False", 5) ? ": bad fortran_order" : ": bad shape");
     goto out;
   }
   const char *p = sh + 1;
@@ -104,4 +123,8 @@ c8_status c8_npy_header_parse(const void *buf, size_t len, const char *what, c8_
 out:
   free(text);
   return st;
+}
+
+c8_status c8_npy_header_parse(const void *buf, size_t len, const char *what, c8_npy_header *h) {
+  return c8_npy_header_parse_kind(buf, len, what, C8_NPY_BLOB, h);
 }

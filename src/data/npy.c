@@ -6,91 +6,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/dataset.h"
 #include "load/model.h"
 
-static const struct {
-  const char *descr;
-  c8_dtype dtype;
-} descrs[] = {
-    {"<f4", CALIB8_FLOAT}, {"<i8", CALIB8_INT64}, {"<i4", CALIB8_INT32}, {"|i1", CALIB8_INT8},
-    {"|u1", CALIB8_UINT8}, {"|b1", CALIB8_BOOL},  {"<i1", CALIB8_INT8},  {"<u1", CALIB8_UINT8},
-};
-
-/* Finds 'key': in the header dict and returns a pointer just after the colon. */
-static const char *find_key(const char *h, const char *key) {
-  char pat[32];
-  snprintf(pat, sizeof pat, "'%s'", key);
-  const char *p = strstr(h, pat);
-  if (!p) return NULL;
-  p = strchr(p + strlen(pat), ':');
-  if (!p) return NULL;
-  p++;
-  while (*p == ' ') p++;
-  return p;
-}
-
 c8_status c8_npy_parse(const void *bytes, size_t len, const char *what, c8_tensor *t) {
-  const unsigned char *b = bytes;
   memset(t, 0, sizeof *t);
-  if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is not a .npy file: the magic string \\x93NUMPY is missing", what);
-  int major = b[6];
-  size_t hlen, hstart;
-  if (major == 1) {
-    hlen = (size_t)b[8] | (size_t)b[9] << 8;
-    hstart = 10;
-  } else if (major == 2 || major == 3) {
-    if (len < 12) return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated inside its .npy header", what);
-    hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
-    hstart = 12;
-  } else {
-    return c8_error(CALIB8_UNSUPPORTED, "%s has .npy format version %d, only 1 to 3 are supported", what, major);
-  }
-  if (hstart + hlen > len || hlen > 65536)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated inside its .npy header", what);
-  char h[65537];
-  memcpy(h, b + hstart, hlen);
-  h[hlen] = 0;
-  const char *d = find_key(h, "descr"), *fo = find_key(h, "fortran_order"), *sh = find_key(h, "shape");
-  if (!d || !fo || !sh)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s has a malformed .npy header (needs descr, fortran_order and shape)", what);
-  char descr[16] = {0};
-  if (*d != '\'' || sscanf(d + 1, "%15[^']", descr) != 1)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s has a malformed .npy header: bad descr", what);
-  t->dtype = CALIB8_UNDEFINED;
-  for (size_t i = 0; i < sizeof descrs / sizeof descrs[0]; i++)
-    if (strcmp(descr, descrs[i].descr) == 0) t->dtype = descrs[i].dtype;
-  if (t->dtype == CALIB8_UNDEFINED)
-    return c8_error(CALIB8_UNSUPPORTED,
-                    "%s has element type '%s'; supported: float32, int64, int32, int8, uint8, bool (little-endian)",
-                    what, descr);
-  if (strncmp(fo, "True", 4) == 0)
-    return c8_error(CALIB8_UNSUPPORTED, "%s is in Fortran order; save it C-contiguous (np.ascontiguousarray)", what);
-  if (strncmp(fo, "False", 5) != 0)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s has a malformed .npy header: bad fortran_order", what);
-  if (*sh != '(') return c8_error(CALIB8_INVALID_ARGUMENT, "%s has a malformed .npy header: bad shape", what);
-  const char *p = sh + 1;
-  int64_t numel = 1;
-  for (;;) {
-    while (*p == ' ' || *p == ',') p++;
-    if (*p == ')') break;
-    char *end;
-    long long v = strtoll(p, &end, 10);
-    if (end == p || v < 0 || t->rank >= C8_MAX_RANK)
-      return c8_error(CALIB8_INVALID_ARGUMENT, "%s has a malformed .npy header: bad shape", what);
-    if (v > 0 && numel > (INT64_C(1) << 40) / v)
-      return c8_error(CALIB8_INVALID_ARGUMENT, "%s declares a shape too large to load", what);
-    t->dims[t->rank++] = v;
-    numel *= v;
-    p = end;
-  }
-  size_t nbytes = (size_t)numel * calib8_dtype_size(t->dtype);
-  if (len - hstart - hlen < nbytes)
+  c8_npy_header h;
+  c8_status st = c8_npy_header_parse_kind(bytes, len, what, C8_NPY_FILE, &h); /* npy-header.c */
+  if (st) return st;
+  t->dtype = h.dtype;
+  t->rank = h.rank;
+  memcpy(t->dims, h.dims, sizeof h.dims);
+  size_t nbytes = c8_nbytes(t);
+  if (len - h.data_offset < nbytes)
     return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated: its header declares %zu data bytes, the file has %zu",
-                    what, nbytes, len - hstart - hlen);
+                    what, nbytes, len - h.data_offset);
   t->data = c8_alloc(nbytes);
   if (!t->data) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading %s", what);
-  memcpy(t->data, b + hstart + hlen, nbytes);
+  memcpy(t->data, (const unsigned char *)bytes + h.data_offset, nbytes);
   if (t->dtype == CALIB8_BOOL)
     for (size_t i = 0; i < nbytes; i++) ((uint8_t *)t->data)[i] = ((uint8_t *)t->data)[i] != 0;
   return CALIB8_OK;
@@ -109,9 +42,7 @@ c8_status c8_npy_read(const char *path, c8_tensor *t) {
 }
 
 c8_status c8_npy_serialize(const c8_tensor *t, void **out_bytes, size_t *out_len) {
-  const char *descr = NULL;
-  for (size_t i = 0; i < sizeof descrs / sizeof descrs[0] && !descr; i++)
-    if (descrs[i].dtype == t->dtype) descr = descrs[i].descr;
+  const char *descr = c8_npy_descr(t->dtype);
   if (!descr) return c8_error(CALIB8_UNSUPPORTED, "cannot write %s tensors to .npy", calib8_dtype_name(t->dtype));
   char shape[256] = "";
   size_t n = 0;

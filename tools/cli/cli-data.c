@@ -136,14 +136,9 @@ void cli_feed_close(cli_feed *f) {
   memset(f, 0, sizeof *f);
 }
 
-calib8_status cli_labels_sample(void *user, const c8_sample *s, int row) {
-  cli_labels *l = user;
-  if (row >= 65536) return c8_error(CALIB8_UNSUPPORTED, "batches of more than 65536 samples are not supported");
-  return c8_class_labels_get(l->labels, s, &l->rows[row]);
-}
-
-/* Position of the label among the scores (ties before it by index; NaN never correct). */
-static int64_t label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label) {
+/* Ties count before the label by index (numpy argsort order for equal scores is by index, and argmax returns the
+ * first maximum); NaN scores rank first, and a NaN score for the label is a miss. */
+int64_t cli_label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label) {
   double v = c8_get_f64(out, row * k + label);
   if (v != v) return k;
   int64_t r = 0;
@@ -157,18 +152,17 @@ static int64_t label_rank(const calib8_tensor *out, int64_t row, int64_t k, int6
 int64_t cli_topk_hits(const calib8_tensor *out, const char *out_name, int rows, const int64_t *labels, int k) {
   int64_t n = out->rank >= 1 ? out->dims[0] : 0;
   int64_t classes = n > 0 ? c8_numel(out) / n : 0;
-  if (out->rank < 2 || n < rows || classes < 1 || calib8_dtype_size(out->dtype) == 0) {
-    cli_fail("output '%s' has shape %s; top-k needs scores shaped [batch, classes]", out_name, C8_SHAPE_STR(out));
-    return -1;
-  }
+  if (out->rank < 2 || n < rows || classes < 1 || calib8_dtype_size(out->dtype) == 0)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "output '%s' has shape %s; top-k needs scores shaped [batch, classes]",
+                    out_name, C8_SHAPE_STR(out)),
+           -1;
   int64_t hits = 0;
   for (int r = 0; r < rows; r++) {
-    if (labels[r] >= classes) {
-      cli_fail("label %lld is out of range: output '%s' scores %lld classes", (long long)labels[r], out_name,
-               (long long)classes);
-      return -1;
-    }
-    if (label_rank(out, r, classes, labels[r]) < k) hits++;
+    if (labels[r] >= classes)
+      return c8_error(CALIB8_INVALID_ARGUMENT, "label %lld is out of range: output '%s' scores %lld classes",
+                      (long long)labels[r], out_name, (long long)classes),
+             -1;
+    if (cli_label_rank(out, r, classes, labels[r]) < k) hits++;
   }
   return hits;
 }

@@ -33,14 +33,12 @@ int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa
 /* Parses --preprocess / --template into pp; returns false (message printed) on error; *has set when given. */
 bool cli_parse_preprocess(const char *text, const char *template_name, c8_preprocess *pp, bool *has);
 
-/* Labels for a feed: per-sample labels collected batch by batch. */
-typedef struct cli_labels {
-  c8_class_labels *labels;
-  int64_t rows[65536];
-} cli_labels;
-calib8_status cli_labels_sample(void *user, const c8_sample *s, int row);
+/* Position of `label` among the k scores of row `row` of out ([rows, k], any numeric dtype): 0 = top-1; k when the
+ * label's score is NaN. */
+int64_t cli_label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label);
 
-/* Top-k hits of output `out` ([rows', classes], first `rows` real) against labels; -1 on a shape problem (printed). */
+/* Top-k hits of output `out` ([rows', classes], first `rows` real) against labels; -1 on a shape problem or a label
+ * out of range (the message is the last error, CALIB8_INVALID_ARGUMENT). */
 int64_t cli_topk_hits(const calib8_tensor *out, const char *out_name, int rows, const int64_t *labels, int k);
 
 #endif

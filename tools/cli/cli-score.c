@@ -83,6 +83,23 @@ static calib8_status on_sample(void *user, const c8_sample *s, int row) {
   return CALIB8_OK;
 }
 
+/* The top class of the first row of y and its probability: the score itself when every score of the row is in
+ * [0, 1] (normalized by their sum), else the softmax of the scores as logits. */
+static void first_sample(cli_scorer *sc, const calib8_tensor *y) {
+  int64_t classes = c8_numel(y) / y->dims[0];
+  const float *row = y->data;
+  int best = 0;
+  double mx = row[0], sum = 0;
+  for (int64_t j = 1; j < classes; j++)
+    if (row[j] > row[best]) best = (int)j;
+  mx = row[best];
+  bool probs = true;
+  for (int64_t j = 0; j < classes; j++) probs &= row[j] >= 0 && row[j] <= 1;
+  for (int64_t j = 0; j < classes; j++) sum += probs ? row[j] : exp(row[j] - mx);
+  sc->first_class = best;
+  sc->first_prob = probs ? row[best] / (sum > 0 ? sum : 1) : 1.0 / sum; /* softmax of logits */
+}
+
 calib8_status cli_score(cli_scorer *sc, calib8_session *s, double *score, int64_t *count) {
   cli_feed f;
   const char *spec = sc->test;
@@ -93,6 +110,8 @@ calib8_status cli_score(cli_scorer *sc, calib8_session *s, double *score, int64_
   double acc = 0.0;
   if (!ctx) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   ctx->sc = sc;
+  sc->first_class = -1;
+  sc->first_prob = 0;
   if ((st = cli_feed_open(&f, sc->model, 1, &spec, sc->pp, sc->batch, sc->limit))) goto out;
   if (sc->det && (st = c8_det_eval_create(&sc->det_opts, &de))) goto out;
   for (;;) {
@@ -107,9 +126,10 @@ calib8_status cli_score(cli_scorer *sc, calib8_session *s, double *score, int64_
     if (sc->metric == METRIC_TOP1 || sc->metric == METRIC_TOP5) {
       int64_t h = cli_topk_hits(&y, yname, rows, ctx->labels, sc->metric == METRIC_TOP5 ? 5 : 1);
       if (h < 0) {
-        st = c8_error(CALIB8_INVALID_ARGUMENT, "output '%s' cannot be scored with %s", yname, names[sc->metric]);
+        st = CALIB8_INVALID_ARGUMENT; /* the message is set */
         goto out;
       }
+      if (sc->first_class < 0 && y.dtype == CALIB8_FLOAT) first_sample(sc, &y);
       acc += (double)h;
     } else if (sc->metric == METRIC_MAP50 || sc->metric == METRIC_MAP) {
       if ((st = c8_det_check_output(&sc->det_opts, &y, yname))) goto out;

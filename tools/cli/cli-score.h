@@ -24,6 +24,8 @@ typedef struct cli_scorer {
   c8_det_options det_opts;
   calib8_session *reference;   /* similarity */
   bool cosine_only;            /* similarity: always the per-sample cosine (sensitivity ranking) */
+  int first_class;             /* top1/top5, set by cli_score: the first sample's top class (-1: scores not float) */
+  double first_prob;           /*   and its probability (softmax of the scores unless they are all in [0, 1]) */
 } cli_scorer;
 
 /* Parses a metric name; -1 when unknown. */

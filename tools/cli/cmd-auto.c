@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-quant-options.h"
 #include "cli-score.h"
 #include "cli.h"
 #include "core/progress.h"
@@ -28,7 +29,6 @@
 
 #define MAX_TRIALS_FAST 8
 #define MAX_TRIALS_FULL 12
-#define MAX_SPECS C8_DATASET_MAX_INPUTS
 
 typedef struct strategy {
   c8_threshold_method method;
@@ -52,11 +52,11 @@ typedef struct trial {
 
 typedef struct search {
   /* inputs */
-  const char *model_path, *out, *json, *labels, *test, *log_path;
-  const char *calib[MAX_SPECS];
-  int n_calib, batch, threads, limit, test_limit, max_trials;
+  cli_quant_common c; /* model, data, preprocessing text, -o, --json, test set, batch, threads, limits, --quiet */
+  const char *log_path;
+  int max_trials;
   double max_drop, fp32_score, fp32_diff;
-  bool have_fp32_score, full, resume, quiet;
+  bool have_fp32_score, full, resume;
   cli_metric metric;
   c8_decode_kind decode;
   c8_preprocess pp;
@@ -157,7 +157,7 @@ static calib8_status build(search *S, const strategy *st, c8_qplan **plan, c8_gr
 
 static calib8_status score_graph(search *S, const c8_graph *qdq, double *score) {
   calib8_session_options so = calib8_session_options_default();
-  so.threads = S->threads;
+  so.threads = S->c.threads;
   calib8_session *qs = NULL;
   int64_t count;
   calib8_status st = c8_session_create_from_graph(qdq, &so, &qs);
@@ -177,7 +177,7 @@ static bool better(const search *S, const trial *a, const trial *b) {
 static calib8_status write_best(search *S) {
   calib8_status st;
   c8_onnx_write_options wo = {.producer = "calib8 auto"};
-  if ((st = c8_onnx_write(S->best_qdq, &wo, S->out))) return st;
+  if ((st = c8_onnx_write(S->best_qdq, &wo, S->c.out))) return st;
   if ((st = c8_qtable_write(S->best_plan, S->qtable_path))) return st;
   return c8_calib_table_write(S->best_plan, S->best_cal, S->table_path);
 }
@@ -294,7 +294,7 @@ static calib8_status rank_layers(search *S, c8_threshold_method method, bool all
   calib8_status st = CALIB8_OK;
   c8_progress bar;
   int total = n_compute(g) * (all_methods ? C8_THRESHOLD_COUNT : 1);
-  c8_progress_start(&bar, "sensitivity", total, S->quiet);
+  c8_progress_start(&bar, "sensitivity", total, S->c.quiet);
   int done = 0;
   for (int i = 0; i < g->n_nodes && !st; i++) {
     if (!c8_op_is_int8_compute(g->nodes[i].op_type)) continue;
@@ -313,7 +313,7 @@ static calib8_status rank_layers(search *S, c8_threshold_method method, bool all
           score = sc == &S->sc ? S->fp32_score : 1.0; /* cannot be INT8: no loss */
         } else {
           calib8_session_options so = calib8_session_options_default();
-          so.threads = S->threads;
+          so.threads = S->c.threads;
           calib8_session *qs = NULL;
           int64_t count;
           st = c8_session_create_from_graph(qdq, &so, &qs);
@@ -339,7 +339,7 @@ static calib8_status rank_layers(search *S, c8_threshold_method method, bool all
 /* The FP32 conversion check: calib8's optimized graph against the graph as written, on one sample. */
 static calib8_status fp32_check(search *S, cli_feed *feed) {
   calib8_session_options so = calib8_session_options_default();
-  so.threads = S->threads;
+  so.threads = S->c.threads;
   so.optimize = 0;
   calib8_session *raw = NULL;
   calib8_status st = calib8_session_create(S->m, &so, &raw);
@@ -375,12 +375,13 @@ out:
 /* One streaming calibration pass of session `s` (with per-channel input means when `means`). */
 static calib8_status calibrate_session(search *S, calib8_session *s, c8_calibration **out, bool means) {
   cli_feed feed;
-  calib8_status st = cli_feed_open(&feed, S->m, S->n_calib, S->calib, S->has_pp ? &S->pp : NULL, S->batch, S->limit);
+  calib8_status st =
+      cli_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
   if (st) goto out;
   if ((st = c8_calibration_create(s, out))) goto out;
   if (means && (st = c8_calibration_enable_means(*out))) goto out; /* for the bias-correction trial */
   c8_progress bar;
-  c8_progress_start(&bar, "calibrating", feed.count, S->quiet);
+  c8_progress_start(&bar, "calibrating", feed.count, S->c.quiet);
   for (;;) {
     int rows;
     if ((st = cli_feed_next(&feed, NULL, NULL, &rows))) break;
@@ -389,7 +390,8 @@ static calib8_status calibrate_session(search *S, calib8_session *s, c8_calibrat
     c8_progress_update(&bar, (*out)->samples);
   }
   c8_progress_finish(&bar);
-  if (!st && (*out)->samples == 0) st = c8_error(CALIB8_INVALID_ARGUMENT, "calibration set '%s' holds no samples", S->calib[0]);
+  if (!st && (*out)->samples == 0)
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "calibration set '%s' holds no samples", S->c.calib[0]);
 out:
   cli_feed_close(&feed);
   return st;
@@ -397,7 +399,8 @@ out:
 
 static calib8_status calibrate(search *S) {
   cli_feed feed;
-  calib8_status st = cli_feed_open(&feed, S->m, S->n_calib, S->calib, S->has_pp ? &S->pp : NULL, S->batch, S->limit);
+  calib8_status st =
+      cli_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
   if (!st) st = fp32_check(S, &feed);
   cli_feed_close(&feed);
   if (st) return st;
@@ -431,34 +434,20 @@ static calib8_status load_log(search *S) {
 }
 
 static int parse_args(int argc, char **argv, search *S, bool sensitivity, int *top_k, const char **out_qtable) {
-  const char *pp_text = NULL, *template_name = NULL, *metric = NULL, *decode = NULL;
   S->max_drop = 0.005;
   S->fp32_diff = 1e-3;
   S->best = -1;
+  const cli_quant_words words = {.calib_need = "a dataset",
+                                 .out_need = sensitivity ? "a qtable path" : "the output model path",
+                                 .metric_need = "a metric",
+                                 .check_now = false};
   for (int i = 1; i < argc; i++) {
+    int taken = cli_quant_option(argc, argv, &i, &words, &S->c); /* the options quantize shares */
+    if (taken == 2) return 2;
+    if (taken) continue;
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED(what)                                             \
-  do {                                                         \
-    if (!v) return cli_fail("option %s needs %s", o, what), 2; \
-    i++;                                                       \
-  } while (0)
-    if (!strcmp(o, "--calib") || !strcmp(o, "-c")) {
-      NEED("a dataset");
-      if (S->n_calib == MAX_SPECS) return cli_fail("at most %d --calib sources", MAX_SPECS), 2;
-      S->calib[S->n_calib++] = v;
-    } else if (!strcmp(o, "--test")) { NEED("a dataset"); S->test = v; }
-    else if (!strcmp(o, "--labels")) { NEED("a labels file"); S->labels = v; }
-    else if (!strcmp(o, "--metric")) { NEED("a metric"); metric = v; }
-    else if (!strcmp(o, "--decode")) { NEED("yolov5, yolov8 or boxes"); decode = v; }
-    else if (!strcmp(o, "--preprocess") || !strcmp(o, "-p")) { NEED("a preprocessing string"); pp_text = v; }
-    else if (!strcmp(o, "--template")) { NEED("a template name"); template_name = v; }
-    else if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
-      NEED(sensitivity ? "a qtable path" : "the output model path");
-      if (sensitivity) *out_qtable = v;
-      else S->out = v;
-    } else if (!strcmp(o, "--json")) { NEED("a file name"); S->json = v; }
-    else if (!strcmp(o, "--max-drop") || !strcmp(o, "--fp32-score") || !strcmp(o, "--fp32-diff")) {
-      NEED("a number");
+    if (!strcmp(o, "--max-drop") || !strcmp(o, "--fp32-score") || !strcmp(o, "--fp32-diff")) {
+      CLI_NEED("a number");
       char *end;
       double d = strtod(v, &end);
       if (*end || !isfinite(d) || d < 0) return cli_fail("option %s needs a non-negative number, got '%s'", o, v), 2;
@@ -466,56 +455,46 @@ static int parse_args(int argc, char **argv, search *S, bool sensitivity, int *t
       else if (!strcmp(o, "--fp32-diff")) S->fp32_diff = d;
       else S->fp32_score = d, S->have_fp32_score = true;
     } else if (!strcmp(o, "--mode")) {
-      NEED("fast or full");
+      CLI_NEED("fast or full");
       if (!strcmp(v, "fast")) S->full = false;
       else if (!strcmp(v, "full")) S->full = true;
       else return cli_fail("--mode '%s' is not fast or full", v), 2;
     } else if (!strcmp(o, "--resume")) S->resume = true;
     else if (!strcmp(o, "--top")) {
-      NEED("a count");
+      CLI_NEED("a count");
       if (!cli_parse_int(o, v, 1, 100000, top_k)) return 2;
-    } else if (!strcmp(o, "--batch")) {
-      NEED("a batch size");
-      if (!cli_parse_int(o, v, 1, 4096, &S->batch)) return 2;
-    } else if (!strcmp(o, "--threads")) {
-      NEED("a thread count");
-      if (!cli_parse_int(o, v, 1, 256, &S->threads)) return 2;
-    } else if (!strcmp(o, "--limit")) {
-      NEED("a sample count");
-      if (!cli_parse_int(o, v, 1, 2000000000, &S->limit)) return 2;
-    } else if (!strcmp(o, "--test-limit")) {
-      NEED("a sample count");
-      if (!cli_parse_int(o, v, 1, 2000000000, &S->test_limit)) return 2;
-    } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) S->quiet = true;
-    else if (o[0] == '-') return cli_fail("%s: unknown option '%s'", sensitivity ? "sensitivity" : "auto", o), 2;
-    else if (!S->model_path) S->model_path = o;
+    } else if (o[0] == '-') return cli_fail("%s: unknown option '%s'", sensitivity ? "sensitivity" : "auto", o), 2;
+    else if (!S->c.model) S->c.model = o;
     else return cli_fail("%s: unexpected argument '%s'", sensitivity ? "sensitivity" : "auto", o), 2;
-#undef NEED
+  }
+  if (sensitivity) { /* -o names the qtable of the most sensitive layers, not a model */
+    *out_qtable = S->c.out;
+    S->c.out = NULL;
   }
   if (sensitivity) {
-    if (!S->model_path || !S->n_calib)
+    if (!S->c.model || !S->c.n_calib)
       return cli_fail("usage: calib8 sensitivity MODEL --calib SRC [--test SRC [--labels FILE --metric M]] [--top K] [-o QTABLE]"), 2;
-  } else if (!S->model_path || !S->n_calib || !S->test || !S->out) {
+  } else if (!S->c.model || !S->c.n_calib || !S->c.test || !S->c.out) {
     return cli_fail("usage: calib8 auto MODEL --calib SRC --test SRC [--labels FILE] [--metric M] [--max-drop 0.005] "
                     "[--mode fast|full] [--json FILE] [--resume] -o OUT.onnx"),
            2;
   }
-  if (!cli_parse_preprocess(pp_text, template_name, &S->pp, &S->has_pp)) return 2;
+  if (!cli_parse_preprocess(S->c.pp_text, S->c.template_name, &S->pp, &S->has_pp)) return 2;
   int mt;
-  if (metric) {
-    mt = cli_metric_parse(metric);
-    if (mt < 0) return cli_fail("--metric '%s' is not one of top1, top5, map50, map, similarity", metric), 2;
+  if (S->c.metric) {
+    mt = cli_metric_parse(S->c.metric);
+    if (mt < 0) return cli_fail("--metric '%s' is not one of top1, top5, map50, map, similarity", S->c.metric), 2;
   } else {
-    mt = S->labels ? METRIC_TOP1 : METRIC_SIMILARITY;
+    mt = S->c.labels ? METRIC_TOP1 : METRIC_SIMILARITY;
   }
   S->metric = (cli_metric)mt;
-  if (decode) {
-    int d = c8_decode_parse(decode);
-    if (d < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", decode), 2;
+  if (S->c.decode) {
+    int d = c8_decode_parse(S->c.decode);
+    if (d < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", S->c.decode), 2;
     S->decode = (c8_decode_kind)d;
   }
   if ((S->metric == METRIC_TOP1 || S->metric == METRIC_TOP5 || S->metric == METRIC_MAP50 || S->metric == METRIC_MAP) &&
-      !S->labels)
+      !S->c.labels)
     return cli_fail("--metric %s needs --labels FILE", cli_metric_name(S->metric)), 2;
   S->max_trials = S->full ? MAX_TRIALS_FULL : MAX_TRIALS_FAST;
   return 0;
@@ -523,14 +502,14 @@ static int parse_args(int argc, char **argv, search *S, bool sensitivity, int *t
 
 static calib8_status setup(search *S) {
   calib8_status st;
-  if ((st = calib8_model_load(S->model_path, &S->m))) return st;
+  if ((st = calib8_model_load(S->c.model, &S->m))) return st;
   calib8_session_options so = calib8_session_options_default();
-  so.threads = S->threads;
+  so.threads = S->c.threads;
   if ((st = calib8_session_create(S->m, &so, &S->s))) return st;
   S->g = S->s->g;
-  const char *test = S->test ? S->test : S->calib[0];
-  int64_t tl = S->test_limit;
-  if ((st = cli_scorer_init(&S->sc, S->metric, S->m, test, S->has_pp ? &S->pp : NULL, S->labels, S->batch, tl)))
+  const char *test = S->c.test ? S->c.test : S->c.calib[0];
+  int64_t tl = S->c.test_limit;
+  if ((st = cli_scorer_init(&S->sc, S->metric, S->m, test, S->has_pp ? &S->pp : NULL, S->c.labels, S->c.batch, tl)))
     return st;
   S->sc.det_opts.decode = S->decode;
   if (S->metric == METRIC_SIMILARITY) {
@@ -590,7 +569,7 @@ int cmd_auto(int argc, char **argv) {
   }
   rc = 1;
   char base_path[PATH_MAX];
-  snprintf(base_path, sizeof base_path, "%s", S->out);
+  snprintf(base_path, sizeof base_path, "%s", S->c.out);
   char *dot = strrchr(base_path, '.');
   if (dot && !strcmp(dot, ".onnx")) *dot = 0;
   char log_path[PATH_MAX + 16];
@@ -599,8 +578,8 @@ int cmd_auto(int argc, char **argv) {
   snprintf(S->qtable_path, sizeof S->qtable_path, "%s.qtable", base_path);
   snprintf(S->table_path, sizeof S->table_path, "%s.table", base_path);
   char rp1[PATH_MAX], rp2[PATH_MAX];
-  if (realpath(S->model_path, rp1) && realpath(S->out, rp2) && !strcmp(rp1, rp2)) {
-    rc = cli_fail("-o '%s' is the input model; calib8 never overwrites an input", S->out);
+  if (realpath(S->c.model, rp1) && realpath(S->c.out, rp2) && !strcmp(rp1, rp2)) {
+    rc = cli_fail("-o '%s' is the input model; calib8 never overwrites an input", S->c.out);
     goto out;
   }
   if (S->resume && (st = load_log(S))) goto fail;
@@ -719,8 +698,9 @@ int cmd_auto(int argc, char **argv) {
       cli_scorer rs;
       calib8_session *ref2 = NULL;
       calib8_session_options so = calib8_session_options_default();
-      so.threads = S->threads;
-      if ((st = cli_scorer_init(&rs, METRIC_SIMILARITY, S->m, S->test, S->has_pp ? &S->pp : NULL, NULL, S->batch, 64)))
+      so.threads = S->c.threads;
+      if ((st = cli_scorer_init(&rs, METRIC_SIMILARITY, S->m, S->c.test, S->has_pp ? &S->pp : NULL, NULL, S->c.batch,
+                                64)))
         goto fail;
       if ((st = calib8_session_create(S->m, &so, &ref2))) goto fail;
       rs.reference = ref2;
@@ -771,7 +751,7 @@ int cmd_auto(int argc, char **argv) {
       st = c8_graph_equalize(eg, 4, &pairs);
       if (!st && pairs > 0) {
         calib8_session_options so = calib8_session_options_default();
-        so.threads = S->threads;
+        so.threads = S->c.threads;
         st = c8_session_create_from_graph(eg, &so, &S->eq_s);
         if (!st && S->eq_s->g->n_nodes != S->g->n_nodes)
           st = c8_error(CALIB8_INTERNAL, "the equalized graph has %d nodes, the original %d", S->eq_s->g->n_nodes,
@@ -825,15 +805,15 @@ done:;
   printf("choice: trial %d (%s): %s %.4f, drop %+.4f, %d FP32 layers, %.1f %% of MACs in INT8; %d trials\n",
          S->best + 1, b->desc, cli_metric_name(S->metric), b->score, b->drop, b->n_fp32, 100.0 * b->int8_macs,
          S->n_trials);
-  printf("wrote %s, %s, %s, %s\n", S->out, S->qtable_path, S->table_path, S->log_path);
-  if (S->json) {
+  printf("wrote %s, %s, %s, %s\n", S->c.out, S->qtable_path, S->table_path, S->log_path);
+  if (S->c.json) {
     cJSON *root = c8_summary_json(S->best_plan, S->best_cal, S->m->graph, S->best_qdq);
     if (!root) {
       st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
       goto fail;
     }
-    cJSON_AddStringToObject(root, "model", S->model_path);
-    cJSON_AddStringToObject(root, "output", S->out);
+    cJSON_AddStringToObject(root, "model", S->c.model);
+    cJSON_AddStringToObject(root, "output", S->c.out);
     cJSON_AddStringToObject(root, "metric", cli_metric_name(S->metric));
     cJSON_AddNumberToObject(root, "fp32_score", S->fp32_score);
     cJSON_AddNumberToObject(root, "max_drop", S->max_drop);
@@ -869,13 +849,13 @@ done:;
       st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
       goto fail;
     }
-    st = c8_write_file_atomic(S->json, text, strlen(text));
+    st = c8_write_file_atomic(S->c.json, text, strlen(text));
     free(text);
     if (st) goto fail;
   }
   if (!b->meets) {
     rc = cli_fail("no trial met the budget (drop <= %.4f); the best one (trial %d, drop %+.4f) was written to '%s'",
-                  S->max_drop, S->best + 1, b->drop, S->out);
+                  S->max_drop, S->best + 1, b->drop, S->c.out);
     goto out;
   }
   rc = 0;
@@ -903,10 +883,10 @@ int cmd_sensitivity(int argc, char **argv) {
     return rc;
   }
   rc = 1;
-  bool with_metric = S->labels != NULL;
+  bool with_metric = S->c.labels != NULL;
   if (!with_metric) S->metric = METRIC_SIMILARITY;
-  if (!S->test) S->test = S->calib[0];
-  if (!S->test_limit && !with_metric) S->test_limit = 64;
+  if (!S->c.test) S->c.test = S->c.calib[0];
+  if (!S->c.test_limit && !with_metric) S->c.test_limit = 64;
   if ((st = setup(S))) goto fail;
   cli_scorer *sc = &S->sc;
   cli_scorer cos_sc;

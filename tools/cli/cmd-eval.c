@@ -34,19 +34,6 @@ static void print_templates(void) {
            c8_preprocess_template_note(i));
 }
 
-/* Position of the label among the scores, counting ties before it by index (numpy argsort order for
- * equal scores is by index, and argmax returns the first maximum). 0 = top-1. */
-static int64_t label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label) {
-  double v = c8_get_f64(out, row * k + label);
-  int64_t r = 0;
-  for (int64_t j = 0; j < k; j++) {
-    double x = c8_get_f64(out, row * k + j);
-    if (x > v || (x == v && j < label) || (x != x && v == v)) r++; /* NaN scores rank first: never correct */
-  }
-  if (v != v) r = k; /* a NaN score for the label is a miss */
-  return r;
-}
-
 typedef struct batch_state {
   int n_inputs;
   const char *names[C8_DATASET_MAX_INPUTS];
@@ -430,7 +417,7 @@ int cmd_eval(int argc, char **argv) {
                       (long long)b->labels[r], (long long)(count + r), calib8_session_output_name(s, 0), (long long)k);
         goto out;
       }
-      if (label_rank(&out, r, k, b->labels[r]) < topk) correct++;
+      if (cli_label_rank(&out, r, k, b->labels[r]) < topk) correct++;
     }
     count += real;
   }

@@ -15,6 +15,7 @@
 #include "cli-data.h"
 #include "cli-score.h"
 #include "cli-ppcheck.h"
+#include "cli-quant-options.h"
 #include "cli.h"
 #include "core/progress.h"
 #include "data/npy.h"
@@ -40,14 +41,10 @@ static const char *usage_text =
     "  --bias-correction  biases absorb the mean output shift of weight quantization, (W_q - W) E[x], with E[x]\n"
     "                     measured during calibration (Nagel et al. 2019, 4.2)";
 
-#define MAX_SPECS C8_DATASET_MAX_INPUTS
-
 typedef struct quantize_args {
-  const char *model, *out, *pp_text, *template_name, *qtable, *write_qtable, *table, *trt_cache, *json;
-  const char *test, *labels, *metric, *decode, *fp32_after, *fp32_before, *check_pp;
-  const char *calib[MAX_SPECS];
-  int n_calib, batch, threads, limit, test_limit;
-  bool quiet, fp32_heads;
+  cli_quant_common c; /* model, data, preprocessing, -o, --json, test set, batch, threads, limits, --quiet */
+  const char *qtable, *write_qtable, *table, *trt_cache, *fp32_after, *fp32_before, *check_pp;
+  bool fp32_heads;
   bool equalize;
   c8_quant_options q;
 } quantize_args;
@@ -102,21 +99,21 @@ static int names_file(const char *spec, const char *resolved) {
  * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
 static bool check_outputs(const quantize_args *a) {
   const char *opt[5] = {"-o", "--table", "--trt-cache", "--write-qtable", "--json"};
-  const char *path[5] = {a->out, a->table, a->trt_cache, a->write_qtable, a->json};
+  const char *path[5] = {a->c.out, a->table, a->trt_cache, a->write_qtable, a->c.json};
   char res[5][PATH_MAX];
   for (int i = 0; i < 5; i++) {
     if (!path[i]) continue;
     if (!resolve_output(opt[i], path[i], res[i])) return false;
     const char *what = NULL, *in = NULL;
     int how = 0;
-    if ((how = names_file(a->model, res[i]))) what = "the input model", in = a->model;
+    if ((how = names_file(a->c.model, res[i]))) what = "the input model", in = a->c.model;
     else if (a->qtable && (how = names_file(a->qtable, res[i]))) what = "the qtable read with --qtable", in = a->qtable;
-    else if (a->labels && (how = names_file(a->labels, res[i]))) what = "the labels file", in = a->labels;
-    else if (a->test && (how = names_file(a->test, res[i]))) what = "the test set", in = a->test;
-    for (int k = 0; k < a->n_calib && !what; k++)
-      if ((how = names_file(a->calib[k], res[i]))) what = "the calibration source", in = a->calib[k];
+    else if (a->c.labels && (how = names_file(a->c.labels, res[i]))) what = "the labels file", in = a->c.labels;
+    else if (a->c.test && (how = names_file(a->c.test, res[i]))) what = "the test set", in = a->c.test;
+    for (int k = 0; k < a->c.n_calib && !what; k++)
+      if ((how = names_file(a->c.calib[k], res[i]))) what = "the calibration source", in = a->c.calib[k];
     if (what) {
-      if (i == 0 && in == a->model)
+      if (i == 0 && in == a->c.model)
         return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", path[i]), false;
       return cli_fail("%s '%s' is %s%s '%s'; calib8 never overwrites an input", opt[i], path[i],
                       how == 2 ? "a file of " : "", what, in),
@@ -134,91 +131,64 @@ static bool check_outputs(const quantize_args *a) {
 static int parse_args(int argc, char **argv, quantize_args *a) {
   memset(a, 0, sizeof *a);
   a->q = c8_quant_options_default();
-  a->metric = "top1";
+  a->c.metric = "top1";
+  const cli_quant_words words = {.calib_need = "a dataset (SRC or NAME=SRC)",
+                                 .out_need = "the output model path",
+                                 .metric_need = "top1, top5, map50, map or similarity",
+                                 .check_now = true};
   for (int i = 1; i < argc; i++) {
+    int taken = cli_quant_option(argc, argv, &i, &words, &a->c); /* the options auto and sensitivity share */
+    if (taken == 2) return 2;
+    if (taken) continue;
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED(what)                                                   \
-  do {                                                               \
-    if (!v) return cli_fail("option %s needs %s", o, what), 2;       \
-    i++;                                                             \
-  } while (0)
-    if (!strcmp(o, "--calib") || !strcmp(o, "-c")) {
-      NEED("a dataset (SRC or NAME=SRC)");
-      if (a->n_calib == MAX_SPECS) return cli_fail("at most %d --calib sources", MAX_SPECS), 2;
-      a->calib[a->n_calib++] = v;
-    } else if (!strcmp(o, "-o") || !strcmp(o, "--output")) { NEED("the output model path"); a->out = v; }
-    else if (!strcmp(o, "--preprocess") || !strcmp(o, "-p")) { NEED("a preprocessing string"); a->pp_text = v; }
-    else if (!strcmp(o, "--template")) { NEED("a template name"); a->template_name = v; }
-    else if (!strcmp(o, "--method")) {
-      NEED("kl, max, percentile, mse or aciq");
+    if (!strcmp(o, "--method")) {
+      CLI_NEED("kl, max, percentile, mse or aciq");
       int m = c8_threshold_method_parse(v);
       if (m < 0) return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq", v), 2;
       a->q.method = (c8_threshold_method)m;
     } else if (!strcmp(o, "--percentile")) {
-      NEED("a percentage");
+      CLI_NEED("a percentage");
       char *end;
       double p = strtod(v, &end);
       if (*end || !(p > 0 && p <= 100)) return cli_fail("--percentile '%s' must be a number in (0, 100]", v), 2;
       a->q.percentile = p;
     } else if (!strcmp(o, "--weights")) {
-      NEED("minmax or admm");
+      CLI_NEED("minmax or admm");
       if (!strcmp(v, "minmax")) a->q.weights = C8_WEIGHTS_MINMAX;
       else if (!strcmp(v, "admm")) a->q.weights = C8_WEIGHTS_ADMM;
       else return cli_fail("--weights '%s' is not minmax or admm", v), 2;
     } else if (!strcmp(o, "--granularity")) {
-      NEED("per-channel, per-tensor or mix");
+      CLI_NEED("per-channel, per-tensor or mix");
       if (!strcmp(v, "per-channel")) a->q.granularity = C8_GRAN_PER_CHANNEL;
       else if (!strcmp(v, "per-tensor")) a->q.granularity = C8_GRAN_PER_TENSOR;
       else if (!strcmp(v, "mix")) a->q.granularity = C8_GRAN_MIX;
       else return cli_fail("--granularity '%s' is not per-channel, per-tensor or mix", v), 2;
     } else if (!strcmp(o, "--asymmetric")) a->q.asymmetric = true;
-    else if (!strcmp(o, "--qtable")) { NEED("a qtable file"); a->qtable = v; }
-    else if (!strcmp(o, "--write-qtable")) { NEED("a file name"); a->write_qtable = v; }
-    else if (!strcmp(o, "--fp32-after")) { NEED("tensor names"); a->fp32_after = v; }
-    else if (!strcmp(o, "--fp32-before")) { NEED("tensor names"); a->fp32_before = v; }
+    else if (!strcmp(o, "--qtable")) { CLI_NEED("a qtable file"); a->qtable = v; }
+    else if (!strcmp(o, "--write-qtable")) { CLI_NEED("a file name"); a->write_qtable = v; }
+    else if (!strcmp(o, "--fp32-after")) { CLI_NEED("tensor names"); a->fp32_after = v; }
+    else if (!strcmp(o, "--fp32-before")) { CLI_NEED("tensor names"); a->fp32_before = v; }
     else if (!strcmp(o, "--fp32-heads")) a->fp32_heads = true;
     else if (!strcmp(o, "--equalize")) a->equalize = true;
     else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = true;
-    else if (!strcmp(o, "--table")) { NEED("a file name"); a->table = v; }
-    else if (!strcmp(o, "--trt-cache")) { NEED("a file name"); a->trt_cache = v; }
-    else if (!strcmp(o, "--json")) { NEED("a file name"); a->json = v; }
-    else if (!strcmp(o, "--check-preprocess")) { NEED("a .npy file of your own preprocessed images"); a->check_pp = v; }
-    else if (!strcmp(o, "--test")) { NEED("a dataset"); a->test = v; }
-    else if (!strcmp(o, "--labels")) { NEED("a labels file"); a->labels = v; }
-    else if (!strcmp(o, "--metric")) {
-      NEED("top1, top5, map50, map or similarity");
-      if (cli_metric_parse(v) < 0) return cli_fail("--metric '%s' is not top1, top5, map50, map or similarity", v), 2;
-      a->metric = v;
-    } else if (!strcmp(o, "--decode")) {
-      NEED("yolov5, yolov8 or boxes");
-      if (c8_decode_parse(v) < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", v), 2;
-      a->decode = v;
-    } else if (!strcmp(o, "--batch")) {
-      NEED("a batch size");
-      if (!cli_parse_int(o, v, 1, 4096, &a->batch)) return 2;
-    } else if (!strcmp(o, "--threads")) {
-      NEED("a thread count");
-      if (!cli_parse_int(o, v, 1, 256, &a->threads)) return 2;
-    } else if (!strcmp(o, "--limit")) {
-      NEED("a sample count");
-      if (!cli_parse_int(o, v, 1, 2000000000, &a->limit)) return 2;
-    } else if (!strcmp(o, "--test-limit")) {
-      NEED("a sample count");
-      if (!cli_parse_int(o, v, 1, 2000000000, &a->test_limit)) return 2;
-    } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) a->quiet = true;
+    else if (!strcmp(o, "--table")) { CLI_NEED("a file name"); a->table = v; }
+    else if (!strcmp(o, "--trt-cache")) { CLI_NEED("a file name"); a->trt_cache = v; }
+    else if (!strcmp(o, "--check-preprocess")) {
+      CLI_NEED("a .npy file of your own preprocessed images");
+      a->check_pp = v;
+    }
     else if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
       printf("%s\n(see docs/quantization.md)\n", usage_text);
       return -1;
     }
     else if (o[0] == '-') return cli_fail("quantize: unknown option '%s' (run 'calib8 quantize' for the options)", o), 2;
-    else if (!a->model) a->model = o;
+    else if (!a->c.model) a->c.model = o;
     else return cli_fail("quantize: unexpected argument '%s' (run 'calib8 quantize' for the options)", o), 2;
-#undef NEED
   }
   if (argc <= 1) return fprintf(stderr, "%s\n", usage_text), 2;
-  if (!a->model || !a->n_calib || !a->out)
+  if (!a->c.model || !a->c.n_calib || !a->c.out)
     return cli_fail("quantize needs MODEL, --calib SRC and -o OUT.onnx (run 'calib8 quantize' for the options)"), 2;
-  if (a->test && !a->labels && strcmp(a->metric, "similarity"))
+  if (a->c.test && !a->c.labels && strcmp(a->c.metric, "similarity"))
     return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
   if (!check_outputs(a)) return 2;
   return 0;
@@ -234,63 +204,6 @@ static calib8_status apply_list(const char *list, const c8_graph *g, c8_precisio
     if (st) return st;
   }
   return CALIB8_OK;
-}
-
-/* Streams the test set through a session; returns hits (or -1) and the first sample's top class and probability. */
-static int64_t score(calib8_session *s, const calib8_model *m, const quantize_args *a, const c8_preprocess *pp,
-                     int64_t *count, int *first_cls, double *first_prob, calib8_status *st_out) {
-  cli_feed f;
-  cli_labels *lab = calloc(1, sizeof *lab);
-  int64_t hits = 0;
-  *count = 0;
-  *first_cls = -1;
-  calib8_status st = CALIB8_OK;
-  const char *spec = a->test;
-  if (!lab) {
-    *st_out = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
-    return -1;
-  }
-  if ((st = cli_feed_open(&f, m, 1, &spec, pp, a->batch, a->test_limit))) goto out;
-  if ((st = c8_class_labels_load(a->labels, &lab->labels))) goto out;
-  if ((st = c8_class_labels_check(lab->labels, c8_dataset_count(f.ds[0]), c8_dataset_record_count(f.ds[0]),
-                                  c8_dataset_spec(f.ds[0]))))
-    goto out;
-  int k = !strcmp(a->metric, "top5") ? 5 : 1;
-  for (;;) {
-    int rows;
-    if ((st = cli_feed_next(&f, cli_labels_sample, lab, &rows))) goto out;
-    if (!rows) break;
-    if ((st = calib8_session_run(s, f.n_inputs, f.names, f.in))) goto out;
-    calib8_tensor y;
-    calib8_session_output(s, 0, &y);
-    int64_t h = cli_topk_hits(&y, calib8_session_output_name(s, 0), rows, lab->rows, k);
-    if (h < 0) { /* message already printed; st stays OK so that the caller prints nothing more */
-      hits = -1;
-      goto out;
-    }
-    if (*first_cls < 0 && y.dtype == CALIB8_FLOAT) {
-      int64_t classes = c8_numel(&y) / y.dims[0];
-      const float *row = y.data;
-      int best = 0;
-      double mx = row[0], sum = 0;
-      for (int64_t j = 1; j < classes; j++)
-        if (row[j] > row[best]) best = (int)j;
-      mx = row[best];
-      bool probs = true;
-      for (int64_t j = 0; j < classes; j++) probs &= row[j] >= 0 && row[j] <= 1;
-      for (int64_t j = 0; j < classes; j++) sum += probs ? row[j] : exp(row[j] - mx);
-      *first_cls = best;
-      *first_prob = probs ? row[best] / (sum > 0 ? sum : 1) : 1.0 / sum; /* softmax of logits */
-    }
-    hits += h;
-    *count += rows;
-  }
-out:
-  cli_feed_close(&f);
-  c8_class_labels_free(lab->labels);
-  free(lab);
-  *st_out = st;
-  return st ? -1 : hits;
 }
 
 /* --equalize: a session over the session's optimized graph after cross-layer equalization replaces it. */
@@ -315,7 +228,7 @@ int cmd_quantize(int argc, char **argv) {
   rc = 1;
   c8_preprocess pp;
   bool has_pp;
-  if (!cli_parse_preprocess(a.pp_text, a.template_name, &pp, &has_pp)) return 2;
+  if (!cli_parse_preprocess(a.c.pp_text, a.c.template_name, &pp, &has_pp)) return 2;
 
   calib8_model *m = NULL;
   calib8_session *s = NULL, *qs = NULL;
@@ -331,13 +244,13 @@ int cmd_quantize(int argc, char **argv) {
   calib8_status st;
   double t0 = c8_now();
 
-  if ((st = calib8_model_load(a.model, &m))) goto fail_status;
+  if ((st = calib8_model_load(a.c.model, &m))) goto fail_status;
   if (a.check_pp) {
     /* the user's tensors for the first K calibration images against calib8's, before any work */
-    const char *spec = a.calib[0], *eq = strchr(spec, '=');
+    const char *spec = a.c.calib[0], *eq = strchr(spec, '=');
     calib8_value_info in0;
-    if (a.n_calib != 1) {
-      rc = cli_fail("--check-preprocess needs one --calib image source; %d are given", a.n_calib);
+    if (a.c.n_calib != 1) {
+      rc = cli_fail("--check-preprocess needs one --calib image source; %d are given", a.c.n_calib);
       goto out;
     }
     calib8_model_input_info(m, 0, &in0);
@@ -347,18 +260,19 @@ int cmd_quantize(int argc, char **argv) {
     rc = 1;
   }
   calib8_session_options so = calib8_session_options_default();
-  so.threads = a.threads;
+  so.threads = a.c.threads;
   if ((st = calib8_session_create(m, &so, &s))) goto fail_status;
   int cle_pairs = -1;
   if (a.equalize && (st = equalize_session(&s, &so, &cle_pairs))) goto fail_status;
 
   /* 1. calibration: one streaming pass */
-  if ((st = cli_feed_open(&feed, m, a.n_calib, a.calib, has_pp ? &pp : NULL, a.batch, a.limit))) goto fail_status;
+  if ((st = cli_feed_open(&feed, m, a.c.n_calib, a.c.calib, has_pp ? &pp : NULL, a.c.batch, a.c.limit)))
+    goto fail_status;
   feed_open = true;
   if ((st = c8_calibration_create(s, &cal))) goto fail_status;
   if (a.q.bias_correction && (st = c8_calibration_enable_means(cal))) goto fail_status;
   c8_progress bar;
-  c8_progress_start(&bar, "calibrating", feed.count, a.quiet);
+  c8_progress_start(&bar, "calibrating", feed.count, a.c.quiet);
   for (;;) {
     int rows;
     if ((st = cli_feed_next(&feed, NULL, NULL, &rows))) goto fail_status;
@@ -368,7 +282,7 @@ int cmd_quantize(int argc, char **argv) {
   }
   c8_progress_finish(&bar);
   if (cal->samples == 0) {
-    rc = cli_fail("calibration set '%s' holds no samples", a.calib[0]);
+    rc = cli_fail("calibration set '%s' holds no samples", a.c.calib[0]);
     goto out;
   }
 
@@ -408,39 +322,37 @@ int cmd_quantize(int argc, char **argv) {
   int64_t n_test = 0;
   int fp_cls = -1, q_cls = -1;
   double fp_prob = 0, q_prob = 0;
-  bool classify = !strcmp(a.metric, "top1") || !strcmp(a.metric, "top5");
-  if (a.test && !classify) {
-    /* detection mAP or label-free similarity, through the shared scorer */
+  bool classify = !strcmp(a.c.metric, "top1") || !strcmp(a.c.metric, "top5");
+  if (a.c.test) {
+    /* class accuracy, detection mAP or label-free similarity, through the shared scorer */
     if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
     cli_scorer sc;
     calib8_session *ref = NULL;
-    cli_metric mt = (cli_metric)cli_metric_parse(a.metric);
-    if ((st = cli_scorer_init(&sc, mt, m, a.test, has_pp ? &pp : NULL, a.labels, a.batch, a.test_limit))) {
+    cli_metric mt = (cli_metric)cli_metric_parse(a.c.metric);
+    /* class labels are checked against the whole test set, --test-limit or not: the scorer checks them only
+       when it is given no limit, so the limit is set after */
+    if ((st = cli_scorer_init(&sc, mt, m, a.c.test, has_pp ? &pp : NULL, a.c.labels, a.c.batch,
+                              classify ? 0 : a.c.test_limit))) {
       cli_scorer_free(&sc);
       goto fail_status;
     }
-    sc.det_opts.decode = a.decode ? (c8_decode_kind)c8_decode_parse(a.decode) : C8_DECODE_YOLOV5;
+    sc.limit = a.c.test_limit;
+    sc.det_opts.decode = a.c.decode ? (c8_decode_kind)c8_decode_parse(a.c.decode) : C8_DECODE_YOLOV5;
     if (mt == METRIC_SIMILARITY && !(st = calib8_session_create(m, &so, &ref))) sc.reference = ref;
     if (!st && mt == METRIC_SIMILARITY) fp32_score = 1.0;
     else if (!st) st = cli_score(&sc, s, &fp32_score, &n_test);
+    fp_cls = sc.first_class, fp_prob = sc.first_prob;
     if (!st) st = cli_score(&sc, qs, &int8_score, &n_test);
+    q_cls = sc.first_class, q_prob = sc.first_prob;
     cli_scorer_free(&sc);
     calib8_session_destroy(ref);
     if (st) goto fail_status;
-  } else if (a.test) {
-    if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
-    int64_t hits = score(s, m, &a, has_pp ? &pp : NULL, &n_test, &fp_cls, &fp_prob, &st);
-    if (hits < 0) goto test_fail;
-    fp32_score = n_test ? (double)hits / (double)n_test : 0;
-    hits = score(qs, m, &a, has_pp ? &pp : NULL, &n_test, &q_cls, &q_prob, &st);
-    if (hits < 0) goto test_fail;
-    int8_score = n_test ? (double)hits / (double)n_test : 0;
   }
 
   /* 5. write the artifacts, each whole or not at all; when one fails, the ones written before it are removed */
   c8_onnx_write_options wo = {.producer = "calib8"};
-  if ((st = c8_onnx_write(qdq, &wo, a.out))) goto fail_status;
-  written[n_written++] = a.out;
+  if ((st = c8_onnx_write(qdq, &wo, a.c.out))) goto fail_status;
+  written[n_written++] = a.c.out;
   if (a.table) {
     if ((st = c8_calib_table_write(plan, cal, a.table))) goto fail_status;
     written[n_written++] = a.table;
@@ -453,33 +365,33 @@ int cmd_quantize(int argc, char **argv) {
     if ((st = c8_qtable_write(plan, a.write_qtable))) goto fail_status;
     written[n_written++] = a.write_qtable;
   }
-  if (a.json) {
+  if (a.c.json) {
     summary = c8_summary_json(plan, cal, m->graph, qdq);
     if (!summary) {
-      rc = cli_fail("out of memory writing '%s'", a.json);
+      rc = cli_fail("out of memory writing '%s'", a.c.json);
       goto out;
     }
-    cJSON_AddStringToObject(summary, "model", a.model);
-    cJSON_AddStringToObject(summary, "output", a.out);
+    cJSON_AddStringToObject(summary, "model", a.c.model);
+    cJSON_AddStringToObject(summary, "output", a.c.out);
     cJSON_AddNumberToObject(summary, "calibration_seconds", t_cal);
     if (a.equalize) cJSON_AddNumberToObject(summary, "equalized_pairs", cle_pairs);
     cJSON_AddBoolToObject(summary, "bias_correction", a.q.bias_correction);
-    if (a.test) {
+    if (a.c.test) {
       cJSON *mt = cJSON_AddObjectToObject(summary, "metrics");
-      cJSON_AddStringToObject(mt, "metric", a.metric);
+      cJSON_AddStringToObject(mt, "metric", a.c.metric);
       cJSON_AddNumberToObject(mt, "fp32", fp32_score);
       cJSON_AddNumberToObject(mt, "int8", int8_score);
       cJSON_AddNumberToObject(mt, "count", (double)n_test);
     }
     char *text = cJSON_Print(summary);
     if (!text) {
-      rc = cli_fail("out of memory writing '%s'", a.json);
+      rc = cli_fail("out of memory writing '%s'", a.c.json);
       goto out;
     }
-    st = c8_write_file_atomic(a.json, text, strlen(text));
+    st = c8_write_file_atomic(a.c.json, text, strlen(text));
     free(text);
     if (st) goto fail_status;
-    written[n_written++] = a.json;
+    written[n_written++] = a.c.json;
   }
 
   int n_int8 = 0, n_cand = 0;
@@ -495,20 +407,15 @@ int cmd_quantize(int argc, char **argv) {
          plan->macs_total ? 100.0 * (double)plan->macs_int8 / (double)plan->macs_total : 0.0);
   if (a.equalize) printf("cross-layer equalization: %d convolution pairs\n", cle_pairs);
   if (a.q.bias_correction) printf("bias correction: on\n");
-  printf("wrote %s\n", a.out);
-  if (a.test) {
-    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.metric, fp32_score, int8_score,
+  printf("wrote %s\n", a.c.out);
+  if (a.c.test) {
+    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.c.metric, fp32_score, int8_score,
            fp32_score - int8_score, (long long)n_test);
     if (classify)
       printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", fp_cls, fp_prob, q_cls, q_prob);
   }
   rc = 0;
   goto out;
-test_fail:
-  if (st == CALIB8_OK) { /* a bad label or output shape, message already printed */
-    rc = 2;
-    goto out;
-  }
 fail_status:
   rc = cli_fail_status(st);
 out:

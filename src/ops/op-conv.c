@@ -654,6 +654,9 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void pad1_r
 
 #ifdef HAVE_PACK_AVX512
 #define PAD_MAX_CHUNKS 64
+#ifndef PAD_PREFETCH
+#define PAD_PREFETCH 2048
+#endif
 /* pad_rows for 2-D images with rows of at most PAD_MAX_CHUNKS * 16 floats per phase, on AVX-512: the same
    rows as pad1_row_avx512 / split2_row_avx512 write, but with the masks of each 16-float chunk (the same for
    every row) computed once per call. Returns false (nothing done) when the rows are too long. */
@@ -693,6 +696,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static bool pad_ro
       }
       /* lane 0's address may lie before the row (c0 < px): computed as an integer, only valid lanes are read */
       const uintptr_t sr = (uintptr_t)(xc + iy * IW);
+      for (int64_t b = 0; b < IW * 4; b += 64) _mm_prefetch((const char *)(sr + PAD_PREFETCH + (uintptr_t)b), _MM_HINT_T0);
       if (S == 1) {
         for (int64_t c = 0; c < nck; c++)
           _mm512_mask_storeu_ps(dr + 16 * c, st[c],

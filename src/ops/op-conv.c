@@ -696,6 +696,8 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static bool pad_ro
       }
       /* lane 0's address may lie before the row (c0 < px): computed as an integer, only valid lanes are read */
       const uintptr_t sr = (uintptr_t)(xc + iy * IW);
+      /* the input ahead (one linear stream over rows and channels): the previous layer's output is often out of
+         cache, and the masked loads below stalled on it (a prefetch never faults, so no bound check) */
       for (int64_t b = 0; b < IW * 4; b += 64) _mm_prefetch((const char *)(sr + PAD_PREFETCH + (uintptr_t)b), _MM_HINT_T0);
       if (S == 1) {
         for (int64_t c = 0; c < nck; c++)

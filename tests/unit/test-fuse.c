@@ -2,8 +2,8 @@
  * nothing observing) and unfused (an observer forces an unfused plan). Every case must give bit-identical
  * outputs both ways, on every ISA level the CPU has and with 1 and 2 threads, and the cases that should
  * fuse must have fewer plan steps when fused. Convolution shapes pick each conv path: GEMM with packing,
- * the direct path (stride 1 on a wide image), the rows path (output rows a multiple of 16 wide, stride 1
- * and 2), 1x1, stride 2, depthwise. */
+ * the direct path (stride 1 on a wide image), the rows path (output rows a multiple of 16 or 8 wide, stride
+ * 1 and 2), 1x1, stride 2, depthwise. */
 #include <float.h>
 #include <stdint.h>
 
@@ -207,6 +207,8 @@ static const shape_case shapes[] = {
     {"3x3 stride 2", 1, 6, 9, 11, 17, 3, 2, 1},
     {"3x3 rows (output rows 32 wide)", 2, 5, 11, 3, 32, 3, 1, 1},
     {"3x3 stride 2 rows (output rows 16 wide, last tile 16)", 1, 6, 9, 5, 32, 3, 2, 1},
+    {"3x3 rows (output rows 8 wide, last tile 8)", 2, 5, 11, 5, 8, 3, 1, 1},
+    {"3x3 stride 2 rows (output rows 8 wide, last tile 24)", 1, 6, 9, 5, 16, 3, 2, 1},
     {"depthwise 5x5", 2, 7, 7, 6, 40, 5, 1, 7},
 };
 

@@ -111,7 +111,7 @@ static inline __attribute__((always_inline)) void apply_body(const c8_epilogue *
   }
 APPLY_WRAPPER(apply_base, )
 #if defined(__GNUC__) && defined(__x86_64__)
-APPLY_WRAPPER(apply_avx2, __attribute__((target("avx2"))))
+APPLY_WRAPPER(apply_avx2, __attribute__((target("avx2,fma")))) /* fma: c8_sigmoidf's fmaf inline */
 #endif
 
 /* A constant that broadcasts over an output [N, M, spatial...] with one value, or one per channel. */

@@ -201,10 +201,12 @@ void c8_conv_set_output(const c8_conv_geom *g, c8_tensor *out, c8_dtype dtype) {
 
 enum { PATH_DEPTHWISE, PATH_GEMM, PATH_DIRECT, PATH_ROWS };
 
-/* PATH_ROWS (AVX-512, 2-D kernels larger than 1x1 whose output rows are a multiple of 16 wide, stride 1, or
+/* PATH_ROWS (AVX-512, 2-D kernels larger than 1x1 whose output rows are a multiple of 8 wide, stride 1, or
    stride 2 over phase-split rows): like the GEMM path, but the micro-kernel (c8_f32_dconv_ukernel_8x16x2)
    reads each 16-column half of a B panel straight from the (padded) source, since 16 consecutive output
    positions then lie on one output row and each im2col row of them is a contiguous run of the source.
+   Output rows 8 wide (and 24, 40) take c8_f32_dconv_ukernel_8x8x4: runs of 8 positions, two per vector
+   (ResNet-8's and the YOLO's 8x8 layers: 145-180 -> 155-205 GFLOP/s, test-conv --bench, vs im2col).
    Output tiles of 32 positions are contiguous in Y, so the GEMM epilogue applies unchanged. */
 
 /* PATH_DIRECT (stride-1 2-D kernels larger than 1x1, AVX-512): output positions are numbered across
@@ -388,7 +390,7 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
     pads = true; /* the kernel reads past each row: always from a padded copy with slack */
   }
   if (s->path == PATH_GEMM && s->cfg->mr == 8 && s->cfg->nr == 32 && c8_cpu_isa() >= C8_ISA_AVX512 &&
-      g->in[0] == 1 && g->k[0] == 1 && g->k[1] * g->k[2] > 1 && g->out[2] % 16 == 0 &&
+      g->in[0] == 1 && g->k[0] == 1 && g->k[1] * g->k[2] > 1 && g->out[2] % 8 == 0 &&
       (g->stride[2] == 1 || (g->stride[2] == 2 && (g->k[2] > 1 || pads))))
     s->path = PATH_ROWS;
   s->padded = pads;
@@ -652,6 +654,9 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static void pad1_r
 
 #ifdef HAVE_PACK_AVX512
 #define PAD_MAX_CHUNKS 64
+#ifndef PAD_PREFETCH
+#define PAD_PREFETCH 2048
+#endif
 /* pad_rows for 2-D images with rows of at most PAD_MAX_CHUNKS * 16 floats per phase, on AVX-512: the same
    rows as pad1_row_avx512 / split2_row_avx512 write, but with the masks of each 16-float chunk (the same for
    every row) computed once per call. Returns false (nothing done) when the rows are too long. */
@@ -691,6 +696,9 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) static bool pad_ro
       }
       /* lane 0's address may lie before the row (c0 < px): computed as an integer, only valid lanes are read */
       const uintptr_t sr = (uintptr_t)(xc + iy * IW);
+      /* the input ahead (one linear stream over rows and channels): the previous layer's output is often out of
+         cache, and the masked loads below stalled on it (a prefetch never faults, so no bound check) */
+      for (int64_t b = 0; b < IW * 4; b += 64) _mm_prefetch((const char *)(sr + PAD_PREFETCH + (uintptr_t)b), _MM_HINT_T0);
       if (S == 1) {
         for (int64_t c = 0; c < nck; c++)
           _mm512_mask_storeu_ps(dr + 16 * c, st[c],
@@ -824,8 +832,12 @@ static void rows_range(void *vjob, int64_t u0, int64_t u1, int thread) {
       if ((q - q0) % s->qband == 0)
         src = unit_source(j, n, gi, q, q1 - q < s->qband ? q1 - q : s->qband, local_src, have);
       const size_t nr = q1 - q < 32 ? (size_t)(q1 - q) : 32;
-      const float *b0 = src + q / OW * rowstep + q % OW;
-      const float *b1 = nr > 16 ? src + (q + 16) / OW * rowstep + (q + 16) % OW : b0;
+      /* runs of 16 (or 8) positions on one output row; past nr, the first run again */
+      const float *b[4];
+      for (int r = 0; r < (OW % 16 ? 4 : 2); r++) {
+        const int64_t qr = q + r * (OW % 16 ? 8 : 16);
+        b[r] = qr < q + (int64_t)nr || r == 0 ? src + qr / OW * rowstep + qr % OW : b[0];
+      }
       for (int64_t i0 = m0; i0 < m1; i0 += 8) {
         const size_t mr = m1 - i0 < 8 ? (size_t)(m1 - i0) : 8;
         tl.row_bias = j->bias ? j->bias + ch0 + i0 : NULL;
@@ -835,8 +847,12 @@ static void rows_range(void *vjob, int64_t u0, int64_t u1, int thread) {
           tl.epi_res = j->res ? j->res + obase + i0 * s->ohw + q : NULL;
           tl.epi_ldr = (size_t)s->ohw;
         }
-        c8_f32_dconv_ukernel_8x16x2__avx512(mr, nr, (size_t)K, wp + (size_t)(i0 / 8) * (size_t)K * 8, b0, b1, s->koff,
-                                            j->y + obase + i0 * s->ohw + q, (size_t)s->ohw, &tl);
+        const float *a = wp + (size_t)(i0 / 8) * (size_t)K * 8;
+        float *c = j->y + obase + i0 * s->ohw + q;
+        if (OW % 16)
+          c8_f32_dconv_ukernel_8x8x4__avx512(mr, nr, (size_t)K, a, b, s->koff, c, (size_t)s->ohw, &tl);
+        else
+          c8_f32_dconv_ukernel_8x16x2__avx512(mr, nr, (size_t)K, a, b[0], b[1], s->koff, c, (size_t)s->ohw, &tl);
       }
     }
   }

@@ -289,6 +289,19 @@ static const conv_case cases[] = {
      .pads = P2(0, 1, 1, 1)},
     {.nsp = 2, .n = 1, .c = 4, .m = 9, .groups = 1, .in = {6, 31}, .k = {3, 1}, .stride = {2, 2}, .dil = {1, 1},
      .pads = P2(1, 1, 1, 0), .bias = true},
+    /* output rows 8 wide (the rows path on AVX-512, runs of 8): batch 2, odd channels, 5 rows (last tile 8
+       positions), Relu; stride 2 with asymmetric pads (phase-split rows), 3 rows (last tile 24); groups 2,
+       24 wide, Clip; 40 wide, 5x5 with dilation 2; 4 wide (GEMM path) */
+    {.nsp = 2, .n = 2, .c = 7, .m = 13, .groups = 1, .in = {5, 8}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
+    {.nsp = 2, .n = 3, .c = 33, .m = 9, .groups = 1, .in = {6, 16}, .k = {3, 3}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(1, 0, 0, 1), .bias = true},
+    {.nsp = 2, .n = 2, .c = 10, .m = 6, .groups = 2, .in = {7, 24}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 1, 0, 1), .bias = true, .act = 2},
+    {.nsp = 2, .n = 1, .c = 3, .m = 17, .groups = 1, .in = {9, 40}, .k = {5, 5}, .stride = {1, 1}, .dil = {2, 2},
+     .pads = P2(4, 4, 4, 4), .bias = true},
+    {.nsp = 2, .n = 2, .c = 5, .m = 8, .groups = 1, .in = {8, 8}, .k = {3, 3}, .stride = {2, 2}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
     /* crosses the GEMM blocks: K = 32*9 > KC, OH*OW = 2304 > NC, M > MC */
     /* FusedConv: Relu / Clip epilogue on the im2col, 1x1 and depthwise paths */
     {.nsp = 2, .n = 1, .c = 3, .m = 5, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},

@@ -2,8 +2,8 @@
  * nothing observing) and unfused (an observer forces an unfused plan). Every case must give bit-identical
  * outputs both ways, on every ISA level the CPU has and with 1 and 2 threads, and the cases that should
  * fuse must have fewer plan steps when fused. Convolution shapes pick each conv path: GEMM with packing,
- * the direct path (stride 1 on a wide image), the rows path (output rows a multiple of 16 wide, stride 1
- * and 2), 1x1, stride 2, depthwise. */
+ * the direct path (stride 1 on a wide image), the rows path (output rows a multiple of 16 or 8 wide, stride
+ * 1 and 2), 1x1, stride 2, depthwise. */
 #include <float.h>
 #include <stdint.h>
 
@@ -11,6 +11,7 @@
 #include "core/cpu.h"
 #include "core/tensor.h"
 #include "graph/graph.h"
+#include "ops/fp-math.h"
 #include "run/session.h"
 
 static uint32_t rng = 4242;
@@ -206,6 +207,8 @@ static const shape_case shapes[] = {
     {"3x3 stride 2", 1, 6, 9, 11, 17, 3, 2, 1},
     {"3x3 rows (output rows 32 wide)", 2, 5, 11, 3, 32, 3, 1, 1},
     {"3x3 stride 2 rows (output rows 16 wide, last tile 16)", 1, 6, 9, 5, 32, 3, 2, 1},
+    {"3x3 rows (output rows 8 wide, last tile 8)", 2, 5, 11, 5, 8, 3, 1, 1},
+    {"3x3 stride 2 rows (output rows 8 wide, last tile 24)", 1, 6, 9, 5, 16, 3, 2, 1},
     {"depthwise 5x5", 2, 7, 7, 6, 40, 5, 1, 7},
 };
 
@@ -281,8 +284,69 @@ static void test_declined(void) {
   c8_graph_destroy(g);
 }
 
+/* Sigmoid and x * sigmoid(x) after an identity 1x1 Conv over 2^18 inputs swept across [-100, 100] plus the
+   clamp edges and specials: fused and unfused, on every ISA level, equal c8_sigmoidf as compiled here (the
+   baseline build, libm fmaf) bit for bit. A single rounding done differently anywhere (an FMA split into a
+   multiply and an add) shows up on a few hundred of these inputs. */
+static void test_sigmoid_sweep(void) {
+  enum { H = 512, W = 512, N = H * W };
+  static const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 88.0f, 88.00001f, -89.0f, -89.00001f, 87.99999f,
+                                  -88.99999f, 1e4f, -1e4f, FLT_MAX, -FLT_MAX, INFINITY, -INFINITY, NAN};
+  const int ns = (int)(sizeof special / sizeof special[0]);
+  float *xd = malloc(sizeof(float) * N), *want = malloc(sizeof(float) * N);
+  for (int i = 0; i < N; i++) xd[i] = i < ns ? special[i] : -100.0f + 200.0f * (float)i / (float)N;
+  calib8_tensor x = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {1, 1, H, W}, .data = xd};
+  const c8_isa top = c8_cpu_isa();
+  for (int silu = 0; silu <= 1; silu++) {
+    for (int i = 0; i < N; i++) {
+      const float v = xd[i] + 0.0f; /* the Conv's output (-0 becomes +0) */
+      want[i] = silu ? v * c8_sigmoidf(v) : c8_sigmoidf(v);
+    }
+    c8_graph *g = c8_graph_new();
+    g->opset = 13;
+    int xv = c8_graph_get_or_add_value(g, "x");
+    int w = const_tensor(g, "w", 4, (int64_t[]){1, 1, 1, 1}, 0.0f, 1.0f);
+    int b = const_tensor(g, "b", 1, (int64_t[]){1}, 0.0f, 0.0f);
+    int y = node(g, "Conv", 3, (int[]){xv, w, b}, "y");
+    set_ints(g, y, "kernel_shape", 2, (int64_t[]){1, 1});
+    int sg = node(g, "Sigmoid", 1, &y, "sg");
+    y = silu ? node(g, "Mul", 2, (int[]){y, sg}, "silu") : sg;
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = xv;
+    g->n_inputs = 1;
+    g->outputs = malloc(sizeof(int));
+    g->outputs[0] = y;
+    g->n_outputs = 1;
+    CHECK_EQ_INT(c8_graph_toposort(g), CALIB8_OK);
+    for (int isa = C8_ISA_SCALAR; isa <= (int)top; isa++) {
+      c8_cpu_set_isa((c8_isa)isa);
+      for (int observe = 0; observe <= 1; observe++) {
+        float *got[2];
+        size_t bytes[2];
+        run(g, &x, 1, observe, got, bytes);
+        CHECK_EQ_INT(bytes[0], sizeof(float) * N);
+        int bad = 0, first = -1;
+        for (int i = 0; got[0] && bytes[0] == sizeof(float) * N && i < N; i++) {
+          const bool same = isnan(want[i]) ? isnan(got[0][i]) : memcmp(&got[0][i], &want[i], sizeof(float)) == 0;
+          if (!same && bad++ == 0) first = i;
+        }
+        CHECK_EQ_INT(bad, 0);
+        if (bad)
+          fprintf(stderr, "  %s %s on %s: %d of %d differ from c8_sigmoidf, first x = %.9g: %.9g, want %.9g\n",
+                  silu ? "x*sigmoid(x)" : "sigmoid", observe ? "unfused" : "fused", c8_isa_name((c8_isa)isa), bad,
+                  N, (double)xd[first], (double)got[0][first], (double)want[first]);
+        free(got[0]), free(got[1]);
+      }
+    }
+    c8_cpu_set_isa(top);
+    c8_graph_destroy(g);
+  }
+  free(xd), free(want);
+}
+
 int main(void) {
   CHECK_RUN(test_chains);
+  CHECK_RUN(test_sigmoid_sweep);
   CHECK_RUN(test_declined);
   return CHECK_DONE();
 }

@@ -23,28 +23,27 @@ static inline __m512 c8_epi_sel_gt(__m512 x, __m512 bound, __m512 value) { /* x 
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, bound, _CMP_GT_OQ), x, value);
 }
 
-/* c8_sigmoidf (ops/fp-math.h), the same float operations in the same order (no FMA), in registers. */
+/* c8_sigmoidf (ops/fp-math.h), the same float operations in the same order (its fmaf as FMA instructions; the
+   clamps as min/max with the constant first, which is the C code's select: NaN passes through), in registers. */
 static inline __m512 c8_epi_sigmoid(__m512 x) {
-  const __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
-  const __m512 lo = c8_epi_sel_lt(z, _mm512_set1_ps(-88.0f), _mm512_set1_ps(-88.0f));
-  const __m512 zc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, _mm512_set1_ps(89.0f), _CMP_GT_OQ), lo,
-                                         _mm512_set1_ps(89.0f));
+  const __m512 lo = _mm512_min_ps(_mm512_set1_ps(88.0f), x);  /* 88 < x ? 88 : x */
+  const __m512 xc = _mm512_max_ps(_mm512_set1_ps(-89.0f), lo); /* -89 > lo ? -89 : lo */
   const __m512 magic = _mm512_set1_ps(12582912.0f);
-  const __m512 t = _mm512_add_ps(_mm512_mul_ps(zc, _mm512_set1_ps(1.44269504088896341f)), magic);
+  const __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(-1.44269504088896341f), magic);
   const __m512 fn = _mm512_sub_ps(t, magic);
-  const __m512i n = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(magic));
-  __m512 r = _mm512_sub_ps(zc, _mm512_mul_ps(fn, _mm512_set1_ps(0.693359375f)));
-  r = _mm512_sub_ps(r, _mm512_mul_ps(fn, _mm512_set1_ps(-2.12194440e-4f)));
+  const __m512 sc = _mm512_castsi512_ps(
+      _mm512_slli_epi32(_mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x4b400000)), 23));
+  __m512 r = _mm512_fnmsub_ps(fn, _mm512_set1_ps(0.693359375f), xc); /* -(fn * c) - xc = fmaf(fn, -c, -xc) */
+  r = _mm512_fmadd_ps(fn, _mm512_set1_ps(2.12194440e-4f), r);
   __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, _mm512_mul_ps(r, r)), r), _mm512_set1_ps(1.0f));
-  const __m512 sc = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(p, sc)));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), one);
+  return _mm512_div_ps(one, _mm512_fmadd_ps(p, sc, one));
 }
 
 /* MUL_SAVED always follows its SAVE (graph/pass-fuse.c builds them in pairs); GCC cannot see that. */

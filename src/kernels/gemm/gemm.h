@@ -138,6 +138,11 @@ void c8_f32_dconv_ukernel_8x16x2__avx512(size_t mr, size_t nr, size_t kc, const 
                                          const float *b1, const int64_t *koff, float *c, size_t ldc,
                                          const c8_f32_gemm_tile *t);
 
+/* The same for output rows a multiple of 8 wide: row k of B is 8 floats at each of b[0..3] + koff[k] (four
+ * quarters of an output tile, each on one output row). Reads 8 floats at every b[j] + koff[k] whatever nr. */
+void c8_f32_dconv_ukernel_8x8x4__avx512(size_t mr, size_t nr, size_t kc, const float *a, const float *const b[4],
+                                        const int64_t *koff, float *c, size_t ldc, const c8_f32_gemm_tile *t);
+
 /* c8_f32_gemm split over a thread pool by blocks of C (columns when N is wide enough, else rows): each block
  * is an independent c8_f32_gemm with the same K blocking, so results do not depend on the split. Needs
  * c8_f32_gemm_parallel_workspace_bytes of 64-byte aligned workspace; pack_b is not supported. NULL pool:

@@ -580,7 +580,7 @@ def main():
     if not args.skip_quant:
         log('bench: quantization (issue 5)')
         try:
-            q = dict(rounds=5 if not args.quick else 2)
+            q = dict(rounds=7 if not args.quick else 2)
             q['stats'], qdq = stats_overhead(threads, q['rounds'], log)
             q['memory'] = memory(q['rounds'], log)
             q['qdq_rounds'] = args.rounds

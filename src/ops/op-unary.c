@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "ops/fp-math.h"
 #include "ops/op.h"
 
@@ -263,11 +264,33 @@ static c8_status unary_setup(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   return CALIB8_OK;
 }
 
+typedef struct unary_job {
+  const un_state *s;
+  unsigned char *y;
+  const unsigned char *x;
+  size_t ysize, xsize;
+} unary_job;
+
+static void unary_range(void *ctx, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  const unary_job *j = ctx;
+  j->s->fn(j->s, j->y + (size_t)begin * j->ysize, j->x + (size_t)begin * j->xsize, end - begin);
+}
+
+/* Elementwise, so large tensors are split over the pool by element ranges: each element is computed alone,
+   the same whatever the split. */
 static c8_status unary_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                            void *scratch) {
   (void)n_in, (void)n_out, (void)scratch;
   const un_state *s = k->state;
-  s->fn(s, out[0]->data, in[0]->data, c8_numel(in[0]));
+  const int64_t n = c8_numel(in[0]);
+  if (n < 65536 || c8_threadpool_size(k->pool) < 2) {
+    s->fn(s, out[0]->data, in[0]->data, n);
+    return CALIB8_OK;
+  }
+  unary_job j = {.s = s, .y = out[0]->data, .x = in[0]->data, .ysize = calib8_dtype_size(out[0]->dtype),
+                 .xsize = calib8_dtype_size(in[0]->dtype)};
+  c8_parallel_for(k->pool, n, 16384, unary_range, &j);
   return CALIB8_OK;
 }
 

@@ -804,6 +804,17 @@ static const float *unit_source(const conv_job *j, int64_t n, int64_t gi, int64_
   return j->x + (n * g->c + gi * s->cg) * s->ihw;
 }
 
+/* The work units of the GEMM, direct and rows paths: u = ((image * groups + group) * m_tiles + M tile) *
+   n_tiles + N tile. */
+static inline void unit_index(const conv_state *s, int64_t u, int64_t *n, int64_t *gi, int64_t *mi, int64_t *ni) {
+  *ni = u % s->n_tiles;
+  u /= s->n_tiles;
+  *mi = u % s->m_tiles;
+  u /= s->m_tiles;
+  *gi = u % s->g.groups;
+  *n = u / s->g.groups;
+}
+
 /* PATH_ROWS: unit = (image, group, M tile, N tile) as for the GEMM path; tiles of 32 output positions, each
    over all M panels (its source rows stay in L1), every panel over the whole K. */
 static void rows_range(void *vjob, int64_t u0, int64_t u1, int thread) {
@@ -815,12 +826,8 @@ static void rows_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   const int64_t OW = g->out[2], rowstep = g->stride[1] * s->sw, K = s->kg;
   int64_t have[4] = {-1, -1, 0, 0};
   for (int64_t u = u0; u < u1; u++) {
-    int64_t t = u;
-    const int64_t ni = t % s->n_tiles;
-    t /= s->n_tiles;
-    const int64_t mi = t % s->m_tiles;
-    t /= s->m_tiles;
-    const int64_t gi = t % g->groups, n = t / g->groups;
+    int64_t n, gi, mi, ni;
+    unit_index(s, u, &n, &gi, &mi, &ni);
     const int64_t m0 = mi * s->mt, q0 = ni * s->nt;
     const int64_t m1 = s->mg - m0 < s->mt ? s->mg : m0 + s->mt, q1 = s->ohw - q0 < s->nt ? s->ohw : q0 + s->nt;
     const float *wp = (s->wpacked ? s->wpacked : wdyn) + (size_t)gi * s->wpacked_group;
@@ -868,12 +875,8 @@ static void gemm_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   const float *wdyn = (const float *)(j->scratch + s->src_bytes);
   int64_t have[4] = {-1, -1, 0, 0}; /* what local_src holds: image, group, rows [y0, y1) */
   for (int64_t u = u0; u < u1; u++) {
-    int64_t t = u;
-    const int64_t ni = t % s->n_tiles;
-    t /= s->n_tiles;
-    const int64_t mi = t % s->m_tiles;
-    t /= s->m_tiles;
-    const int64_t gi = t % g->groups, n = t / g->groups;
+    int64_t n, gi, mi, ni;
+    unit_index(s, u, &n, &gi, &mi, &ni);
     const int64_t m0 = mi * s->mt, q0 = ni * s->nt;
     const int64_t mc = s->mg - m0 < s->mt ? s->mg - m0 : s->mt, nc = s->ohw - q0 < s->nt ? s->ohw - q0 : s->nt;
     const float *wp = (s->wpacked ? s->wpacked : wdyn) + (size_t)gi * s->wpacked_group;
@@ -915,12 +918,8 @@ static void direct_range(void *vjob, int64_t u0, int64_t u1, int thread) {
   const int64_t src_floats = s->sd * s->sh * s->sw, SW = s->sw, OW = g->out[2];
   const bool clamp = s->min != -INFINITY || s->max != INFINITY;
   for (int64_t u = u0; u < u1; u++) {
-    int64_t t = u;
-    const int64_t ni = t % s->n_tiles;
-    t /= s->n_tiles;
-    const int64_t mi = t % s->m_tiles;
-    t /= s->m_tiles;
-    const int64_t gi = t % g->groups, n = t / g->groups;
+    int64_t n, gi, mi, ni;
+    unit_index(s, u, &n, &gi, &mi, &ni);
     const int64_t m0 = mi * s->mt, m1 = m0 + s->mt < s->mg ? m0 + s->mt : s->mg;
     const int64_t p0 = ni * s->nt, p1 = p0 + s->nt < s->ncols ? p0 + s->nt : s->ncols;
     const float *wp = (s->wpacked ? s->wpacked : wdyn) + (size_t)gi * s->wpacked_group;

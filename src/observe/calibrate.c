@@ -1,6 +1,7 @@
 #include "observe/calibrate.h"
 
 #include "core/threadpool.h"
+#include "ops/op.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,11 @@ c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out) {
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory starting calibration");
   }
   for (int v = 0; v < c->n_values; v++) c->derive_from[v] = -1;
-  static const char *const moves[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Transpose"};
   for (int i = 0; i < c->g->n_nodes; i++) {
     const c8_node *n = &c->g->nodes[i];
     if (n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 || n->out[0] < 0 || c->g->values[n->in[0]].is_const) continue;
-    bool relu = strcmp(n->op_type, "Relu") == 0, move = false;
-    for (size_t k = 0; k < sizeof moves / sizeof moves[0]; k++) move |= strcmp(n->op_type, moves[k]) == 0;
-    if (!relu && !move) continue;
+    bool relu = strcmp(n->op_type, "Relu") == 0;
+    if (!relu && !c8_op_only_moves_values(n->op_type)) continue;
     c->derive_from[n->out[0]] = n->in[0];
     c->derive_relu[n->out[0]] = relu;
   }

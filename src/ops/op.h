@@ -74,6 +74,9 @@ c8_status c8_node_error(const c8_node *node, c8_status code, const char *fmt, ..
 /* Common checks used by prepare functions. Each returns CALIB8_OK or a node error. */
 c8_status c8_check_inputs(const c8_node *node, int n_in, int min, int max);
 c8_status c8_check_dtype(const c8_node *node, const c8_tensor *t, int input_index, c8_dtype dtype);
+/* Ops whose output holds exactly the input's values, rearranged (Reshape, Flatten, Squeeze, Unsqueeze,
+   Identity, Transpose): the output's statistics are the input's. */
+bool c8_op_only_moves_values(const char *op_type);
 c8_status c8_check_const(const c8_node *node, const c8_tensor *t, int input_index); /* data known at prepare */
 
 /* Normalizes a possibly negative axis into [0, rank). Error names the node. */

@@ -75,3 +75,10 @@ c8_status c8_broadcast_shape(const c8_node *node, const c8_tensor *a, const c8_t
   }
   return CALIB8_OK;
 }
+
+bool c8_op_only_moves_values(const char *op_type) {
+  static const char *const moves[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Transpose"};
+  for (size_t k = 0; k < sizeof moves / sizeof moves[0]; k++)
+    if (strcmp(op_type, moves[k]) == 0) return true;
+  return false;
+}

@@ -1,6 +1,7 @@
 #include "plan/qplan.h"
 
 #include "core/threadpool.h"
+#include "ops/op.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -19,9 +20,10 @@ bool c8_op_is_int8_compute(const char *op) {
 }
 
 /* Ops whose output has the input's scale: they only move or select values. */
+/* MaxPool picks among its input's values; the others only rearrange them. Identity stays FP32, as before
+   (no test covers carrying int8 through it). */
 static bool is_scale_preserving(const char *op) {
-  return strcmp(op, "MaxPool") == 0 || strcmp(op, "Reshape") == 0 || strcmp(op, "Flatten") == 0 ||
-         strcmp(op, "Transpose") == 0 || strcmp(op, "Squeeze") == 0 || strcmp(op, "Unsqueeze") == 0;
+  return strcmp(op, "MaxPool") == 0 || (c8_op_only_moves_values(op) && strcmp(op, "Identity") != 0);
 }
 
 static bool is_carry_through(const char *op) {

@@ -5,19 +5,12 @@
 # center crop instead of the resize are each named; an unexplained difference names the first differing image;
 # nothing is written when the check fails.
 # Usage: check-preprocess.sh path/to/calib8   (run from the repository root)
-set -u
-C8=$1
+HARNESS_NAME=ppcheck
+. tests/harness.sh
 MODEL=models/fmnist_resnet8.onnx
 D=tests/compare/fixtures/ppcheck
 IMG=$D/images
 PP="resize_h=32,resize_w=32;mean_value=123.675:116.28:103.53,std_value=58.395:57.12:57.375"
-TMP=$(mktemp -d /tmp/c8-ppcheck-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-one_line() { [ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]; }
 
 q() { "$C8" quantize "$MODEL" --calib "$IMG" -p "$PP" -o "$TMP/out.onnx" -q --check-preprocess "$@"; }
 

@@ -6,19 +6,11 @@
 #   the numbers do not depend on the batch size or on padding of a fixed batch; memory does not grow with the
 #   sample count; bad requests give one line and a non-zero exit.
 # Usage: compare.sh path/to/calib8   (run from the repository root)
-set -u
-C8=$1
+HARNESS_NAME=compare
+. tests/harness.sh
 MODEL=models/fmnist_lenet.onnx
 FIX=tests/data/fixtures/fmnist
 PP="mean_value=72.94,std_value=90.0"
-PY=/usr/bin/python3
-TMP=$(mktemp -d /tmp/c8-compare-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-one_line() { [ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]; }
 
 # --- a model against itself -------------------------------------------------------------------------------
 out=$("$C8" compare "$MODEL" "$MODEL" --data "$FIX" -p "$PP" --batch 8 --json "$TMP/self.json" 2>&1); rc=$?

@@ -6,19 +6,11 @@
 # lmdb_refresh.py rebuilds the set, and eval counts 24 - 6 samples with labels still lined up (its hits equal
 # eval's over the same PNGs minus the deleted ones, and python reads back every record and label in order).
 # Usage: lmdb-tools.sh path/to/calib8   (run from the repository root). Needs python3-lmdb.
-set -u
-C8=$1
+HARNESS_NAME=lmdbtools
+. tests/harness.sh
 MODEL=models/fmnist_lenet.onnx
 FIX=tests/data/fixtures/fmnist
 PP="mean_value=72.94,std_value=90.0"
-PY=/usr/bin/python3
-TMP=$(mktemp -d /tmp/c8-lmdbtools-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-json() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 if ! $PY -c "import lmdb" 2>/dev/null; then
   echo "FAIL python3-lmdb is missing (scripts/install-deps.sh installs it)" >&2

@@ -7,20 +7,11 @@
 #   itself, and for a QDQ model equal to numpy's over outputs of `calib8 run`;
 #   bad requests give one line.
 # Usage: similarity.sh path/to/calib8   (run from the repository root)
-set -u
-C8=$1
+HARNESS_NAME=similarity
+. tests/harness.sh
 MODEL=models/fmnist_lenet.onnx
 FIX=tests/data/fixtures/fmnist
 PP="mean_value=72.94,std_value=90.0"
-PY=/usr/bin/python3
-TMP=$(mktemp -d /tmp/c8-similarity-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1" >&2; }
-bad() { fail=$((fail + 1)); echo "FAIL $1" >&2; }
-one_line() { [ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]; }
-json() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 out=$("$C8" eval "$MODEL" --data "$FIX" -p "$PP" --metric similarity --reference "$MODEL" --batch 8 --json "$TMP/self.json" 2>&1); rc=$?
 if [ $rc -eq 0 ] && [ "$(json "$TMP/self.json" value)" = "1" ] && [ "$(json "$TMP/self.json" count)" = "200" ] &&

@@ -127,6 +127,10 @@ typedef struct calib8_session calib8_session;
 typedef struct calib8_session_options {
   int threads;  /* worker threads; 0 = number of cores */
   int optimize; /* 1 = graph optimizations (BN folding, fusion); 0 = run the graph as written */
+  /* A batch of a per-sample model (no operator mixes samples) runs as independent sub-batches spread over
+     the threads. 0 = automatic sub-batch size (from the model and the batch only, so results do not depend
+     on the thread count); -1 = never split; S > 0 = sub-batches of S samples when S divides the batch. */
+  int sub_batch;
 } calib8_session_options;
 
 calib8_session_options calib8_session_options_default(void);
@@ -144,6 +148,9 @@ calib8_status calib8_session_run(calib8_session *session, int n_inputs, const ch
 
 int calib8_session_output_count(const calib8_session *session);
 const char *calib8_session_output_name(const calib8_session *session, int index);
+/* Samples per sub-batch of the last run when it ran as sub-batches (calib8_session_options.sub_batch), else
+   0. */
+int calib8_session_sub_batch(const calib8_session *session);
 /* A view of output `index` from the last run; valid until the next run or destroy. */
 calib8_status calib8_session_output(const calib8_session *session, int index, calib8_tensor *out_view);
 

@@ -9,7 +9,7 @@
 #include "load/model.h"
 
 calib8_session_options calib8_session_options_default(void) {
-  calib8_session_options o = {.threads = 0, .optimize = 1};
+  calib8_session_options o = {.threads = 0, .optimize = 1, .sub_batch = 0};
   return o;
 }
 
@@ -52,6 +52,7 @@ c8_status c8_session_create_from_graph(const c8_graph *graph, const calib8_sessi
 void calib8_session_destroy(calib8_session *s) {
   if (!s) return;
   c8_plan_destroy(s->plan);
+  c8_batch_split_destroy(s->split);
   free(s->by_value);
   c8_threadpool_destroy(s->pool);
   c8_graph_destroy(s->g);
@@ -63,7 +64,7 @@ void c8_session_set_observer(calib8_session *s, c8_step_observer obs, void *user
   s->obs_user = user;
 }
 
-const c8_plan *c8_session_plan(const calib8_session *s) { return s->plan; }
+const c8_plan *c8_session_plan(const calib8_session *s) { return s->split ? s->split->plans[0] : s->plan; }
 
 static c8_status check_input(const c8_value *v, const calib8_tensor *t) {
   char got[128];
@@ -166,17 +167,31 @@ calib8_status calib8_session_run(calib8_session *s, int n_inputs, const char *co
     if (!have[k]) return c8_error(CALIB8_INVALID_ARGUMENT, "input '%s' is missing", g->values[g->inputs[k]].name);
   /* Observers see every tensor, so they get an unfused plan; one plan is kept at a time. */
   const bool fuse = s->opts.optimize && !s->obs;
+  if (fuse && s->split && c8_batch_split_matches(s->split, bound)) return c8_batch_split_run(s->split, bound);
   if (!s->plan || s->plan_fused != fuse || !c8_plan_matches(s->plan, bound)) {
     c8_plan_destroy(s->plan);
     s->plan = NULL;
+    c8_batch_split_destroy(s->split);
+    s->split = NULL;
     c8_status st = build_plan(s, bound, fuse);
     if (st) return st;
     s->plan_fused = fuse;
+    /* A plain run of a per-sample model runs as sub-batches over the threads (run/batch-split.h). */
+    if (fuse) {
+      if ((st = c8_batch_split_build(s->plan, s->pool, s->opts.sub_batch, &s->split))) return st;
+      if (s->split) {
+        c8_plan_destroy(s->plan);
+        s->plan = NULL;
+        return c8_batch_split_run(s->split, bound);
+      }
+    }
   }
   return c8_plan_run(s->plan, bound, s->obs, s->obs_user);
 }
 
 int calib8_session_output_count(const calib8_session *s) { return s->g->n_outputs; }
+
+int calib8_session_sub_batch(const calib8_session *s) { return s && s->split ? s->split->sub_batch : 0; }
 
 const char *calib8_session_output_name(const calib8_session *s, int index) {
   if (index < 0 || index >= s->g->n_outputs) return NULL;
@@ -186,6 +201,10 @@ const char *calib8_session_output_name(const calib8_session *s, int index) {
 calib8_status calib8_session_output(const calib8_session *s, int index, calib8_tensor *out_view) {
   if (!s || !out_view || index < 0 || index >= s->g->n_outputs)
     return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_session_output: output index %d is out of range", index);
+  if (s->split) {
+    *out_view = s->split->outputs[index];
+    return CALIB8_OK;
+  }
   if (!s->plan) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_session_output: the session has not run yet");
   *out_view = s->plan->rt[s->g->outputs[index]];
   return CALIB8_OK;

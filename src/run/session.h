@@ -2,6 +2,7 @@
 #ifndef C8_RUN_SESSION_H
 #define C8_RUN_SESSION_H
 
+#include "run/batch-split.h"
 #include "run/plan.h"
 
 struct calib8_session {
@@ -10,6 +11,9 @@ struct calib8_session {
   struct c8_threadpool *pool;
   c8_plan *plan; /* the plan of the last run: fused when optimizing and nothing observes, else unfused */
   bool plan_fused;
+  /* A plain run (fused, nothing observing) of a per-sample model on a batch: its sub-batch plans, used
+     instead of `plan` (which is then NULL) while the input shapes stay the same. */
+  c8_batch_split *split;
   /* Graph inputs bound by value (c8_plan_build_values): NULL until a plan needed an input's values at
      prepare time; then kept, and a run with other values of those inputs plans again. */
   unsigned char *by_value;

@@ -8,58 +8,12 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "graph-builder.h"
 #include "core/cpu.h"
 #include "core/tensor.h"
 #include "graph/graph.h"
 #include "ops/fp-math.h"
 #include "run/session.h"
-
-static uint32_t rng = 4242;
-static float frand(void) {
-  rng = rng * 1664525u + 1013904223u;
-  return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static int const_tensor(c8_graph *g, const char *name, int rank, const int64_t *dims, float scale, float offset) {
-  int id = c8_graph_get_or_add_value(g, name);
-  c8_tensor t = {.dtype = CALIB8_FLOAT, .rank = rank};
-  for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-  t.data = c8_alloc(c8_nbytes(&t));
-  for (int64_t i = 0; i < c8_numel(&t); i++) ((float *)t.data)[i] = offset + scale * frand();
-  c8_graph_set_const(g, id, t);
-  return id;
-}
-
-static int const_scalar(c8_graph *g, const char *name, float v) {
-  int id = c8_graph_get_or_add_value(g, name);
-  c8_tensor t = {.dtype = CALIB8_FLOAT, .rank = 0};
-  t.data = c8_alloc(sizeof(float));
-  *(float *)t.data = v;
-  c8_graph_set_const(g, id, t);
-  return id;
-}
-
-static int node(c8_graph *g, const char *op, int n_in, const int *in, const char *out_name) {
-  int out = c8_graph_get_or_add_value(g, out_name);
-  char name[64];
-  snprintf(name, sizeof name, "n_%s", out_name);
-  int k = c8_graph_add_node(g, name, op, "", n_in, in, 1, &out);
-  CHECK(k >= 0 && g->nodes[k].def);
-  return out;
-}
-
-static void set_ints(c8_graph *g, int out_value, const char *name, int n, const int64_t *v) {
-  c8_node *nd = &g->nodes[c8_graph_producer(g, out_value)];
-  c8_attr *a = c8_node_add_attr(nd, name, C8_ATTR_INTS);
-  a->n = n;
-  a->ints = malloc(sizeof(int64_t) * (size_t)n);
-  memcpy(a->ints, v, sizeof(int64_t) * (size_t)n);
-}
-
-static void set_float(c8_graph *g, int out_value, const char *name, float v) {
-  c8_attr *a = c8_node_add_attr(&g->nodes[c8_graph_producer(g, out_value)], name, C8_ATTR_FLOAT);
-  a->f = v;
-}
 
 /* A Conv of x [N, C, H, W] into M channels (k x k, stride s, pad k/2, group g). */
 static int conv(c8_graph *g, int x, const char *out, int64_t c, int64_t m, int64_t k, int64_t s, int64_t groups) {

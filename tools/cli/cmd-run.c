@@ -1,4 +1,5 @@
-/* calib8 run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize] */
+/* calib8 run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize]
+                 [--sub-batch auto|off|S] */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ int cmd_run(int argc, char **argv) {
   const char *names[MAX_INPUTS];
   const char *files[MAX_INPUTS];
   calib8_tensor inputs[MAX_INPUTS];
-  int n_in = 0, threads = 0, repeat = 1, rc = 1;
+  int n_in = 0, threads = 0, repeat = 1, rc = 1, sub_batch = 0;
   bool optimize = true;
   calib8_model *m = NULL;
   calib8_session *s = NULL;
@@ -73,6 +74,20 @@ int cmd_run(int argc, char **argv) {
       if (!cli_parse_int(a, i + 1 < argc ? argv[++i] : NULL, 1, 256, &threads)) return 2;
     } else if (strcmp(a, "--repeat") == 0) {
       if (!cli_parse_int(a, i + 1 < argc ? argv[++i] : NULL, 1, 1000000, &repeat)) return 2;
+    } else if (strcmp(a, "--sub-batch") == 0) {
+      const char *v = i + 1 < argc ? argv[++i] : NULL;
+      if (v && strcmp(v, "auto") == 0) sub_batch = 0;
+      else if (v && strcmp(v, "off") == 0) sub_batch = -1;
+      else {
+        char *end = NULL;
+        long n = v ? strtol(v, &end, 10) : 0;
+        if (!v || !*v || *end || n < 1 || n > (1 << 20)) {
+          cli_fail("option --sub-batch needs auto, off or a number of samples from 1 to 1048576, got '%s'",
+                   v ? v : "(nothing)");
+          return 2;
+        }
+        sub_batch = (int)n;
+      }
     } else if (strcmp(a, "--no-optimize") == 0) {
       optimize = false;
     } else if (a[0] == '-') {
@@ -84,7 +99,8 @@ int cmd_run(int argc, char **argv) {
     }
   }
   if (!model_path || n_in == 0 || !outdir)
-    return cli_fail("usage: calib8 run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R]");
+    return cli_fail("usage: calib8 run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] "
+                    "[--no-optimize] [--sub-batch auto|off|S]");
 
   calib8_status st = calib8_model_load(model_path, &m);
   if (st) return cli_fail_status(st);
@@ -99,6 +115,7 @@ int cmd_run(int argc, char **argv) {
   calib8_session_options opts = calib8_session_options_default();
   opts.threads = threads;
   opts.optimize = optimize;
+  opts.sub_batch = sub_batch;
   st = calib8_session_create(m, &opts, &s);
   if (st) {
     rc = cli_fail_status(st);
@@ -134,6 +151,9 @@ int cmd_run(int argc, char **argv) {
     for (int d = 0; d < t.rank; d++) printf(d ? ",%lld" : "%lld", (long long)t.dims[d]);
     printf("] -> %s\n", path);
   }
+  if (calib8_session_sub_batch(s) > 0)
+    printf("ran as %lld sub-batches of %d over the threads\n",
+           (long long)(inputs[0].dims[0] / calib8_session_sub_batch(s)), calib8_session_sub_batch(s));
   qsort(times, (size_t)repeat, sizeof *times, cmp_double);
   printf("latency over %d run%s: min %.3f ms, median %.3f ms\n", repeat, repeat > 1 ? "s" : "", times[0] * 1e3,
          times[repeat / 2] * 1e3);

@@ -104,7 +104,9 @@ def calib8_run(case, threads, repeat, outdir):
     m = re.search(r'latency over (\d+) runs?: min ([\d.]+) ms, median ([\d.]+) ms', out)
     if not m:
         raise Fail(f'calib8 run printed no latency line: {out[-300:]}')
-    return dict(min=float(m.group(2)), median=float(m.group(3)), busy=cpu / wall if wall > 0 else None)
+    sub = re.search(r'ran as (\d+) sub-batches of (\d+)', out)
+    return dict(min=float(m.group(2)), median=float(m.group(3)), busy=cpu / wall if wall > 0 else None,
+                split=f'{sub.group(1)} × {sub.group(2)}' if sub else '—')
 
 
 def ort_run(model, input_name, npy, threads, repeat, outdir, save_optimized=None):
@@ -166,7 +168,8 @@ def bench_case(case, threads, args, log):
                c8_medians=[x['median'] for x in c8], ort_medians=[x['median'] for x in ort],
                c8_mins=[x['min'] for x in c8], ort_mins=[x['min'] for x in ort],
                c8_busy=statistics.median(x['busy'] for x in c8), ort_busy=statistics.median(x['busy'] for x in ort),
-               ort_threads_created=sorted(set(x['threads_created'] for x in ort), key=str))
+               ort_threads_created=sorted(set(x['threads_created'] for x in ort), key=str),
+               c8_split=c8[0]['split'])
     res['c8'] = statistics.median(res['c8_medians'])
     res['ort'] = statistics.median(res['ort_medians'])
     log(f'  {case["name"]:<18} t={threads} R={repeat:<3} calib8 {res["c8"]:9.3f} ms  ORT {res["ort"]:9.3f} ms  '
@@ -356,16 +359,19 @@ def write_report(path, r):
           'PP-OCR inputs as `.cache/refs/ppocr_*/in.npy` (rendered text lines, a rendered page). '
           '"diff" = max |calib8 − ORT| / max |ORT| over the outputs (same computation check). '
           '"busy cores" = CPU time / wall time (calib8: whole process via /usr/bin/time, including loading; ORT: '
-          'the timed runs, process.cpuUsage) — ONNX Runtime\'s pool threads spin while waiting, calib8\'s sleep.')
+          'the timed runs, process.cpuUsage) — ONNX Runtime\'s pool threads spin while waiting, calib8\'s sleep. '
+          '"calib8 split": calib8 runs a batch of a model whose operators keep samples apart as independent '
+          'sub-batches spread over its threads (src/run/batch-split.h), here n sub-batches × S samples; '
+          '"—": one plan for the whole batch, each operator split over the threads.')
         a('')
-        a('| model | input shape | threads | calib8 median ms | ORT median ms | calib8/ORT | min ratio | R × rounds | diff | busy cores calib8 / ORT |')
-        a('|---|---|---|---:|---:|---:|---:|---|---:|---|')
+        a('| model | input shape | threads | calib8 median ms | ORT median ms | calib8/ORT | min ratio | R × rounds | diff | busy cores calib8 / ORT | calib8 split |')
+        a('|---|---|---|---:|---:|---:|---:|---|---:|---|---|')
         for x in r['latency']:
             d = '—' if x['diff'] is None else f'{x["diff"]:.1e}'
             a(f'| {x["name"].split(" ")[0]} | {"x".join(map(str, x["shape"]))} | {x["threads"]} | {fmt_ms(x["c8"])} | '
               f'{fmt_ms(x["ort"])} | {x["c8"] / x["ort"]:.2f} | {min(x["c8_mins"]) / min(x["ort_mins"]):.2f} | '
               f'{x["repeat"]} × {x["rounds"]} | {d} | '
-              f'{x["c8_busy"]:.2f} / {x["ort_busy"]:.2f} |')
+              f'{x["c8_busy"]:.2f} / {x["ort_busy"]:.2f} | {x.get("c8_split", "—")} |')
         a('')
         tc = {}
         for x in r['latency']:

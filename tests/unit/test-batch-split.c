@@ -99,8 +99,20 @@ static void test_cnn_splits(void) {
   calib8_tensor one = x;
   one.dims[0] = 1;
   CHECK_EQ_INT(run(g, &one, NULL, 2, C8_SUB_BATCH_AUTO, out, &n), 0);
-  /* automatic: the activations per sample are tiny, so B/2 (2 sub-batches) */
+  /* automatic: the activations per sample are tiny, so B/2 (2 sub-batches), whatever the thread count up to 2;
+     with more threads than that, smaller sub-batches so that each thread has one; fewer samples than threads:
+     no split */
+  CHECK_EQ_INT(run(g, &x, NULL, 1, C8_SUB_BATCH_AUTO, out, &n), B / 2);
   CHECK_EQ_INT(run(g, &x, NULL, 2, C8_SUB_BATCH_AUTO, out, &n), B / 2);
+  CHECK_EQ_INT(run(g, &x, NULL, 4, C8_SUB_BATCH_AUTO, out, &n), B / 4);
+  unsigned char ref[OUT_MAX];
+  int64_t n_ref;
+  CHECK_EQ_INT(run(g, &x, NULL, 1, C8_SUB_BATCH_OFF, ref, &n_ref), 0);
+  CHECK(n == n_ref && memcmp(out, ref, (size_t)n) == 0);
+  calib8_tensor two = x;
+  two.dims[0] = 2;
+  CHECK_EQ_INT(run(g, &two, NULL, 4, C8_SUB_BATCH_AUTO, out, &n), 0);
+  CHECK_EQ_INT(run(g, &two, NULL, 2, C8_SUB_BATCH_AUTO, out, &n), 1);
   c8_graph_destroy(g);
 }
 

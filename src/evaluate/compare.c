@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/tensor.h"
+#include "kernels/quant/quant.h"
 
 /* How a shared tensor made by a DequantizeLinear is replaced in the isolated run. */
 typedef struct fq_params {
@@ -43,17 +44,14 @@ static bool is_q(const c8_node *n) { return !strcmp(n->op_type, "QuantizeLinear"
 
 void c8_fake_quant(const float *x, float *y, int64_t outer, int64_t ch, int64_t inner, const float *q_scale,
                    const float *dq_scale, const int32_t *q_zp, const int32_t *dq_zp, calib8_dtype qtype) {
-  const float lo = qtype == CALIB8_INT8 ? -128.0f : 0.0f, hi = qtype == CALIB8_INT8 ? 127.0f : 255.0f;
+  const int32_t lo = qtype == CALIB8_INT8 ? -128 : 0, hi = qtype == CALIB8_INT8 ? 127 : 255;
   for (int64_t o = 0; o < outer; o++)
     for (int64_t c = 0; c < ch; c++) {
       const float qs = q_scale[c], ds = dq_scale[c];
       const int32_t qz = q_zp[c], dz = dq_zp[c];
       const int64_t base = (o * ch + c) * inner;
       for (int64_t i = 0; i < inner; i++) {
-        float r = nearbyintf(x[base + i] / qs) + (float)qz; /* as op-quant.c: NaN saturates low */
-        if (!(r >= lo)) r = lo;
-        if (r > hi) r = hi;
-        y[base + i] = (float)((int32_t)r - dz) * ds;
+        y[base + i] = (float)(c8_quantize_one(x[base + i] / qs, qz, lo, hi) - dz) * ds; /* as QuantizeLinear */
       }
     }
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/quant/quant.h"
 #include "ops/op-conv.h"
 #include "ops/op-matmul.h"
 
@@ -58,14 +59,6 @@ static c8_status check_same_type(const c8_node *node, const c8_tensor *zp, int i
 static float pscale(const c8_tensor *t, int64_t i) { return ((const float *)t->data)[c8_numel(t) == 1 ? 0 : i]; }
 static int32_t pzero(const c8_tensor *t, int64_t i) { return t ? qget(t, c8_numel(t) == 1 ? 0 : i) : 0; }
 
-/* Rounds half to even, adds the zero point and saturates; NaN becomes the low bound. */
-static inline int32_t requant(float v, int32_t zp, int32_t lo, int32_t hi) {
-  float r = nearbyintf(v) + (float)zp;
-  if (!(r >= (float)lo)) return lo;
-  if (r > (float)hi) return hi;
-  return (int32_t)r;
-}
-
 static void qrange(c8_dtype t, int32_t *lo, int32_t *hi) {
   *lo = t == CALIB8_INT8 ? -128 : 0;
   *hi = t == CALIB8_INT8 ? 127 : 255;
@@ -86,6 +79,8 @@ static void copy_shape(c8_tensor *out, const c8_tensor *in, c8_dtype dtype) {
 
 typedef struct qdq_state {
   int64_t outer, ch, inner; /* x viewed as [outer, ch, inner]; ch = 1 for per-tensor */
+  c8_f32_quantize_fn quantize;     /* QuantizeLinear of float x: the kernel for this CPU */
+  c8_f32_dequantize_fn dequantize; /* DequantizeLinear of 8-bit x */
 } qdq_state;
 
 static c8_status qdq_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
@@ -112,6 +107,8 @@ static c8_status qdq_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   k->state = s;
   s->outer = 1, s->ch = 1, s->inner = c8_numel(x);
+  s->quantize = c8_f32_quantize_select();
+  s->dequantize = c8_f32_dequantize_select();
   if (!(c8_numel(scale) == 1 && scale->rank <= 1)) {
     /* Per-axis (opset 13): a 1-D scale along `axis`. */
     if (k->opset < 13)
@@ -155,17 +152,11 @@ static c8_status quantize_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
       const int32_t z = pzero(zp, c);
       const int64_t base = (o * s->ch + c) * s->inner;
       if (x->dtype == CALIB8_FLOAT) {
-        const float *xs = (const float *)x->data + base;
-        if (y->dtype == CALIB8_UINT8) {
-          uint8_t *ys = (uint8_t *)y->data + base;
-          for (int64_t i = 0; i < s->inner; i++) ys[i] = (uint8_t)requant(xs[i] / sc, z, lo, hi);
-        } else {
-          int8_t *ys = (int8_t *)y->data + base;
-          for (int64_t i = 0; i < s->inner; i++) ys[i] = (int8_t)requant(xs[i] / sc, z, lo, hi);
-        }
+        s->quantize((const float *)x->data + base, (size_t)s->inner, sc, z, y->dtype == CALIB8_INT8,
+                    (unsigned char *)y->data + base);
       } else {
         const int32_t *xs = (const int32_t *)x->data + base;
-        for (int64_t i = 0; i < s->inner; i++) qstore(y, base + i, requant((float)xs[i] / sc, z, lo, hi));
+        for (int64_t i = 0; i < s->inner; i++) qstore(y, base + i, c8_quantize_one((float)xs[i] / sc, z, lo, hi));
       }
     }
   return CALIB8_OK;
@@ -183,12 +174,8 @@ static c8_status dequantize_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8
       const int32_t z = pzero(zp, c);
       const int64_t base = (o * s->ch + c) * s->inner;
       float *ys = y + base;
-      if (x->dtype == CALIB8_UINT8) {
-        const uint8_t *xs = (const uint8_t *)x->data + base;
-        for (int64_t i = 0; i < s->inner; i++) ys[i] = (float)((int32_t)xs[i] - z) * sc;
-      } else if (x->dtype == CALIB8_INT8) {
-        const int8_t *xs = (const int8_t *)x->data + base;
-        for (int64_t i = 0; i < s->inner; i++) ys[i] = (float)((int32_t)xs[i] - z) * sc;
+      if (x->dtype == CALIB8_UINT8 || x->dtype == CALIB8_INT8) {
+        s->dequantize((const unsigned char *)x->data + base, (size_t)s->inner, sc, z, x->dtype == CALIB8_INT8, ys);
       } else {
         const int32_t *xs = (const int32_t *)x->data + base;
         for (int64_t i = 0; i < s->inner; i++) ys[i] = (float)((int64_t)xs[i] - z) * sc;
@@ -335,7 +322,7 @@ static c8_status qconv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
     for (int64_t m = 0; m < g->m; m++) {
       const float mult = pscale(xs, 0) * pscale(ws, m) / pscale(ys, 0);
       const int64_t base = (n * g->m + m) * ohw;
-      for (int64_t i = 0; i < ohw; i++) qstore(y, base + i, requant((float)acc[base + i] * mult, yz, lo, hi));
+      for (int64_t i = 0; i < ohw; i++) qstore(y, base + i, c8_quantize_one((float)acc[base + i] * mult, yz, lo, hi));
     }
   return CALIB8_OK;
 }
@@ -447,7 +434,7 @@ static c8_status qmatmul_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
       for (int64_t j = 0; j < d->n; j++) {
         const float mult = pscale(as, i) * pscale(bs, j) / pscale(ys, i);
         const int64_t idx = (t * d->m + i) * d->n + j;
-        qstore(y, idx, requant((float)acc[idx] * mult, z, lo, hi));
+        qstore(y, idx, c8_quantize_one((float)acc[idx] * mult, z, lo, hi));
       }
     }
   return CALIB8_OK;

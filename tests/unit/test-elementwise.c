@@ -1,11 +1,14 @@
 /* Elementwise family: broadcasting corner cases against a naive reference, integer semantics,
  * activations against hand-computed values, softmax axis rules per opset, Cast edge cases, and the
- * accuracy of the vectorizable exp/tanh in src/ops/fp-math.h. */
+ * accuracy of the vectorizable exp/tanh in src/ops/fp-math.h, and the QuantizeLinear kernels (every ISA the
+ * CPU has, bit-exact against the scalar rule, through the operator too). */
 #include <float.h>
 #include <stdint.h>
 
 #include "check.h"
+#include "core/cpu.h"
 #include "graph/graph.h"
+#include "kernels/quant/quant.h"
 #include "ops/broadcast.h"
 #include "ops/fp-math.h"
 #include "ops/op.h"
@@ -520,6 +523,113 @@ static void test_fast_math(void) {
   CHECK(c8_expf(0) == 1.0f);
 }
 
+/* QuantizeLinear of float input: every kernel version equals c8_quantize_one byte for byte, on ties (k + 0.5
+   times the scale), both saturation ends, NaN, infinities, signed zeros, denormals and random values, for
+   every tail length; the operator (per-tensor and per-axis) gives the same bytes. */
+static void test_quantize_kernels(void) {
+  enum { N = 1200 };
+  static float x[N];
+  uint32_t r = 12345;
+  const float scales[] = {1.0f, 0.1f, 0.0173f, 3.7f, 1e-20f};
+  const int32_t zps_s[] = {-128, -3, 0, 5, 127}, zps_u[] = {0, 5, 128, 255, 77};
+  for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+    const float sc = scales[si];
+    for (int i = 0; i < N; i++) {
+      r = r * 1664525u + 1013904223u;
+      switch (i % 6) {
+        case 0: x[i] = ((float)(i / 6 % 600) - 300.0f + 0.5f) * sc; break; /* ties */
+        case 1: x[i] = ((float)((r >> 8) & 0xffff) / 65536.0f - 0.5f) * 600.0f * sc; break;
+        case 2: x[i] = ((float)((r >> 8) & 0xffff) / 65536.0f - 0.5f) * 3.0f * sc; break;
+        case 3: {
+          const float special[] = {NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f, -1e-40f, FLT_MAX, -FLT_MAX,
+                                   1e30f, 2.5f, -2.5f, 3.5f, -0.5f, 0.5f};
+          x[i] = special[(i / 6) % 16];
+        } break;
+        default: x[i] = ((float)(r >> 9) / 8388608.0f - 0.5f) * 1000.0f; break;
+      }
+    }
+    for (int sg = 0; sg <= 1; sg++) {
+      const int32_t *zps = sg ? zps_s : zps_u, lo = sg ? -128 : 0, hi = sg ? 127 : 255;
+      for (int zi = 0; zi < 5; zi++) {
+        static unsigned char want[N], got[N];
+        for (int i = 0; i < N; i++) {
+          int32_t v = c8_quantize_one(x[i] / sc, zps[zi], lo, hi);
+          want[i] = (unsigned char)(sg ? (unsigned char)(int8_t)v : (unsigned char)(uint8_t)v);
+        }
+        const c8_f32_quantize_fn fns[] = {c8_f32_quantize__scalar, c8_f32_quantize__avx2, c8_f32_quantize__avx512};
+        const c8_isa need[] = {C8_ISA_SCALAR, C8_ISA_AVX2, C8_ISA_AVX512};
+        for (int f = 0; f < 3; f++) {
+          if (c8_cpu_isa() < need[f]) continue;
+          /* whole array and every short length (tails) at an odd offset */
+          memset(got, 0xAB, sizeof got);
+          fns[f](x, N, sc, zps[zi], sg, got);
+          int bad = memcmp(got, want, N) != 0;
+          for (size_t len = 0; len <= 40; len++) {
+            memset(got, 0xAB, sizeof got);
+            fns[f](x + 3, len, sc, zps[zi], sg, got);
+            bad += memcmp(got, want + 3, len) != 0 || got[len] != 0xAB;
+          }
+          CHECK_EQ_INT(bad, 0);
+          if (bad) fprintf(stderr, "  %s kernel, scale %g, zero point %d, %s\n", c8_isa_name(need[f]), sc, zps[zi],
+                           sg ? "int8" : "uint8");
+        }
+      }
+    }
+  }
+  /* DequantizeLinear: every byte value, every tail length, int8 and uint8 */
+  static unsigned char q[N];
+  static float dwant[N], dgot[N];
+  for (int i = 0; i < N; i++) q[i] = (unsigned char)(i * 37 + 11);
+  const c8_f32_dequantize_fn dfns[] = {c8_f32_dequantize__scalar, c8_f32_dequantize__avx2, c8_f32_dequantize__avx512};
+  const c8_isa dneed[] = {C8_ISA_SCALAR, C8_ISA_AVX2, C8_ISA_AVX512};
+  for (int sg = 0; sg <= 1; sg++)
+    for (int zi = 0; zi < 5; zi++) {
+      const int32_t zp = sg ? zps_s[zi] : zps_u[zi];
+      const float sc = scales[zi];
+      for (int i = 0; i < N; i++)
+        dwant[i] = (float)((sg ? (int32_t)(int8_t)q[i] : (int32_t)q[i]) - zp) * sc;
+      for (int f = 0; f < 3; f++) {
+        if (c8_cpu_isa() < dneed[f]) continue;
+        dfns[f](q, N, sc, zp, sg, dgot);
+        int bad = memcmp(dgot, dwant, sizeof dgot) != 0;
+        for (size_t len = 0; len <= 40; len++) {
+          for (int i = 0; i < 48; i++) dgot[i] = -7.0f;
+          dfns[f](q + 3, len, sc, zp, sg, dgot);
+          bad += memcmp(dgot, dwant + 3, len * sizeof(float)) != 0 || dgot[len] != -7.0f;
+        }
+        CHECK_EQ_INT(bad, 0);
+        if (bad) fprintf(stderr, "  %s dequantize kernel, zero point %d, %s\n", c8_isa_name(dneed[f]), zp,
+                         sg ? "int8" : "uint8");
+      }
+    }
+
+  /* the operator, per-axis over [2, 3, 200] on axis 1 with uint8 zero points */
+  c8_tensor xt = {.dtype = CALIB8_FLOAT, .rank = 3, .dims = {2, 3, 200}, .data = x};
+  float scv[3] = {0.05f, 0.7f, 2.0f};
+  uint8_t zpv[3] = {3, 128, 250};
+  c8_tensor st = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {3}, .data = scv};
+  c8_tensor zt = {.dtype = CALIB8_UINT8, .rank = 1, .dims = {3}, .data = zpv};
+  c8_tensor out = {0};
+  c8_tensor *in[3] = {&xt, &st, &zt};
+  tattr ax = {.name = "axis", .type = C8_ATTR_INT, .i = 1};
+  for (int isa = C8_ISA_SCALAR; isa <= (int)c8_cpu_isa(); isa++) {
+    const c8_isa top = c8_cpu_isa();
+    c8_cpu_set_isa((c8_isa)isa);
+    CHECK_EQ_INT(eval_node("QuantizeLinear", 13, &ax, 1, 3, in, &out), CALIB8_OK);
+    c8_cpu_set_isa(top);
+    int bad = 0;
+    for (int o = 0; o < 2 && out.data; o++)
+      for (int c = 0; c < 3; c++)
+        for (int i = 0; i < 200; i++) {
+          const int k = (o * 3 + c) * 200 + i;
+          bad += ((uint8_t *)out.data)[k] != (uint8_t)c8_quantize_one(x[k] / scv[c], zpv[c], 0, 255);
+        }
+    CHECK_EQ_INT(bad, 0);
+    c8_free(out.data);
+    out.data = NULL;
+  }
+}
+
 int main(void) {
   CHECK_RUN(test_broadcast_shapes);
   CHECK_RUN(test_broadcast_collapse);
@@ -529,5 +639,6 @@ int main(void) {
   CHECK_RUN(test_softmax);
   CHECK_RUN(test_cast);
   CHECK_RUN(test_fast_math);
+  CHECK_RUN(test_quantize_kernels);
   return CHECK_DONE();
 }

@@ -38,7 +38,7 @@ typedef struct c8_batch_split {
   calib8_tensor *outputs; /* the whole-batch outputs, one per graph output (data owned) */
   struct c8_threadpool *pool;
   c8_status *status;      /* per plan: the first failure of the last run, and its message */
-  char (*message)[256];
+  char (*message)[1024];
 } c8_batch_split;
 
 /* The sub-batch option: 0 chooses S automatically (batch-split.c: choose_sub_batch); -1 never splits; S > 0

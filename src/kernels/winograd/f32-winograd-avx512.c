@@ -14,68 +14,81 @@
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* Step 1 for tile rows [gr0, gr0 + nrows) of the batch. */
-static void input_transform(const c8_wino_plan *p, const float *x, int64_t gr0, int64_t nrows, float *V, float *rb) {
-  const int64_t C = p->c, IH = p->ih, IW = p->iw, TW = p->tw, TH = p->th, tpad = p->tpad;
-  const int64_t ntc = cdiv(TW, 16), nck = ntc + 1, ld = (nck + 1) * 16;
-  __mmask16 la[C8_WINO_MAX_TW / 16 + 3], lb[C8_WINO_MAX_TW / 16 + 3];
-  for (int64_t k = 0; k < nck; k++) {
-    const int64_t b = 32 * k - p->px; /* input column of lane 0 */
-    int64_t lo = -b, hi = IW - b;
-    if (lo < 0) lo = 0;
-    if (hi > 32) hi = 32;
-    const uint64_t bits = hi > lo ? (((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1) : 0;
-    la[k] = (__mmask16)(bits & 0xffff);
-    lb[k] = (__mmask16)(bits >> 16);
-  }
+/* Step 1 for tile rows [gr0, gr0 + nrows) of the batch. Each vector holds 16 tiles: on rows of 16 tiles or
+   more, 16 of one row; on narrower rows whose width divides 16, whole rows (G = 16 / TW of them), so that
+   no lane is wasted on small images. A vector of 16 tiles reads 32 consecutive floats of each of its rows
+   (two per tile), assembled by masked loads straight from the input (lanes on the padding are zero), then
+   split into even and odd columns; the columns two to the right (tile tx + 1) are loaded the same way. */
+static void input_transform(const c8_wino_plan *p, const float *x, int64_t gr0, int64_t nrows, float *V) {
+  const int64_t C = p->c, IH = p->ih, IW = p->iw, TW = p->tw, TH = p->th, tpad = p->tpad, xs = C * tpad;
+  const int64_t G = TW < 16 && 16 % TW == 0 ? 16 / TW : 1;
+  const int64_t nseg = G > 1 ? G : cdiv(TW, 16); /* mask sets: per row of a vector, or per chunk of a row */
+  uint32_t bits[C8_WINO_MAX_TW / 16 + 2][2];
+  for (int64_t q = 0; q < nseg; q++)
+    for (int sh = 0; sh < 2; sh++) {
+      /* pair lanes [l0, l0 + 2 nt) read input columns from c0 = 2 * tx0 - px + 2 * sh on */
+      const int64_t l0 = G > 1 ? 2 * TW * q : 0, nt = G > 1 ? TW : (TW - 16 * q < 16 ? TW - 16 * q : 16);
+      const int64_t c0 = (G > 1 ? 0 : 32 * q) - p->px + 2 * sh;
+      uint32_t m = 0;
+      for (int64_t l = l0; l < l0 + 2 * nt; l++)
+        if (c0 + (l - l0) >= 0 && c0 + (l - l0) < IW) m |= 1u << l;
+      bits[q][sh] = m;
+    }
   const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const int64_t nvec = G > 1 ? cdiv(nrows, G) : nrows * nseg;
   for (int64_t c = 0; c < C; c++) {
-    for (int64_t r = 0; r < nrows; r++) {
-      const int64_t gr = gr0 + r, n = gr / TH, ty = gr % TH;
-      const float *xc = x + (n * C + c) * IH * IW;
-      for (int k = 0; k < 4; k++) {
-        float *e = rb + k * 2 * ld, *o = e + ld;
-        const int64_t iy = 2 * ty + k - p->py;
-        if (iy < 0 || iy >= IH) {
-          memset(e, 0, (size_t)(2 * ld) * sizeof(float));
-          continue;
-        }
-        /* lane 0's address may lie before the row (padding): computed as an integer, only valid lanes are read */
-        const uintptr_t sr = (uintptr_t)(xc + iy * IW);
-        for (int64_t q = 0; q < nck; q++) {
-          const float *src = (const float *)(sr + (uintptr_t)((32 * q - p->px) * (int64_t)sizeof(float)));
-          const __m512 a = _mm512_maskz_loadu_ps(la[q], src), b = _mm512_maskz_loadu_ps(lb[q], src + 16);
-          _mm512_storeu_ps(e + 16 * q, _mm512_permutex2var_ps(a, ev, b));
-          _mm512_storeu_ps(o + 16 * q, _mm512_permutex2var_ps(a, od, b));
-        }
+    for (int64_t vi = 0; vi < nvec; vi++) {
+      /* this vector's segments: row r (of the block), mask set q, base address offset */
+      int64_t nsg, t0, lanes;
+      int64_t seg_r[16], seg_q[16], seg_off[16];
+      if (G > 1) {
+        const int64_t r0 = vi * G;
+        nsg = nrows - r0 < G ? nrows - r0 : G;
+        for (int64_t s2 = 0; s2 < nsg; s2++) seg_r[s2] = r0 + s2, seg_q[s2] = s2, seg_off[s2] = -2 * TW * s2;
+        t0 = r0 * TW;
+        lanes = nsg * TW;
+      } else {
+        const int64_t r = vi / nseg, q = vi % nseg;
+        nsg = 1;
+        seg_r[0] = r, seg_q[0] = q, seg_off[0] = 0 + 32 * q;
+        t0 = r * TW + 16 * q;
+        lanes = TW - 16 * q < 16 ? TW - 16 * q : 16;
       }
-      for (int64_t tc = 0; tc < ntc; tc++) {
-        const int64_t tx0 = 16 * tc, lanes = TW - tx0 < 16 ? TW - tx0 : 16;
-        const __mmask16 sm = (__mmask16)(lanes == 16 ? 0xffff : (1u << lanes) - 1);
-        __m512 d[4][4];
-        for (int k = 0; k < 4; k++) {
-          const float *e = rb + k * 2 * ld + tx0, *o = e + ld;
-          d[k][0] = _mm512_loadu_ps(e);
-          d[k][1] = _mm512_loadu_ps(o);
-          d[k][2] = _mm512_loadu_ps(e + 1);
-          d[k][3] = _mm512_loadu_ps(o + 1);
+      __m512 d[4][4];
+      for (int k = 0; k < 4; k++) {
+        __m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0;
+        for (int64_t s2 = 0; s2 < nsg; s2++) {
+          const int64_t gr = gr0 + seg_r[s2], n = gr / TH, iy = 2 * (gr % TH) + k - p->py;
+          if (iy < 0 || iy >= IH) continue;
+          /* lane 0's address may lie outside the row: computed as an integer, only valid lanes are read */
+          const uintptr_t base = (uintptr_t)(x + ((n * C + c) * IH + iy) * IW) +
+                                 (uintptr_t)((seg_off[s2] - p->px) * (int64_t)sizeof(float));
+          const uint32_t m0 = bits[seg_q[s2]][0], m1 = bits[seg_q[s2]][1];
+          a0 = _mm512_mask_loadu_ps(a0, (__mmask16)(m0 & 0xffff), (const float *)base);
+          b0 = _mm512_mask_loadu_ps(b0, (__mmask16)(m0 >> 16), (const float *)base + 16);
+          a1 = _mm512_mask_loadu_ps(a1, (__mmask16)(m1 & 0xffff), (const float *)base + 2);
+          b1 = _mm512_mask_loadu_ps(b1, (__mmask16)(m1 >> 16), (const float *)base + 18);
         }
-        __m512 t[4][4];
-        for (int j = 0; j < 4; j++) {
-          t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-          t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-          t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-          t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
-        }
-        float *vd = V + c * tpad + r * TW + tx0;
-        const int64_t xs = C * tpad; /* floats per position xi */
-        for (int i = 0; i < 4; i++) {
-          _mm512_mask_storeu_ps(vd + (4 * i + 0) * xs, sm, _mm512_sub_ps(t[i][0], t[i][2]));
-          _mm512_mask_storeu_ps(vd + (4 * i + 1) * xs, sm, _mm512_add_ps(t[i][1], t[i][2]));
-          _mm512_mask_storeu_ps(vd + (4 * i + 2) * xs, sm, _mm512_sub_ps(t[i][2], t[i][1]));
-          _mm512_mask_storeu_ps(vd + (4 * i + 3) * xs, sm, _mm512_sub_ps(t[i][1], t[i][3]));
-        }
+        d[k][0] = _mm512_permutex2var_ps(a0, ev, b0);
+        d[k][1] = _mm512_permutex2var_ps(a0, od, b0);
+        d[k][2] = _mm512_permutex2var_ps(a1, ev, b1);
+        d[k][3] = _mm512_permutex2var_ps(a1, od, b1);
+      }
+      const __mmask16 sm = (__mmask16)(lanes >= 16 ? 0xffff : (1u << lanes) - 1);
+      __m512 t[4][4];
+      for (int j = 0; j < 4; j++) {
+        t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+        t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+        t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+        t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+      }
+      float *vd = V + c * tpad + t0;
+      for (int i = 0; i < 4; i++) {
+        _mm512_mask_storeu_ps(vd + (4 * i + 0) * xs, sm, _mm512_sub_ps(t[i][0], t[i][2]));
+        _mm512_mask_storeu_ps(vd + (4 * i + 1) * xs, sm, _mm512_add_ps(t[i][1], t[i][2]));
+        _mm512_mask_storeu_ps(vd + (4 * i + 2) * xs, sm, _mm512_sub_ps(t[i][2], t[i][1]));
+        _mm512_mask_storeu_ps(vd + (4 * i + 3) * xs, sm, _mm512_sub_ps(t[i][1], t[i][3]));
       }
     }
   }
@@ -147,16 +160,23 @@ static void output_transform(const float *mb, int mr, int nv, const float *bias,
   }
 }
 
+static inline void copy_row(float *d, const float *s, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = (__mmask16)(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+  }
+}
+
 void c8_f32_winograd_unit__avx512(const c8_wino_plan *p, const float *x, const float *u, int64_t block, int64_t m0,
                                   int64_t m1, const float *bias, float min, float max, const struct c8_epilogue *epi,
                                   const float *res, float *y, float *scratch) {
   const int64_t C = p->c, M = p->m, TW = p->tw, TH = p->th, OH = p->oh, OW = p->ow, tpad = p->tpad;
   const int64_t gr0 = block * p->rows, nrows = p->n * TH - gr0 < p->rows ? p->n * TH - gr0 : p->rows;
-  const int64_t T = nrows * TW, ntc = cdiv(TW, 16), ld = (ntc + 2) * 16;
-  float *V = scratch, *rb = V + 16 * C * tpad, *mb = rb + 4 * 2 * ld, *stage = mb + 16 * 8 * 32;
+  const int64_t T = nrows * TW;
+  float *V = scratch, *mb = V + 16 * C * tpad, *stage = mb + 16 * 8 * 32;
   if (T < tpad) /* columns past the block's tiles: zeros (their products are never stored) */
     for (int64_t r = 0; r < 16 * C; r++) memset(V + r * tpad + T, 0, (size_t)(tpad - T) * sizeof(float));
-  input_transform(p, x, gr0, nrows, V, rb);
+  input_transform(p, x, gr0, nrows, V);
   for (int64_t i0 = m0; i0 < m1; i0 += 8) {
     const int mr = m1 - i0 < 8 ? (int)(m1 - i0) : 8;
     const float *up = u + (i0 / 8) * 16 * C * 8;
@@ -168,13 +188,21 @@ void c8_f32_winograd_unit__avx512(const c8_wino_plan *p, const float *x, const f
     for (int i = 0; i < mr; i++) {
       const int64_t ch = i0 + i;
       const float *s0 = stage + (2 * i) * 2 * tpad, *s1 = s0 + 2 * tpad;
-      for (int64_t r = 0; r < nrows; r++) {
-        const int64_t gr = gr0 + r, n = gr / TH, oy = 2 * (gr % TH);
-        const int64_t off = ((n * M + ch) * OH + oy) * OW;
-        const int64_t two = oy + 1 < OH ? 2 : 1;
-        memcpy(y + off, s0 + 2 * r * TW, (size_t)OW * sizeof(float));
-        if (two == 2) memcpy(y + off + OW, s1 + 2 * r * TW, (size_t)OW * sizeof(float));
-        if (epi) c8_epilogue_apply(epi, ch, y + off, res ? res + off : NULL, (size_t)(two * OW));
+      for (int64_t r = 0; r < nrows;) {
+        /* a run of tile rows of one image: its output rows are contiguous */
+        const int64_t gr = gr0 + r, n = gr / TH, ty0 = gr % TH;
+        const int64_t run = TH - ty0 < nrows - r ? TH - ty0 : nrows - r;
+        const int64_t off = ((n * M + ch) * OH + 2 * ty0) * OW;
+        for (int64_t e = 0; e < run; e++) {
+          const int64_t oy = 2 * (ty0 + e);
+          copy_row(y + off + 2 * e * OW, s0 + 2 * (r + e) * TW, OW);
+          if (oy + 1 < OH) copy_row(y + off + (2 * e + 1) * OW, s1 + 2 * (r + e) * TW, OW);
+        }
+        if (epi) {
+          const int64_t orows = 2 * (ty0 + run) < OH ? 2 * run : OH - 2 * ty0;
+          c8_epilogue_apply(epi, ch, y + off, res ? res + off : NULL, (size_t)(orows * OW));
+        }
+        r += run;
       }
     }
   }

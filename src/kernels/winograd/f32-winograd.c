@@ -34,9 +34,7 @@ void c8_wino_weights(const float *w, int64_t m, int64_t c, float *u) {
 }
 
 size_t c8_wino_scratch_floats(const c8_wino_plan *p) {
-  const int64_t nck = cdiv(p->tw, 16) + 1; /* 16-column chunks of a phase of a padded row */
   return (size_t)(16 * p->c * p->tpad           /* V */
-                  + 4 * 2 * (nck + 1) * 16      /* 4 padded rows split by phase */
                   + 16 * 8 * 32                 /* products of one 8 x 32 block, all 16 positions */
                   + 8 * 2 * 2 * p->tpad + 64);  /* staged output rows */
 }

@@ -36,12 +36,22 @@ static void input_transform(const c8_wino_plan *p, const float *x, int64_t gr0, 
     }
   const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  /* per tile row of the block: its image's offset and its first padded input row (no division in the loops) */
+  int64_t img[64], iy0[64];
+  for (int64_t r = 0; r < nrows; r++) {
+    const int64_t gr = gr0 + r;
+    img[r] = gr / TH * C * IH * IW;
+    iy0[r] = 2 * (gr % TH) - p->py;
+  }
   const int64_t nvec = G > 1 ? cdiv(nrows, G) : nrows * nseg;
   for (int64_t c = 0; c < C; c++) {
+    const float *xc = x + c * IH * IW;
+    __m512 d[4][4];
     for (int64_t vi = 0; vi < nvec; vi++) {
       /* this vector's segments: row r (of the block), mask set q, base address offset */
       int64_t nsg, t0, lanes;
       int64_t seg_r[16], seg_q[16], seg_off[16];
+      int kfirst = 0;
       if (G > 1) {
         const int64_t r0 = vi * G;
         nsg = nrows - r0 < G ? nrows - r0 : G;
@@ -49,20 +59,24 @@ static void input_transform(const c8_wino_plan *p, const float *x, int64_t gr0, 
         t0 = r0 * TW;
         lanes = nsg * TW;
       } else {
-        const int64_t r = vi / nseg, q = vi % nseg;
+        /* chunk by chunk, rows in order: rows 2 and 3 of a tile row are rows 0 and 1 of the next */
+        const int64_t q = vi / nrows, r = vi % nrows;
         nsg = 1;
-        seg_r[0] = r, seg_q[0] = q, seg_off[0] = 0 + 32 * q;
+        seg_r[0] = r, seg_q[0] = q, seg_off[0] = 32 * q;
         t0 = r * TW + 16 * q;
         lanes = TW - 16 * q < 16 ? TW - 16 * q : 16;
+        if (r > 0 && img[r] == img[r - 1] && iy0[r] == iy0[r - 1] + 2) {
+          for (int j = 0; j < 4; j++) d[0][j] = d[2][j], d[1][j] = d[3][j];
+          kfirst = 2;
+        }
       }
-      __m512 d[4][4];
-      for (int k = 0; k < 4; k++) {
+      for (int k = kfirst; k < 4; k++) {
         __m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0;
         for (int64_t s2 = 0; s2 < nsg; s2++) {
-          const int64_t gr = gr0 + seg_r[s2], n = gr / TH, iy = 2 * (gr % TH) + k - p->py;
+          const int64_t r = seg_r[s2], iy = iy0[r] + k;
           if (iy < 0 || iy >= IH) continue;
           /* lane 0's address may lie outside the row: computed as an integer, only valid lanes are read */
-          const uintptr_t base = (uintptr_t)(x + ((n * C + c) * IH + iy) * IW) +
+          const uintptr_t base = (uintptr_t)(xc + img[r] + iy * IW) +
                                  (uintptr_t)((seg_off[s2] - p->px) * (int64_t)sizeof(float));
           const uint32_t m0 = bits[seg_q[s2]][0], m1 = bits[seg_q[s2]][1];
           a0 = _mm512_mask_loadu_ps(a0, (__mmask16)(m0 & 0xffff), (const float *)base);

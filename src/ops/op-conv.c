@@ -28,6 +28,7 @@
 #include "core/threadpool.h"
 #include "kernels/conv/dwconv.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/winograd/winograd.h"
 #include "ops/epilogue.h"
 #include "ops/op-conv.h"
 
@@ -199,7 +200,18 @@ void c8_conv_set_output(const c8_conv_geom *g, c8_tensor *out, c8_dtype dtype) {
 
 /* ---- Conv ---- */
 
-enum { PATH_DEPTHWISE, PATH_GEMM, PATH_DIRECT, PATH_ROWS };
+enum { PATH_DEPTHWISE, PATH_GEMM, PATH_DIRECT, PATH_ROWS, PATH_WINOGRAD };
+
+/* PATH_WINOGRAD (AVX-512, 2-D 3x3 kernels, stride 1, dilation 1, one group, at least WINO_MIN_C input and
+   WINO_MIN_M output channels): Winograd F(2x2, 3x3), kernels/winograd/winograd.h: 16 multiplies per 2x2 outputs
+   and input channel instead of 36. Units are (block of tile rows, M tile); the weights are transformed once at
+   prepare. CALIB8_WINOGRAD=0 turns it off (A/B measurements). */
+#ifndef WINO_MIN_C
+#define WINO_MIN_C 16
+#endif
+#ifndef WINO_MIN_M
+#define WINO_MIN_M 16
+#endif
 
 /* PATH_ROWS (AVX-512, 2-D kernels larger than 1x1 whose output rows are a multiple of 8 wide, stride 1, or
    stride 2 over phase-split rows): like the GEMM path, but the micro-kernel (c8_f32_dconv_ukernel_8x16x2)
@@ -254,6 +266,7 @@ typedef struct conv_state {
   int64_t qband;          /* PATH_ROWS: output positions (a multiple of 32) per padded band of rows */
   /* Scratch: [padded sources][packed W when not constant][GEMM workspace per thread]. */
   size_t src_bytes, wdyn_bytes, ws_bytes;
+  c8_wino_plan wino;      /* PATH_WINOGRAD */
 } conv_state;
 
 static void conv_pack_b(const void *vctx, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr, size_t ps,
@@ -322,6 +335,46 @@ static void choose_split(conv_state *s, int64_t units_base) {
   }
 }
 
+static bool use_winograd(const conv_state *s) {
+  const c8_conv_geom *g = &s->g;
+  const char *env = getenv("CALIB8_WINOGRAD");
+  if (env && strcmp(env, "0") == 0) return false;
+  return c8_cpu_isa() >= C8_ISA_AVX512 && g->nsp == 2 && g->groups == 1 && g->k[1] == 3 && g->k[2] == 3 &&
+         g->stride[1] == 1 && g->stride[2] == 1 && g->dil[1] == 1 && g->dil[2] == 1 && g->c >= WINO_MIN_C &&
+         g->m >= WINO_MIN_M && (g->out[2] + 1) / 2 <= C8_WINO_MAX_TW;
+}
+
+static c8_status prepare_winograd(c8_kernel *k, conv_state *s, const c8_tensor *w, c8_tensor *out) {
+  const c8_conv_geom *g = &s->g;
+  s->path = PATH_WINOGRAD;
+  c8_wino_plan *p = &s->wino;
+  *p = (c8_wino_plan){.n = g->n, .c = g->c, .m = g->m, .ih = g->in[1], .iw = g->in[2], .oh = g->out[1],
+                      .ow = g->out[2], .py = g->pad_begin[1], .px = g->pad_begin[2]};
+  c8_wino_plan_init(p);
+  /* M tiles only when there are too few blocks for the threads (each repeats the input transform) */
+  const int64_t mpanels = ceil_div(g->m, 8);
+  s->m_tiles = 1;
+  if (s->threads > 1 && p->blocks % s->threads != 0 && p->blocks < 4 * s->threads) {
+    s->m_tiles = s->threads < mpanels ? s->threads : mpanels;
+    s->mt = ceil_div(mpanels, s->m_tiles) * 8;
+    s->m_tiles = ceil_div(g->m, s->mt);
+  }
+  s->mt = ceil_div(mpanels, s->m_tiles) * 8;
+  s->wpacked_group = c8_wino_u_floats(g->m, g->c);
+  if (w->data) {
+    s->wpacked = c8_alloc(s->wpacked_group * sizeof(float));
+    if (!s->wpacked)
+      return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory packing the weights of node '%s'", k->node->name);
+    c8_wino_weights((const float *)w->data, g->m, g->c, s->wpacked);
+  } else {
+    s->wdyn_bytes = align64(s->wpacked_group * sizeof(float));
+  }
+  s->ws_bytes = align64(c8_wino_scratch_floats(p) * sizeof(float));
+  k->scratch_bytes = s->wdyn_bytes + s->ws_bytes * (size_t)s->threads;
+  c8_conv_set_output(g, out, CALIB8_FLOAT);
+  return CALIB8_OK;
+}
+
 static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
   const c8_node *node = k->node;
   c8_status st = c8_check_inputs(node, n_in, 2, 3);
@@ -373,6 +426,7 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
     c8_conv_set_output(g, out[0], CALIB8_FLOAT);
     return CALIB8_OK;
   }
+  if (use_winograd(s)) return prepare_winograd(k, s, in[1], out[0]);
   s->path = PATH_GEMM;
   bool pads = false, unit = true;
   for (int i = 0; i < 3; i++) {
@@ -1098,6 +1152,19 @@ static void dw_range_simd(void *vjob, int64_t u0, int64_t u1, int thread) {
   }
 }
 
+static void wino_range(void *vjob, int64_t u0, int64_t u1, int thread) {
+  const conv_job *j = vjob;
+  const conv_state *s = j->s;
+  float *ws = (float *)(j->scratch + s->wdyn_bytes + (size_t)thread * s->ws_bytes);
+  const float *u = s->wpacked ? s->wpacked : (const float *)j->scratch;
+  for (int64_t un = u0; un < u1; un++) {
+    const int64_t block = un / s->m_tiles, m0 = un % s->m_tiles * s->mt;
+    const int64_t m1 = m0 + s->mt < s->g.m ? m0 + s->mt : s->g.m;
+    c8_f32_winograd_unit__avx512(&s->wino, j->x, u, block, m0, m1, j->bias, s->min, s->max,
+                                 s->has_epi ? &s->epi : NULL, j->res, j->y, ws);
+  }
+}
+
 static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                           void *scratch) {
   (void)n_out;
@@ -1111,6 +1178,12 @@ static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
     c8_parallel_for(planes * work < 65536 ? NULL : k->pool, planes, work >= 4096 ? 1 : ceil_div(4096, work),
                     s->dw_simd ? dw_range_simd : depthwise_range,
                     &j);
+    return CALIB8_OK;
+  }
+  if (s->path == PATH_WINOGRAD) {
+    if (!s->wpacked) c8_wino_weights(j.w, g->m, g->c, (float *)scratch);
+    c8_threadpool *pool = (double)g->n * (double)g->m * (double)s->ohw * (double)g->c * 4.0 < 262144.0 ? NULL : k->pool;
+    c8_parallel_for(pool, s->wino.blocks * s->m_tiles, 1, wino_range, &j);
     return CALIB8_OK;
   }
   /* Below about a microsecond of work, handing out chunks costs more than it saves. */

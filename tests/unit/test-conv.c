@@ -312,6 +312,23 @@ static const conv_case cases[] = {
      .pads = P2(1, 1, 1, 1), .bias = true, .act = 2},
     {.nsp = 2, .n = 1, .c = 32, .m = 133, .groups = 1, .in = {48, 48}, .k = {3, 3}, .stride = {1, 1},
      .dil = {1, 1}, .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
+    /* Winograd F(2x2, 3x3) (AVX-512, 3x3 stride 1, C and M >= 16): tiles of several images per block (8x8),
+       odd outputs (last tile row / column half used), C and M not multiples of 8, pads 0, 1 and asymmetric,
+       rows 6 tiles wide (16 not a multiple), wider than 16 and 32 tiles, no bias, FusedConv clamps */
+    {.nsp = 2, .n = 3, .c = 16, .m = 16, .groups = 1, .in = {8, 8}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
+    {.nsp = 2, .n = 3, .c = 17, .m = 19, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
+    {.nsp = 2, .n = 1, .c = 20, .m = 24, .groups = 1, .in = {15, 13}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 0, 0, 0), .bias = true},
+    {.nsp = 2, .n = 2, .c = 16, .m = 18, .groups = 1, .in = {12, 12}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(0, 1, 2, 0), .bias = true, .act = 2},
+    {.nsp = 2, .n = 1, .c = 16, .m = 16, .groups = 1, .in = {21, 70}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .act = 1},
+    {.nsp = 2, .n = 2, .c = 24, .m = 33, .groups = 1, .in = {33, 33}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 2, 1, 0), .bias = true},
+    {.nsp = 2, .n = 4, .c = 16, .m = 16, .groups = 1, .in = {4, 4}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+     .pads = P2(1, 1, 1, 1), .bias = true},
 };
 
 /* Every case on every ISA level the CPU has (CALIB8_ISA lowers the top one). */
@@ -326,6 +343,56 @@ static void test_cases(void) {
     }
   }
   c8_cpu_set_isa(top);
+}
+
+/* The Winograd shapes above really take the Winograd path: their outputs differ (in the last bits) from the same
+   convolution with CALIB8_WINOGRAD=0, which the cases above also check against the reference. */
+static void conv_output(const conv_case *cc, float **y_out, size_t *bytes) {
+  c8_tensor x = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {cc->n, cc->c, cc->in[0], cc->in[1]}};
+  c8_tensor w = {.dtype = CALIB8_FLOAT, .rank = 4, .dims = {cc->m, cc->c, 3, 3}};
+  c8_tensor b = {.dtype = CALIB8_FLOAT, .rank = 1, .dims = {cc->m}}, y = {0};
+  x.data = c8_alloc(c8_nbytes(&x)), w.data = c8_alloc(c8_nbytes(&w)), b.data = c8_alloc(c8_nbytes(&b));
+  uint32_t saved = rng;
+  rng = 4242;
+  for (int64_t i = 0; i < c8_numel(&x); i++) ((float *)x.data)[i] = frand();
+  for (int64_t i = 0; i < c8_numel(&w); i++) ((float *)w.data)[i] = frand();
+  for (int64_t i = 0; i < c8_numel(&b); i++) ((float *)b.data)[i] = frand();
+  rng = saved;
+  c8_graph *g = c8_graph_new();
+  c8_node *node = make_node(g, cc);
+  c8_tensor *in[3] = {&x, &w, &b}, *out[1] = {&y};
+  c8_kernel k = {.node = node, .opset = 13};
+  CHECK_EQ_INT(node->def->prepare(&k, in, 3, out, 1), CALIB8_OK);
+  *bytes = c8_nbytes(&y);
+  y.data = c8_alloc(*bytes);
+  void *scratch = c8_alloc(k.scratch_bytes + 1);
+  CHECK_EQ_INT(node->def->run(&k, in, 3, out, 1, scratch), CALIB8_OK);
+  *y_out = y.data;
+  node->def->destroy(k.state);
+  c8_graph_destroy(g);
+  c8_free(x.data), c8_free(w.data), c8_free(b.data), c8_free(scratch);
+}
+
+static void test_winograd_taken(void) {
+  if (c8_cpu_isa() < C8_ISA_AVX512) return;
+  int differ = 0, total = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const conv_case *cc = &cases[i];
+    if (cc->nsp != 2 || cc->groups != 1 || cc->k[0] != 3 || cc->k[1] != 3 || cc->stride[0] != 1 ||
+        cc->stride[1] != 1 || cc->dil[0] != 1 || cc->dil[1] != 1 || cc->c < 16 || cc->m < 16 || cc->auto_pad)
+      continue;
+    float *a, *b;
+    size_t na, nb;
+    conv_output(cc, &a, &na);
+    setenv("CALIB8_WINOGRAD", "0", 1);
+    conv_output(cc, &b, &nb);
+    unsetenv("CALIB8_WINOGRAD");
+    total++;
+    differ += na == nb && memcmp(a, b, na) != 0;
+    c8_free(a), c8_free(b);
+  }
+  CHECK(total >= 7);
+  CHECK_EQ_INT(differ, total);
 }
 
 /* prepare must fail with a message naming the rule. */
@@ -518,6 +585,7 @@ static void test_conv_transpose(void) {
 int main(int argc, char **argv) {
   if (argc == 9 && strcmp(argv[1], "--bench") == 0) return bench(argv + 2);
   CHECK_RUN(test_cases);
+  CHECK_RUN(test_winograd_taken);
   CHECK_RUN(test_errors);
   CHECK_RUN(test_conv_transpose);
   return CHECK_DONE();

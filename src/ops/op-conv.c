@@ -350,7 +350,7 @@ static c8_status prepare_winograd(c8_kernel *k, conv_state *s, const c8_tensor *
   c8_wino_plan *p = &s->wino;
   *p = (c8_wino_plan){.n = g->n, .c = g->c, .m = g->m, .ih = g->in[1], .iw = g->in[2], .oh = g->out[1],
                       .ow = g->out[2], .py = g->pad_begin[1], .px = g->pad_begin[2]};
-  c8_wino_plan_init(p, s->threads);
+  c8_wino_plan_init(p);
   /* M tiles only when there are too few blocks for the threads (each repeats the input transform) */
   const int64_t mpanels = ceil_div(g->m, 8);
   s->m_tiles = 1;

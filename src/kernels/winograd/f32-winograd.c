@@ -3,17 +3,12 @@
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-void c8_wino_plan_init(c8_wino_plan *p, int64_t min_blocks) {
+void c8_wino_plan_init(c8_wino_plan *p) {
   p->th = cdiv(p->oh, 2);
   p->tw = cdiv(p->ow, 2);
   /* about 32 tiles per block: one pass of the 8x32 micro-kernel per position */
   p->rows = p->tw >= 32 ? 1 : cdiv(32, p->tw);
   if (p->rows > p->n * p->th) p->rows = p->n * p->th;
-  /* smaller blocks when there would be fewer than min_blocks (one small image over several threads) */
-  if (min_blocks > 1 && cdiv(p->n * p->th, p->rows) < min_blocks) {
-    p->rows = cdiv(p->n * p->th, min_blocks);
-    if (p->rows < 1) p->rows = 1;
-  }
   p->tpad = cdiv(p->rows * p->tw, 32) * 32;
   p->blocks = cdiv(p->n * p->th, p->rows);
 }

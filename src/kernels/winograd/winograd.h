@@ -27,9 +27,8 @@ typedef struct c8_wino_plan {
   int64_t blocks;         /* ceil(n * th / rows) */
 } c8_wino_plan;
 
-/* Fills the plan's derived fields (th, tw, rows, tpad, blocks) from n, c, m, ih, iw, oh, ow, py, px, with at least
-   min_blocks blocks where there are that many tile rows. The blocking changes no output's arithmetic. */
-void c8_wino_plan_init(c8_wino_plan *p, int64_t min_blocks);
+/* Fills the plan's derived fields (th, tw, rows, tpad, blocks) from n, c, m, ih, iw, oh, ow, py, px. */
+void c8_wino_plan_init(c8_wino_plan *p);
 
 /* Floats of the transformed weights: 8-row panels, U[panel][xi][c][8] (rows past M zero). */
 size_t c8_wino_u_floats(int64_t m, int64_t c);

@@ -206,8 +206,11 @@ enum { PATH_DEPTHWISE, PATH_GEMM, PATH_DIRECT, PATH_ROWS, PATH_WINOGRAD };
    WINO_MIN_M output channels): Winograd F(2x2, 3x3), kernels/winograd/winograd.h: 16 multiplies per 2x2 outputs
    and input channel instead of 36. Units are (block of tile rows, M tile); the weights are transformed once at
    prepare. CALIB8_WINOGRAD=0 turns it off (A/B measurements). */
+/* 32 input channels: with 16 (ResNet-8's first stage) the input transform is a third of the time, and at batch 1
+   on 2 threads ResNet-8 ran at 0.92 of ONNX Runtime's time against 0.83 with 32 (0.78 and 0.85 at batch 32 on 1
+   thread; alternating runs, bench/run.sh's method). */
 #ifndef WINO_MIN_C
-#define WINO_MIN_C 16
+#define WINO_MIN_C 32
 #endif
 #ifndef WINO_MIN_M
 #define WINO_MIN_M 16

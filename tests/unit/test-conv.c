@@ -312,22 +312,22 @@ static const conv_case cases[] = {
      .pads = P2(1, 1, 1, 1), .bias = true, .act = 2},
     {.nsp = 2, .n = 1, .c = 32, .m = 133, .groups = 1, .in = {48, 48}, .k = {3, 3}, .stride = {1, 1},
      .dil = {1, 1}, .pads = P2(1, 1, 1, 1), .bias = true, .act = 1},
-    /* Winograd F(2x2, 3x3) (AVX-512, 3x3 stride 1, C and M >= 16): tiles of several images per block (8x8),
+    /* Winograd F(2x2, 3x3) (AVX-512, 3x3 stride 1, C >= 32 and M >= 16): tiles of several images per block (8x8),
        odd outputs (last tile row / column half used), C and M not multiples of 8, pads 0, 1 and asymmetric,
        rows 6 tiles wide (16 not a multiple), wider than 16 and 32 tiles, no bias, FusedConv clamps */
-    {.nsp = 2, .n = 3, .c = 16, .m = 16, .groups = 1, .in = {8, 8}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+    {.nsp = 2, .n = 3, .c = 32, .m = 16, .groups = 1, .in = {8, 8}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(1, 1, 1, 1), .bias = true},
-    {.nsp = 2, .n = 3, .c = 17, .m = 19, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+    {.nsp = 2, .n = 3, .c = 33, .m = 19, .groups = 1, .in = {9, 7}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(1, 1, 1, 1), .bias = true},
-    {.nsp = 2, .n = 1, .c = 20, .m = 24, .groups = 1, .in = {15, 13}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+    {.nsp = 2, .n = 1, .c = 36, .m = 24, .groups = 1, .in = {15, 13}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(0, 0, 0, 0), .bias = true},
-    {.nsp = 2, .n = 2, .c = 16, .m = 18, .groups = 1, .in = {12, 12}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+    {.nsp = 2, .n = 2, .c = 32, .m = 18, .groups = 1, .in = {12, 12}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(0, 1, 2, 0), .bias = true, .act = 2},
-    {.nsp = 2, .n = 1, .c = 16, .m = 16, .groups = 1, .in = {21, 70}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+    {.nsp = 2, .n = 1, .c = 32, .m = 16, .groups = 1, .in = {21, 70}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(1, 1, 1, 1), .act = 1},
-    {.nsp = 2, .n = 2, .c = 24, .m = 33, .groups = 1, .in = {33, 33}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+    {.nsp = 2, .n = 2, .c = 40, .m = 33, .groups = 1, .in = {33, 33}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(1, 2, 1, 0), .bias = true},
-    {.nsp = 2, .n = 4, .c = 16, .m = 16, .groups = 1, .in = {4, 4}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
+    {.nsp = 2, .n = 4, .c = 32, .m = 16, .groups = 1, .in = {4, 4}, .k = {3, 3}, .stride = {1, 1}, .dil = {1, 1},
      .pads = P2(1, 1, 1, 1), .bias = true},
 };
 
@@ -379,7 +379,7 @@ static void test_winograd_taken(void) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const conv_case *cc = &cases[i];
     if (cc->nsp != 2 || cc->groups != 1 || cc->k[0] != 3 || cc->k[1] != 3 || cc->stride[0] != 1 ||
-        cc->stride[1] != 1 || cc->dil[0] != 1 || cc->dil[1] != 1 || cc->c < 16 || cc->m < 16 || cc->auto_pad)
+        cc->stride[1] != 1 || cc->dil[0] != 1 || cc->dil[1] != 1 || cc->c < 32 || cc->m < 16 || cc->auto_pad)
       continue;
     float *a, *b;
     size_t na, nb;

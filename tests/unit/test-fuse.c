@@ -164,8 +164,8 @@ static const shape_case shapes[] = {
     {"3x3 rows (output rows 8 wide, last tile 8)", 2, 5, 11, 5, 8, 3, 1, 1},
     {"3x3 stride 2 rows (output rows 8 wide, last tile 24)", 1, 6, 9, 5, 16, 3, 2, 1},
     {"depthwise 5x5", 2, 7, 7, 6, 40, 5, 1, 7},
-    {"3x3 Winograd (odd output, C and M not multiples of 8)", 2, 17, 19, 9, 11, 3, 1, 1},
-    {"3x3 Winograd (8x8: several tile rows per vector)", 2, 16, 16, 8, 8, 3, 1, 1},
+    {"3x3 Winograd (odd output, C and M not multiples of 8)", 2, 33, 19, 9, 11, 3, 1, 1},
+    {"3x3 Winograd (8x8: several tile rows per vector)", 2, 32, 16, 8, 8, 3, 1, 1},
 };
 
 static void test_chains(void) {

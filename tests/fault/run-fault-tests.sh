@@ -148,6 +148,8 @@ expect_error "npy is a folder" "$FIX" "!out of memory" -- run identity.onnx -i x
 # A path under a regular file cannot be created whatever the permissions (tests may run as root).
 expect_error "output dir under a file" "x.npy/sub" -- run identity.onnx -i x=x.npy -o x.npy/sub
 expect_error "output dir is a file" "x.npy" -- run identity.onnx -i x=x.npy -o x.npy
+expect_ok "--sub-batch auto splits a batch of 2" "ran as 2 sub-batches of 1" "y float32 [2,3]" -- run identity.onnx -i x=x.npy -o "$OUT" --threads 1
+expect_ok "--sub-batch off" "y float32 [2,3]" -- run identity.onnx -i x=x.npy -o "$OUT" --sub-batch off
 expect_error "--sub-batch not a number" "--sub-batch" "'x'" -- run identity.onnx -i x=x.npy -o "$OUT" --sub-batch x
 expect_error "--sub-batch 0" "--sub-batch" "'0'" -- run identity.onnx -i x=x.npy -o "$OUT" --sub-batch 0
 expect_error "--sub-batch without a value" "--sub-batch" -- run identity.onnx -i x=x.npy -o "$OUT" --sub-batch

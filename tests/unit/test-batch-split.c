@@ -116,12 +116,11 @@ static void test_cnn_splits(void) {
   c8_graph_destroy(g);
 }
 
-/* One op on x [B, C] (attributes set by the caller through *y). */
-static c8_graph *unary(const char *op, int extra_in, const int *extra, int *y_out, c8_graph *g, int x) {
+/* One op on x [B, C] and extra_in more inputs; *y_out is its output (the caller sets attributes on it). */
+static void unary(const char *op, int extra_in, const int *extra, int *y_out, c8_graph *g, int x) {
   int in[8] = {x};
   for (int i = 0; i < extra_in; i++) in[1 + i] = extra[i];
   *y_out = node(g, op, 1 + extra_in, in, "y");
-  return g;
 }
 
 /* Graphs on x [B, C]: each either keeps samples apart (splits) or mixes them (must not). */

@@ -57,6 +57,23 @@ const char *calib8_last_error(void);
 /* A short name for a status code ("malformed model"). */
 const char *calib8_status_string(calib8_status status);
 
+/* ---- memory --------------------------------------------------------------- */
+
+typedef void *(*calib8_malloc_fn)(size_t size);
+typedef void *(*calib8_realloc_fn)(void *ptr, size_t size);
+typedef void *(*calib8_calloc_fn)(size_t count, size_t size);
+typedef void (*calib8_free_fn)(void *ptr);
+
+/* Replaces the allocator behind every heap allocation the library makes (as libuv's uv_replace_allocator):
+ * call it once, before any other calib8 function, and never while calib8 objects are alive. All four
+ * functions, or all NULL to restore the C library's. Memory held by the libraries calib8 uses for files
+ * (libpng, libjpeg, libzip, LMDB, protobuf-c) is theirs. Returns CALIB8_INVALID_ARGUMENT when only some are
+ * given. */
+calib8_status calib8_replace_allocator(calib8_malloc_fn malloc_fn, calib8_realloc_fn realloc_fn,
+                                       calib8_calloc_fn calloc_fn, calib8_free_fn free_fn);
+/* Frees memory a calib8 function returned to the caller (strings, arrays); NULL is a no-op. */
+void calib8_free(void *ptr);
+
 /* Element types use ONNX TensorProto.DataType numbering. */
 typedef enum calib8_dtype {
   CALIB8_UNDEFINED = 0,

@@ -3,6 +3,7 @@
 #define C8_CORE_STATUS_H
 
 #include "calib8/calib8.h"
+#include "core/alloc.h"
 
 typedef calib8_status c8_status;
 #define C8_OK CALIB8_OK

@@ -46,26 +46,33 @@ const char *calib8_dtype_name(calib8_dtype dtype) {
 int64_t calib8_tensor_numel(const calib8_tensor *t) { return c8_numel(t); }
 
 void *c8_alloc(size_t bytes) {
-  size_t total = (bytes + C8_TAIL_PAD + C8_ALIGN - 1) / C8_ALIGN * C8_ALIGN;
-  void *p = NULL;
   /* Large buffers (activation arenas, packed weights) are 2 MiB aligned and offered to the kernel as
      transparent huge pages: on this machine's VM a 4 KiB page fault costs microseconds, and a 9 MiB arena
-     touched for the first time cost more than a batch of ResNet8's convolutions. */
+     touched for the first time cost more than a batch of ResNet8's convolutions. Every buffer comes from
+     c8_malloc (the replaceable allocator), over-allocated by the alignment; the block's start is kept in the
+     word before the aligned pointer. The slack before it is never touched, so large blocks (mmap'd by malloc)
+     cost no resident memory for it. */
   const size_t huge = (size_t)2 << 20;
+  if (bytes > SIZE_MAX / 2) return NULL;
+  size_t align = C8_ALIGN, total = (bytes + C8_TAIL_PAD + C8_ALIGN - 1) / C8_ALIGN * C8_ALIGN;
   if (total >= 2 * huge) {
+    align = huge;
     total = (total + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, total) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, total, MADV_HUGEPAGE); /* advice only: without THP the pages are small */
-#endif
-  } else if (posix_memalign(&p, C8_ALIGN, total) != 0) {
-    return NULL;
   }
-  memset(p, 0, total);
-  return p;
+  char *raw = c8_malloc(total + align + sizeof(void *));
+  if (!raw) return NULL;
+  uintptr_t a = ((uintptr_t)raw + sizeof(void *) + align - 1) & ~(uintptr_t)(align - 1);
+  ((void **)a)[-1] = raw;
+#ifdef MADV_HUGEPAGE
+  if (align == huge) (void)madvise((void *)a, total, MADV_HUGEPAGE); /* advice only: without THP the pages are small */
+#endif
+  memset((void *)a, 0, total);
+  return (void *)a;
 }
 
-void c8_free(void *p) { free(p); }
+void c8_free(void *p) {
+  if (p) c8_mfree(((void **)p)[-1]);
+}
 
 bool c8_same_shape(const c8_tensor *a, const c8_tensor *b) {
   if (a->rank != b->rank) return false;

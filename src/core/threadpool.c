@@ -95,7 +95,7 @@ static void *worker_main(void *arg) {
   worker_arg *wa = arg;
   c8_threadpool *p = wa->pool;
   int t = wa->index;
-  free(wa);
+  c8_mfree(wa);
   uint32_t seen = 0;
   for (;;) {
     seen = wait_job(p, seen);
@@ -107,7 +107,7 @@ static void *worker_main(void *arg) {
 
 c8_status c8_threadpool_create(int threads, c8_threadpool **out) {
   if (threads < 1) threads = 1;
-  c8_threadpool *p = calloc(1, sizeof *p);
+  c8_threadpool *p = c8_calloc(1, sizeof *p);
   if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a thread pool");
   p->size = threads;
   atomic_init(&p->job, 0);
@@ -117,19 +117,19 @@ c8_status c8_threadpool_create(int threads, c8_threadpool **out) {
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->start, NULL);
   if (threads > 1) {
-    p->workers = calloc((size_t)threads, sizeof *p->workers);
+    p->workers = c8_calloc((size_t)threads, sizeof *p->workers);
     if (!p->workers) {
       c8_threadpool_destroy(p);
       return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a thread pool");
     }
     for (int t = 1; t < threads; t++) {
-      worker_arg *wa = malloc(sizeof *wa);
+      worker_arg *wa = c8_malloc(sizeof *wa);
       if (wa) {
         wa->pool = p;
         wa->index = t;
       }
       if (!wa || pthread_create(&p->workers[t], NULL, worker_main, wa) != 0) {
-        free(wa);
+        c8_mfree(wa);
         p->size = t; /* destroy joins the ones started */
         c8_threadpool_destroy(p);
         return c8_error(CALIB8_INTERNAL, "cannot start thread %d of %d", t, threads);
@@ -149,8 +149,8 @@ void c8_threadpool_destroy(c8_threadpool *p) {
   for (int t = 1; t < p->size && p->workers; t++) pthread_join(p->workers[t], NULL);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->start);
-  free(p->workers);
-  free(p);
+  c8_mfree(p->workers);
+  c8_mfree(p);
 }
 
 int c8_threadpool_size(const c8_threadpool *p) { return p ? p->size : 1; }

@@ -88,7 +88,7 @@ c8_status c8_ds_lmdb_next(c8_dataset *ds) {
   }
   size_t bytes = c8_ds_sample_bytes(ds, 0, &ds->hdr[0]);
   if (bytes > ds->raw_cap || !ds->raw) {
-    void *p = realloc(ds->raw, bytes ? bytes : 1);
+    void *p = c8_realloc(ds->raw, bytes ? bytes : 1);
     if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading '%s'", ds->spec);
     ds->raw = p;
     ds->raw_cap = bytes;

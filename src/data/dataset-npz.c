@@ -15,18 +15,18 @@ static c8_status entry_header(c8_dataset *ds, int i, const char *what) {
   size_t hl;
   c8_status st = c8_npy_header_len(pre, (size_t)got, what, &hl);
   if (st) return st;
-  unsigned char *hb = malloc(hl);
+  unsigned char *hb = c8_malloc(hl);
   if (!hb) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading %s", what);
   memcpy(hb, pre, (size_t)got);
   if ((size_t)got < hl) {
     zip_int64_t more = zip_fread(ds->zf[i], hb + got, hl - (size_t)got);
     if (more < 0 || (size_t)more != hl - (size_t)got) {
-      free(hb);
+      c8_mfree(hb);
       return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated inside its .npy header", what);
     }
   }
   st = c8_npy_header_parse(hb, hl, what, &ds->hdr[i]);
-  free(hb);
+  c8_mfree(hb);
   return st;
 }
 
@@ -100,7 +100,7 @@ c8_status c8_ds_npz_next(c8_dataset *ds) {
   for (int i = 0; i < ds->n_inputs; i++) {
     size_t bytes = c8_ds_sample_bytes(ds, i, &ds->hdr[i]);
     if (bytes > ds->raw_cap || !ds->raw) {
-      void *p = realloc(ds->raw, bytes ? bytes : 1);
+      void *p = c8_realloc(ds->raw, bytes ? bytes : 1);
       if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading '%s'", ds->spec);
       ds->raw = p;
       ds->raw_cap = bytes;

@@ -17,7 +17,7 @@
 
 static char *dupstr(const char *s) {
   size_t n = strlen(s) + 1;
-  char *p = malloc(n);
+  char *p = c8_malloc(n);
   if (p) memcpy(p, s, n);
   return p;
 }
@@ -25,7 +25,7 @@ static char *dupstr(const char *s) {
 static char *join_path(const char *dir, const char *name) {
   if (name[0] == '/' || !dir || !dir[0] || !strcmp(dir, ".")) return dupstr(name);
   size_t n = strlen(dir) + strlen(name) + 2;
-  char *p = malloc(n);
+  char *p = c8_malloc(n);
   if (p) snprintf(p, n, "%s/%s", dir, name);
   return p;
 }
@@ -34,7 +34,7 @@ static char *dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash) return dupstr(".");
   if (slash == path) return dupstr("/");
-  char *d = malloc((size_t)(slash - path) + 1);
+  char *d = c8_malloc((size_t)(slash - path) + 1);
   if (d) {
     memcpy(d, path, (size_t)(slash - path));
     d[slash - path] = 0;
@@ -55,8 +55,8 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 static void free_list(char **v, int64_t n) {
   if (!v) return;
-  for (int64_t i = 0; i < n; i++) free(v[i]);
-  free(v);
+  for (int64_t i = 0; i < n; i++) c8_mfree(v[i]);
+  c8_mfree(v);
 }
 
 /* Sorted names of the regular, non-hidden files in `dir`. */
@@ -72,11 +72,11 @@ static c8_status list_dir(const char *dir, char ***out, int64_t *n_out) {
     char *full = join_path(dir, e->d_name);
     struct stat sb;
     bool reg = full && stat(full, &sb) == 0 && S_ISREG(sb.st_mode);
-    free(full);
+    c8_mfree(full);
     if (!reg) continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 64;
-      char **nv = realloc(v, sizeof *v * (size_t)cap);
+      char **nv = c8_realloc(v, sizeof *v * (size_t)cap);
       if (!nv) goto oom;
       v = nv;
     }
@@ -96,8 +96,8 @@ oom:
 
 /* Keeps the names accepted by `keep` and builds the full paths. */
 static c8_status select_files(c8_dataset *ds, char **names, int64_t n, bool (*keep)(const char *)) {
-  ds->paths = calloc((size_t)(n ? n : 1), sizeof(char *));
-  ds->names = calloc((size_t)(n ? n : 1), sizeof(char *));
+  ds->paths = c8_calloc((size_t)(n ? n : 1), sizeof(char *));
+  ds->names = c8_calloc((size_t)(n ? n : 1), sizeof(char *));
   if (!ds->paths || !ds->names) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory listing '%s'", ds->spec);
   for (int64_t i = 0; i < n; i++) {
     if (!keep(names[i])) continue;
@@ -226,7 +226,7 @@ c8_status c8_ds_set_sample(c8_dataset *ds, int i, const c8_npy_header *h, const 
 
 static c8_status ensure_raw(c8_dataset *ds, size_t bytes) {
   if (bytes <= ds->raw_cap && ds->raw) return CALIB8_OK;
-  void *p = realloc(ds->raw, bytes ? bytes : 1);
+  void *p = c8_realloc(ds->raw, bytes ? bytes : 1);
   if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading dataset '%s'", ds->spec);
   ds->raw = p;
   ds->raw_cap = bytes;
@@ -247,7 +247,7 @@ static c8_status npy_file_open(c8_dataset *ds, const char *path, c8_npy_header *
   unsigned char *hb = NULL;
   c8_status st = c8_npy_header_len(pre, got, what, &hl);
   if (st) goto fail;
-  hb = malloc(hl);
+  hb = c8_malloc(hl);
   if (!hb) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading '%s'", path);
     goto fail;
@@ -265,7 +265,7 @@ static c8_status npy_file_open(c8_dataset *ds, const char *path, c8_npy_header *
                   (unsigned long long)need, (unsigned long long)sb.st_size);
     goto fail;
   }
-  free(hb);
+  c8_mfree(hb);
   if (f_out) {
     if (fseek(f, (long)h->data_offset, SEEK_SET) != 0) {
       fclose(f);
@@ -277,7 +277,7 @@ static c8_status npy_file_open(c8_dataset *ds, const char *path, c8_npy_header *
   }
   return CALIB8_OK;
 fail:
-  free(hb);
+  c8_mfree(hb);
   fclose(f);
   return st;
 }
@@ -453,18 +453,18 @@ static c8_status read_list(c8_dataset *ds) {
       if (sp > b && (strtol(sp, &endp, 10), *endp == 0 && endp != sp)) {
         while (sp > b && isspace((unsigned char)sp[-1])) sp--;
         *sp = 0;
-        free(full);
+        c8_mfree(full);
         if (!(full = join_path(ds->dir, b))) goto oom;
       }
     }
     if (ds->n_files == cap) {
       cap = cap ? cap * 2 : 64;
-      char **np = realloc(ds->paths, sizeof(char *) * (size_t)cap), **nn;
+      char **np = c8_realloc(ds->paths, sizeof(char *) * (size_t)cap), **nn;
       if (np) ds->paths = np;
-      nn = np ? realloc(ds->names, sizeof(char *) * (size_t)cap) : NULL;
+      nn = np ? c8_realloc(ds->names, sizeof(char *) * (size_t)cap) : NULL;
       if (nn) ds->names = nn;
       if (!np || !nn) {
-        free(full);
+        c8_mfree(full);
         goto oom;
       }
     }
@@ -566,8 +566,8 @@ static c8_status open_txt_files(c8_dataset *ds) {
 }
 
 static c8_status single_file(c8_dataset *ds) {
-  ds->paths = calloc(1, sizeof(char *));
-  ds->names = calloc(1, sizeof(char *));
+  ds->paths = c8_calloc(1, sizeof(char *));
+  ds->names = c8_calloc(1, sizeof(char *));
   if (!ds->paths || !ds->names || !(ds->paths[0] = dupstr(ds->spec)))
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory opening '%s'", ds->spec);
   const char *slash = strrchr(ds->spec, '/');
@@ -582,7 +582,7 @@ static c8_status open_folder(c8_dataset *ds, int kind, const c8_preprocess *pp) 
   if (!mdb) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory opening '%s'", ds->spec);
   struct stat sb;
   bool has_mdb = stat(mdb, &sb) == 0;
-  free(mdb);
+  c8_mfree(mdb);
   if (kind == SRC_LMDB || (kind == SRC_AUTO && has_mdb)) return c8_ds_lmdb_open(ds, false);
   char **names = NULL;
   int64_t n = 0;
@@ -668,7 +668,7 @@ c8_status c8_dataset_open(const char *spec, int n_inputs, const calib8_value_inf
       kind = prefixes[i].kind;
       spec += strlen(prefixes[i].prefix);
     }
-  c8_dataset *ds = calloc(1, sizeof *ds);
+  c8_dataset *ds = c8_calloc(1, sizeof *ds);
   if (!ds) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory opening dataset '%s'", spec);
   c8_status st = CALIB8_OK;
   ds->record = -1;
@@ -767,13 +767,13 @@ void c8_dataset_close(c8_dataset *ds) {
   free_list(ds->paths, ds->n_files);
   free_list(ds->names, ds->n_files);
   for (int i = 0; i < C8_DATASET_MAX_INPUTS; i++) {
-    free(ds->in_names[i]);
+    c8_mfree(ds->in_names[i]);
     c8_free(ds->buf[i]);
   }
   c8_pp_work_free(&ds->work);
-  free(ds->raw);
-  free(ds->line);
-  free(ds->spec);
-  free(ds->dir);
-  free(ds);
+  c8_mfree(ds->raw);
+  free(ds->line); /* getline allocates with the C library */
+  c8_mfree(ds->spec);
+  c8_mfree(ds->dir);
+  c8_mfree(ds);
 }

@@ -124,7 +124,7 @@ c8_status c8_bmp_decode(const void *bytes, size_t len, const char *what, c8_imag
                what, (long long)w, (long long)h, (unsigned)bpp, (unsigned)data_off, len);
 
   int c = (bpp <= 8 && gray) ? 1 : 3;
-  uint8_t *px = malloc((size_t)w * (size_t)h * c);
+  uint8_t *px = c8_malloc((size_t)w * (size_t)h * c);
   if (!px) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory decoding image %s", what);
   for (int64_t y = 0; y < h; y++) {
     const unsigned char *row = b + data_off + stride * (uint64_t)(top_down ? y : h - 1 - y);
@@ -140,7 +140,7 @@ c8_status c8_bmp_decode(const void *bytes, size_t len, const char *what, c8_imag
         else
           idx = (row[x >> 3] >> (7 - (x & 7))) & 1;
         if (idx >= ncolors) {
-          free(px);
+          c8_mfree(px);
           return BAD("image %s is not a readable BMP file: pixel (%lld,%lld) uses colour %u of a %u-colour palette", what,
                      (long long)x, (long long)y, (unsigned)idx, (unsigned)ncolors);
         }

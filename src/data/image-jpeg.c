@@ -40,7 +40,7 @@ typedef struct jpeg_job {
 c8_status c8_jpeg_decode(const void *bytes, size_t len, const char *what, c8_image *out) {
   memset(out, 0, sizeof *out);
   /* Everything the error path touches lives in heap memory so longjmp cannot leave it stale. */
-  jpeg_job *job = calloc(1, sizeof *job);
+  jpeg_job *job = c8_calloc(1, sizeof *job);
   if (!job) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory decoding image %s", what);
   c8_status st = CALIB8_OK;
   job->cinfo.err = jpeg_std_error(&job->err.pub);
@@ -81,8 +81,8 @@ c8_status c8_jpeg_decode(const void *bytes, size_t len, const char *what, c8_ima
     st = c8_error(CALIB8_UNSUPPORTED, "image %s is a JPEG with %d colour components, calib8 reads 1, 3 or 4", what, c);
     goto done;
   }
-  job->px = malloc((size_t)w * h * oc);
-  if (cmyk) job->row = malloc((size_t)w * 4);
+  job->px = c8_malloc((size_t)w * h * oc);
+  if (cmyk) job->row = c8_malloc((size_t)w * 4);
   if (!job->px || (cmyk && !job->row)) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory decoding image %s (%dx%d)", what, w, h);
     goto done;
@@ -117,8 +117,8 @@ c8_status c8_jpeg_decode(const void *bytes, size_t len, const char *what, c8_ima
   job->px = NULL;
 done:
   jpeg_destroy_decompress(&job->cinfo);
-  free(job->px);
-  free(job->row);
-  free(job);
+  c8_mfree(job->px);
+  c8_mfree(job->row);
+  c8_mfree(job);
   return st;
 }

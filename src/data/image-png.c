@@ -39,7 +39,7 @@ static void on_read(png_structp png, png_bytep data, size_t n) {
 
 c8_status c8_png_decode(const void *bytes, size_t len, const char *what, c8_image *out) {
   memset(out, 0, sizeof *out);
-  png_job *job = calloc(1, sizeof *job);
+  png_job *job = c8_calloc(1, sizeof *job);
   if (!job) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory decoding image %s", what);
   job->bytes = bytes;
   job->len = len;
@@ -73,8 +73,8 @@ c8_status c8_png_decode(const void *bytes, size_t len, const char *what, c8_imag
     png_error(png, "unexpected sample layout after conversion");
   size_t stride = png_get_rowbytes(png, info);
   if (stride != (size_t)w * c) png_error(png, "unexpected row size after conversion");
-  job->px = malloc((size_t)h * stride);
-  job->rows = malloc(sizeof(png_bytep) * h);
+  job->px = c8_malloc((size_t)h * stride);
+  job->rows = c8_malloc(sizeof(png_bytep) * h);
   if (!job->px || !job->rows) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory decoding image %s (%ux%u)", what, (unsigned)w, (unsigned)h);
     goto done;
@@ -89,8 +89,8 @@ c8_status c8_png_decode(const void *bytes, size_t len, const char *what, c8_imag
   job->px = NULL;
 done:
   png_destroy_read_struct(png ? &png : NULL, info ? &info : NULL, NULL);
-  free(job->px);
-  free(job->rows);
-  free(job);
+  c8_mfree(job->px);
+  c8_mfree(job->rows);
+  c8_mfree(job);
   return st;
 }

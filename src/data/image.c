@@ -45,12 +45,12 @@ c8_status c8_image_load(const char *path, c8_image *out) {
   char what[4200];
   snprintf(what, sizeof what, "'%s'", path);
   st = c8_image_decode(bytes, len, what, out);
-  free(bytes);
+  c8_mfree(bytes);
   return st;
 }
 
 void c8_image_free(c8_image *img) {
   if (!img) return;
-  free(img->px);
+  c8_mfree(img->px);
   img->px = NULL;
 }

@@ -29,7 +29,7 @@ struct c8_class_labels {
 
 static char *dupstr(const char *s) {
   size_t n = strlen(s) + 1;
-  char *p = malloc(n);
+  char *p = c8_malloc(n);
   if (p) memcpy(p, s, n);
   return p;
 }
@@ -69,7 +69,7 @@ static bool next_line(const char **p, const char **b, const char **e) {
 #define LBL_ERR(...) c8_error(CALIB8_INVALID_ARGUMENT, __VA_ARGS__)
 
 c8_status c8_class_labels_parse(const char *text, const char *what, c8_class_labels **out) {
-  c8_class_labels *l = calloc(1, sizeof *l);
+  c8_class_labels *l = c8_calloc(1, sizeof *l);
   c8_status st = CALIB8_OK;
   int64_t cap_lines = 0, cap_labels = 0, cap_named = 0;
   size_t names_len = 0, names_cap = 0;
@@ -104,7 +104,7 @@ c8_status c8_class_labels_parse(const char *text, const char *what, c8_class_lab
     if (mode == 1) {
       if (l->n_lines + 2 > cap_lines) {
         cap_lines = cap_lines ? cap_lines * 2 : 256;
-        int64_t *nf = realloc(l->first, sizeof(int64_t) * (size_t)cap_lines);
+        int64_t *nf = c8_realloc(l->first, sizeof(int64_t) * (size_t)cap_lines);
         if (!nf) goto oom;
         l->first = nf;
       }
@@ -121,7 +121,7 @@ c8_status c8_class_labels_parse(const char *text, const char *what, c8_class_lab
                          (long long)line_no, (int)(qe - q > 40 ? 40 : qe - q), q);
         if (l->n_labels == cap_labels) {
           cap_labels = cap_labels ? cap_labels * 2 : 1024;
-          int64_t *nl = realloc(l->labels, sizeof(int64_t) * (size_t)cap_labels);
+          int64_t *nl = c8_realloc(l->labels, sizeof(int64_t) * (size_t)cap_labels);
           if (!nl) goto oom;
           l->labels = nl;
         }
@@ -144,13 +144,13 @@ c8_status c8_class_labels_parse(const char *text, const char *what, c8_class_lab
       size_t kl = (size_t)(pe - b);
       if (names_len + kl + 1 > names_cap) {
         names_cap = (names_len + kl + 1) * 2 + 4096;
-        char *nn = realloc(l->names, names_cap);
+        char *nn = c8_realloc(l->names, names_cap);
         if (!nn) goto oom;
         l->names = nn;
       }
       if (l->n_named == cap_named) {
         cap_named = cap_named ? cap_named * 2 : 256;
-        named *np = realloc(l->by_path, sizeof(named) * (size_t)cap_named);
+        named *np = c8_realloc(l->by_path, sizeof(named) * (size_t)cap_named);
         if (!np) goto oom;
         l->by_path = np;
       }
@@ -166,7 +166,7 @@ c8_status c8_class_labels_parse(const char *text, const char *what, c8_class_lab
   }
   if (mode == 2) {
     l->by_name = true;
-    l->by_base = malloc(sizeof(named) * (size_t)l->n_named);
+    l->by_base = c8_malloc(sizeof(named) * (size_t)l->n_named);
     if (!l->by_base) goto oom;
     for (int64_t i = 0; i < l->n_named; i++) {
       l->by_path[i].key = l->names + (uintptr_t)l->by_path[i].key;
@@ -205,7 +205,7 @@ static c8_status read_labels_text(const char *path, char **text, char *what, siz
   ((char *)bytes)[len] = 0; /* c8_read_file leaves room for a terminator */
   snprintf(what, what_size, "'%s'", path);
   if (memchr(bytes, 0, len)) {
-    free(bytes);
+    c8_mfree(bytes);
     return LBL_ERR("labels file %s is not a text file (it contains NUL bytes)", what);
   }
   *text = bytes;
@@ -217,7 +217,7 @@ c8_status c8_class_labels_load(const char *path, c8_class_labels **out) {
   c8_status st = read_labels_text(path, &text, what, sizeof what);
   if (st) return st;
   st = c8_class_labels_parse(text, what, out);
-  free(text);
+  c8_mfree(text);
   return st;
 }
 
@@ -293,13 +293,13 @@ c8_status c8_class_labels_get(const c8_class_labels *l, const c8_sample *s, int6
 
 void c8_class_labels_free(c8_class_labels *l) {
   if (!l) return;
-  free(l->what);
-  free(l->first);
-  free(l->labels);
-  free(l->names);
-  free(l->by_path);
-  free(l->by_base);
-  free(l);
+  c8_mfree(l->what);
+  c8_mfree(l->first);
+  c8_mfree(l->labels);
+  c8_mfree(l->names);
+  c8_mfree(l->by_path);
+  c8_mfree(l->by_base);
+  c8_mfree(l);
 }
 
 /* ---- detection ----------------------------------------------------------------------------------- */
@@ -320,7 +320,7 @@ static bool parse_num(const char *b, const char *e, double *out) {
 }
 
 c8_status c8_det_labels_parse(const char *text, const char *what, c8_det_labels **out) {
-  c8_det_labels *l = calloc(1, sizeof *l);
+  c8_det_labels *l = c8_calloc(1, sizeof *l);
   int64_t cap_img = 0, cap_box = 0;
   if (!l || !(l->what = dupstr(what))) goto oom;
   const char *p = text, *b, *e;
@@ -328,7 +328,7 @@ c8_status c8_det_labels_parse(const char *text, const char *what, c8_det_labels 
     int64_t line_no = l->n_images + 1;
     if (l->n_images + 2 > cap_img) {
       cap_img = cap_img ? cap_img * 2 : 256;
-      int64_t *nf = realloc(l->first, sizeof(int64_t) * (size_t)cap_img);
+      int64_t *nf = c8_realloc(l->first, sizeof(int64_t) * (size_t)cap_img);
       if (!nf) goto oom;
       l->first = nf;
     }
@@ -374,7 +374,7 @@ c8_status c8_det_labels_parse(const char *text, const char *what, c8_det_labels 
         }
         if (l->n_boxes == cap_box) {
           cap_box = cap_box ? cap_box * 2 : 1024;
-          c8_box *nb = realloc(l->boxes, sizeof(c8_box) * (size_t)cap_box);
+          c8_box *nb = c8_realloc(l->boxes, sizeof(c8_box) * (size_t)cap_box);
           if (!nb) goto oom;
           l->boxes = nb;
         }
@@ -401,7 +401,7 @@ c8_status c8_det_labels_load(const char *path, c8_det_labels **out) {
   c8_status st = read_labels_text(path, &text, what, sizeof what);
   if (st) return st;
   st = c8_det_labels_parse(text, what, out);
-  free(text);
+  c8_mfree(text);
   return st;
 }
 
@@ -414,8 +414,8 @@ c8_status c8_det_labels_check(const c8_det_labels *l, int64_t samples, const cha
 
 void c8_det_labels_free(c8_det_labels *l) {
   if (!l) return;
-  free(l->what);
-  free(l->first);
-  free(l->boxes);
-  free(l);
+  c8_mfree(l->what);
+  c8_mfree(l->first);
+  c8_mfree(l->boxes);
+  c8_mfree(l);
 }

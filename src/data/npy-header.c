@@ -67,7 +67,7 @@ c8_status c8_npy_header_parse_kind(const void *buf, size_t len, const char *what
   if (st) return st;
   if (hl > len) return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated inside its .npy header", what);
   size_t start = ((const unsigned char *)buf)[6] == 1 ? 10 : 12;
-  char *text = malloc(hl - start + 1);
+  char *text = c8_malloc(hl - start + 1);
   if (!text) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading %s", what);
   memcpy(text, (const char *)buf + start, hl - start);
   text[hl - start] = 0;
@@ -121,7 +121,7 @@ c8_status c8_npy_header_parse_kind(const void *buf, size_t len, const char *what
   }
   h->data_offset = hl;
 out:
-  free(text);
+  c8_mfree(text);
   return st;
 }
 

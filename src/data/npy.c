@@ -37,7 +37,7 @@ c8_status c8_npy_read(const char *path, c8_tensor *t) {
   char what[4200];
   snprintf(what, sizeof what, "'%s'", path);
   st = c8_npy_parse(bytes, len, what, t);
-  free(bytes);
+  c8_mfree(bytes);
   return st;
 }
 
@@ -56,7 +56,7 @@ c8_status c8_npy_serialize(const c8_tensor *t, void **out_bytes, size_t *out_len
   size_t pad = (64 - total_h % 64) % 64;
   size_t hlen = (size_t)hl + pad + 1;
   size_t nbytes = c8_nbytes(t);
-  unsigned char *buf = malloc(10 + hlen + nbytes);
+  unsigned char *buf = c8_malloc(10 + hlen + nbytes);
   if (!buf) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing .npy");
   memcpy(buf, "\x93NUMPY\x01\x00", 8);
   buf[8] = (unsigned char)(hlen & 0xff);
@@ -72,13 +72,13 @@ c8_status c8_npy_serialize(const c8_tensor *t, void **out_bytes, size_t *out_len
 
 c8_status c8_write_file_atomic(const char *path, const void *bytes, size_t len) {
   size_t pl = strlen(path);
-  char *tmp = malloc(pl + 32);
+  char *tmp = c8_malloc(pl + 32);
   if (!tmp) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
   snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
   FILE *f = fopen(tmp, "wb");
   if (!f) {
     c8_status st = c8_error(CALIB8_IO, "cannot write '%s': %s", path, strerror(errno));
-    free(tmp);
+    c8_mfree(tmp);
     return st;
   }
   bool ok = fwrite(bytes, 1, len, f) == len;
@@ -87,10 +87,10 @@ c8_status c8_write_file_atomic(const char *path, const void *bytes, size_t len) 
   if (!ok || rename(tmp, path) != 0) {
     c8_status st = c8_error(CALIB8_IO, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
     unlink(tmp);
-    free(tmp);
+    c8_mfree(tmp);
     return st;
   }
-  free(tmp);
+  c8_mfree(tmp);
   return CALIB8_OK;
 }
 
@@ -100,6 +100,6 @@ c8_status c8_npy_write(const char *path, const c8_tensor *t) {
   c8_status st = c8_npy_serialize(t, &bytes, &len);
   if (st) return st;
   st = c8_write_file_atomic(path, bytes, len);
-  free(bytes);
+  c8_mfree(bytes);
   return st;
 }

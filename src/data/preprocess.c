@@ -330,11 +330,11 @@ static void axis_weights(int in, int out, int from, int to, int *i0, int *i1, fl
 static inline float lerp2(float a, float wa, float b, float wb) { return fmaf(a, wa, b * wb); }
 
 c8_status c8_resize_bilinear(const float *src, int ih, int iw, int c, float *dst, int oh, int ow) {
-  int *xi = malloc(sizeof(int) * 2 * (size_t)ow), yi[2];
-  float *xl = malloc(sizeof(float) * 2 * (size_t)ow), yl[2];
+  int *xi = c8_malloc(sizeof(int) * 2 * (size_t)ow), yi[2];
+  float *xl = c8_malloc(sizeof(float) * 2 * (size_t)ow), yl[2];
   if (!xi || !xl) {
-    free(xi);
-    free(xl);
+    c8_mfree(xi);
+    c8_mfree(xl);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory resizing an image to %dx%d", ow, oh);
   }
   axis_weights(iw, ow, 0, ow, xi, xi + ow, xl, xl + ow);
@@ -354,8 +354,8 @@ c8_status c8_resize_bilinear(const float *src, int ih, int iw, int c, float *dst
       }
     }
   }
-  free(xi);
-  free(xl);
+  c8_mfree(xi);
+  c8_mfree(xl);
   return CALIB8_OK;
 }
 
@@ -364,7 +364,7 @@ c8_status c8_resize_bilinear(const float *src, int ih, int iw, int c, float *dst
 void c8_pp_work_free(c8_pp_work *w) {
   if (!w) return;
   for (int i = 0; i < 3; i++) {
-    free(w->buf[i]);
+    c8_mfree(w->buf[i]);
     w->buf[i] = NULL;
     w->cap[i] = 0;
   }
@@ -376,7 +376,7 @@ static c8_status ensure(c8_pp_work *w, int i, int64_t h, int64_t wd, int c, cons
                     what, (long long)wd, (long long)h, (long long)C8_IMAGE_MAX_PIXELS);
   size_t n = (size_t)(h * wd) * (size_t)c;
   if (n <= w->cap[i]) return CALIB8_OK;
-  float *p = realloc(w->buf[i], n * sizeof(float));
+  float *p = c8_realloc(w->buf[i], n * sizeof(float));
   if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preprocessing image %s", what);
   w->buf[i] = p;
   w->cap[i] = n;

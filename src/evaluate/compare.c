@@ -95,10 +95,10 @@ static c8_status setup_fq(const c8_graph *g, int dq_node, fq_params *fq) {
   if (n < 1 || (scale_count(g, q) != n && scale_count(g, q) != 1)) return CALIB8_OK;
   fq->ch = n;
   fq->axis = n > 1 ? (int)c8_attr_int(dq, "axis", 1) : -1;
-  fq->q_scale = malloc(sizeof(float) * (size_t)n);
-  fq->dq_scale = malloc(sizeof(float) * (size_t)n);
-  fq->q_zp = malloc(sizeof(int32_t) * (size_t)n);
-  fq->dq_zp = malloc(sizeof(int32_t) * (size_t)n);
+  fq->q_scale = c8_malloc(sizeof(float) * (size_t)n);
+  fq->dq_scale = c8_malloc(sizeof(float) * (size_t)n);
+  fq->q_zp = c8_malloc(sizeof(int32_t) * (size_t)n);
+  fq->dq_zp = c8_malloc(sizeof(int32_t) * (size_t)n);
   if (!fq->q_scale || !fq->dq_scale || !fq->q_zp || !fq->dq_zp)
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing the comparison");
   calib8_dtype qt, dt;
@@ -110,10 +110,10 @@ static c8_status setup_fq(const c8_graph *g, int dq_node, fq_params *fq) {
 }
 
 static void free_fq(fq_params *fq) {
-  free(fq->q_scale);
-  free(fq->dq_scale);
-  free(fq->q_zp);
-  free(fq->dq_zp);
+  c8_mfree(fq->q_scale);
+  c8_mfree(fq->dq_scale);
+  c8_mfree(fq->q_zp);
+  c8_mfree(fq->dq_zp);
 }
 
 void c8_compare_destroy(c8_compare *c) {
@@ -122,16 +122,16 @@ void c8_compare_destroy(c8_compare *c) {
     if (c->copy) c8_free(c->copy[r].data);
     if (c->fq) free_fq(&c->fq[r]);
   }
-  free(c->rows);
-  free(c->row_of_fp32);
-  free(c->row_of_int8);
-  free(c->copy);
-  free(c->fq);
-  free(c);
+  c8_mfree(c->rows);
+  c8_mfree(c->row_of_fp32);
+  c8_mfree(c->row_of_int8);
+  c8_mfree(c->copy);
+  c8_mfree(c->fq);
+  c8_mfree(c);
 }
 
 c8_status c8_compare_create(calib8_session *fp32, calib8_session *int8, c8_compare **out) {
-  c8_compare *c = calloc(1, sizeof *c);
+  c8_compare *c = c8_calloc(1, sizeof *c);
   c8_status st = CALIB8_OK;
   if (!c) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing the comparison");
   c->fp32 = fp32;
@@ -139,9 +139,9 @@ c8_status c8_compare_create(calib8_session *fp32, calib8_session *int8, c8_compa
   c->g32 = fp32->g;
   c->g8 = int8->g;
   const c8_graph *a = c->g32, *b = c->g8;
-  c->row_of_fp32 = malloc(sizeof(int) * (size_t)(a->n_values + 1));
-  c->row_of_int8 = malloc(sizeof(int) * (size_t)(b->n_values + 1));
-  c->rows = calloc((size_t)a->n_values + 1, sizeof *c->rows);
+  c->row_of_fp32 = c8_malloc(sizeof(int) * (size_t)(a->n_values + 1));
+  c->row_of_int8 = c8_malloc(sizeof(int) * (size_t)(b->n_values + 1));
+  c->rows = c8_calloc((size_t)a->n_values + 1, sizeof *c->rows);
   if (!c->row_of_fp32 || !c->row_of_int8 || !c->rows) goto oom;
   for (int v = 0; v < a->n_values; v++) c->row_of_fp32[v] = -1;
   for (int v = 0; v < b->n_values; v++) c->row_of_int8[v] = -1;
@@ -169,8 +169,8 @@ c8_status c8_compare_create(calib8_session *fp32, calib8_session *int8, c8_compa
                     "the two models share no tensor names: compare pairs the outputs of nodes by name (a QDQ model "
                     "keeps the FP32 names, as calib8 quantize and ONNX Runtime's quantizer write them)");
   }
-  c->copy = calloc((size_t)c->n_rows, sizeof *c->copy);
-  c->fq = calloc((size_t)c->n_rows, sizeof *c->fq);
+  c->copy = c8_calloc((size_t)c->n_rows, sizeof *c->copy);
+  c->fq = c8_calloc((size_t)c->n_rows, sizeof *c->fq);
   if (!c->copy || !c->fq) goto oom;
   for (int r = 0; r < c->n_rows; r++) {
     int p = c8_graph_producer(b, c->rows[r].int8_value);

@@ -33,7 +33,7 @@ int c8_decode_parse(const char *name) {
 }
 
 c8_status c8_det_eval_create(const c8_det_options *o, c8_det_eval **out) {
-  c8_det_eval *e = calloc(1, sizeof *e);
+  c8_det_eval *e = c8_calloc(1, sizeof *e);
   if (!e) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   e->o = o ? *o : c8_det_options_default();
   *out = e;
@@ -42,8 +42,8 @@ c8_status c8_det_eval_create(const c8_det_options *o, c8_det_eval **out) {
 
 void c8_det_eval_destroy(c8_det_eval *e) {
   if (!e) return;
-  free(e->d);
-  free(e);
+  c8_mfree(e->d);
+  c8_mfree(e);
 }
 
 static const char *decode_name(c8_decode_kind k) {
@@ -67,7 +67,7 @@ c8_status c8_det_check_output(const c8_det_options *o, const c8_tensor *t, const
 static c8_status push(c8_det_eval *e, const det *d) {
   if (e->n == e->cap) {
     int64_t cap = e->cap ? e->cap * 2 : 4096;
-    det *nd = realloc(e->d, sizeof *nd * (size_t)cap);
+    det *nd = c8_realloc(e->d, sizeof *nd * (size_t)cap);
     if (!nd) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory keeping detections");
     e->d = nd;
     e->cap = cap;
@@ -110,11 +110,11 @@ c8_status c8_det_eval_add(c8_det_eval *e, const c8_tensor *out, int rows, int64_
     stride_box = nfield;
     nc = e->o.decode == C8_DECODE_YOLOV5 ? (int)(nfield - 5) : 0;
   }
-  cand *cs = malloc(sizeof *cs * (size_t)(nb ? nb : 1));
-  unsigned char *dead = malloc((size_t)(nb ? nb : 1));
+  cand *cs = c8_malloc(sizeof *cs * (size_t)(nb ? nb : 1));
+  unsigned char *dead = c8_malloc((size_t)(nb ? nb : 1));
   if (!cs || !dead) {
-    free(cs);
-    free(dead);
+    c8_mfree(cs);
+    c8_mfree(dead);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory decoding detections");
   }
   c8_status st = CALIB8_OK;
@@ -178,8 +178,8 @@ c8_status c8_det_eval_add(c8_det_eval *e, const c8_tensor *out, int rows, int64_
       }
     }
   }
-  free(cs);
-  free(dead);
+  c8_mfree(cs);
+  c8_mfree(dead);
   return st;
 }
 
@@ -255,9 +255,9 @@ static double mean_ap(const c8_det_eval *e, bool coco) {
   int classes = e->n_classes;
   for (int64_t b = 0; b < e->labels->n_boxes; b++)
     if (e->labels->boxes[b].cls + 1 > classes) classes = (int)e->labels->boxes[b].cls + 1;
-  det **sorted = malloc(sizeof *sorted * (size_t)(e->n + 1));
-  unsigned char *used = malloc((size_t)e->labels->n_boxes + 1);
-  double *prec = malloc(sizeof(double) * (size_t)(e->n + 1)), *rec = malloc(sizeof(double) * (size_t)(e->n + 1));
+  det **sorted = c8_malloc(sizeof *sorted * (size_t)(e->n + 1));
+  unsigned char *used = c8_malloc((size_t)e->labels->n_boxes + 1);
+  double *prec = c8_malloc(sizeof(double) * (size_t)(e->n + 1)), *rec = c8_malloc(sizeof(double) * (size_t)(e->n + 1));
   double total = 0.0;
   int count = 0;
   if (sorted && used && prec && rec) {
@@ -278,10 +278,10 @@ static double mean_ap(const c8_det_eval *e, bool coco) {
       }
     }
   }
-  free(sorted);
-  free(used);
-  free(prec);
-  free(rec);
+  c8_mfree(sorted);
+  c8_mfree(used);
+  c8_mfree(prec);
+  c8_mfree(rec);
   return count ? total / count : 0.0;
 }
 

@@ -11,8 +11,8 @@ c8_status c8_dequantized_weights(const c8_tensor *W, int axis, c8_weight_method 
   if (axis >= W->rank) axis = -1;
   int64_t C = axis >= 0 ? W->dims[axis] : 1, inner = 1, n = c8_numel(W);
   for (int d = axis + 1; axis >= 0 && d < W->rank; d++) inner *= W->dims[d];
-  float *scales = malloc(sizeof(float) * (size_t)(C ? C : 1));
-  int8_t *q = malloc((size_t)n + 1);
+  float *scales = c8_malloc(sizeof(float) * (size_t)(C ? C : 1));
+  int8_t *q = c8_malloc((size_t)n + 1);
   c8_status st = CALIB8_OK;
   if (!scales || !q) {
     st = OOM();
@@ -21,8 +21,8 @@ c8_status c8_dequantized_weights(const c8_tensor *W, int axis, c8_weight_method 
   if ((st = c8_quantize_weights(W, axis, m, scales, q))) goto out;
   for (int64_t i = 0; i < n; i++) out[i] = (float)q[i] * scales[axis >= 0 ? (i / inner) % C : 0];
 out:
-  free(scales);
-  free(q);
+  c8_mfree(scales);
+  c8_mfree(q);
   return st;
 }
 
@@ -92,7 +92,7 @@ static bool is_channel_vector(const c8_graph *g, int v, int64_t n) {
 static c8_status set_input(c8_graph *g, int k, int j, int v) {
   c8_node *nd = &g->nodes[k];
   if (nd->n_in <= j) {
-    int *in = realloc(nd->in, sizeof(int) * (size_t)(j + 1));
+    int *in = c8_realloc(nd->in, sizeof(int) * (size_t)(j + 1));
     if (!in) return OOM();
     for (int i = nd->n_in; i <= j; i++) in[i] = -1;
     nd->in = in;
@@ -113,8 +113,8 @@ c8_status c8_bias_correct_node(c8_graph *g, int k, int w, int axis, c8_weight_me
   if (W->dtype != CALIB8_FLOAT || !W->data) return CALIB8_OK;
   int64_t n_w = c8_numel(W), n_ch = W->rank >= 1 ? W->dims[0] : 1;
   if (W->rank == 2) n_ch = W->dims[0] > W->dims[1] ? W->dims[0] : W->dims[1];
-  float *wq = malloc(sizeof(float) * (size_t)n_w + 1);
-  double *shift = malloc(sizeof(double) * (size_t)(n_ch ? n_ch : 1));
+  float *wq = c8_malloc(sizeof(float) * (size_t)n_w + 1);
+  double *shift = c8_malloc(sizeof(double) * (size_t)(n_ch ? n_ch : 1));
   c8_status st = CALIB8_OK;
   char hint[600];
   if (!wq || !shift) {
@@ -156,7 +156,7 @@ c8_status c8_bias_correct_node(c8_graph *g, int k, int w, int axis, c8_weight_me
   if ((st = set_input(g, target, slot, id))) goto out;
   *corrected = true;
 out:
-  free(wq);
-  free(shift);
+  c8_mfree(wq);
+  c8_mfree(shift);
   return st;
 }

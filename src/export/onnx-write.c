@@ -18,7 +18,7 @@ static void *palloc(pool *p, size_t bytes) {
   if (p->oom) return NULL;
   if (p->n == p->cap) {
     size_t cap = p->cap ? p->cap * 2 : 256;
-    void **np = realloc(p->ptrs, cap * sizeof *np);
+    void **np = c8_realloc(p->ptrs, cap * sizeof *np);
     if (!np) {
       p->oom = true;
       return NULL;
@@ -26,7 +26,7 @@ static void *palloc(pool *p, size_t bytes) {
     p->ptrs = np;
     p->cap = cap;
   }
-  void *m = calloc(1, bytes ? bytes : 1);
+  void *m = c8_calloc(1, bytes ? bytes : 1);
   if (!m) {
     p->oom = true;
     return NULL;
@@ -36,8 +36,8 @@ static void *palloc(pool *p, size_t bytes) {
 }
 
 static void pool_free(pool *p) {
-  for (size_t i = 0; i < p->n; i++) free(p->ptrs[i]);
-  free(p->ptrs);
+  for (size_t i = 0; i < p->n; i++) c8_mfree(p->ptrs[i]);
+  c8_mfree(p->ptrs);
 }
 
 static Onnx__TensorProto *make_tensor(pool *p, const char *name, const c8_tensor *t) {
@@ -157,7 +157,7 @@ c8_status c8_onnx_serialize(const c8_graph *g, const c8_onnx_write_options *o, v
 
   /* live constants: those read by a node or listed as outputs */
   int nv = g->n_values;
-  unsigned char *used = calloc((size_t)(nv ? nv : 1), 1);
+  unsigned char *used = c8_calloc((size_t)(nv ? nv : 1), 1);
   if (!used) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing ONNX");
   for (int i = 0; i < g->n_nodes; i++)
     for (int j = 0; j < g->nodes[i].n_in; j++)
@@ -215,7 +215,7 @@ c8_status c8_onnx_serialize(const c8_graph *g, const c8_onnx_write_options *o, v
   }
   {
     size_t len = onnx__model_proto__get_packed_size(&m);
-    uint8_t *buf = malloc(len ? len : 1);
+    uint8_t *buf = c8_malloc(len ? len : 1);
     if (!buf) goto oom;
     onnx__model_proto__pack(&m, buf);
     *out = buf;
@@ -225,7 +225,7 @@ c8_status c8_onnx_serialize(const c8_graph *g, const c8_onnx_write_options *o, v
 oom:
   st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing ONNX");
 done:
-  free(used);
+  c8_mfree(used);
   pool_free(&p);
   return st;
 }
@@ -236,6 +236,6 @@ c8_status c8_onnx_write(const c8_graph *g, const c8_onnx_write_options *o, const
   c8_status st = c8_onnx_serialize(g, o, &buf, &len);
   if (st) return st;
   st = c8_write_file_atomic(path, buf, len);
-  free(buf);
+  c8_mfree(buf);
   return st;
 }

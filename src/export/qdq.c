@@ -63,13 +63,13 @@ static c8_status quantize_weight_input(c8_graph *g, int k, int input, int axis, 
   const c8_tensor W_copy = g->values[w].t, *W = &W_copy;
   if (axis >= W->rank) axis = -1;
   int64_t C = axis >= 0 ? W->dims[axis] : 1;
-  float *scales = malloc(sizeof(float) * (size_t)C);
-  int8_t *q = malloc((size_t)c8_numel(W) + 1);
-  int8_t *zps = calloc((size_t)C, 1);
+  float *scales = c8_malloc(sizeof(float) * (size_t)C);
+  int8_t *q = c8_malloc((size_t)c8_numel(W) + 1);
+  int8_t *zps = c8_calloc((size_t)C, 1);
   if (!scales || !q || !zps) {
-    free(scales);
-    free(q);
-    free(zps);
+    c8_mfree(scales);
+    c8_mfree(q);
+    c8_mfree(zps);
     return OOM();
   }
   c8_status st = c8_quantize_weights(W, axis, wm, scales, q);
@@ -100,9 +100,9 @@ static c8_status quantize_weight_input(c8_graph *g, int k, int input, int axis, 
   scales = NULL;
   *n_scales = C;
 out:
-  free(scales);
-  free(q);
-  free(zps);
+  c8_mfree(scales);
+  c8_mfree(q);
+  c8_mfree(zps);
   return st;
 }
 
@@ -113,9 +113,9 @@ static c8_status quantize_bias_input(c8_graph *g, int k, int input, float s_x, c
   const c8_tensor B_copy = g->values[b].t, *B = &B_copy;
   int64_t n = c8_numel(B);
   if (B->rank != 1 || (n_sw != 1 && n_sw != n)) return CALIB8_OK; /* leave an unusual bias in float */
-  int32_t *q = malloc(sizeof(int32_t) * (size_t)n + 1);
-  float *scales = malloc(sizeof(float) * (size_t)n_sw);
-  int32_t *zps = calloc((size_t)n_sw, sizeof(int32_t));
+  int32_t *q = c8_malloc(sizeof(int32_t) * (size_t)n + 1);
+  float *scales = c8_malloc(sizeof(float) * (size_t)n_sw);
+  int32_t *zps = c8_calloc((size_t)n_sw, sizeof(int32_t));
   c8_status st = CALIB8_OK;
   if (!q || !scales || !zps) {
     st = OOM();
@@ -150,9 +150,9 @@ static c8_status quantize_bias_input(c8_graph *g, int k, int input, float s_x, c
   }
   g->nodes[k].in[input] = bd;
 out:
-  free(q);
-  free(scales);
-  free(zps);
+  c8_mfree(q);
+  c8_mfree(scales);
+  c8_mfree(zps);
   return st;
 }
 
@@ -195,7 +195,7 @@ c8_status c8_qdq_build(const c8_qplan *p, c8_graph **out) {
     if (p->opts.bias_correction && p->x_mean) {
       bool corrected; /* before the bias is quantized: the int32 bias carries the correction */
       if ((st = c8_bias_correct_node(g, k, w, axis, p->opts.weights, &p->x_mean[x], &corrected))) {
-        free(sw);
+        c8_mfree(sw);
         goto fail;
       }
     }
@@ -205,7 +205,7 @@ c8_status c8_qdq_build(const c8_qplan *p, c8_graph **out) {
     if (strcmp(g->nodes[k].op_type, "Gemm") == 0)
       bias_ok = has_bias && c8_attr_float(&g->nodes[k], "beta", 1.0f) == 1.0f; /* C must be 1-D [N]: checked below */
     if (bias_ok) st = quantize_bias_input(g, k, 2, p->tq[x].scale, sw, n_sw);
-    free(sw);
+    c8_mfree(sw);
     if (st) goto fail;
   }
 

@@ -33,7 +33,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
     }
     size_t cap = b->cap ? b->cap * 2 : 4096;
     while (cap < b->n + (size_t)need + 1) cap *= 2;
-    char *ns = realloc(b->s, cap);
+    char *ns = c8_realloc(b->s, cap);
     if (!ns) {
       b->oom = true;
       return;
@@ -47,7 +47,7 @@ static c8_status sb_write(sbuf *b, const char *path) {
   c8_status st;
   if (b->oom) st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
   else st = c8_write_file_atomic(path, b->s ? b->s : "", b->n);
-  free(b->s);
+  c8_mfree(b->s);
   return st;
 }
 
@@ -58,7 +58,7 @@ static int by_name(const void *a, const void *b, void *g) {
 
 /* Quantized value ids sorted by name. */
 static int *sorted_quantized(const c8_qplan *p, int *n_out) {
-  int *ids = malloc(sizeof(int) * ((size_t)p->n_values + 1)), n = 0;
+  int *ids = c8_malloc(sizeof(int) * ((size_t)p->n_values + 1)), n = 0;
   if (!ids) return NULL;
   for (int v = 0; v < p->n_values; v++)
     if (p->tq[v].quantized) ids[n++] = v;
@@ -82,7 +82,7 @@ c8_status c8_calib_table_write(const c8_qplan *p, const c8_calibration *cal, con
     sb_printf(&b, "%s %.9g %.9g %.9g\n", p->g->values[v].name, (double)p->tq[v].threshold, h ? (double)h->min : 0.0,
               h ? (double)h->max : 0.0);
   }
-  free(ids);
+  c8_mfree(ids);
   return sb_write(&b, path);
 }
 
@@ -98,7 +98,7 @@ c8_status c8_trt_cache_write(const c8_qplan *p, const char *path) {
     memcpy(&bits, &s, 4);
     sb_printf(&b, "%s: %08x\n", p->g->values[ids[i]].name, bits);
   }
-  free(ids);
+  c8_mfree(ids);
   return sb_write(&b, path);
 }
 

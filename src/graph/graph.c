@@ -9,7 +9,7 @@
 static char *xstrdup(const char *s) {
   if (!s) s = "";
   size_t n = strlen(s) + 1;
-  char *p = malloc(n);
+  char *p = c8_malloc(n);
   if (p) memcpy(p, s, n);
   return p;
 }
@@ -21,53 +21,53 @@ static uint32_t hash_str(const char *s) {
 }
 
 c8_graph *c8_graph_new(void) {
-  c8_graph *g = calloc(1, sizeof *g);
+  c8_graph *g = c8_calloc(1, sizeof *g);
   return g;
 }
 
 static void free_attr(c8_attr *a) {
-  free(a->name);
-  free(a->s);
-  free(a->floats);
-  free(a->ints);
+  c8_mfree(a->name);
+  c8_mfree(a->s);
+  c8_mfree(a->floats);
+  c8_mfree(a->ints);
   if (a->strings)
-    for (int i = 0; i < a->n; i++) free(a->strings[i]);
-  free(a->strings);
+    for (int i = 0; i < a->n; i++) c8_mfree(a->strings[i]);
+  c8_mfree(a->strings);
   if (a->t) {
     c8_free(a->t->data);
-    free(a->t);
+    c8_mfree(a->t);
   }
 }
 
 static void free_node(c8_node *n) {
-  free(n->name);
-  free(n->op_type);
-  free(n->domain);
-  free(n->in);
-  free(n->out);
+  c8_mfree(n->name);
+  c8_mfree(n->op_type);
+  c8_mfree(n->domain);
+  c8_mfree(n->in);
+  c8_mfree(n->out);
   for (int i = 0; i < n->n_attr; i++) free_attr(&n->attr[i]);
-  free(n->attr);
+  c8_mfree(n->attr);
 }
 
 void c8_graph_destroy(c8_graph *g) {
   if (!g) return;
   for (int i = 0; i < g->n_values; i++) {
     c8_value *v = &g->values[i];
-    free(v->name);
+    c8_mfree(v->name);
     if (v->owns_data) c8_free(v->t.data);
-    for (int d = 0; d < C8_MAX_RANK; d++) free(v->decl_dim_names[d]);
+    for (int d = 0; d < C8_MAX_RANK; d++) c8_mfree(v->decl_dim_names[d]);
   }
-  free(g->values);
+  c8_mfree(g->values);
   for (int i = 0; i < g->n_nodes; i++) free_node(&g->nodes[i]);
-  free(g->nodes);
-  free(g->inputs);
-  free(g->outputs);
-  free(g->hash);
-  free(g);
+  c8_mfree(g->nodes);
+  c8_mfree(g->inputs);
+  c8_mfree(g->outputs);
+  c8_mfree(g->hash);
+  c8_mfree(g);
 }
 
 static int rehash(c8_graph *g, int cap) {
-  int *h = malloc(sizeof(int) * (size_t)cap);
+  int *h = c8_malloc(sizeof(int) * (size_t)cap);
   if (!h) return -1;
   for (int i = 0; i < cap; i++) h[i] = -1;
   for (int id = 0; id < g->n_values; id++) {
@@ -75,7 +75,7 @@ static int rehash(c8_graph *g, int cap) {
     while (h[k] >= 0) k = (k + 1) & (uint32_t)(cap - 1);
     h[k] = id;
   }
-  free(g->hash);
+  c8_mfree(g->hash);
   g->hash = h;
   g->hash_cap = cap;
   return 0;
@@ -94,7 +94,7 @@ int c8_graph_find_value(const c8_graph *g, const char *name) {
 static int add_value(c8_graph *g, const char *name) {
   if (g->n_values == g->cap_values) {
     int cap = g->cap_values ? g->cap_values * 2 : 64;
-    c8_value *v = realloc(g->values, sizeof *v * (size_t)cap);
+    c8_value *v = c8_realloc(g->values, sizeof *v * (size_t)cap);
     if (!v) return -1;
     g->values = v;
     g->cap_values = cap;
@@ -131,7 +131,7 @@ int c8_graph_add_node(c8_graph *g, const char *name, const char *op_type, const 
                       const int *in, int n_out, const int *out) {
   if (g->n_nodes == g->cap_nodes) {
     int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
-    c8_node *n = realloc(g->nodes, sizeof *n * (size_t)cap);
+    c8_node *n = c8_realloc(g->nodes, sizeof *n * (size_t)cap);
     if (!n) return -1;
     g->nodes = n;
     g->cap_nodes = cap;
@@ -142,8 +142,8 @@ int c8_graph_add_node(c8_graph *g, const char *name, const char *op_type, const 
   n->name = xstrdup(name);
   n->op_type = xstrdup(op_type);
   n->domain = xstrdup(domain);
-  n->in = malloc(sizeof(int) * (size_t)(n_in ? n_in : 1));
-  n->out = malloc(sizeof(int) * (size_t)(n_out ? n_out : 1));
+  n->in = c8_malloc(sizeof(int) * (size_t)(n_in ? n_in : 1));
+  n->out = c8_malloc(sizeof(int) * (size_t)(n_out ? n_out : 1));
   if (!n->name || !n->op_type || !n->domain || !n->in || !n->out) {
     free_node(n);
     return -1;
@@ -157,7 +157,7 @@ int c8_graph_add_node(c8_graph *g, const char *name, const char *op_type, const 
 }
 
 c8_attr *c8_node_add_attr(c8_node *node, const char *name, int type) {
-  c8_attr *a = realloc(node->attr, sizeof *a * (size_t)(node->n_attr + 1));
+  c8_attr *a = c8_realloc(node->attr, sizeof *a * (size_t)(node->n_attr + 1));
   if (!a) return NULL;
   node->attr = a;
   c8_attr *at = &a[node->n_attr];
@@ -251,10 +251,10 @@ void c8_graph_remove_node(c8_graph *g, int i) {
 c8_status c8_graph_toposort(c8_graph *g) {
   c8_status st = CALIB8_OK;
   int nn = g->n_nodes, nv = g->n_values;
-  int *producer = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
-  unsigned char *ready = calloc((size_t)(nv ? nv : 1), 1);
-  unsigned char *done = calloc((size_t)(nn ? nn : 1), 1);
-  c8_node *sorted = malloc(sizeof(c8_node) * (size_t)(nn ? nn : 1));
+  int *producer = c8_malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+  unsigned char *ready = c8_calloc((size_t)(nv ? nv : 1), 1);
+  unsigned char *done = c8_calloc((size_t)(nn ? nn : 1), 1);
+  c8_node *sorted = c8_malloc(sizeof(c8_node) * (size_t)(nn ? nn : 1));
   if (!producer || !ready || !done || !sorted) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory sorting the graph");
     goto out;
@@ -317,16 +317,16 @@ c8_status c8_graph_toposort(c8_graph *g) {
   }
   memcpy(g->nodes, sorted, sizeof(c8_node) * (size_t)nn);
 out:
-  free(producer);
-  free(ready);
-  free(done);
-  free(sorted);
+  c8_mfree(producer);
+  c8_mfree(ready);
+  c8_mfree(done);
+  c8_mfree(sorted);
   return st;
 }
 
 c8_status c8_graph_remove_dead(c8_graph *g) {
   int nv = g->n_values;
-  unsigned char *live = calloc((size_t)(nv ? nv : 1), 1);
+  unsigned char *live = c8_calloc((size_t)(nv ? nv : 1), 1);
   if (!live) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory removing dead nodes");
   for (int i = 0; i < g->n_outputs; i++) live[g->outputs[i]] = 1;
   /* Nodes are in topological order: walk backwards. */
@@ -350,7 +350,7 @@ c8_status c8_graph_remove_dead(c8_graph *g) {
       val->is_const = false;
     }
   }
-  free(live);
+  c8_mfree(live);
   return CALIB8_OK;
 }
 
@@ -401,26 +401,26 @@ c8_graph *c8_graph_clone(const c8_graph *g) {
       da->n = sa->n;
       if (sa->s && !(da->s = xstrdup(sa->s))) goto fail;
       if (sa->floats) {
-        if (!(da->floats = malloc(sizeof(float) * (size_t)(sa->n ? sa->n : 1)))) goto fail;
+        if (!(da->floats = c8_malloc(sizeof(float) * (size_t)(sa->n ? sa->n : 1)))) goto fail;
         memcpy(da->floats, sa->floats, sizeof(float) * (size_t)sa->n);
       }
       if (sa->ints) {
-        if (!(da->ints = malloc(sizeof(int64_t) * (size_t)(sa->n ? sa->n : 1)))) goto fail;
+        if (!(da->ints = c8_malloc(sizeof(int64_t) * (size_t)(sa->n ? sa->n : 1)))) goto fail;
         memcpy(da->ints, sa->ints, sizeof(int64_t) * (size_t)sa->n);
       }
       if (sa->strings) {
-        if (!(da->strings = calloc((size_t)(sa->n ? sa->n : 1), sizeof(char *)))) goto fail;
+        if (!(da->strings = c8_calloc((size_t)(sa->n ? sa->n : 1), sizeof(char *)))) goto fail;
         for (int s = 0; s < sa->n; s++)
           if (!(da->strings[s] = xstrdup(sa->strings[s]))) goto fail;
       }
       if (sa->t) {
-        if (!(da->t = calloc(1, sizeof *da->t))) goto fail;
+        if (!(da->t = c8_calloc(1, sizeof *da->t))) goto fail;
         if (clone_tensor(da->t, sa->t) < 0) goto fail;
       }
     }
   }
-  c->inputs = malloc(sizeof(int) * (size_t)(g->n_inputs + 1));
-  c->outputs = malloc(sizeof(int) * (size_t)(g->n_outputs + 1));
+  c->inputs = c8_malloc(sizeof(int) * (size_t)(g->n_inputs + 1));
+  c->outputs = c8_malloc(sizeof(int) * (size_t)(g->n_outputs + 1));
   if (!c->inputs || !c->outputs) goto fail;
   memcpy(c->inputs, g->inputs, sizeof(int) * (size_t)g->n_inputs);
   memcpy(c->outputs, g->outputs, sizeof(int) * (size_t)g->n_outputs);

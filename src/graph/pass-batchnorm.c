@@ -68,7 +68,7 @@ c8_status c8_graph_fold_batchnorm(c8_graph *g) {
     c8_graph_set_const(g, wid, nw);
     c8_graph_set_const(g, bid, nb);
     if (conv->n_in < 3) {
-      int *in = realloc(conv->in, sizeof(int) * 3);
+      int *in = c8_realloc(conv->in, sizeof(int) * 3);
       if (!in) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding BatchNormalization '%s'", bn->name);
       conv->in = in;
       conv->n_in = 3;

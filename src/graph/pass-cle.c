@@ -149,7 +149,7 @@ c8_status c8_graph_equalize(c8_graph *g, int iterations, int *pairs_out) {
     return c8_error(CALIB8_INVALID_ARGUMENT, "cross-layer equalization: iterations is %d; it must be at least 1",
                     iterations);
   c8_status st = CALIB8_OK;
-  cle_pair *pairs = malloc(sizeof *pairs * ((size_t)g->n_nodes + 1));
+  cle_pair *pairs = c8_malloc(sizeof *pairs * ((size_t)g->n_nodes + 1));
   double *r1 = NULL, *r2 = NULL;
   int n_pairs = 0;
   int64_t max_c = 1;
@@ -172,8 +172,8 @@ c8_status c8_graph_equalize(c8_graph *g, int iterations, int *pairs_out) {
       if (e == 0 && g->nodes[k].n_in > 2 && g->nodes[k].in[2] >= 0 && !private_weights(g, k, 2)) goto oom;
     }
   }
-  r1 = malloc(sizeof(double) * (size_t)max_c);
-  r2 = malloc(sizeof(double) * (size_t)max_c);
+  r1 = c8_malloc(sizeof(double) * (size_t)max_c);
+  r2 = c8_malloc(sizeof(double) * (size_t)max_c);
   if (!r1 || !r2) goto oom;
   for (int it = 0; it < iterations && n_pairs > 0; it++) {
     double moved = 0.0;
@@ -185,8 +185,8 @@ c8_status c8_graph_equalize(c8_graph *g, int iterations, int *pairs_out) {
 oom:
   st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory equalizing convolution weights");
 out:
-  free(pairs);
-  free(r1);
-  free(r2);
+  c8_mfree(pairs);
+  c8_mfree(r1);
+  c8_mfree(r2);
   return st;
 }

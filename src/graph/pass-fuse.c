@@ -150,12 +150,12 @@ static c8_fusion truncate_chain(const c8_graph *g, const c8_fusion *f, int keep)
 }
 
 c8_status c8_graph_find_fusions(const c8_graph *g, c8_fusion **out) {
-  c8_fusion *fz = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *fz);
-  readers *rd = calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *rd);
-  bool *outputs = calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *outputs);
-  bool *claimed = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *claimed);
+  c8_fusion *fz = c8_calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *fz);
+  readers *rd = c8_calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *rd);
+  bool *outputs = c8_calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *outputs);
+  bool *claimed = c8_calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *claimed);
   if (!fz || !rd || !outputs || !claimed) {
-    free(fz), free(rd), free(outputs), free(claimed);
+    c8_mfree(fz), c8_mfree(rd), c8_mfree(outputs), c8_mfree(claimed);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory looking for fusions");
   }
   for (int i = 0; i < g->n_outputs; i++) outputs[g->outputs[i]] = true;
@@ -201,9 +201,9 @@ c8_status c8_graph_find_fusions(const c8_graph *g, c8_fusion **out) {
       fz[h] = f;
     }
   }
-  free(rd);
-  free(outputs);
-  free(claimed);
+  c8_mfree(rd);
+  c8_mfree(outputs);
+  c8_mfree(claimed);
   *out = fz;
   return CALIB8_OK;
 }

@@ -25,7 +25,7 @@ c8_status c8_read_file(const char *path, void **out_bytes, size_t *out_len) {
   if (fseek(f, 0, SEEK_END) != 0) goto io;
   long len = ftell(f);
   if (len < 0 || fseek(f, 0, SEEK_SET) != 0) goto io;
-  buf = malloc((size_t)len + 1);
+  buf = c8_malloc((size_t)len + 1);
   if (!buf) {
     fclose(f);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading '%s' (%ld bytes)", path, len);
@@ -36,7 +36,7 @@ c8_status c8_read_file(const char *path, void **out_bytes, size_t *out_len) {
   *out_len = (size_t)len;
   return CALIB8_OK;
 io:
-  free(buf);
+  c8_mfree(buf);
   fclose(f);
   return c8_error(CALIB8_IO, "cannot read '%s': %s", path, strerror(errno ? errno : EIO));
 }
@@ -163,7 +163,7 @@ static c8_status decode_tensor(const Onnx__TensorProto *tp, const char *dir, con
 
 static char *dupstr(const char *s) {
   size_t n = strlen(s ? s : "") + 1;
-  char *p = malloc(n);
+  char *p = c8_malloc(n);
   if (p) memcpy(p, s ? s : "", n);
   return p;
 }
@@ -176,7 +176,7 @@ static c8_status decode_attr(c8_node *node, const Onnx__AttributeProto *ap, cons
     case C8_ATTR_FLOAT: a->f = ap->f; break;
     case C8_ATTR_INT: a->i = ap->i; break;
     case C8_ATTR_STRING:
-      a->s = malloc(ap->s.len + 1);
+      a->s = c8_malloc(ap->s.len + 1);
       if (!a->s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
       if (ap->s.len) memcpy(a->s, ap->s.data, ap->s.len);
       a->s[ap->s.len] = 0;
@@ -185,7 +185,7 @@ static c8_status decode_attr(c8_node *node, const Onnx__AttributeProto *ap, cons
       if (!ap->t)
         return c8_error(CALIB8_MALFORMED_MODEL, "%s: node '%s' attribute '%s' has no tensor", what, node->name,
                         a->name);
-      a->t = calloc(1, sizeof *a->t);
+      a->t = c8_calloc(1, sizeof *a->t);
       if (!a->t) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
       c8_status st = decode_tensor(ap->t, dir, what, a->t);
       if (st) return c8_error_prefix(st, "node '%s' attribute '%s'", node->name, a->name);
@@ -193,22 +193,22 @@ static c8_status decode_attr(c8_node *node, const Onnx__AttributeProto *ap, cons
     }
     case C8_ATTR_FLOATS:
       a->n = (int)ap->n_floats;
-      a->floats = malloc(sizeof(float) * (ap->n_floats + 1));
+      a->floats = c8_malloc(sizeof(float) * (ap->n_floats + 1));
       if (!a->floats) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
       if (ap->n_floats) memcpy(a->floats, ap->floats, sizeof(float) * ap->n_floats);
       break;
     case C8_ATTR_INTS:
       a->n = (int)ap->n_ints;
-      a->ints = malloc(sizeof(int64_t) * (ap->n_ints + 1));
+      a->ints = c8_malloc(sizeof(int64_t) * (ap->n_ints + 1));
       if (!a->ints) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
       if (ap->n_ints) memcpy(a->ints, ap->ints, sizeof(int64_t) * ap->n_ints);
       break;
     case C8_ATTR_STRINGS:
       a->n = (int)ap->n_strings;
-      a->strings = calloc(ap->n_strings + 1, sizeof(char *));
+      a->strings = c8_calloc(ap->n_strings + 1, sizeof(char *));
       if (!a->strings) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
       for (size_t i = 0; i < ap->n_strings; i++) {
-        a->strings[i] = malloc(ap->strings[i].len + 1);
+        a->strings[i] = c8_malloc(ap->strings[i].len + 1);
         if (!a->strings[i]) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
         if (ap->strings[i].len) memcpy(a->strings[i], ap->strings[i].data, ap->strings[i].len);
         a->strings[i][ap->strings[i].len] = 0;
@@ -297,8 +297,8 @@ c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const ch
     C8_TRY(decode_tensor(tp, dir, what, &t));
     c8_graph_set_const(g, id, t);
   }
-  g->inputs = malloc(sizeof(int) * (gp->n_input + 1));
-  g->outputs = malloc(sizeof(int) * (gp->n_output + 1));
+  g->inputs = c8_malloc(sizeof(int) * (gp->n_input + 1));
+  g->outputs = c8_malloc(sizeof(int) * (gp->n_output + 1));
   if (!g->inputs || !g->outputs) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory loading %s", what);
     goto fail;
@@ -418,13 +418,13 @@ calib8_status calib8_model_load(const char *path, calib8_model **out_model) {
   c8_status st = c8_read_file(path, &bytes, &len);
   if (st) return st;
   char *dir = dupstr(path);
-  calib8_model *m = calloc(1, sizeof *m);
+  calib8_model *m = c8_calloc(1, sizeof *m);
   char *p = dupstr(path);
   if (!dir || !m || !p) {
-    free(bytes);
-    free(dir);
-    free(m);
-    free(p);
+    c8_mfree(bytes);
+    c8_mfree(dir);
+    c8_mfree(m);
+    c8_mfree(p);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory loading '%s'", path);
   }
   char *slash = strrchr(dir, '/');
@@ -434,11 +434,11 @@ calib8_status calib8_model_load(const char *path, calib8_model **out_model) {
   snprintf(what, sizeof what, "model '%s'", path);
   c8_graph *g = NULL;
   st = c8_onnx_parse(bytes, len, dir, what, &g);
-  free(bytes);
-  free(dir);
+  c8_mfree(bytes);
+  c8_mfree(dir);
   if (st) {
-    free(m);
-    free(p);
+    c8_mfree(m);
+    c8_mfree(p);
     return st;
   }
   m->graph = g;
@@ -450,6 +450,6 @@ calib8_status calib8_model_load(const char *path, calib8_model **out_model) {
 void calib8_model_destroy(calib8_model *model) {
   if (!model) return;
   c8_graph_destroy(model->graph);
-  free(model->path);
-  free(model);
+  c8_mfree(model->path);
+  c8_mfree(model);
 }

@@ -7,17 +7,17 @@
 #include <string.h>
 
 c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out) {
-  c8_calibration *c = calloc(1, sizeof *c);
+  c8_calibration *c = c8_calloc(1, sizeof *c);
   if (!c) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory starting calibration");
   c->g = s->g;
   c->n_values = s->g->n_values;
-  c->hist = calloc((size_t)(c->n_values ? c->n_values : 1), sizeof *c->hist);
+  c->hist = c8_calloc((size_t)(c->n_values ? c->n_values : 1), sizeof *c->hist);
   if (!c->hist) {
-    free(c);
+    c8_mfree(c);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory starting calibration");
   }
-  c->derive_from = malloc(sizeof *c->derive_from * (size_t)(c->n_values ? c->n_values : 1));
-  c->derive_relu = calloc((size_t)(c->n_values ? c->n_values : 1), 1);
+  c->derive_from = c8_malloc(sizeof *c->derive_from * (size_t)(c->n_values ? c->n_values : 1));
+  c->derive_relu = c8_calloc((size_t)(c->n_values ? c->n_values : 1), 1);
   if (!c->derive_from || !c->derive_relu) {
     c8_calibration_destroy(c);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory starting calibration");
@@ -37,18 +37,18 @@ c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out) {
 
 void c8_calibration_destroy(c8_calibration *c) {
   if (!c) return;
-  for (int v = 0; v < c->n_values; v++) free(c->hist[v]);
-  free(c->hist);
+  for (int v = 0; v < c->n_values; v++) c8_mfree(c->hist[v]);
+  c8_mfree(c->hist);
   if (c->mean_sum)
-    for (int v = 0; v < c->n_values; v++) free(c->mean_sum[v]);
-  free(c->mean_sum);
-  free(c->mean_axis);
-  free(c->mean_channels);
-  free(c->mean_count);
-  free(c->partial);
-  free(c->derive_from);
-  free(c->derive_relu);
-  free(c);
+    for (int v = 0; v < c->n_values; v++) c8_mfree(c->mean_sum[v]);
+  c8_mfree(c->mean_sum);
+  c8_mfree(c->mean_axis);
+  c8_mfree(c->mean_channels);
+  c8_mfree(c->mean_count);
+  c8_mfree(c->partial);
+  c8_mfree(c->derive_from);
+  c8_mfree(c->derive_relu);
+  c8_mfree(c);
 }
 
 c8_status c8_calibration_enable_means(c8_calibration *c) {
@@ -56,15 +56,15 @@ c8_status c8_calibration_enable_means(c8_calibration *c) {
     return c8_error(CALIB8_INVALID_ARGUMENT, "per-channel means must be enabled before the first calibration run");
   if (c->mean_axis) return CALIB8_OK;
   size_t n = (size_t)(c->n_values ? c->n_values : 1);
-  c->mean_axis = malloc(n * sizeof *c->mean_axis);
-  c->mean_sum = calloc(n, sizeof *c->mean_sum);
-  c->mean_channels = calloc(n, sizeof *c->mean_channels);
-  c->mean_count = calloc(n, sizeof *c->mean_count);
+  c->mean_axis = c8_malloc(n * sizeof *c->mean_axis);
+  c->mean_sum = c8_calloc(n, sizeof *c->mean_sum);
+  c->mean_channels = c8_calloc(n, sizeof *c->mean_channels);
+  c->mean_count = c8_calloc(n, sizeof *c->mean_count);
   if (!c->mean_axis || !c->mean_sum || !c->mean_channels || !c->mean_count) {
-    free(c->mean_axis);
-    free(c->mean_sum);
-    free(c->mean_channels);
-    free(c->mean_count);
+    c8_mfree(c->mean_axis);
+    c8_mfree(c->mean_sum);
+    c8_mfree(c->mean_channels);
+    c8_mfree(c->mean_count);
     c->mean_axis = NULL;
     c->mean_sum = NULL;
     c->mean_channels = c->mean_count = NULL;
@@ -93,7 +93,7 @@ static c8_status accumulate_mean(c8_calibration *c, int v, const c8_tensor *t) {
   for (int d = 0; d < axis; d++) outer *= t->dims[d];
   for (int d = axis + 1; d < t->rank; d++) inner *= t->dims[d];
   if (!c->mean_sum[v]) {
-    c->mean_sum[v] = calloc((size_t)(C ? C : 1), sizeof(double));
+    c->mean_sum[v] = c8_calloc((size_t)(C ? C : 1), sizeof(double));
     if (!c->mean_sum[v]) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for the means of '%s'", c->g->values[v].name);
     c->mean_channels[v] = C;
   } else if (c->mean_channels[v] != C) {
@@ -119,7 +119,7 @@ c8_status c8_calibration_channel_mean(const c8_calibration *c, int v, double **o
   if (axis) *axis = -2;
   if (!c->mean_axis || v < 0 || v >= c->n_values || !c->mean_sum[v] || c->mean_count[v] == 0) return CALIB8_OK;
   int64_t C = c->mean_channels[v];
-  double *m = malloc(sizeof(double) * (size_t)(C ? C : 1));
+  double *m = c8_malloc(sizeof(double) * (size_t)(C ? C : 1));
   if (!m) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   for (int64_t ch = 0; ch < C; ch++) m[ch] = c->mean_sum[v][ch] / (double)c->mean_count[v];
   *out = m;
@@ -143,7 +143,7 @@ static c8_status observe_value(c8_calibration *c, int v, const c8_tensor *t) {
   if (c->derive_from[v] >= 0) /* its histogram is derived after the run; its mean is still read */
     return c->mean_axis && c->mean_axis[v] > -2 ? accumulate_mean(c, v, t) : CALIB8_OK;
   if (!c->hist[v]) {
-    c->hist[v] = malloc(sizeof *c->hist[v]);
+    c->hist[v] = c8_malloc(sizeof *c->hist[v]);
     if (!c->hist[v]) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for the histogram of '%s'", c->g->values[v].name);
     c8_histogram_init(c->hist[v]);
   }
@@ -151,8 +151,8 @@ static c8_status observe_value(c8_calibration *c, int v, const c8_tensor *t) {
   int threads = c8_threadpool_size(c->pool);
   if (threads > 1 && n >= 65536) {
     if (c->n_partial < threads) {
-      free(c->partial);
-      c->partial = malloc(sizeof *c->partial * (size_t)threads);
+      c8_mfree(c->partial);
+      c->partial = c8_malloc(sizeof *c->partial * (size_t)threads);
       c->n_partial = c->partial ? threads : 0;
       if (!c->partial) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for partial histograms");
     }
@@ -196,7 +196,7 @@ c8_status c8_calibration_run(c8_calibration *c, calib8_session *s, int n_inputs,
   for (int i = 0; i < s->g->n_nodes; i++) {
     int v = s->g->nodes[i].n_out > 0 ? s->g->nodes[i].out[0] : -1;
     if (v < 0 || c->derive_from[v] < 0 || !c->hist[c->derive_from[v]]) continue;
-    if (!c->hist[v] && !(c->hist[v] = malloc(sizeof *c->hist[v])))
+    if (!c->hist[v] && !(c->hist[v] = c8_malloc(sizeof *c->hist[v])))
       return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory for the histogram of '%s'", c->g->values[v].name);
     if (c->derive_relu[v]) c8_histogram_relu_of(c->hist[v], c->hist[c->derive_from[v]]);
     else *c->hist[v] = *c->hist[c->derive_from[v]];

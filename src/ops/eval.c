@@ -28,7 +28,7 @@ c8_status c8_op_eval(const c8_node *node, int opset, c8_tensor *const *in, int n
   if (st) goto fail;
   c8_free(scratch);
   if (node->def->destroy) node->def->destroy(k.state);
-  else free(k.state);
+  else c8_mfree(k.state);
   return CALIB8_OK;
 fail:
   c8_free(scratch);
@@ -38,6 +38,6 @@ fail:
       out[i]->data = NULL;
     }
   if (node->def->destroy) node->def->destroy(k.state);
-  else free(k.state);
+  else c8_mfree(k.state);
   return st;
 }

@@ -314,7 +314,7 @@ static c8_status pick_kernel(const c8_kernel *k, const bin_fn *tab, c8_dtype dt,
 }
 
 static bin_state *new_state(int n_plans) {
-  bin_state *st = calloc(1, sizeof *st + sizeof(c8_bcast) * (size_t)(n_plans ? n_plans : 1));
+  bin_state *st = c8_calloc(1, sizeof *st + sizeof(c8_bcast) * (size_t)(n_plans ? n_plans : 1));
   if (st) st->n_plans = n_plans;
   return st;
 }
@@ -533,7 +533,7 @@ static c8_status where_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   size_t es = calib8_dtype_size(in[1]->dtype);
   if (es == 0) return c8_node_error(node, CALIB8_UNSUPPORTED, "%s inputs are not supported",
                                     calib8_dtype_name(in[1]->dtype));
-  where_state *s = calloc(1, sizeof *s);
+  where_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "node '%s': out of memory", node->name);
   k->state = s;
   c8_tensor *o = out[0];

@@ -119,7 +119,7 @@ static c8_status cast_setup(c8_kernel *k, c8_tensor *const *in, c8_tensor *const
   if (to < 0 || to >= N_DTYPES || !castable((int)to))
     return c8_node_error(node, CALIB8_UNSUPPORTED, "casting to %s (data type %lld) is not supported", type_name(to),
                          (long long)to);
-  cast_fn *s = malloc(sizeof *s);
+  cast_fn *s = c8_malloc(sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "node '%s': out of memory", node->name);
   *s = cast_tab[in[0]->dtype][to];
   k->state = s;

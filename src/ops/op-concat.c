@@ -13,7 +13,7 @@ typedef struct {
 } parts_state;
 
 static parts_state *new_parts(int n) {
-  parts_state *s = calloc(1, sizeof *s + sizeof(int64_t) * (size_t)(n ? n : 1));
+  parts_state *s = c8_calloc(1, sizeof *s + sizeof(int64_t) * (size_t)(n ? n : 1));
   if (s) s->n = n;
   return s;
 }

@@ -33,7 +33,7 @@ static void convt_destroy(void *p) {
   convt_state *s = p;
   if (!s) return;
   c8_free(s->wpacked);
-  free(s);
+  c8_mfree(s);
 }
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
@@ -49,7 +49,7 @@ static c8_status convt_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   if (!in[0] || !in[1]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input X or W is missing");
   if ((st = c8_check_dtype(node, in[0], 0, CALIB8_FLOAT)) || (st = c8_check_dtype(node, in[1], 1, CALIB8_FLOAT)))
     return st;
-  convt_state *s = calloc(1, sizeof *s);
+  convt_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   k->state = s;
   c8_conv_geom *g = &s->g;

@@ -284,9 +284,9 @@ static void conv_destroy(void *p) {
   conv_state *s = p;
   if (!s) return;
   c8_free(s->wpacked);
-  free(s->koff);
-  free(s->row_used);
-  free(s);
+  c8_mfree(s->koff);
+  c8_mfree(s->row_used);
+  c8_mfree(s);
 }
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
@@ -386,7 +386,7 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   if (!in[0] || !in[1]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input X or W is missing");
   if ((st = c8_check_dtype(node, in[0], 0, CALIB8_FLOAT)) || (st = c8_check_dtype(node, in[1], 1, CALIB8_FLOAT)))
     return st;
-  conv_state *s = calloc(1, sizeof *s);
+  conv_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   k->state = s;
   c8_conv_geom *g = &s->g;
@@ -463,12 +463,12 @@ static c8_status conv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   if (s->phases > 1) s->padded = pads = true, s->contiguous = false;
   s->pw = ceil_div(s->xw, s->phases);
   s->sw = s->phases * s->pw;
-  s->row_used = calloc((size_t)s->sh + 1, 1);
+  s->row_used = c8_calloc((size_t)s->sh + 1, 1);
   if (!s->row_used) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   for (int64_t oy = 0; oy < g->out[1]; oy++)
     for (int64_t ky = 0; ky < g->k[1]; ky++) s->row_used[oy * g->stride[1] + ky * g->dil[1]] = 1;
   if (s->path == PATH_DIRECT) memset(s->row_used, 1, (size_t)s->sh); /* its junk columns run into the next row */
-  s->koff = calloc((size_t)s->kg + C8_DCONV_KOFF_SLACK, sizeof(int64_t)); /* slack: prefetches of offset 0 */
+  s->koff = c8_calloc((size_t)s->kg + C8_DCONV_KOFF_SLACK, sizeof(int64_t)); /* slack: prefetches of offset 0 */
   if (!s->koff) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   for (int64_t r = 0, ch = 0; ch < s->cg; ch++)
     for (int64_t kz = 0; kz < g->k[0]; kz++)

@@ -47,7 +47,7 @@ static c8_status repeat_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
 /* in_dims (rank r, already padded to the output rank) and rep give the output; fills the state and out dims. */
 static c8_status make_repeat(c8_kernel *k, int r, const int64_t *in_dims, const int64_t *rep, size_t es,
                              c8_tensor *o) {
-  repeat_state *s = calloc(1, sizeof *s);
+  repeat_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_node_error(k->node, CALIB8_OUT_OF_MEMORY, "out of memory");
   k->state = s;
   s->rank = r;

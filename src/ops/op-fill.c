@@ -22,7 +22,7 @@ static c8_status cos_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   int64_t shape[C8_MAX_RANK];
   int n;
   if ((st = c8_read_int_input(node, in[0], 0, "shape", shape, C8_MAX_RANK, &n))) return st;
-  fill_state *s = calloc(1, sizeof *s);
+  fill_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   k->state = s;
   c8_tensor *o = out[0];
@@ -99,7 +99,7 @@ static c8_status range_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   if (dt != CALIB8_FLOAT && dt != CALIB8_DOUBLE && dt != CALIB8_INT16 && dt != CALIB8_INT32 && dt != CALIB8_INT64)
     return c8_node_error(node, CALIB8_UNSUPPORTED, "type %s is not supported (float, double, int16, int32, int64)",
                          calib8_dtype_name(dt));
-  range_state *s = calloc(1, sizeof *s);
+  range_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   k->state = s;
   int64_t n;

@@ -52,7 +52,7 @@ static c8_status gather_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
   int r = x->rank - 1 + ind->rank;
   if (r > C8_MAX_RANK)
     return c8_node_error(node, CALIB8_UNSUPPORTED, "output rank %d exceeds the maximum of %d", r, C8_MAX_RANK);
-  gather_state *s = malloc(sizeof *s);
+  gather_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->axis = axis;
   s->outer = c8_dims_prod(x->dims, 0, axis);
@@ -123,7 +123,7 @@ static c8_status gather_el_prepare(c8_kernel *k, c8_tensor *const *in, int n_in,
     if (d != axis && ind->dims[d] > x->dims[d])
       return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "indices %s exceed data %s in dimension %d",
                            C8_SHAPE_STR(ind), C8_SHAPE_STR(x), d);
-  gather_el_state *s = malloc(sizeof *s);
+  gather_el_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->axis = axis;
   s->rank = x->rank;
@@ -208,7 +208,7 @@ static c8_status gather_nd_prepare(c8_kernel *k, c8_tensor *const *in, int n_in,
   int orank = q - 1 + r - (int)b - (int)m;
   if (orank > C8_MAX_RANK)
     return c8_node_error(node, CALIB8_UNSUPPORTED, "output rank %d exceeds the maximum of %d", orank, C8_MAX_RANK);
-  gather_nd_state *s = malloc(sizeof *s);
+  gather_nd_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   k->state = s;
   s->b = (int)b;

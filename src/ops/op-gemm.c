@@ -28,7 +28,7 @@ typedef struct gemm_state {
 static void gemm_destroy(void *state) {
   gemm_state *s = state;
   if (s) c8_free(s->wt_packed);
-  free(s);
+  c8_mfree(s);
 }
 
 static c8_status gemm_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
@@ -43,7 +43,7 @@ static c8_status gemm_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   if (A->rank != 2 || B->rank != 2)
     return c8_node_error(node, CALIB8_MALFORMED_MODEL, "A %s and B %s must both be 2-D", C8_SHAPE_STR(A),
                          C8_SHAPE_STR(B));
-  gemm_state *s = calloc(1, sizeof *s);
+  gemm_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   k->state = s;
   s->alpha = c8_attr_float(node, "alpha", 1.0f);

@@ -61,7 +61,7 @@ static c8_status matmul_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
   if (!in[0] || !in[1]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input A or B is missing");
   if ((st = c8_check_dtype(node, in[0], 0, CALIB8_FLOAT)) || (st = c8_check_dtype(node, in[1], 1, CALIB8_FLOAT)))
     return st;
-  c8_matmul_dims *s = calloc(1, sizeof *s);
+  c8_matmul_dims *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   k->state = s;
   if ((st = c8_matmul_shape(node, in[0], in[1], out[0], s))) return st;

@@ -76,7 +76,7 @@ static c8_status bn_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
       return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input %d has shape %s, expected %lld values (%s)", i,
                            C8_SHAPE_STR(in[i]), (long long)p,
                            per_elem ? "C x D1 x ... for spatial=0" : "one per channel");
-  bn_state *s = malloc(sizeof *s);
+  bn_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->eps = c8_attr_float(node, "epsilon", 1e-5f);
   s->n = x->dims[0];
@@ -136,7 +136,7 @@ static c8_status instnorm_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, 
       return c8_node_error(node, CALIB8_INVALID_ARGUMENT,
                            "input %d has shape %s, expected %lld values (one per channel)", i, C8_SHAPE_STR(in[i]),
                            (long long)c);
-  in_state *s = malloc(sizeof *s);
+  in_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->eps = c8_attr_float(node, "epsilon", 1e-5f);
   s->n = x->dims[0];
@@ -230,7 +230,7 @@ static c8_status ln_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   if (x->rank < 1) return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input 0 is a scalar, expected rank >= 1");
   int axis;
   if ((st = c8_norm_axis(node, c8_attr_int(node, "axis", -1), x->rank, &axis))) return st;
-  ln_state *s = calloc(1, sizeof *s);
+  ln_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->eps = c8_attr_float(node, "epsilon", 1e-5f);
   s->outer = s->m = 1;
@@ -331,7 +331,7 @@ static c8_status lrn_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
     return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input 0 has shape %s, expected N x C x ...", C8_SHAPE_STR(x));
   int64_t size = c8_attr_int(node, "size", 0);
   if (size < 1) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "size %lld must be >= 1", (long long)size);
-  lrn_state *s = malloc(sizeof *s);
+  lrn_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->alpha = c8_attr_float(node, "alpha", 1e-4f);
   s->beta = c8_attr_float(node, "beta", 0.75f);

@@ -61,7 +61,7 @@ static c8_status pad_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   size_t es = 0;
   if ((st = c8_movable_dtype(node, x, 0, &es))) return st;
   if (es > 8) return c8_node_error(node, CALIB8_UNSUPPORTED, "type %s is not supported", calib8_dtype_name(x->dtype));
-  pad_state *s = calloc(1, sizeof *s);
+  pad_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   k->state = s;
   s->es = es;

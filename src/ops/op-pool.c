@@ -135,7 +135,7 @@ static c8_status pool_prepare_kind(c8_kernel *k, c8_tensor *const *in, int n_in,
   }
 
   int64_t ntap = geo[0][1] + geo[1][1] + geo[2][1];
-  pool_state *ps_ = malloc(sizeof *ps_ + sizeof(pool_tap) * (size_t)(ntap ? ntap : 1));
+  pool_state *ps_ = c8_malloc(sizeof *ps_ + sizeof(pool_tap) * (size_t)(ntap ? ntap : 1));
   if (!ps_) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   memset(ps_, 0, sizeof *ps_);
   pool_tap *t = (pool_tap *)(ps_ + 1);
@@ -526,7 +526,7 @@ static c8_status gpool_prepare_kind(c8_kernel *k, c8_tensor *const *in, int n_in
   if (x->rank < 3)
     return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input 0 has shape %s, expected rank >= 3 (N x C x D1 ...)",
                          C8_SHAPE_STR(x));
-  gpool_state *s = malloc(sizeof *s);
+  gpool_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->kind = kind;
   s->p = 2.0f;
@@ -534,7 +534,7 @@ static c8_status gpool_prepare_kind(c8_kernel *k, c8_tensor *const *in, int n_in
     const c8_attr *pa = c8_node_attr(node, "p");
     if (pa) s->p = pa->type == C8_ATTR_FLOAT ? pa->f : (float)pa->i;
     if (!(s->p > 0.0f)) {
-      free(s);
+      c8_mfree(s);
       return c8_node_error(node, CALIB8_MALFORMED_MODEL, "p must be positive");
     }
   }

@@ -103,7 +103,7 @@ static c8_status qdq_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
                            calib8_dtype_name(x->dtype));
     if (zp && (st = check_same_type(node, zp, 2, x->dtype))) return st;
   }
-  qdq_state *s = calloc(1, sizeof *s);
+  qdq_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   k->state = s;
   s->outer = 1, s->ch = 1, s->inner = c8_numel(x);
@@ -204,7 +204,7 @@ static c8_status qconv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   c8_status st = qlinear ? c8_check_inputs(node, n_in, 8, 9) : c8_check_inputs(node, n_in, 2, 4);
   if (st) return st;
   if (n_out != 1 || !out[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "has %d outputs, expected 1", n_out);
-  qconv_state *s = calloc(1, sizeof *s);
+  qconv_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   k->state = s;
   s->qlinear = qlinear;
@@ -355,7 +355,7 @@ static c8_status qmatmul_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c
   c8_status st = qlinear ? c8_check_inputs(node, n_in, 8, 8) : c8_check_inputs(node, n_in, 2, 4);
   if (st) return st;
   if (n_out != 1 || !out[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "has %d outputs, expected 1", n_out);
-  qmatmul_state *s = calloc(1, sizeof *s);
+  qmatmul_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
   k->state = s;
   s->qlinear = qlinear;

@@ -210,7 +210,7 @@ static c8_status reduce_prepare_op(c8_kernel *k, c8_tensor *const *in, int n_in,
   if (n_axes == 0)
     for (int i = 0; i < x->rank; i++) reduced[i] = !noop;
 
-  reduce_state *s = calloc(1, sizeof *s);
+  reduce_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->op = op;
   s->dtype = x->dtype;
@@ -364,7 +364,7 @@ static c8_status arg_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
     return c8_node_error(node, CALIB8_INVALID_ARGUMENT, "input 0 has shape %s: axis %d is empty", C8_SHAPE_STR(x),
                          axis);
   bool keepdims = c8_attr_int(node, "keepdims", 1) != 0;
-  arg_state *s = malloc(sizeof *s);
+  arg_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->is_max = is_max;
   s->last = c8_attr_int(node, "select_last_index", 0) != 0;

@@ -41,11 +41,11 @@ static void resize_destroy(void *p) {
   resize_state *s = p;
   if (!s) return;
   for (int d = 0; d < C8_MAX_RANK; d++) {
-    free(s->idx[d]);
-    free(s->w[d]);
-    free(s->outside[d]);
+    c8_mfree(s->idx[d]);
+    c8_mfree(s->w[d]);
+    c8_mfree(s->outside[d]);
   }
-  free(s);
+  c8_mfree(s);
 }
 
 typedef struct {
@@ -81,9 +81,9 @@ static c8_status build_axis(const c8_node *node, resize_state *s, const resize_p
   int nt = p->mode == MODE_NEAREST ? 1 : p->mode == MODE_LINEAR ? 2 : 4;
   size_t n = (size_t)(out ? out : 1) * (size_t)nt;
   s->ntaps[d] = nt;
-  s->idx[d] = malloc(sizeof(int64_t) * n);
-  s->w[d] = malloc(sizeof(float) * n);
-  if (p->ct == CT_TF_CROP) s->outside[d] = calloc((size_t)(out ? out : 1), 1);
+  s->idx[d] = c8_malloc(sizeof(int64_t) * n);
+  s->w[d] = c8_malloc(sizeof(float) * n);
+  if (p->ct == CT_TF_CROP) s->outside[d] = c8_calloc((size_t)(out ? out : 1), 1);
   if (!s->idx[d] || !s->w[d] || (p->ct == CT_TF_CROP && !s->outside[d]))
     return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   bool identity = in == out;
@@ -142,7 +142,7 @@ static c8_status build_axis(const c8_node *node, resize_state *s, const resize_p
     }
   }
   if (!any_outside) {
-    free(s->outside[d]);
+    c8_mfree(s->outside[d]);
     s->outside[d] = NULL;
   }
   s->identity[d] = identity;
@@ -266,7 +266,7 @@ static c8_status resize_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
     return c8_node_error(node, CALIB8_MALFORMED_MODEL, "tf_crop_and_resize needs roi with %d values, it has %d",
                          2 * na, nroi);
 
-  resize_state *s = calloc(1, sizeof *s);
+  resize_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   k->state = s;
   s->rank = r;

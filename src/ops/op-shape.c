@@ -26,7 +26,7 @@ static c8_status shape_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
     start = start < 0 ? 0 : start > r ? r : start;
     end = end < 0 ? 0 : end > r ? r : end;
   }
-  shape_state *s = malloc(sizeof *s);
+  shape_state *s = c8_malloc(sizeof *s);
   if (!s) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   s->start = (int)start;
   s->end = (int)(end > start ? end : start);

@@ -102,7 +102,7 @@ static c8_status slice_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   o->rank = r;
   memcpy(o->dims, len, sizeof(int64_t) * (size_t)r);
 
-  slice_state *S = calloc(1, sizeof *S);
+  slice_state *S = c8_calloc(1, sizeof *S);
   if (!S) return c8_node_error(node, CALIB8_OUT_OF_MEMORY, "out of memory");
   k->state = S;
   int64_t stride[C8_MAX_RANK];

@@ -40,7 +40,7 @@ static c8_status softmax_prepare_mode(c8_kernel *k, c8_tensor *const *in, int n_
   int axis;
   if (x->rank == 0) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input 0 is a scalar; it needs rank >= 1");
   if ((st = c8_norm_axis(node, c8_attr_int(node, "axis", legacy ? 1 : -1), x->rank, &axis))) return st;
-  softmax_state *s = calloc(1, sizeof *s);
+  softmax_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "node '%s': out of memory", node->name);
   k->state = s;
   s->mode = mode;

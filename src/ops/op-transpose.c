@@ -193,7 +193,7 @@ static c8_status permute_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
 }
 
 static c8_status make_plan(c8_kernel *k, int rank, const int64_t *dims, const int *perm, size_t esize) {
-  transpose_plan *p = malloc(sizeof *p);
+  transpose_plan *p = c8_malloc(sizeof *p);
   if (!p) return c8_node_error(k->node, CALIB8_OUT_OF_MEMORY, "out of memory");
   plan_transpose(p, rank, dims, perm, esize);
   k->state = p;

@@ -240,7 +240,7 @@ static c8_status unary_setup(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   if (st) return st;
   if (!in[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input 0 is missing");
   if (n_out < 1 || !out[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "output 0 is missing");
-  un_state *s = calloc(1, sizeof *s);
+  un_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "node '%s': out of memory", node->name);
   k->state = s;
   c8_dtype dt = in[0]->dtype;
@@ -403,7 +403,7 @@ static c8_status clip_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   if (st) return st;
   if (!in[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input 0 is missing");
   if (n_out < 1 || !out[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "output 0 is missing");
-  clip_state *s = calloc(1, sizeof *s);
+  clip_state *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "node '%s': out of memory", node->name);
   k->state = s;
   c8_dtype dt = in[0]->dtype;

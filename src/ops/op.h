@@ -50,7 +50,7 @@ typedef struct c8_op_def {
   const char *domain; /* "" for ai.onnx, "com.microsoft", ... */
   c8_prepare_fn prepare;
   c8_run_fn run;
-  void (*destroy)(void *state); /* NULL: state, if any, is plain malloc'd and freed with free() */
+  void (*destroy)(void *state); /* NULL: state, if any, is plain malloc'd and freed with c8_mfree() */
   /* true when run reads only the inputs' shapes (Shape, Size): the planner then
      computes the output at prepare time even when the input data is unknown. */
   bool reads_shape_only;

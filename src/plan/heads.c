@@ -16,11 +16,11 @@ static bool reads_only_shape(const c8_node *n) { return !strcmp(n->op_type, "Sha
 
 int c8_find_heads(const c8_graph *g, bool *head) {
   int nv = g->n_values, count = 0;
-  int *producer = malloc(sizeof(int) * (size_t)(nv + 1));
-  int *stack = malloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  int *producer = c8_malloc(sizeof(int) * (size_t)(nv + 1));
+  int *stack = c8_malloc(sizeof(int) * (size_t)(g->n_nodes + 1));
   if (!producer || !stack) {
-    free(producer);
-    free(stack);
+    c8_mfree(producer);
+    c8_mfree(stack);
     return -1;
   }
   for (int v = 0; v < nv; v++) producer[v] = -1;
@@ -51,7 +51,7 @@ int c8_find_heads(const c8_graph *g, bool *head) {
       }
     }
   }
-  free(producer);
-  free(stack);
+  c8_mfree(producer);
+  c8_mfree(stack);
   return count;
 }

@@ -69,13 +69,13 @@ static void uf_union(int *parent, int a, int b) {
 
 void c8_qplan_destroy(c8_qplan *p) {
   if (!p) return;
-  free(p->node_prec);
-  free(p->node_fused_act);
-  free(p->tq);
+  c8_mfree(p->node_prec);
+  c8_mfree(p->node_fused_act);
+  c8_mfree(p->tq);
   if (p->x_mean)
-    for (int v = 0; v < p->n_values; v++) free(p->x_mean[v].mean);
-  free(p->x_mean);
-  free(p);
+    for (int v = 0; v < p->n_values; v++) c8_mfree(p->x_mean[v].mean);
+  c8_mfree(p->x_mean);
+  c8_mfree(p);
 }
 
 /* Copies the calibration's E[x] for the data input of every INT8 node with constant weights. */
@@ -85,7 +85,7 @@ static c8_status copy_means(c8_qplan *p, const c8_calibration *cal) {
     return c8_error(CALIB8_INVALID_ARGUMENT,
                     "bias correction needs the per-channel input means of the calibration (enable them before "
                     "calibrating: c8_calibration_enable_means)");
-  p->x_mean = calloc((size_t)g->n_values + 1, sizeof *p->x_mean);
+  p->x_mean = c8_calloc((size_t)g->n_values + 1, sizeof *p->x_mean);
   if (!p->x_mean) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
   for (int i = 0; i < g->n_nodes; i++) {
     const c8_node *n = &g->nodes[i];
@@ -131,17 +131,17 @@ static void threshold_range(void *ctx, int64_t begin, int64_t end, int thread) {
 
 c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_quant_options *o, c8_qplan **out) {
   c8_status st = CALIB8_OK;
-  c8_qplan *p = calloc(1, sizeof *p);
+  c8_qplan *p = c8_calloc(1, sizeof *p);
   int *parent = NULL;
   if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
   p->g = g;
   p->opts = o ? *o : c8_quant_options_default();
   p->n_nodes = g->n_nodes;
   p->n_values = g->n_values;
-  p->node_prec = calloc((size_t)g->n_nodes + 1, sizeof *p->node_prec);
-  p->node_fused_act = calloc((size_t)g->n_nodes + 1, sizeof *p->node_fused_act);
-  p->tq = calloc((size_t)g->n_values + 1, sizeof *p->tq);
-  parent = malloc(sizeof(int) * ((size_t)g->n_values + 1));
+  p->node_prec = c8_calloc((size_t)g->n_nodes + 1, sizeof *p->node_prec);
+  p->node_fused_act = c8_calloc((size_t)g->n_nodes + 1, sizeof *p->node_fused_act);
+  p->tq = c8_calloc((size_t)g->n_values + 1, sizeof *p->tq);
+  parent = c8_malloc(sizeof(int) * ((size_t)g->n_values + 1));
   if (!p->node_prec || !p->node_fused_act || !p->tq || !parent) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
     goto fail;
@@ -217,19 +217,19 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
   c8_threshold_options to = c8_threshold_options_default();
   to.percentile = p->opts.percentile;
   threshold_job job = {.g = g, .cal = cal, .to = &to, .opts = &p->opts};
-  job.values = malloc(sizeof *job.values * (size_t)(g->n_values ? g->n_values : 1));
-  job.t = malloc(sizeof *job.t * (size_t)(g->n_values ? g->n_values : 1));
+  job.values = c8_malloc(sizeof *job.values * (size_t)(g->n_values ? g->n_values : 1));
+  job.t = c8_malloc(sizeof *job.t * (size_t)(g->n_values ? g->n_values : 1));
   if (!job.values || !job.t) {
-    free(job.values);
-    free(job.t);
+    c8_mfree(job.values);
+    c8_mfree(job.t);
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
     goto fail;
   }
   for (int v = 0; v < g->n_values; v++) {
     if (!p->tq[v].quantized) continue;
     if (!cal->hist[v]) {
-      free(job.values);
-      free(job.t);
+      c8_mfree(job.values);
+      c8_mfree(job.t);
       st = c8_error(CALIB8_INTERNAL, "tensor '%s' is marked int8 but was never observed", g->values[v].name);
       goto fail;
     }
@@ -246,8 +246,8 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
     q->lo = h->count ? fmaxf(h->min, (float)-t) : 0.0f;
     q->hi = h->count ? fminf(h->max, (float)t) : 0.0f;
   }
-  free(job.values);
-  free(job.t);
+  c8_mfree(job.values);
+  c8_mfree(job.t);
   /* 5. shared-scale groups take the widest member range */
   for (int v = 0; v < g->n_values; v++) {
     if (!p->tq[v].quantized) continue;
@@ -317,11 +317,11 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
     }
   }
   if (p->opts.bias_correction && (st = copy_means(p, cal))) goto fail;
-  free(parent);
+  c8_mfree(parent);
   *out = p;
   return CALIB8_OK;
 fail:
-  free(parent);
+  c8_mfree(parent);
   c8_qplan_destroy(p);
   return st;
 }
@@ -374,7 +374,7 @@ c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, 
 c8_status c8_precision_fp32_after(const c8_graph *g, const char *tensor, c8_precision *prec) {
   int t = c8_graph_find_value(g, tensor);
   if (t < 0) return c8_error(CALIB8_INVALID_ARGUMENT, "--fp32-after: the model has no tensor named '%s'", tensor);
-  unsigned char *reached = calloc((size_t)g->n_values + 1, 1);
+  unsigned char *reached = c8_calloc((size_t)g->n_values + 1, 1);
   if (!reached) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   reached[t] = 1;
   for (int i = 0; i < g->n_nodes; i++) { /* nodes are in topological order */
@@ -386,14 +386,14 @@ c8_status c8_precision_fp32_after(const c8_graph *g, const char *tensor, c8_prec
     for (int j = 0; j < n->n_out; j++)
       if (n->out[j] >= 0) reached[n->out[j]] = 1;
   }
-  free(reached);
+  c8_mfree(reached);
   return CALIB8_OK;
 }
 
 c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_precision *prec) {
   int t = c8_graph_find_value(g, tensor);
   if (t < 0) return c8_error(CALIB8_INVALID_ARGUMENT, "--fp32-before: the model has no tensor named '%s'", tensor);
-  unsigned char *needed = calloc((size_t)g->n_values + 1, 1);
+  unsigned char *needed = c8_calloc((size_t)g->n_values + 1, 1);
   if (!needed) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   needed[t] = 1;
   for (int i = g->n_nodes - 1; i >= 0; i--) {
@@ -405,6 +405,6 @@ c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_pre
     for (int j = 0; j < n->n_in; j++)
       if (n->in[j] >= 0) needed[n->in[j]] = 1;
   }
-  free(needed);
+  c8_mfree(needed);
   return CALIB8_OK;
 }

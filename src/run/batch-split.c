@@ -247,14 +247,14 @@ static bool plans_split(const c8_plan *W, const c8_plan *P, int B, int S) {
 void c8_batch_split_destroy(c8_batch_split *bs) {
   if (!bs) return;
   for (int i = 0; i < bs->n_plans; i++) c8_plan_destroy(bs->plans[i]);
-  free(bs->plans);
+  c8_mfree(bs->plans);
   if (bs->outputs)
     for (int i = 0; i < bs->g->n_outputs; i++) c8_free(bs->outputs[i].data);
-  free(bs->outputs);
-  free(bs->bound);
-  free(bs->status);
-  free(bs->message);
-  free(bs);
+  c8_mfree(bs->outputs);
+  c8_mfree(bs->bound);
+  c8_mfree(bs->status);
+  c8_mfree(bs->message);
+  c8_mfree(bs);
 }
 
 bool c8_batch_split_matches(const c8_batch_split *bs, const calib8_tensor *inputs) {
@@ -303,19 +303,19 @@ c8_status c8_batch_split_build(const c8_plan *whole, struct c8_threadpool *pool,
   const int S = choose_sub_batch(whole, B, c8_threadpool_size(pool), sub_batch_option);
   if (S < 1) return CALIB8_OK;
 
-  c8_batch_split *bs = calloc(1, sizeof *bs);
-  calib8_tensor *sub = calloc((size_t)g->n_inputs, sizeof *sub);
+  c8_batch_split *bs = c8_calloc(1, sizeof *bs);
+  calib8_tensor *sub = c8_calloc((size_t)g->n_inputs, sizeof *sub);
   if (!bs || !sub) goto oom;
   bs->g = g;
   bs->batch = B;
   bs->sub_batch = S;
   bs->pool = pool;
   bs->n_plans = c8_threadpool_size(pool); /* any pool thread may take a sub-batch */
-  bs->plans = calloc((size_t)bs->n_plans, sizeof *bs->plans);
-  bs->bound = calloc((size_t)g->n_inputs, sizeof *bs->bound);
-  bs->outputs = calloc((size_t)g->n_outputs, sizeof *bs->outputs);
-  bs->status = calloc((size_t)bs->n_plans, sizeof *bs->status);
-  bs->message = calloc((size_t)bs->n_plans, sizeof *bs->message);
+  bs->plans = c8_calloc((size_t)bs->n_plans, sizeof *bs->plans);
+  bs->bound = c8_calloc((size_t)g->n_inputs, sizeof *bs->bound);
+  bs->outputs = c8_calloc((size_t)g->n_outputs, sizeof *bs->outputs);
+  bs->status = c8_calloc((size_t)bs->n_plans, sizeof *bs->status);
+  bs->message = c8_calloc((size_t)bs->n_plans, sizeof *bs->message);
   if (!bs->plans || !bs->bound || !bs->outputs || !bs->status || !bs->message) goto oom;
   for (int i = 0; i < g->n_inputs; i++) {
     bs->bound[i] = whole->bound[i];
@@ -337,18 +337,18 @@ c8_status c8_batch_split_build(const c8_plan *whole, struct c8_threadpool *pool,
     if (!o.data) goto oom_built;
     bs->outputs[i] = o;
   }
-  free(sub);
+  c8_mfree(sub);
   *out = bs;
   return CALIB8_OK;
 no_split:
-  free(sub);
+  c8_mfree(sub);
   bs->n_plans = built + 1; /* the failed build left NULL or a plan to free */
   c8_batch_split_destroy(bs);
   c8_error(CALIB8_OK, "no error");
   return CALIB8_OK;
 oom_built:
 oom:
-  free(sub);
+  c8_mfree(sub);
   c8_batch_split_destroy(bs);
   return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory splitting the batch");
 }

@@ -22,7 +22,7 @@ static void print_profile(const c8_plan *p) {
   fprintf(stderr, "calib8 profile: %d run%s, %.3f ms per run (mean); sum of per-step minima %.3f ms\n",
           p->prof_runs, p->prof_runs == 1 ? "" : "s", total * 1e3 / p->prof_runs, total_min * 1e3);
   /* By op type: a quadratic scan is fine for a debugging aid. */
-  unsigned char *done = calloc((size_t)p->n_steps + 1, 1);
+  unsigned char *done = c8_calloc((size_t)p->n_steps + 1, 1);
   if (!done) return;
   for (int i = 0; i < p->n_steps; i++) {
     if (done[i]) continue;
@@ -54,33 +54,33 @@ static void print_profile(const c8_plan *p) {
     if (p->steps[best].n_in > 1 && i1) c8_shape_str(i1, s1, sizeof s1);
     fprintf(stderr, "  %9.3f ms min  %-16s %-28s %s %s -> %s\n", mins[best] * 1e3, n->op_type, n->name, s0, s1, shape);
   }
-  free(done);
+  c8_mfree(done);
 }
 
 void c8_plan_destroy(c8_plan *p) {
   if (!p) return;
   print_profile(p);
-  free(p->prof);
+  c8_mfree(p->prof);
   for (int i = 0; i < p->n_steps; i++) {
     c8_step *s = &p->steps[i];
     if (s->k.state) {
       const c8_op_def *def = p->g->nodes[s->node].def;
       if (def->destroy) def->destroy(s->k.state);
-      else free(s->k.state);
+      else c8_mfree(s->k.state);
     }
-    free(s->in);
-    free(s->out);
+    c8_mfree(s->in);
+    c8_mfree(s->out);
   }
-  free(p->steps);
+  c8_mfree(p->steps);
   for (int i = 0; i < p->n_owned; i++) c8_free(p->owned[i]);
-  free(p->owned);
-  free(p->rt);
-  free(p->known);
-  free(p->bound);
-  free(p->by_value);
+  c8_mfree(p->owned);
+  c8_mfree(p->rt);
+  c8_mfree(p->known);
+  c8_mfree(p->bound);
+  c8_mfree(p->by_value);
   c8_free(p->arena);
-  free(p->fusions);
-  free(p);
+  c8_mfree(p->fusions);
+  c8_mfree(p);
 }
 
 bool c8_plan_matches(const c8_plan *p, const calib8_tensor *inputs) {
@@ -113,8 +113,8 @@ static c8_status plan_memory(c8_plan *p) {
   const c8_graph *g = p->g;
   c8_status st = CALIB8_OK;
   int nv = g->n_values;
-  int *def_step = malloc(sizeof(int) * (size_t)nv), *last_step = malloc(sizeof(int) * (size_t)nv);
-  buffer_req *reqs = malloc(sizeof(buffer_req) * (size_t)(nv ? nv : 1));
+  int *def_step = c8_malloc(sizeof(int) * (size_t)nv), *last_step = c8_malloc(sizeof(int) * (size_t)nv);
+  buffer_req *reqs = c8_malloc(sizeof(buffer_req) * (size_t)(nv ? nv : 1));
   int nreq = 0;
   if (!def_step || !last_step || !reqs) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning activations");
@@ -176,14 +176,14 @@ static c8_status plan_memory(c8_plan *p) {
   }
   for (int i = 0; i < nreq; i++) p->rt[reqs[i].value].data = p->arena + reqs[i].offset;
 out:
-  free(def_step);
-  free(last_step);
-  free(reqs);
+  c8_mfree(def_step);
+  c8_mfree(last_step);
+  c8_mfree(reqs);
   return st;
 }
 
 static c8_status keep_owned(c8_plan *p, void *data) {
-  void **o = realloc(p->owned, sizeof(void *) * (size_t)(p->n_owned + 1));
+  void **o = c8_realloc(p->owned, sizeof(void *) * (size_t)(p->n_owned + 1));
   if (!o) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   p->owned = o;
   p->owned[p->n_owned++] = data;
@@ -213,11 +213,11 @@ static c8_status add_step(c8_plan *p, int ni, const c8_fusion *f) {
   s->node = ni;
   s->n_in = node->n_in;
   s->n_out = node->n_out;
-  s->in = calloc((size_t)(node->n_in + 1), sizeof *s->in);
-  s->out = calloc((size_t)(node->n_out + 1), sizeof *s->out);
+  s->in = c8_calloc((size_t)(node->n_in + 1), sizeof *s->in);
+  s->out = c8_calloc((size_t)(node->n_out + 1), sizeof *s->out);
   if (!s->in || !s->out) {
-    free(s->in);
-    free(s->out);
+    c8_mfree(s->in);
+    c8_mfree(s->out);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
   }
   for (int j = 0; j < node->n_in; j++)
@@ -231,8 +231,8 @@ static c8_status add_step(c8_plan *p, int ni, const c8_fusion *f) {
   if (!f && foldable(p, node)) {
     /* Evaluate now: the result only depends on constants and bound shapes. */
     c8_status st = c8_op_eval(node, g->opset, s->in, s->n_in, s->out, s->n_out);
-    free(s->in);
-    free(s->out);
+    c8_mfree(s->in);
+    c8_mfree(s->out);
     if (st) return st;
     for (int j = 0; j < node->n_out; j++)
       if (node->out[j] >= 0) {
@@ -291,17 +291,17 @@ c8_status c8_plan_build_values(const c8_graph *g, const calib8_tensor *inputs, s
   c8_status st = CALIB8_OK;
   int *tail_of = NULL; /* per node: the head whose fused chain ends at it, -1 */
   unsigned char *absorbed = NULL;
-  c8_plan *p = calloc(1, sizeof *p);
+  c8_plan *p = c8_calloc(1, sizeof *p);
   if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
   p->g = g;
   p->pool = pool;
   int nv = g->n_values;
-  p->rt = calloc((size_t)(nv ? nv : 1), sizeof *p->rt);
-  p->known = calloc((size_t)(nv ? nv : 1), 1);
-  p->steps = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *p->steps);
-  p->bound = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *p->bound);
-  tail_of = malloc(sizeof(int) * (size_t)(g->n_nodes ? g->n_nodes : 1));
-  absorbed = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), 1);
+  p->rt = c8_calloc((size_t)(nv ? nv : 1), sizeof *p->rt);
+  p->known = c8_calloc((size_t)(nv ? nv : 1), 1);
+  p->steps = c8_calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *p->steps);
+  p->bound = c8_calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *p->bound);
+  tail_of = c8_malloc(sizeof(int) * (size_t)(g->n_nodes ? g->n_nodes : 1));
+  absorbed = c8_calloc((size_t)(g->n_nodes ? g->n_nodes : 1), 1);
   if (!p->rt || !p->known || !p->steps || !p->bound || !tail_of || !absorbed) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
     goto fail;
@@ -317,7 +317,7 @@ c8_status c8_plan_build_values(const c8_graph *g, const calib8_tensor *inputs, s
     p->bound[i] = inputs[i];
     p->bound[i].data = NULL;
     if (by_value && by_value[i]) {
-      if (!p->by_value && !(p->by_value = calloc((size_t)g->n_inputs, 1))) {
+      if (!p->by_value && !(p->by_value = c8_calloc((size_t)g->n_inputs, 1))) {
         st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
         goto fail;
       }
@@ -351,14 +351,14 @@ c8_status c8_plan_build_values(const c8_graph *g, const calib8_tensor *inputs, s
   }
   if ((st = plan_memory(p))) goto fail;
   const char *prof = getenv("CALIB8_PROFILE");
-  if (prof && strcmp(prof, "1") == 0) p->prof = calloc(2 * (size_t)p->n_steps + 2, sizeof *p->prof);
-  free(tail_of);
-  free(absorbed);
+  if (prof && strcmp(prof, "1") == 0) p->prof = c8_calloc(2 * (size_t)p->n_steps + 2, sizeof *p->prof);
+  c8_mfree(tail_of);
+  c8_mfree(absorbed);
   *out = p;
   return CALIB8_OK;
 fail:
-  free(tail_of);
-  free(absorbed);
+  c8_mfree(tail_of);
+  c8_mfree(absorbed);
   c8_plan_destroy(p);
   return st;
 }

@@ -21,7 +21,7 @@ calib8_status calib8_session_create(const calib8_model *model, const calib8_sess
 
 c8_status c8_session_create_from_graph(const c8_graph *graph, const calib8_session_options *options,
                                        calib8_session **out_session) {
-  calib8_session *s = calloc(1, sizeof *s);
+  calib8_session *s = c8_calloc(1, sizeof *s);
   if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");
   s->opts = options ? *options : calib8_session_options_default();
   if (s->opts.threads <= 0) {
@@ -30,7 +30,7 @@ c8_status c8_session_create_from_graph(const c8_graph *graph, const calib8_sessi
   }
   s->g = c8_graph_clone(graph);
   if (!s->g) {
-    free(s);
+    c8_mfree(s);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");
   }
   c8_status st = c8_threadpool_create(s->opts.threads, &s->pool);
@@ -53,10 +53,10 @@ void calib8_session_destroy(calib8_session *s) {
   if (!s) return;
   c8_plan_destroy(s->plan);
   c8_batch_split_destroy(s->split);
-  free(s->by_value);
+  c8_mfree(s->by_value);
   c8_threadpool_destroy(s->pool);
   c8_graph_destroy(s->g);
-  free(s);
+  c8_mfree(s);
 }
 
 void c8_session_set_observer(calib8_session *s, c8_step_observer obs, void *user) {
@@ -107,7 +107,7 @@ static c8_status build_plan(calib8_session *s, const calib8_tensor *bound, bool 
   if (st != CALIB8_UNSUPPORTED || g->n_inputs == 0) return st;
   char first[1024];
   snprintf(first, sizeof first, "%s", calib8_last_error());
-  unsigned char *mask = calloc((size_t)g->n_inputs, 1);
+  unsigned char *mask = c8_calloc((size_t)g->n_inputs, 1);
   if (!mask) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building a plan");
   for (int attempt = 0; attempt < 2 && st == CALIB8_UNSUPPORTED; attempt++) {
     bool more = false; /* does this attempt bind an input the last one did not */
@@ -121,11 +121,11 @@ static c8_status build_plan(calib8_session *s, const calib8_tensor *bound, bool 
     st = c8_plan_build_values(g, bound, s->pool, fuse, mask, &s->plan);
   }
   if (st) {
-    free(mask);
+    c8_mfree(mask);
     if (st == CALIB8_UNSUPPORTED) c8_error(CALIB8_UNSUPPORTED, "%s", first);
     return st;
   }
-  free(s->by_value);
+  c8_mfree(s->by_value);
   s->by_value = mask;
   return CALIB8_OK;
 }

@@ -1,5 +1,10 @@
 /* calib8 — post-training INT8 quantization and a CPU inference engine for ONNX models.
  *
+ * The whole pipeline is in this API (docs/api.md): load a model, run it (this header), open datasets
+ * (calib8/dataset.h), calibrate (calib8/calibration.h), plan and export the INT8 model (calib8/plan.h),
+ * evaluate and compare (calib8/evaluate.h), search automatically (calib8/search.h). The calib8 command, the
+ * Python package and the remote-mode server are clients of it.
+ *
  * Usage (run an FP32 model once):
  *
  *   calib8_model *model = NULL;
@@ -44,7 +49,9 @@ extern "C" {
   X(CALIB8_UNSUPPORTED_HARDWARE, "unsupported hardware")        \
   X(CALIB8_OUT_OF_MEMORY, "out of memory")                      \
   X(CALIB8_IO, "input/output error")                            \
-  X(CALIB8_INTERNAL, "internal error")
+  X(CALIB8_INTERNAL, "internal error")                          \
+  X(CALIB8_CANCELLED, "cancelled")                              \
+  X(CALIB8_BUDGET_NOT_MET, "no trial met the accuracy budget")
 
 typedef enum calib8_status {
 #define CALIB8_X(code, text) code,
@@ -174,4 +181,12 @@ calib8_status calib8_session_output(const calib8_session *session, int index, ca
 #ifdef __cplusplus
 }
 #endif
+
+/* The quantization pipeline, one header per object. */
+#include "calib8/dataset.h"     /* datasets and preprocessing */
+#include "calib8/calibration.h" /* histograms and thresholds */
+#include "calib8/plan.h"        /* quantization plans and their artefacts */
+#include "calib8/evaluate.h"    /* metrics and layer-wise comparison */
+#include "calib8/search.h"      /* the automatic search and sensitivity */
+
 #endif

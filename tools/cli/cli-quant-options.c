@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "cli-score.h"
+#include "evaluate/score.h"
 #include "cli.h"
 #include "evaluate/detection.h"
 
@@ -26,7 +26,7 @@ int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cl
   else if (!strcmp(o, "--template")) { NEED("a template name"); c->template_name = v; }
   else if (!strcmp(o, "--metric")) {
     NEED(w->metric_need);
-    if (w->check_now && cli_metric_parse(v) < 0)
+    if (w->check_now && calib8_metric_parse(v) < 0)
       return cli_fail("--metric '%s' is not top1, top5, map50, map or similarity", v), 2;
     c->metric = v;
   } else if (!strcmp(o, "--decode")) {

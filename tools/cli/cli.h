@@ -22,4 +22,10 @@ int cli_fail_status(calib8_status st);
 bool cli_parse_int(const char *opt, const char *text, int min, int max, int *out);
 double cli_now(void); /* monotonic seconds */
 
+/* Temporary shims while the commands move onto the public API. */
+struct c8_preprocess;
+bool cli_parse_preprocess(const char *text, const char *template_name, struct c8_preprocess *pp, bool *has);
+int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b,
+                          const char *pb);
+
 #endif

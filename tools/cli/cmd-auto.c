@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "cli-quant-options.h"
-#include "cli-score.h"
+#include "evaluate/score.h"
 #include "cli.h"
 #include "core/progress.h"
 #include "data/npy.h"
@@ -57,7 +57,7 @@ typedef struct search {
   int max_trials;
   double max_drop, fp32_score, fp32_diff;
   bool have_fp32_score, full, resume;
-  cli_metric metric;
+  calib8_metric metric;
   c8_decode_kind decode;
   c8_preprocess pp;
   bool has_pp;
@@ -66,7 +66,7 @@ typedef struct search {
   calib8_session *s, *ref;
   const c8_graph *g;
   c8_calibration *cal;
-  cli_scorer sc;
+  c8_scorer sc;
   trial trials[32];
   int n_trials, best;
   cJSON *log;        /* entries of the log being replayed (resume) */
@@ -161,7 +161,7 @@ static calib8_status score_graph(search *S, const c8_graph *qdq, double *score) 
   calib8_session *qs = NULL;
   int64_t count;
   calib8_status st = c8_session_create_from_graph(qdq, &so, &qs);
-  if (!st) st = cli_score(&S->sc, qs, score, &count);
+  if (!st) st = c8_score(&S->sc, qs, score, &count);
   calib8_session_destroy(qs);
   return st;
 }
@@ -239,7 +239,7 @@ static int try_strategy(search *S, const strategy *stg, calib8_status *st) {
   t->meets = t->drop <= S->max_drop + 1e-12;
   int idx = S->n_trials++;
   printf("trial %2d  %-44s %s %.4f  drop %+.4f  FP32 layers %d  INT8 MACs %5.1f %%  %.1f s%s%s\n", idx + 1, t->desc,
-         cli_metric_name(S->metric), t->score, t->drop, t->n_fp32, 100.0 * t->int8_macs, t->seconds,
+         calib8_metric_name(S->metric), t->score, t->drop, t->n_fp32, 100.0 * t->int8_macs, t->seconds,
          t->meets ? "  within budget" : "", t->replayed ? "  (from log)" : "");
   fflush(stdout);
   if (S->best < 0 || better(S, t, &S->trials[S->best])) {
@@ -285,7 +285,7 @@ static int by_loss_desc(const void *a, const void *b) {
   return x->node - y->node;
 }
 
-static calib8_status rank_layers(search *S, c8_threshold_method method, bool all_methods, cli_scorer *sc, sens *out,
+static calib8_status rank_layers(search *S, c8_threshold_method method, bool all_methods, c8_scorer *sc, sens *out,
                                  int *n_out) {
   const c8_graph *g = S->g;
   int n = 0;
@@ -317,7 +317,7 @@ static calib8_status rank_layers(search *S, c8_threshold_method method, bool all
           calib8_session *qs = NULL;
           int64_t count;
           st = c8_session_create_from_graph(qdq, &so, &qs);
-          if (!st) st = cli_score(sc, qs, &score, &count);
+          if (!st) st = c8_score(sc, qs, &score, &count);
           calib8_session_destroy(qs);
         }
       }
@@ -337,7 +337,7 @@ static calib8_status rank_layers(search *S, c8_threshold_method method, bool all
 }
 
 /* The FP32 conversion check: calib8's optimized graph against the graph as written, on one sample. */
-static calib8_status fp32_check(search *S, cli_feed *feed) {
+static calib8_status fp32_check(search *S, c8_feed *feed) {
   calib8_session_options so = calib8_session_options_default();
   so.threads = S->c.threads;
   so.optimize = 0;
@@ -345,7 +345,7 @@ static calib8_status fp32_check(search *S, cli_feed *feed) {
   calib8_status st = calib8_session_create(S->m, &so, &raw);
   if (st) return st;
   int rows;
-  if ((st = cli_feed_next(feed, NULL, NULL, &rows)) || !rows) goto out;
+  if ((st = c8_feed_next(feed, NULL, NULL, &rows)) || !rows) goto out;
   if ((st = calib8_session_run(S->s, feed->n_inputs, feed->names, feed->in))) goto out;
   if ((st = calib8_session_run(raw, feed->n_inputs, feed->names, feed->in))) goto out;
   for (int o = 0; o < calib8_session_output_count(S->s); o++) {
@@ -374,9 +374,9 @@ out:
 
 /* One streaming calibration pass of session `s` (with per-channel input means when `means`). */
 static calib8_status calibrate_session(search *S, calib8_session *s, c8_calibration **out, bool means) {
-  cli_feed feed;
+  c8_feed feed;
   calib8_status st =
-      cli_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
+      c8_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
   if (st) goto out;
   if ((st = c8_calibration_create(s, out))) goto out;
   if (means && (st = c8_calibration_enable_means(*out))) goto out; /* for the bias-correction trial */
@@ -384,7 +384,7 @@ static calib8_status calibrate_session(search *S, calib8_session *s, c8_calibrat
   c8_progress_start(&bar, "calibrating", feed.count, S->c.quiet);
   for (;;) {
     int rows;
-    if ((st = cli_feed_next(&feed, NULL, NULL, &rows))) break;
+    if ((st = c8_feed_next(&feed, NULL, NULL, &rows))) break;
     if (!rows) break;
     if ((st = c8_calibration_run(*out, s, feed.n_inputs, feed.names, feed.in))) break;
     c8_progress_update(&bar, (*out)->samples);
@@ -393,16 +393,16 @@ static calib8_status calibrate_session(search *S, calib8_session *s, c8_calibrat
   if (!st && (*out)->samples == 0)
     st = c8_error(CALIB8_INVALID_ARGUMENT, "calibration set '%s' holds no samples", S->c.calib[0]);
 out:
-  cli_feed_close(&feed);
+  c8_feed_close(&feed);
   return st;
 }
 
 static calib8_status calibrate(search *S) {
-  cli_feed feed;
+  c8_feed feed;
   calib8_status st =
-      cli_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
+      c8_feed_open(&feed, S->m, S->c.n_calib, S->c.calib, S->has_pp ? &S->pp : NULL, S->c.batch, S->c.limit);
   if (!st) st = fp32_check(S, &feed);
-  cli_feed_close(&feed);
+  c8_feed_close(&feed);
   if (st) return st;
   double t0 = c8_now();
   st = calibrate_session(S, S->s, &S->cal, S->full);
@@ -482,20 +482,20 @@ static int parse_args(int argc, char **argv, search *S, bool sensitivity, int *t
   if (!cli_parse_preprocess(S->c.pp_text, S->c.template_name, &S->pp, &S->has_pp)) return 2;
   int mt;
   if (S->c.metric) {
-    mt = cli_metric_parse(S->c.metric);
+    mt = calib8_metric_parse(S->c.metric);
     if (mt < 0) return cli_fail("--metric '%s' is not one of top1, top5, map50, map, similarity", S->c.metric), 2;
   } else {
-    mt = S->c.labels ? METRIC_TOP1 : METRIC_SIMILARITY;
+    mt = S->c.labels ? CALIB8_METRIC_TOP1 : CALIB8_METRIC_SIMILARITY;
   }
-  S->metric = (cli_metric)mt;
+  S->metric = (calib8_metric)mt;
   if (S->c.decode) {
     int d = c8_decode_parse(S->c.decode);
     if (d < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", S->c.decode), 2;
     S->decode = (c8_decode_kind)d;
   }
-  if ((S->metric == METRIC_TOP1 || S->metric == METRIC_TOP5 || S->metric == METRIC_MAP50 || S->metric == METRIC_MAP) &&
+  if ((S->metric == CALIB8_METRIC_TOP1 || S->metric == CALIB8_METRIC_TOP5 || S->metric == CALIB8_METRIC_MAP50 || S->metric == CALIB8_METRIC_MAP) &&
       !S->c.labels)
-    return cli_fail("--metric %s needs --labels FILE", cli_metric_name(S->metric)), 2;
+    return cli_fail("--metric %s needs --labels FILE", calib8_metric_name(S->metric)), 2;
   S->max_trials = S->full ? MAX_TRIALS_FULL : MAX_TRIALS_FAST;
   return 0;
 }
@@ -509,10 +509,10 @@ static calib8_status setup(search *S) {
   S->g = S->s->g;
   const char *test = S->c.test ? S->c.test : S->c.calib[0];
   int64_t tl = S->c.test_limit;
-  if ((st = cli_scorer_init(&S->sc, S->metric, S->m, test, S->has_pp ? &S->pp : NULL, S->c.labels, S->c.batch, tl)))
+  if ((st = c8_scorer_init(&S->sc, S->metric, S->m, test, S->has_pp ? &S->pp : NULL, S->c.labels, S->c.batch, tl)))
     return st;
   S->sc.det_opts.decode = S->decode;
-  if (S->metric == METRIC_SIMILARITY) {
+  if (S->metric == CALIB8_METRIC_SIMILARITY) {
     if ((st = calib8_session_create(S->m, &so, &S->ref))) return st;
     S->sc.reference = S->ref;
   }
@@ -520,7 +520,7 @@ static calib8_status setup(search *S) {
 }
 
 static void teardown(search *S) {
-  cli_scorer_free(&S->sc);
+  c8_scorer_free(&S->sc);
   c8_qplan_destroy(S->best_plan);
   c8_graph_destroy(S->best_qdq);
   c8_calibration_destroy(S->cal);
@@ -595,8 +595,8 @@ int cmd_auto(int argc, char **argv) {
     } else {
       int64_t count;
       double t0 = c8_now();
-      if ((st = cli_score(&S->sc, S->s, &S->fp32_score, &count))) goto fail;
-      if (S->metric == METRIC_SIMILARITY) S->fp32_score = 1.0;
+      if ((st = c8_score(&S->sc, S->s, &S->fp32_score, &count))) goto fail;
+      if (S->metric == CALIB8_METRIC_SIMILARITY) S->fp32_score = 1.0;
       cJSON *le = cJSON_CreateObject();
       cJSON_AddStringToObject(le, "kind", "fp32");
       cJSON_AddNumberToObject(le, "score", S->fp32_score);
@@ -607,7 +607,7 @@ int cmd_auto(int argc, char **argv) {
     }
   }
   printf("FP32 %s %.4f; budget: drop <= %.4f; calibration %.2f s on %lld samples; mode %s\n",
-         cli_metric_name(S->metric), S->fp32_score, S->max_drop, S->t_cal, (long long)S->cal->samples,
+         calib8_metric_name(S->metric), S->fp32_score, S->max_drop, S->t_cal, (long long)S->cal->samples,
          S->full ? "full" : "fast");
   fflush(stdout);
 
@@ -695,11 +695,11 @@ int cmd_auto(int argc, char **argv) {
       }
     } else {
       /* label-free and cheap: cosine of the outputs on the first 64 test samples */
-      cli_scorer rs;
+      c8_scorer rs;
       calib8_session *ref2 = NULL;
       calib8_session_options so = calib8_session_options_default();
       so.threads = S->c.threads;
-      if ((st = cli_scorer_init(&rs, METRIC_SIMILARITY, S->m, S->c.test, S->has_pp ? &S->pp : NULL, NULL, S->c.batch,
+      if ((st = c8_scorer_init(&rs, CALIB8_METRIC_SIMILARITY, S->m, S->c.test, S->has_pp ? &S->pp : NULL, NULL, S->c.batch,
                                 64)))
         goto fail;
       if ((st = calib8_session_create(S->m, &so, &ref2))) goto fail;
@@ -803,7 +803,7 @@ int cmd_auto(int argc, char **argv) {
 done:;
   const trial *b = &S->trials[S->best];
   printf("choice: trial %d (%s): %s %.4f, drop %+.4f, %d FP32 layers, %.1f %% of MACs in INT8; %d trials\n",
-         S->best + 1, b->desc, cli_metric_name(S->metric), b->score, b->drop, b->n_fp32, 100.0 * b->int8_macs,
+         S->best + 1, b->desc, calib8_metric_name(S->metric), b->score, b->drop, b->n_fp32, 100.0 * b->int8_macs,
          S->n_trials);
   printf("wrote %s, %s, %s, %s\n", S->c.out, S->qtable_path, S->table_path, S->log_path);
   if (S->c.json) {
@@ -814,7 +814,7 @@ done:;
     }
     cJSON_AddStringToObject(root, "model", S->c.model);
     cJSON_AddStringToObject(root, "output", S->c.out);
-    cJSON_AddStringToObject(root, "metric", cli_metric_name(S->metric));
+    cJSON_AddStringToObject(root, "metric", calib8_metric_name(S->metric));
     cJSON_AddNumberToObject(root, "fp32_score", S->fp32_score);
     cJSON_AddNumberToObject(root, "max_drop", S->max_drop);
     cJSON_AddStringToObject(root, "mode", S->full ? "full" : "fast");
@@ -884,19 +884,19 @@ int cmd_sensitivity(int argc, char **argv) {
   }
   rc = 1;
   bool with_metric = S->c.labels != NULL;
-  if (!with_metric) S->metric = METRIC_SIMILARITY;
+  if (!with_metric) S->metric = CALIB8_METRIC_SIMILARITY;
   if (!S->c.test) S->c.test = S->c.calib[0];
   if (!S->c.test_limit && !with_metric) S->c.test_limit = 64;
   if ((st = setup(S))) goto fail;
-  cli_scorer *sc = &S->sc;
-  cli_scorer cos_sc;
+  c8_scorer *sc = &S->sc;
+  c8_scorer cos_sc;
   if (!with_metric) {
     cos_sc = S->sc;
     cos_sc.cosine_only = true;
     sc = &cos_sc;
   } else {
     int64_t count;
-    if ((st = cli_score(&S->sc, S->s, &S->fp32_score, &count))) goto fail;
+    if ((st = c8_score(&S->sc, S->s, &S->fp32_score, &count))) goto fail;
   }
   ranking = calloc((size_t)S->g->n_nodes + 1, sizeof *ranking);
   if (!ranking) {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli-data.h"
+#include "data/feed.h"
 #include "cli.h"
 #include "data/npy.h"
 #include "evaluate/compare.h"
@@ -117,7 +117,7 @@ int cmd_compare(int argc, char **argv) {
   calib8_model *m32 = NULL, *m8 = NULL;
   calib8_session *s32 = NULL, *s8 = NULL;
   c8_compare *cmp = NULL;
-  cli_feed feed;
+  c8_feed feed;
   bool feed_open = false;
   cJSON *root = NULL;
   calib8_status st;
@@ -133,13 +133,13 @@ int cmd_compare(int argc, char **argv) {
     rc = cli_fail("models '%s' and '%s': %s", paths[0], paths[1], calib8_last_error());
     goto out;
   }
-  feed_open = true; /* cli_feed_close also releases a half-opened feed */
-  if ((st = cli_feed_open(&feed, m32, n_specs, specs, has_pp ? &pp : NULL, batch, limit))) goto fail_status;
+  feed_open = true; /* c8_feed_close also releases a half-opened feed */
+  if ((st = c8_feed_open(&feed, m32, n_specs, specs, has_pp ? &pp : NULL, batch, limit))) goto fail_status;
 
   int64_t samples = 0;
   for (;;) {
     int rows;
-    if ((st = cli_feed_next(&feed, NULL, NULL, &rows))) goto fail_status;
+    if ((st = c8_feed_next(&feed, NULL, NULL, &rows))) goto fail_status;
     if (!rows) break;
     if ((st = c8_compare_run(cmp, feed.n_inputs, feed.names, feed.in, rows))) goto fail_status;
     samples += rows;
@@ -263,7 +263,7 @@ fail_status:
   rc = cli_fail_status(st);
 out:
   cJSON_Delete(root);
-  if (feed_open) cli_feed_close(&feed);
+  if (feed_open) c8_feed_close(&feed);
   c8_compare_destroy(cmp);
   calib8_session_destroy(s8);
   calib8_session_destroy(s32);

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli-data.h"
+#include "data/feed.h"
 #include "cli-ppcheck.h"
-#include "cli-score.h"
+#include "evaluate/score.h"
 #include "cli.h"
 #include "core/tensor.h"
 #include "data/dataset.h"
@@ -184,7 +184,7 @@ static int eval_detection(const char *model_path, const char *data, const char *
   if (!labels) return cli_fail("eval: metric %s needs --labels FILE (cls,x1,y1,x2,y2;... per image)", metric), 2;
   calib8_model *m = NULL;
   calib8_session *s = NULL;
-  cli_scorer sc;
+  c8_scorer sc;
   memset(&sc, 0, sizeof sc);
   int rc = 1;
   double value;
@@ -194,11 +194,11 @@ static int eval_detection(const char *model_path, const char *data, const char *
   calib8_session_options so = calib8_session_options_default();
   so.threads = threads;
   if ((st = calib8_session_create(m, &so, &s))) goto fail;
-  if ((st = cli_scorer_init(&sc, (cli_metric)cli_metric_parse(metric), m, data, has_pp ? &pp : NULL, labels, batch,
+  if ((st = c8_scorer_init(&sc, (calib8_metric)calib8_metric_parse(metric), m, data, has_pp ? &pp : NULL, labels, batch,
                             limit)))
     goto fail;
   sc.det_opts.decode = (c8_decode_kind)d;
-  if ((st = cli_score(&sc, s, &value, &count))) goto fail;
+  if ((st = c8_score(&sc, s, &value, &count))) goto fail;
   printf("%s %.6f (%lld images)\n", metric, value, (long long)count);
   if (json) {
     char text[256];
@@ -211,7 +211,7 @@ static int eval_detection(const char *model_path, const char *data, const char *
 fail:
   rc = cli_fail_status(st);
 out:
-  cli_scorer_free(&sc);
+  c8_scorer_free(&sc);
   calib8_session_destroy(s);
   calib8_model_destroy(m);
   return rc;
@@ -417,7 +417,7 @@ int cmd_eval(int argc, char **argv) {
                       (long long)b->labels[r], (long long)(count + r), calib8_session_output_name(s, 0), (long long)k);
         goto out;
       }
-      if (cli_label_rank(&out, r, k, b->labels[r]) < topk) correct++;
+      if (c8_label_rank(&out, r, k, b->labels[r]) < topk) correct++;
     }
     count += real;
   }

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli-data.h"
-#include "cli-score.h"
+#include "data/feed.h"
+#include "evaluate/score.h"
 #include "cli-ppcheck.h"
 #include "cli-quant-options.h"
 #include "cli.h"
@@ -237,7 +237,7 @@ int cmd_quantize(int argc, char **argv) {
   c8_graph *qdq = NULL;
   c8_precision *prec = NULL;
   cJSON *summary = NULL;
-  cli_feed feed;
+  c8_feed feed;
   bool feed_open = false;
   const char *written[5];
   int n_written = 0;
@@ -266,7 +266,7 @@ int cmd_quantize(int argc, char **argv) {
   if (a.equalize && (st = equalize_session(&s, &so, &cle_pairs))) goto fail_status;
 
   /* 1. calibration: one streaming pass */
-  if ((st = cli_feed_open(&feed, m, a.c.n_calib, a.c.calib, has_pp ? &pp : NULL, a.c.batch, a.c.limit)))
+  if ((st = c8_feed_open(&feed, m, a.c.n_calib, a.c.calib, has_pp ? &pp : NULL, a.c.batch, a.c.limit)))
     goto fail_status;
   feed_open = true;
   if ((st = c8_calibration_create(s, &cal))) goto fail_status;
@@ -275,7 +275,7 @@ int cmd_quantize(int argc, char **argv) {
   c8_progress_start(&bar, "calibrating", feed.count, a.c.quiet);
   for (;;) {
     int rows;
-    if ((st = cli_feed_next(&feed, NULL, NULL, &rows))) goto fail_status;
+    if ((st = c8_feed_next(&feed, NULL, NULL, &rows))) goto fail_status;
     if (!rows) break;
     if ((st = c8_calibration_run(cal, s, feed.n_inputs, feed.names, feed.in))) goto fail_status;
     c8_progress_update(&bar, cal->samples);
@@ -326,25 +326,25 @@ int cmd_quantize(int argc, char **argv) {
   if (a.c.test) {
     /* class accuracy, detection mAP or label-free similarity, through the shared scorer */
     if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
-    cli_scorer sc;
+    c8_scorer sc;
     calib8_session *ref = NULL;
-    cli_metric mt = (cli_metric)cli_metric_parse(a.c.metric);
+    calib8_metric mt = (calib8_metric)calib8_metric_parse(a.c.metric);
     /* class labels are checked against the whole test set, --test-limit or not: the scorer checks them only
        when it is given no limit, so the limit is set after */
-    if ((st = cli_scorer_init(&sc, mt, m, a.c.test, has_pp ? &pp : NULL, a.c.labels, a.c.batch,
+    if ((st = c8_scorer_init(&sc, mt, m, a.c.test, has_pp ? &pp : NULL, a.c.labels, a.c.batch,
                               classify ? 0 : a.c.test_limit))) {
-      cli_scorer_free(&sc);
+      c8_scorer_free(&sc);
       goto fail_status;
     }
     sc.limit = a.c.test_limit;
     sc.det_opts.decode = a.c.decode ? (c8_decode_kind)c8_decode_parse(a.c.decode) : C8_DECODE_YOLOV5;
-    if (mt == METRIC_SIMILARITY && !(st = calib8_session_create(m, &so, &ref))) sc.reference = ref;
-    if (!st && mt == METRIC_SIMILARITY) fp32_score = 1.0;
-    else if (!st) st = cli_score(&sc, s, &fp32_score, &n_test);
+    if (mt == CALIB8_METRIC_SIMILARITY && !(st = calib8_session_create(m, &so, &ref))) sc.reference = ref;
+    if (!st && mt == CALIB8_METRIC_SIMILARITY) fp32_score = 1.0;
+    else if (!st) st = c8_score(&sc, s, &fp32_score, &n_test);
     fp_cls = sc.first_class, fp_prob = sc.first_prob;
-    if (!st) st = cli_score(&sc, qs, &int8_score, &n_test);
+    if (!st) st = c8_score(&sc, qs, &int8_score, &n_test);
     q_cls = sc.first_class, q_prob = sc.first_prob;
-    cli_scorer_free(&sc);
+    c8_scorer_free(&sc);
     calib8_session_destroy(ref);
     if (st) goto fail_status;
   }
@@ -422,7 +422,7 @@ out:
   if (rc)
     for (int i = 0; i < n_written; i++) unlink(written[i]);
   cJSON_Delete(summary);
-  if (feed_open) cli_feed_close(&feed);
+  if (feed_open) c8_feed_close(&feed);
   free(prec);
   c8_graph_destroy(qdq);
   c8_qplan_destroy(plan);

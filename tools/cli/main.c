@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "data/feed.h"
 
 int cli_fail(const char *fmt, ...) {
   va_list ap;
@@ -89,4 +90,15 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 1, argv + 1);
   cli_fail("unknown command '%s' (see calib8 --help)", cmd);
   return 2;
+}
+
+bool cli_parse_preprocess(const char *text, const char *template_name, c8_preprocess *pp, bool *has) {
+  calib8_status st = c8_preprocess_from(text, template_name, pp, has);
+  if (st) cli_fail_status(st);
+  return st == CALIB8_OK;
+}
+
+int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b, const char *pb) {
+  if (calib8_model_check_same_inputs(a, pa, b, pb) == CALIB8_OK) return 0;
+  return cli_fail("%s: %s", cmd, calib8_last_error());
 }

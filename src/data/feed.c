@@ -1,32 +1,25 @@
-#include "cli-data.h"
+#include "data/feed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "core/tensor.h"
 
-bool cli_parse_preprocess(const char *text, const char *template_name, c8_preprocess *pp, bool *has) {
+c8_status c8_preprocess_from(const char *text, const char *template_name, c8_preprocess *pp, bool *has) {
   *has = false;
-  if (text && template_name) {
-    cli_fail("give --preprocess or --template, not both");
-    return false;
-  }
-  calib8_status st = CALIB8_OK;
+  if (text && template_name) return c8_error(CALIB8_INVALID_ARGUMENT, "give --preprocess or --template, not both");
+  c8_status st = CALIB8_OK;
   if (text) st = c8_preprocess_parse(text, pp);
   else if (template_name) st = c8_preprocess_template(template_name, pp);
-  else return true;
-  if (st) {
-    cli_fail_status(st);
-    return false;
-  }
-  *has = true;
-  return true;
+  else return CALIB8_OK;
+  if (!st) *has = true;
+  return st;
 }
 
-int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b, const char *pb) {
+calib8_status calib8_model_check_same_inputs(const calib8_model *a, const char *pa, const calib8_model *b,
+                                             const char *pb) {
   int na = calib8_model_input_count(a), nb = calib8_model_input_count(b);
   for (int i = 0; i < na; i++) {
     calib8_value_info x, y;
@@ -37,8 +30,9 @@ int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa
       found = !strcmp(x.name, y.name);
     }
     if (!found)
-      return cli_fail("%s: model '%s' has no input named '%s' (an input of '%s'); both models must read the same inputs",
-                      cmd, pb, x.name, pa);
+      return c8_error(CALIB8_INVALID_ARGUMENT,
+                      "model '%s' has no input named '%s' (an input of '%s'); both models must read the same inputs",
+                      pb, x.name, pa);
     bool fits = x.rank < 0 || y.rank < 0 || x.rank == y.rank;
     for (int d = 0; fits && x.rank >= 0 && d < x.rank; d++)
       fits = x.dims[d] < 0 || y.dims[d] < 0 || x.dims[d] == y.dims[d];
@@ -46,18 +40,19 @@ int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa
       calib8_tensor tx = {.rank = x.rank < 0 ? 0 : x.rank}, ty = {.rank = y.rank < 0 ? 0 : y.rank};
       memcpy(tx.dims, x.dims, sizeof tx.dims);
       memcpy(ty.dims, y.dims, sizeof ty.dims);
-      return cli_fail("%s: input '%s' is %s in '%s' but %s in '%s' (-1: any size); both models must read the same "
+      return c8_error(CALIB8_INVALID_ARGUMENT,
+                      "input '%s' is %s in '%s' but %s in '%s' (-1: any size); both models must read the same "
                       "tensors",
-                      cmd, x.name, C8_SHAPE_STR(&tx), pa, C8_SHAPE_STR(&ty), pb);
+                      x.name, C8_SHAPE_STR(&tx), pa, C8_SHAPE_STR(&ty), pb);
     }
   }
   if (na != nb)
-    return cli_fail("%s: model '%s' has %d inputs, '%s' has %d; both models must read the same inputs", cmd, pb, nb, pa,
-                    na);
-  return 0;
+    return c8_error(CALIB8_INVALID_ARGUMENT,
+                    "model '%s' has %d inputs, '%s' has %d; both models must read the same inputs", pb, nb, pa, na);
+  return CALIB8_OK;
 }
 
-calib8_status cli_feed_open(cli_feed *f, const calib8_model *m, int n_specs, const char *const *specs,
+calib8_status c8_feed_open(c8_feed *f, const calib8_model *m, int n_specs, const char *const *specs,
                             const c8_preprocess *pp, int batch, int64_t limit) {
   memset(f, 0, sizeof *f);
   f->n_inputs = calib8_model_input_count(m);
@@ -107,7 +102,7 @@ calib8_status cli_feed_open(cli_feed *f, const calib8_model *m, int n_specs, con
   return CALIB8_OK;
 }
 
-calib8_status cli_feed_next(cli_feed *f, c8_batch_sample_fn fn, void *user, int *rows) {
+calib8_status c8_feed_next(c8_feed *f, c8_batch_sample_fn fn, void *user, int *rows) {
   calib8_status st;
   *rows = 0;
   int first_rows = -1;
@@ -128,7 +123,7 @@ calib8_status cli_feed_next(cli_feed *f, c8_batch_sample_fn fn, void *user, int 
   return CALIB8_OK;
 }
 
-void cli_feed_close(cli_feed *f) {
+void c8_feed_close(c8_feed *f) {
   for (int s = 0; s < f->n_sources; s++) {
     c8_batch_reader_free(&f->rd[s]);
     c8_dataset_close(f->ds[s]);
@@ -136,33 +131,3 @@ void cli_feed_close(cli_feed *f) {
   memset(f, 0, sizeof *f);
 }
 
-/* Ties count before the label by index (numpy argsort order for equal scores is by index, and argmax returns the
- * first maximum); NaN scores rank first, and a NaN score for the label is a miss. */
-int64_t cli_label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label) {
-  double v = c8_get_f64(out, row * k + label);
-  if (v != v) return k;
-  int64_t r = 0;
-  for (int64_t j = 0; j < k; j++) {
-    double x = c8_get_f64(out, row * k + j);
-    if (x > v || (x == v && j < label) || x != x) r++;
-  }
-  return r;
-}
-
-int64_t cli_topk_hits(const calib8_tensor *out, const char *out_name, int rows, const int64_t *labels, int k) {
-  int64_t n = out->rank >= 1 ? out->dims[0] : 0;
-  int64_t classes = n > 0 ? c8_numel(out) / n : 0;
-  if (out->rank < 2 || n < rows || classes < 1 || calib8_dtype_size(out->dtype) == 0)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "output '%s' has shape %s; top-k needs scores shaped [batch, classes]",
-                    out_name, C8_SHAPE_STR(out)),
-           -1;
-  int64_t hits = 0;
-  for (int r = 0; r < rows; r++) {
-    if (labels[r] >= classes)
-      return c8_error(CALIB8_INVALID_ARGUMENT, "label %lld is out of range: output '%s' scores %lld classes",
-                      (long long)labels[r], out_name, (long long)classes),
-             -1;
-    if (cli_label_rank(out, r, classes, labels[r]) < k) hits++;
-  }
-  return hits;
-}

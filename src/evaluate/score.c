@@ -1,24 +1,54 @@
-#include "cli-score.h"
+#include "evaluate/score.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
 #include "core/tensor.h"
 #include "evaluate/similarity.h"
 
+/* Ties count before the label by index (numpy argsort order for equal scores is by index, and argmax returns the
+ * first maximum); NaN scores rank first, and a NaN score for the label is a miss. */
+int64_t c8_label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label) {
+  double v = c8_get_f64(out, row * k + label);
+  if (v != v) return k;
+  int64_t r = 0;
+  for (int64_t j = 0; j < k; j++) {
+    double x = c8_get_f64(out, row * k + j);
+    if (x > v || (x == v && j < label) || x != x) r++;
+  }
+  return r;
+}
+
+int64_t c8_topk_hits(const calib8_tensor *out, const char *out_name, int rows, const int64_t *labels, int k) {
+  int64_t n = out->rank >= 1 ? out->dims[0] : 0;
+  int64_t classes = n > 0 ? c8_numel(out) / n : 0;
+  if (out->rank < 2 || n < rows || classes < 1 || calib8_dtype_size(out->dtype) == 0)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "output '%s' has shape %s; top-k needs scores shaped [batch, classes]",
+                    out_name, C8_SHAPE_STR(out)),
+           -1;
+  int64_t hits = 0;
+  for (int r = 0; r < rows; r++) {
+    if (labels[r] >= classes)
+      return c8_error(CALIB8_INVALID_ARGUMENT, "label %lld is out of range: output '%s' scores %lld classes",
+                      (long long)labels[r], out_name, (long long)classes),
+             -1;
+    if (c8_label_rank(out, r, classes, labels[r]) < k) hits++;
+  }
+  return hits;
+}
+
 static const char *names[] = {"top1", "top5", "map50", "map", "similarity"};
 
-int cli_metric_parse(const char *name) {
-  for (int i = 0; i < 5; i++)
+int calib8_metric_parse(const char *name) {
+  for (int i = 0; name && i < CALIB8_METRIC_COUNT; i++)
     if (!strcmp(name, names[i])) return i;
   return -1;
 }
-const char *cli_metric_name(cli_metric m) { return names[m]; }
+const char *calib8_metric_name(calib8_metric m) { return m >= 0 && m < CALIB8_METRIC_COUNT ? names[m] : "?"; }
 
-calib8_status cli_scorer_init(cli_scorer *sc, cli_metric metric, const calib8_model *m, const char *test,
+calib8_status c8_scorer_init(c8_scorer *sc, calib8_metric metric, const calib8_model *m, const char *test,
                               const c8_preprocess *pp, const char *labels, int batch, int64_t limit) {
   memset(sc, 0, sizeof *sc);
   sc->metric = metric;
@@ -29,30 +59,30 @@ calib8_status cli_scorer_init(cli_scorer *sc, cli_metric metric, const calib8_mo
   sc->limit = limit;
   sc->det_opts = c8_det_options_default();
   calib8_status st = CALIB8_OK;
-  if (metric == METRIC_SIMILARITY) return CALIB8_OK;
+  if (metric == CALIB8_METRIC_SIMILARITY) return CALIB8_OK;
   if (!labels)
     return c8_error(CALIB8_INVALID_ARGUMENT, "metric %s needs --labels FILE (or use --metric similarity)", names[metric]);
   /* count the test samples once to check the labels */
-  cli_feed f;
+  c8_feed f;
   const char *spec = test;
-  if ((st = cli_feed_open(&f, m, 1, &spec, pp, batch, limit))) {
-    cli_feed_close(&f);
+  if ((st = c8_feed_open(&f, m, 1, &spec, pp, batch, limit))) {
+    c8_feed_close(&f);
     return st;
   }
   int64_t samples = c8_dataset_count(f.ds[0]), records = c8_dataset_record_count(f.ds[0]);
   if (limit && samples > limit) samples = limit;
-  if (metric == METRIC_TOP1 || metric == METRIC_TOP5) {
+  if (metric == CALIB8_METRIC_TOP1 || metric == CALIB8_METRIC_TOP5) {
     if (!(st = c8_class_labels_load(labels, &sc->cls)))
       st = c8_class_labels_check(sc->cls, limit ? -1 : samples, limit ? -1 : records, c8_dataset_spec(f.ds[0]));
   } else {
     if (!(st = c8_det_labels_load(labels, &sc->det)) && !limit)
       st = c8_det_labels_check(sc->det, samples, c8_dataset_spec(f.ds[0]));
   }
-  cli_feed_close(&f);
+  c8_feed_close(&f);
   return st;
 }
 
-void cli_scorer_free(cli_scorer *sc) {
+void c8_scorer_free(c8_scorer *sc) {
   c8_class_labels_free(sc->cls);
   c8_det_labels_free(sc->det);
   sc->cls = NULL;
@@ -60,7 +90,7 @@ void cli_scorer_free(cli_scorer *sc) {
 }
 
 typedef struct {
-  cli_scorer *sc;
+  c8_scorer *sc;
   int64_t labels[65536];
   double geom[4 * 65536];
   bool has_geom;
@@ -85,7 +115,7 @@ static calib8_status on_sample(void *user, const c8_sample *s, int row) {
 
 /* The top class of the first row of y and its probability: the score itself when every score of the row is in
  * [0, 1] (normalized by their sum), else the softmax of the scores as logits. */
-static void first_sample(cli_scorer *sc, const calib8_tensor *y) {
+static void first_sample(c8_scorer *sc, const calib8_tensor *y) {
   int64_t classes = c8_numel(y) / y->dims[0];
   const float *row = y->data;
   int best = 0;
@@ -100,10 +130,10 @@ static void first_sample(cli_scorer *sc, const calib8_tensor *y) {
   sc->first_prob = probs ? row[best] / (sum > 0 ? sum : 1) : 1.0 / sum; /* softmax of logits */
 }
 
-calib8_status cli_score(cli_scorer *sc, calib8_session *s, double *score, int64_t *count) {
-  cli_feed f;
+calib8_status c8_score(c8_scorer *sc, calib8_session *s, double *score, int64_t *count) {
+  c8_feed f;
   const char *spec = sc->test;
-  sample_ctx *ctx = calloc(1, sizeof *ctx);
+  sample_ctx *ctx = c8_calloc(1, sizeof *ctx);
   c8_det_eval *de = NULL;
   calib8_status st;
   int64_t n = 0;
@@ -112,26 +142,26 @@ calib8_status cli_score(cli_scorer *sc, calib8_session *s, double *score, int64_
   ctx->sc = sc;
   sc->first_class = -1;
   sc->first_prob = 0;
-  if ((st = cli_feed_open(&f, sc->model, 1, &spec, sc->pp, sc->batch, sc->limit))) goto out;
+  if ((st = c8_feed_open(&f, sc->model, 1, &spec, sc->pp, sc->batch, sc->limit))) goto out;
   if (sc->det && (st = c8_det_eval_create(&sc->det_opts, &de))) goto out;
   for (;;) {
     int rows;
     ctx->has_geom = false;
-    if ((st = cli_feed_next(&f, on_sample, ctx, &rows))) goto out;
+    if ((st = c8_feed_next(&f, on_sample, ctx, &rows))) goto out;
     if (!rows) break;
     if ((st = calib8_session_run(s, f.n_inputs, f.names, f.in))) goto out;
     calib8_tensor y;
     calib8_session_output(s, 0, &y);
     const char *yname = calib8_session_output_name(s, 0);
-    if (sc->metric == METRIC_TOP1 || sc->metric == METRIC_TOP5) {
-      int64_t h = cli_topk_hits(&y, yname, rows, ctx->labels, sc->metric == METRIC_TOP5 ? 5 : 1);
+    if (sc->metric == CALIB8_METRIC_TOP1 || sc->metric == CALIB8_METRIC_TOP5) {
+      int64_t h = c8_topk_hits(&y, yname, rows, ctx->labels, sc->metric == CALIB8_METRIC_TOP5 ? 5 : 1);
       if (h < 0) {
         st = CALIB8_INVALID_ARGUMENT; /* the message is set */
         goto out;
       }
       if (sc->first_class < 0 && y.dtype == CALIB8_FLOAT) first_sample(sc, &y);
       acc += (double)h;
-    } else if (sc->metric == METRIC_MAP50 || sc->metric == METRIC_MAP) {
+    } else if (sc->metric == CALIB8_METRIC_MAP50 || sc->metric == CALIB8_METRIC_MAP) {
       if ((st = c8_det_check_output(&sc->det_opts, &y, yname))) goto out;
       if ((st = c8_det_eval_add(de, &y, rows, n, sc->det, ctx->has_geom ? ctx->geom : NULL))) goto out;
     } else {
@@ -176,13 +206,13 @@ calib8_status cli_score(cli_scorer *sc, calib8_session *s, double *score, int64_
     st = c8_error(CALIB8_INVALID_ARGUMENT, "test set '%s' holds no samples", sc->test);
     goto out;
   }
-  if (sc->metric == METRIC_MAP50) *score = c8_det_eval_map50(de);
-  else if (sc->metric == METRIC_MAP) *score = c8_det_eval_map(de);
+  if (sc->metric == CALIB8_METRIC_MAP50) *score = c8_det_eval_map50(de);
+  else if (sc->metric == CALIB8_METRIC_MAP) *score = c8_det_eval_map(de);
   else *score = acc / (double)n;
   *count = n;
 out:
-  cli_feed_close(&f);
+  c8_feed_close(&f);
   c8_det_eval_destroy(de);
-  free(ctx);
+  c8_mfree(ctx);
   return st;
 }

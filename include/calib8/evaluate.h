@@ -1,0 +1,143 @@
+/* calib8 evaluation: a model's score on a test set (each metric defined once), and the layer-wise
+ * comparison of an FP32 model with its INT8 model.
+ *
+ * Metrics (docs/metrics.md):
+ *   top1, top5   class labels; the first output scores [N, classes]
+ *   map50, map   detection labels `cls,x1,y1,x2,y2;...`; the first output is decoded (yolov5, yolov8, boxes)
+ *   similarity   no labels: agreement with a reference model on the same inputs, outputs matched by name:
+ *                top-1 agreement when the reference's first output is [N, classes > 1], else the mean
+ *                per-sample cosine of all outputs, clamped to [0, 1]
+ * A test set where no output can be compared (missing names, other sizes, no samples) is an error, never a
+ * score. Or the caller scores a candidate model itself (calib8_score_fn), with its own loop and metric.
+ *
+ *   calib8_eval_options eo = calib8_eval_options_default();
+ *   eo.metric = CALIB8_METRIC_TOP1;
+ *   eo.labels = "test/labels.txt";
+ *   calib8_evaluator *ev = NULL;
+ *   calib8_evaluator_create(model, "test/images", &eo, &ev);
+ *   calib8_eval_result r;
+ *   calib8_evaluate(ev, session, &r);       // r.score in [0, 1] over r.count samples
+ */
+#ifndef CALIB8_EVALUATE_H
+#define CALIB8_EVALUATE_H
+
+#include "calib8/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum calib8_metric {
+  CALIB8_METRIC_TOP1 = 0,
+  CALIB8_METRIC_TOP5,
+  CALIB8_METRIC_MAP50,
+  CALIB8_METRIC_MAP,
+  CALIB8_METRIC_SIMILARITY,
+  CALIB8_METRIC_COUNT
+} calib8_metric;
+
+/* "top1", "top5", "map50", "map", "similarity"; -1 when unknown. */
+int calib8_metric_parse(const char *name);
+const char *calib8_metric_name(calib8_metric metric);
+/* Detection decoders: "yolov5", "yolov8", "boxes"; -1 when unknown. */
+int calib8_decode_parse(const char *name);
+
+typedef struct calib8_eval_options {
+  calib8_metric metric;       /* default top1 */
+  const char *labels;         /* class labels (top1/top5) or boxes (map50/map); NULL: an LMDB folder's
+                                 data.label when there is one (reported in calib8_eval_result.labels) */
+  int decode;                 /* calib8_decode_parse value for map50/map; default yolov5 */
+  const calib8_model *reference; /* similarity: the model to agree with; NULL = the evaluated model's own
+                                    FP32 run (a plain session of the model given to calib8_evaluator_create) */
+  int cosine_only;            /* similarity: always the per-sample cosine (sensitivity rankings) */
+  calib8_dataset_options data;/* preprocessing, batch and sample limit of the test set */
+  int threads;                /* for the reference session; 0 = every core */
+} calib8_eval_options;
+
+calib8_eval_options calib8_eval_options_default(void);
+
+typedef struct calib8_evaluator calib8_evaluator;
+
+/* Prepares scoring on test set `test` (a dataset spec) for models that read `model`'s inputs (borrowed).
+ * Loads and checks the labels against the test set: CALIB8_INVALID_ARGUMENT for a metric that needs labels
+ * and has none, labels that do not match the samples (count, names, range), a reference that reads other
+ * inputs or lacks an output of the model; errors of calib8_dataset_open. */
+calib8_status calib8_evaluator_create(const calib8_model *model, const char *test, const calib8_eval_options *options,
+                                      calib8_evaluator **out_evaluator);
+void calib8_evaluator_destroy(calib8_evaluator *ev);
+
+typedef struct calib8_eval_result {
+  double score;           /* in [0, 1] */
+  int64_t count;          /* samples scored */
+  int64_t correct;        /* top1/top5: hits; similarity with classes: agreements; else -1 */
+  const char *kind;       /* "top1", ..., "top1_agreement" or "mean_cosine" for similarity */
+  const char *labels;     /* the labels file used, or NULL */
+  int first_class;        /* top1/top5: the first sample's top class, -1 when the scores are not float */
+  double first_prob;      /*   and its probability (softmax of logits, or the normalized score) */
+} calib8_eval_result;
+
+/* Streams the test set through `session` (a model reading the evaluator's inputs) and scores it. The result's
+ * strings are owned by the evaluator. Errors: CALIB8_INVALID_ARGUMENT for outputs the metric cannot read
+ * (named), an empty test set; errors of the session and the dataset. */
+calib8_status calib8_evaluate(calib8_evaluator *ev, calib8_session *session, calib8_eval_result *out);
+
+/* A caller's own metric: score a runnable candidate model (its own data loader, post-processing and metric)
+ * and return a score where larger is better, in the units the budget is given in. */
+typedef calib8_status (*calib8_score_fn)(void *user, calib8_session *candidate, double *score);
+
+/* ---- layer-wise comparison (TPU-MLIR's npz_tool compare, streamed) ---------------------------------------- */
+
+typedef struct calib8_compare calib8_compare;
+
+/* Pairs the tensors two sessions share by name, in the FP32 graph's order (both borrowed).
+ * CALIB8_INVALID_ARGUMENT when they share no tensor name. */
+calib8_status calib8_compare_create(calib8_session *fp32, calib8_session *int8, calib8_compare **out_compare);
+void calib8_compare_destroy(calib8_compare *cmp);
+/* Runs both models on one batch: the INT8 model as it runs (accumulated error) and with every shared tensor
+ * replaced by its FP32 value after each layer (isolated error). Only the first batch->rows rows count. */
+calib8_status calib8_compare_run(calib8_compare *cmp, const calib8_batch *batch);
+/* Runs every remaining batch of ds. */
+calib8_status calib8_compare_dataset(calib8_compare *cmp, calib8_dataset *ds);
+
+typedef struct calib8_similarity_stats {
+  double cosine;     /* sum(ab) / sqrt(sum(a^2) sum(b^2)) */
+  double euclidean;  /* 1 - ||a - b|| / ||(a + b) / 2|| */
+  double sqnr_db;    /* 10 log10(var(a) / var(a - b)); INFINITY when there is no noise */
+} calib8_similarity_stats;
+
+typedef struct calib8_compare_row {
+  const char *name, *op, *node; /* the tensor, its FP32 producer's op type and name */
+  calib8_similarity_stats accumulated, isolated;
+  int compared;                 /* float in both models with the same size, seen at least once */
+  int mismatch;                 /* the sizes or types differ: not compared */
+} calib8_compare_row;
+
+int calib8_compare_row_count(const calib8_compare *cmp);
+calib8_status calib8_compare_row_at(const calib8_compare *cmp, int index, calib8_compare_row *out);
+int64_t calib8_compare_samples(const calib8_compare *cmp);
+
+/* The verdict at a tolerance: the first compared tensor whose accumulated cosine or euclidean similarity is
+ * below it (-1: none), whether its own layer causes it (isolated error also below), and else the row before it
+ * with the largest error of its own (lowest isolated euclidean; -1: none). */
+typedef struct calib8_compare_verdict {
+  int compared, mismatched;
+  int first_below;
+  int itself;
+  int worst_before;
+} calib8_compare_verdict;
+calib8_status calib8_compare_verdict_at(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
+                                        calib8_compare_verdict *out);
+/* Writes the comparison as JSON (whole or not at all), naming the two models as given. CALIB8_INVALID_ARGUMENT
+ * when no tensor could be compared; CALIB8_IO. */
+calib8_status calib8_compare_write_json(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
+                                        const char *fp32_name, const char *int8_name, const char *path);
+
+/* Checks that model b reads the inputs model a reads (names, ranks, fixed dimensions); the paths name them in
+ * the message. CALIB8_INVALID_ARGUMENT. */
+calib8_status calib8_model_check_same_inputs(const calib8_model *a, const char *a_path, const calib8_model *b,
+                                             const char *b_path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

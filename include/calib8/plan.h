@@ -1,0 +1,144 @@
+/* calib8 quantization plans: which layers compute in INT8, every tensor's scale and zero point, and the
+ * artefacts: the QDQ ONNX model (ONNX Runtime and TensorRT load it), the calibration table, the TensorRT
+ * calibration cache, the qtable (per-layer precision, TPU-MLIR style) and the JSON summary.
+ *
+ *   calib8_quant_options q = calib8_quant_options_default();
+ *   q.method = CALIB8_METHOD_KL;
+ *   calib8_qplan *plan = NULL;
+ *   if (calib8_qplan_build(session, cal, &q, &plan)) { ... }
+ *   calib8_outputs out = {.model = "net_int8.onnx", .table = "net.table"};
+ *   calib8_qplan_write(plan, &out, NULL);   // every file whole, or none of them
+ *   calib8_qplan_destroy(plan);
+ */
+#ifndef CALIB8_PLAN_H
+#define CALIB8_PLAN_H
+
+#include "calib8/calibration.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum calib8_weights { CALIB8_WEIGHTS_MINMAX = 0, CALIB8_WEIGHTS_ADMM } calib8_weights;
+/* per-channel: per-channel weights; per-tensor: per-tensor weights; mix: per-channel weights except where
+ * per-tensor loses less (docs/quantization.md). Activations are always per tensor. */
+typedef enum calib8_granularity {
+  CALIB8_PER_CHANNEL = 0,
+  CALIB8_PER_TENSOR,
+  CALIB8_GRANULARITY_MIX
+} calib8_granularity;
+typedef enum calib8_precision { CALIB8_PRECISION_AUTO = 0, CALIB8_PRECISION_INT8, CALIB8_PRECISION_FP32 } calib8_precision;
+
+typedef struct calib8_quant_options {
+  calib8_method method;           /* activation thresholds; default KL */
+  double percentile;              /* for PERCENTILE; 0 = 99.99 */
+  calib8_weights weights;         /* default MINMAX */
+  calib8_granularity granularity; /* default per-channel */
+  int asymmetric;                 /* activation ranges [min, max] with a zero point, not [-T, T] */
+  int bias_correction;            /* needs a calibration made with channel_means (Nagel et al. 2019, 4.2) */
+  const char *qtable;             /* a qtable file of per-layer precisions to apply, or NULL */
+  const char *fp32_after;         /* comma-separated tensors: every node computed from them stays FP32 */
+  const char *fp32_before;        /* comma-separated tensors: their producers and all they depend on stay FP32 */
+  int fp32_heads;                 /* detection heads found structurally stay FP32 (calib8_model_heads) */
+  /* Layers (node names of the session's graph) forced to FP32, and their count; NULL/0 for none. */
+  const char *const *fp32_layers;
+  int n_fp32_layers;
+  int choose_method_per_tensor;   /* each tensor's method is the one with the lowest expected error */
+} calib8_quant_options;
+
+calib8_quant_options calib8_quant_options_default(void);
+
+typedef struct calib8_qplan calib8_qplan;
+
+/* Builds the plan for the graph of `session` (the one `cal` observed; both borrowed and must outlive the
+ * plan). Precision: fp32_layers, the qtable, fp32_after/before and heads first, then the operators' own
+ * rules. CALIB8_INVALID_ARGUMENT: an unknown layer or tensor name, a qtable line that does not parse,
+ * bias correction without channel means; CALIB8_IO (qtable); CALIB8_OUT_OF_MEMORY. */
+calib8_status calib8_qplan_build(calib8_session *session, const calib8_calibration *cal,
+                                 const calib8_quant_options *options, calib8_qplan **out_plan);
+void calib8_qplan_destroy(calib8_qplan *plan);
+
+/* One layer that can compute in INT8 (Conv, ConvTranspose, Gemm, MatMul), in graph order. */
+typedef struct calib8_layer_info {
+  const char *name;        /* node name */
+  const char *op;          /* op type */
+  calib8_precision precision; /* INT8 or FP32 as planned */
+  int64_t macs;            /* multiply-accumulates per sample */
+  int depthwise;           /* a grouped convolution with one input channel per group */
+} calib8_layer_info;
+int calib8_qplan_layer_count(const calib8_qplan *plan);
+calib8_status calib8_qplan_layer(const calib8_qplan *plan, int index, calib8_layer_info *out);
+
+/* One quantized tensor (an activation carried in 8 bits), in graph order. */
+typedef struct calib8_tensor_quant {
+  const char *name;
+  double threshold;        /* symmetric clip T, or the asymmetric range's larger magnitude */
+  double lo, hi;           /* the represented range */
+  double scale;
+  int zero_point;
+  calib8_dtype dtype;      /* CALIB8_UINT8 or CALIB8_INT8 */
+} calib8_tensor_quant;
+int calib8_qplan_tensor_count(const calib8_qplan *plan);
+calib8_status calib8_qplan_tensor(const calib8_qplan *plan, int index, calib8_tensor_quant *out);
+
+/* Multiply-accumulates per sample: all of the compute layers, and those planned in INT8. */
+void calib8_qplan_macs(const calib8_qplan *plan, int64_t *total, int64_t *int8);
+
+/* A session running the plan's QDQ model (fake quantization). options may be NULL. */
+calib8_status calib8_qplan_session(const calib8_qplan *plan, const calib8_session_options *options,
+                                   calib8_session **out_session);
+/* The QDQ model as ONNX bytes (calib8_free). CALIB8_OUT_OF_MEMORY. */
+calib8_status calib8_qplan_serialize(const calib8_qplan *plan, void **out_bytes, size_t *out_len);
+
+/* The files a quantization writes; NULL members are not written. */
+typedef struct calib8_outputs {
+  const char *model;     /* the QDQ ONNX model */
+  const char *table;     /* calibration table: `tensor threshold min max` per quantized tensor */
+  const char *trt_cache; /* TensorRT calibration cache */
+  const char *qtable;    /* per-layer precision, readable by calib8_quant_options.qtable */
+  const char *json;      /* the JSON summary */
+} calib8_outputs;
+
+/* Extra facts for the JSON summary (all optional: NULL / negative / NaN members are left out). */
+typedef struct calib8_summary_extra {
+  const char *model_path, *output_path;
+  double calibration_seconds;   /* < 0: left out */
+  int equalized_pairs;          /* < 0: left out */
+  int bias_correction;          /* written as a boolean */
+  const char *metric;           /* with fp32/int8 scores over count test samples; NULL: no metrics */
+  double fp32_score, int8_score;
+  int64_t count;
+} calib8_summary_extra;
+
+/* Checks, before any work, that every output can be written: its folder exists, it is not a folder, no two
+ * outputs are the same file, and none is one of the n_inputs files the run reads (inputs[i] described by
+ * roles[i], e.g. "the input model"; dataset specs such as "NAME=SRC" and folders of samples count).
+ * CALIB8_INVALID_ARGUMENT naming the option (`options[k]` names outputs' members in the order model, table,
+ * trt_cache, qtable, json; NULL = "-o", "--table", "--trt-cache", "--write-qtable", "--json"). */
+calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *const *options, int n_inputs,
+                                   const char *const *inputs, const char *const *roles);
+
+/* Writes every requested output, each whole (temporary file, then rename). When one fails, the outputs of
+ * this call are rolled back and the error names the file. extra may be NULL. CALIB8_IO, CALIB8_OUT_OF_MEMORY. */
+calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs *outputs,
+                                 const calib8_summary_extra *extra);
+
+/* ---- graph helpers the plan options use ---------------------------------------------------------------- */
+
+/* A new session over `session`'s graph after cross-layer equalization (Nagel et al. 2019, 4.1): Conv ->
+ * [Relu|LeakyRelu|MaxPool] -> Conv pairs get equal per-channel weight ranges, the same FP32 function.
+ * iterations 0 = 20. *pairs receives the number of pairs equalized. options may be NULL. */
+calib8_status calib8_session_equalize(const calib8_session *session, int iterations,
+                                      const calib8_session_options *options, int *pairs,
+                                      calib8_session **out_session);
+
+/* Detection heads found structurally: the last convolution (or Gemm/MatMul with constant weights) on each
+ * path to a graph output and every node between it and the output (the decode). Node names of the model as
+ * loaded, in graph order, Constant nodes left out: *names is an array of *count borrowed strings (valid while
+ * the model lives) that the caller frees with calib8_free. */
+calib8_status calib8_model_heads(const calib8_model *model, const char ***names, const char ***ops, int *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -26,6 +26,22 @@ calib8_status c8_feed_open(c8_feed *f, const calib8_model *m, int n_specs, const
 calib8_status c8_feed_next(c8_feed *f, c8_batch_sample_fn fn, void *user, int *rows);
 void c8_feed_close(c8_feed *f);
 
+/* The public dataset (include/calib8/dataset.h): the feed of the specs, reopened to rewind, or the caller's
+ * batch source. */
+struct calib8_dataset {
+  const calib8_model *model;
+  int n_specs;
+  char *specs[C8_DATASET_MAX_INPUTS]; /* owned copies */
+  c8_preprocess pp;
+  bool has_pp;
+  int batch;
+  int64_t limit;
+  c8_feed feed;
+  bool open;                          /* feed is open */
+  calib8_batch_source source;         /* the caller's batches (source.next != NULL) */
+  calib8_batch last;                  /* the caller's last batch, names resolved */
+};
+
 /* --preprocess / --template into pp (*has set when one was given). CALIB8_INVALID_ARGUMENT when both are given or
  * the text does not parse. */
 c8_status c8_preprocess_from(const char *text, const char *template_name, c8_preprocess *pp, bool *has);

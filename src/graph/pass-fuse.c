@@ -101,7 +101,8 @@ static bool try_self_mul(const c8_graph *g, const readers *rd, const bool *outpu
   for (int which = 0; which < 2; which++) {
     const c8_node *m = &g->nodes[r->node[which]];
     const int bnode = r->node[1 - which];
-    if (fuse_role(m) != C8_FUSE_MUL || m->n_in != 2 || m->n_out != 1 || m->out[0] < 0 || r->node[0] == r->node[1]) continue;
+    if (fuse_role(m) != C8_FUSE_MUL || m->n_in != 2 || m->n_out != 1 || m->out[0] < 0 || r->node[0] == r->node[1])
+      continue;
     if (c8_node_attr(m, "broadcast")) continue;
     c8_fusion t = *f;
     c8_epi_op save = {.kind = C8_EPI_SAVE, .value = -1};

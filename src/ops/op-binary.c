@@ -406,7 +406,8 @@ static c8_status binary_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   }                                                                                                            \
   const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = binary_run, __VA_ARGS__};
 
-BINARY_OP(Add, add, tab_add, false, false, .qrole = C8_QROLE_CARRIES, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_ADD)
+BINARY_OP(Add, add, tab_add, false, false, .qrole = C8_QROLE_CARRIES, .values = C8_VALUES_COMPUTED,
+          .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_ADD)
 BINARY_OP(Sub, sub, tab_sub, false, false, ELEMENTWISE, .fuse = C8_FUSE_SUB)
 BINARY_OP(Mul, mul, tab_mul, false, false, ELEMENTWISE, .fuse = C8_FUSE_MUL)
 BINARY_OP(Div, div, tab_div, false, false, ELEMENTWISE, .fuse = C8_FUSE_DIV)
@@ -500,7 +501,8 @@ static c8_status variadic_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   static c8_status sym##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
     return variadic_prepare(k, in, n_in, out, n_out, tab, mean);                                                \
   }                                                                                                            \
-  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = variadic_run, __VA_ARGS__};
+  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = variadic_run,       \
+                                 __VA_ARGS__};
 
 VARIADIC_OP(Sum, sum, tab_add, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
 VARIADIC_OP(Mean, mean, tab_add, true, ELEMENTWISE, .fuse = C8_FUSE_NONE)

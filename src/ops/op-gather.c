@@ -103,8 +103,10 @@ static bool gather_batch(const c8_batch_query *q) {
   return c8_wrap_axis(c8_attr_int(q->node, "axis", 0), rank) != q->ax;
 }
 
-const c8_op_def c8_op_gather = {.name = "Gather", .domain = "", .prepare = gather_prepare, .run = gather_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_batch, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_gather = {
+    .name = "Gather", .domain = "", .prepare = gather_prepare, .run = gather_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- GatherElements ---- */
 
@@ -183,8 +185,10 @@ static bool gather_el_batch(const c8_batch_query *q) {
   return q->ax >= 0 && c8_wrap_axis(c8_attr_int(q->node, "axis", 0), rank) != q->ax;
 }
 
-const c8_op_def c8_op_gatherelements = {.name = "GatherElements", .domain = "", .prepare = gather_el_prepare, .run = gather_el_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_el_batch, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_gatherelements = {
+    .name = "GatherElements", .domain = "", .prepare = gather_el_prepare, .run = gather_el_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_el_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- GatherND ---- */
 
@@ -276,5 +280,7 @@ static bool gather_nd_batch(const c8_batch_query *q) {
   return q->ax == 0 && c8_attr_int(q->node, "batch_dims", 0) >= 1;
 }
 
-const c8_op_def c8_op_gathernd = {.name = "GatherND", .domain = "", .prepare = gather_nd_prepare, .run = gather_nd_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_nd_batch, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_gathernd = {
+    .name = "GatherND", .domain = "", .prepare = gather_nd_prepare, .run = gather_nd_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_nd_batch,
+    .fuse = C8_FUSE_NONE};

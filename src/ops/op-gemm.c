@@ -148,4 +148,6 @@ static int64_t gemm_macs(const c8_node *n, const c8_tensor *x, const c8_tensor *
 
 const c8_op_def c8_op_gemm = {
     .name = "Gemm", .domain = "", .prepare = gemm_prepare, .run = gemm_run, .destroy = gemm_destroy,
-    .qrole = C8_QROLE_COMPUTE_ANY, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE, .weight_axis = C8_AXIS_GEMM_B, .weight_gran = C8_WGRAN_CHANNEL, .mean_axis = C8_AXIS_GEMM_A, .bias = C8_BIAS_INPUT2, .macs = gemm_macs};
+    .qrole = C8_QROLE_COMPUTE_ANY, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE,
+    .weight_axis = C8_AXIS_GEMM_B, .weight_gran = C8_WGRAN_CHANNEL, .mean_axis = C8_AXIS_GEMM_A,
+    .bias = C8_BIAS_INPUT2, .macs = gemm_macs};

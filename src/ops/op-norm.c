@@ -318,7 +318,8 @@ static bool ln_batch(const c8_batch_query *q) {
 
 const c8_op_def c8_op_layernormalization = {
     .name = "LayerNormalization", .domain = "", .prepare = ln_prepare, .run = ln_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = ln_batch, .fuse = C8_FUSE_NONE};
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = ln_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- LRN (AlexNet local response normalization across channels):
  *   y = x / (bias + alpha / size * sum_{c' in [c - floor((size-1)/2), c + ceil((size-1)/2)]} x[c']^2) ^ beta ---- */
@@ -378,5 +379,6 @@ static c8_status lrn_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_lrn = {.name = "LRN", .domain = "", .prepare = lrn_prepare, .run = lrn_run,
+const c8_op_def c8_op_lrn = {
+    .name = "LRN", .domain = "", .prepare = lrn_prepare, .run = lrn_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};

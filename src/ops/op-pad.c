@@ -227,5 +227,7 @@ static bool pad_batch(const c8_batch_query *q) {
   return pads[q->ax] == 0 && pads[q->ax + rank] == 0;
 }
 
-const c8_op_def c8_op_pad = {.name = "Pad", .domain = "", .prepare = pad_prepare, .run = pad_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = pad_batch, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_pad = {
+    .name = "Pad", .domain = "", .prepare = pad_prepare, .run = pad_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = pad_batch,
+    .fuse = C8_FUSE_NONE};

@@ -192,12 +192,14 @@ static bool qdq_batch(const c8_batch_query *q) {
   return !scale || c8_numel(scale) <= 1 || c8_wrap_axis(c8_attr_int(q->node, "axis", 1), rank) != q->ax;
 }
 
-const c8_op_def c8_op_quantize_linear = {.name = "QuantizeLinear", .domain = "", .prepare = quantize_prepare,
-                                         .run = quantize_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = qdq_batch, .fuse = C8_FUSE_NONE};
-const c8_op_def c8_op_dequantize_linear = {.name = "DequantizeLinear", .domain = "", .prepare = dequantize_prepare,
-                                           .run = dequantize_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = qdq_batch, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_quantize_linear = {
+    .name = "QuantizeLinear", .domain = "", .prepare = quantize_prepare, .run = quantize_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = qdq_batch,
+    .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_dequantize_linear = {
+    .name = "DequantizeLinear", .domain = "", .prepare = dequantize_prepare, .run = dequantize_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = qdq_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- integer convolution: ConvInteger, QLinearConv ---- */
 
@@ -346,11 +348,11 @@ static c8_status qlinearconv_prepare(c8_kernel *k, c8_tensor *const *in, int n_i
   return qconv_prepare(k, in, n_in, out, n_out, true);
 }
 
-const c8_op_def c8_op_conv_integer = {.name = "ConvInteger", .domain = "", .prepare = convinteger_prepare,
-                                      .run = qconv_run,
+const c8_op_def c8_op_conv_integer = {
+    .name = "ConvInteger", .domain = "", .prepare = convinteger_prepare, .run = qconv_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
-const c8_op_def c8_op_qlinear_conv = {.name = "QLinearConv", .domain = "", .prepare = qlinearconv_prepare,
-                                      .run = qconv_run,
+const c8_op_def c8_op_qlinear_conv = {
+    .name = "QLinearConv", .domain = "", .prepare = qlinearconv_prepare, .run = qconv_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
 
 /* ---- integer matrix products: MatMulInteger, QLinearMatMul ---- */
@@ -461,9 +463,9 @@ static c8_status qlinearmatmul_prepare(c8_kernel *k, c8_tensor *const *in, int n
   return qmatmul_prepare(k, in, n_in, out, n_out, true);
 }
 
-const c8_op_def c8_op_matmul_integer = {.name = "MatMulInteger", .domain = "", .prepare = matmulinteger_prepare,
-                                        .run = qmatmul_run,
+const c8_op_def c8_op_matmul_integer = {
+    .name = "MatMulInteger", .domain = "", .prepare = matmulinteger_prepare, .run = qmatmul_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
-const c8_op_def c8_op_qlinear_matmul = {.name = "QLinearMatMul", .domain = "", .prepare = qlinearmatmul_prepare,
-                                        .run = qmatmul_run,
+const c8_op_def c8_op_qlinear_matmul = {
+    .name = "QLinearMatMul", .domain = "", .prepare = qlinearmatmul_prepare, .run = qmatmul_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};

@@ -604,9 +604,15 @@ static bool resize_batch(const c8_batch_query *q) {
   const c8_tensor *scales = q->opset >= 11 ? (q->n_in > 2 ? q->in[2] : NULL) : (q->n_in > 1 ? q->in[1] : NULL);
   return scales_keep_batch(q, scales, false);
 }
-static bool upsample_batch(const c8_batch_query *q) { return scales_keep_batch(q, q->n_in > 1 ? q->in[1] : NULL, true); }
+static bool upsample_batch(const c8_batch_query *q) {
+  return scales_keep_batch(q, q->n_in > 1 ? q->in[1] : NULL, true);
+}
 
-const c8_op_def c8_op_resize = {.name = "Resize", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = resize_batch, .batch_shape_inputs = 1u << 3, .fuse = C8_FUSE_NONE};
-const c8_op_def c8_op_upsample = {.name = "Upsample", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = upsample_batch, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_resize = {
+    .name = "Resize", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = resize_batch,
+    .batch_shape_inputs = 1u << 3, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_upsample = {
+    .name = "Upsample", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = upsample_batch,
+    .fuse = C8_FUSE_NONE};

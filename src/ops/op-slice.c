@@ -212,5 +212,7 @@ static bool slice_batch(const c8_batch_query *q) {
   return true;
 }
 
-const c8_op_def c8_op_slice = {.name = "Slice", .domain = "", .prepare = slice_prepare, .run = slice_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = slice_batch, .batch_shape_inputs = (1u << 1) | (1u << 2), .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_slice = {
+    .name = "Slice", .domain = "", .prepare = slice_prepare, .run = slice_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = slice_batch,
+    .batch_shape_inputs = (1u << 1) | (1u << 2), .fuse = C8_FUSE_NONE};

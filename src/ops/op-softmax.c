@@ -196,7 +196,8 @@ static bool softmax_batch(const c8_batch_query *q) {
     return softmax_prepare_mode(k, in, n_in, out, n_out, mode);                                                 \
   }                                                                                                            \
   const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = softmax_run, \
-                                 .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = softmax_batch, .fuse = C8_FUSE_NONE};
+                                 .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK,  \
+                                 .batch_check = softmax_batch, .fuse = C8_FUSE_NONE};
 
 SOFTMAX_OP(Softmax, softmax, SOFTMAX)
 SOFTMAX_OP(LogSoftmax, log_softmax, LOG_SOFTMAX)

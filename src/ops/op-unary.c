@@ -336,12 +336,16 @@ SIMPLE_OP(Softplus, softplus, softplus, ELEMENTWISE, .fuse = C8_FUSE_NONE)
 SIMPLE_OP(Softsign, softsign, softsign, ELEMENTWISE, .fuse = C8_FUSE_NONE)
 UNARY_OP(Not, not, not, false, NULL, 0, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
 UNARY_OP(IsNaN, isnan, isnan, true, NULL, 0, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
-UNARY_OP(LeakyRelu, leaky_relu, leaky_relu, false, "alpha", 0.01f, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE, .homogeneous = true)
+UNARY_OP(LeakyRelu, leaky_relu, leaky_relu, false, "alpha", 0.01f, NULL, 0, NULL, 0,
+         ELEMENTWISE, .fuse = C8_FUSE_NONE, .homogeneous = true)
 UNARY_OP(Elu, elu, elu, false, "alpha", 1.0f, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
-UNARY_OP(Selu, selu, selu, false, "alpha", 1.67326319217681884765625f, NULL, 0, "gamma", 1.05070102214813232421875f, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(Selu, selu, selu, false, "alpha", 1.67326319217681884765625f, NULL, 0, "gamma", 1.05070102214813232421875f,
+         ELEMENTWISE, .fuse = C8_FUSE_NONE)
 UNARY_OP(Celu, celu, celu, false, "alpha", 1.0f, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
-UNARY_OP(ThresholdedRelu, thresholded_relu, thresholded_relu, false, "alpha", 1.0f, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
-UNARY_OP(HardSigmoid, hard_sigmoid, hard_sigmoid, false, "alpha", 0.2f, "beta", 0.5f, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_HARDSIGMOID)
+UNARY_OP(ThresholdedRelu, thresholded_relu, thresholded_relu, false, "alpha", 1.0f, NULL, 0, NULL, 0,
+         ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(HardSigmoid, hard_sigmoid, hard_sigmoid, false, "alpha", 0.2f, "beta", 0.5f, NULL, 0,
+         ELEMENTWISE, .fuse = C8_FUSE_HARDSIGMOID)
 UNARY_OP(Shrink, shrink, shrink, false, "lambd", 0.5f, "bias", 0.0f, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
 
 static c8_status isinf_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {

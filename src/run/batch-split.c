@@ -16,7 +16,8 @@
  * W is the plan for the whole batch B, P the plan for a sub-batch S. A value computed at run time carries
  * the batch on exactly one axis: its only dimension that differs between the plans, B*m in W and S*m in P
  * (m >= 1: Reshape can merge the batch with the dimensions after it, [B, N, C] -> [B*N, C]; sample b then
- * owns indices b*m .. b*m+m-1 of that axis, which the batch traits of the operators (c8_op_def.batch in src/ops) keep true). */
+ * owns indices b*m .. b*m+m-1 of that axis, which the batch traits of the operators keep true: c8_op_def.batch
+ * in src/ops). */
 
 /* The batch axis of run-time value v, or -1 when it has none (or more than one, or known at plan time). */
 static int batch_axis(const c8_plan *W, const c8_plan *P, int v, int B, int S) {

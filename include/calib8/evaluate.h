@@ -67,6 +67,7 @@ calib8_status calib8_evaluator_create(const calib8_model *model, const char *tes
 void calib8_evaluator_destroy(calib8_evaluator *ev);
 
 typedef struct calib8_eval_result {
+  calib8_metric metric;
   double score;           /* in [0, 1] */
   int64_t count;          /* samples scored */
   int64_t correct;        /* top1/top5: hits; similarity with classes: agreements; else -1 */
@@ -80,6 +81,9 @@ typedef struct calib8_eval_result {
  * strings are owned by the evaluator. Errors: CALIB8_INVALID_ARGUMENT for outputs the metric cannot read
  * (named), an empty test set; errors of the session and the dataset. */
 calib8_status calib8_evaluate(calib8_evaluator *ev, calib8_session *session, calib8_eval_result *out);
+/* Writes a result as one line of JSON, whole or not at all: {"metric": "top1", "value": V, "count": N,
+ * "correct": C} ("correct" when it is not -1; similarity adds "kind" after "metric"). CALIB8_IO. */
+calib8_status calib8_eval_result_write_json(const calib8_eval_result *r, const char *path);
 
 /* A caller's own metric: score a runnable candidate model (its own data loader, post-processing and metric)
  * and return a score where larger is better, in the units the budget is given in. */
@@ -105,11 +109,15 @@ typedef struct calib8_similarity_stats {
   double sqnr_db;    /* 10 log10(var(a) / var(a - b)); INFINITY when there is no noise */
 } calib8_similarity_stats;
 
+/* Whether stats fall below a tolerance: cosine below cosine_tol or euclidean below euclid_tol (NaN is below).
+ * The rule the verdict and the JSON's "pass" apply to every row. */
+int calib8_similarity_below(const calib8_similarity_stats *s, double cosine_tol, double euclid_tol);
+
 typedef struct calib8_compare_row {
   const char *name, *op, *node; /* the tensor, its FP32 producer's op type and name */
   calib8_similarity_stats accumulated, isolated;
   int compared;                 /* float in both models with the same size, seen at least once */
-  int mismatch;                 /* the sizes or types differ: not compared */
+  int mismatch;                 /* the sizes or types differ: never compared */
 } calib8_compare_row;
 
 int calib8_compare_row_count(const calib8_compare *cmp);

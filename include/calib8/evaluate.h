@@ -44,8 +44,8 @@ int calib8_decode_parse(const char *name);
 
 typedef struct calib8_eval_options {
   calib8_metric metric;       /* default top1 */
-  const char *labels;         /* class labels (top1/top5) or boxes (map50/map); NULL: an LMDB folder's
-                                 data.label when there is one (reported in calib8_eval_result.labels) */
+  const char *labels;         /* class labels (top1/top5) or boxes (map50/map); NULL with top1/top5: an LMDB
+                                 folder's data.label when there is one (reported in calib8_eval_result.labels) */
   int decode;                 /* calib8_decode_parse value for map50/map; default yolov5 */
   const calib8_model *reference; /* similarity: the model to agree with; NULL = the evaluated model's own
                                     FP32 run (a plain session of the model given to calib8_evaluator_create) */
@@ -79,7 +79,10 @@ typedef struct calib8_eval_result {
 
 /* Streams the test set through `session` (a model reading the evaluator's inputs) and scores it. The result's
  * strings are owned by the evaluator. Errors: CALIB8_INVALID_ARGUMENT for outputs the metric cannot read
- * (named), an empty test set; errors of the session and the dataset. */
+ * (named: an output the reference lacks or holds at another size, scores not shaped [batch, classes]), a label
+ * out of the scores' range, an empty test set; errors of the session and the dataset. Top-k and argmax follow
+ * one ranking: a larger score first, equal scores in index order, a NaN before every number, and a class whose
+ * own score is NaN in no top-k (so a row holding a NaN never agrees on its top-1 class). */
 calib8_status calib8_evaluate(calib8_evaluator *ev, calib8_session *session, calib8_eval_result *out);
 /* Writes a result as one line of JSON, whole or not at all: {"metric": "top1", "value": V, "count": N,
  * "correct": C} ("correct" when it is not -1; similarity adds "kind" after "metric"). CALIB8_IO. */
@@ -98,7 +101,8 @@ typedef struct calib8_compare calib8_compare;
 calib8_status calib8_compare_create(calib8_session *fp32, calib8_session *int8, calib8_compare **out_compare);
 void calib8_compare_destroy(calib8_compare *cmp);
 /* Runs both models on one batch: the INT8 model as it runs (accumulated error) and with every shared tensor
- * replaced by its FP32 value after each layer (isolated error). Only the first batch->rows rows count. */
+ * replaced by its FP32 value after each layer (isolated error). Only the first batch->rows rows count (0: nothing
+ * runs). */
 calib8_status calib8_compare_run(calib8_compare *cmp, const calib8_batch *batch);
 /* Runs every remaining batch of ds. */
 calib8_status calib8_compare_dataset(calib8_compare *cmp, calib8_dataset *ds);
@@ -120,6 +124,8 @@ typedef struct calib8_compare_row {
   int mismatch;                 /* the sizes or types differ: never compared */
 } calib8_compare_row;
 
+/* Rows in the FP32 graph's order. A row's strings belong to the sessions' models: valid while they live.
+ * row_at: CALIB8_INVALID_ARGUMENT for an index out of range. samples: the real rows run so far. */
 int calib8_compare_row_count(const calib8_compare *cmp);
 calib8_status calib8_compare_row_at(const calib8_compare *cmp, int index, calib8_compare_row *out);
 int64_t calib8_compare_samples(const calib8_compare *cmp);

@@ -1,6 +1,7 @@
 #include "evaluate/score.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 int64_t c8_class_rank(const calib8_tensor *t, int64_t row, int64_t k, int64_t cls) {
   double v = c8_get_f64(t, row * k + cls);
-  if (v != v) return k;
+  if (v != v) return INT64_MAX; /* not k: with fewer than 5 classes, k would still be a top-5 hit */
   int64_t r = 0;
   for (int64_t j = 0; j < k; j++) {
     double x = c8_get_f64(t, row * k + j);

@@ -57,8 +57,8 @@ struct calib8_evaluator {
 /* The one ranking rule of top-k and argmax, over row `row` of scores t ([rows, k], any numeric dtype):
  * the rank of class `cls` is the number of classes before it, where a larger score comes first, equal scores
  * come in index order (numpy's stable argsort of -x; argmax returns the first maximum) and a NaN score comes
- * before every number (as numpy's argmax returns a NaN). A class whose own score is NaN ranks k: it is never
- * in a top-k. So a NaN in a row makes that row's top-1 a miss. */
+ * before every number (as numpy's argmax returns a NaN). A class whose own score is NaN ranks INT64_MAX: it is
+ * in no top-k. So a NaN in a row makes that row's top-1 a miss. */
 int64_t c8_class_rank(const calib8_tensor *t, int64_t row, int64_t k, int64_t cls);
 /* The class of rank 0: the first maximum, or -1 when the row holds a NaN (no class ranks first). */
 int64_t c8_class_argmax(const calib8_tensor *t, int64_t row, int64_t k);

@@ -1,5 +1,7 @@
 #include "observe/calibrate.h"
 
+#include <math.h>
+
 #include "core/threadpool.h"
 #include "ops/op.h"
 
@@ -26,8 +28,9 @@ c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out) {
   for (int i = 0; i < c->g->n_nodes; i++) {
     const c8_node *n = &c->g->nodes[i];
     if (n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 || n->out[0] < 0 || c->g->values[n->in[0]].is_const) continue;
-    bool relu = strcmp(n->op_type, "Relu") == 0;
-    if (!relu && !c8_op_only_moves_values(n->op_type)) continue;
+    const c8_op_def *d = c8_node_op(n);
+    bool relu = d->fuse == C8_FUSE_RELU;
+    if (!relu && d->values != C8_VALUES_MOVED) continue;
     c->derive_from[n->out[0]] = n->in[0];
     c->derive_relu[n->out[0]] = relu;
   }
@@ -74,11 +77,9 @@ c8_status c8_calibration_enable_means(c8_calibration *c) {
   for (int i = 0; i < c->g->n_nodes; i++) {
     const c8_node *n = &c->g->nodes[i];
     if (n->n_in < 2 || n->in[0] < 0 || c->g->values[n->in[0]].is_const) continue;
-    int axis;
-    if (!strcmp(n->op_type, "Conv")) axis = 1;
-    else if (!strcmp(n->op_type, "Gemm")) axis = c8_attr_int(n, "transA", 0) ? 0 : -1;
-    else if (!strcmp(n->op_type, "MatMul")) axis = -1;
-    else continue;
+    const c8_op_def *d = c8_node_op(n);
+    int axis = c8_qrole_is_compute(d->qrole) ? c8_op_axis(d->mean_axis, n) : -2;
+    if (axis == -2) continue;
     if (c->mean_axis[n->in[0]] == -2) c->mean_axis[n->in[0]] = axis; /* the first reader decides */
   }
   return CALIB8_OK;
@@ -177,6 +178,24 @@ static c8_status on_step(void *user, const c8_graph *g, const c8_step *step) {
   return CALIB8_OK;
 }
 
+/* NaN or infinity in calibration data (or made by preprocessing: std_value=1e-44, scale=3e38) would be left
+ * out of the histograms and silently give useless scales: it is an error naming the input and the sample. */
+static c8_status check_finite_input(const c8_calibration *c, int v, const calib8_tensor *t) {
+  if (v < 0 || t->dtype != CALIB8_FLOAT || !t->data) return CALIB8_OK;
+  int64_t n = c8_numel(t), per = t->rank > 0 && t->dims[0] > 0 ? n / t->dims[0] : n, bad = 0, first = -1;
+  const float *x = t->data;
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  if (!bad) return CALIB8_OK;
+  return c8_error(CALIB8_INVALID_ARGUMENT,
+                  "calibration input '%s' holds %lld non-finite values (NaN or infinity), the first in sample %lld; "
+                  "check the data and the preprocessing (std_value, scale)",
+                  c->g->values[v].name, (long long)bad, (long long)(c->samples + (per > 0 ? first / per : 0)));
+}
+
 c8_status c8_calibration_run(c8_calibration *c, calib8_session *s, int n_inputs, const char *const *names,
                              const calib8_tensor *inputs) {
   c->pool = s->pool;
@@ -189,6 +208,7 @@ c8_status c8_calibration_run(c8_calibration *c, calib8_session *s, int n_inputs,
     int v = -1;
     if (!names || !names[i]) v = s->g->inputs[0];
     else v = c8_graph_find_value(s->g, names[i]);
+    if ((st = check_finite_input(c, v, &inputs[i]))) return st;
     if ((st = observe_value(c, v, &inputs[i]))) return st;
   }
   /* Derived histograms, in node order (a source comes before the values derived from it). A source that

@@ -135,7 +135,7 @@ c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec
     int k = sscanf(line, "%2047s %63s %7s", name, word, extra);
     if (k <= 0) continue;
     if (k != 2) {
-      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: expected 'layer_or_tensor_name MODE' (MODE INT8, F32, F16 or BF16)",
+      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: expected 'layer_name INT8|F32' (a tensor name may stand for its layer; F16 and BF16 are kept FP32)",
                     path, lineno);
       break;
     }
@@ -146,7 +146,7 @@ c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec
     else if (!strcasecmp(word, "F32") || !strcasecmp(word, "FP32")) pr = C8_PREC_FP32;
     else if (!strcasecmp(word, "F16") || !strcasecmp(word, "FP16") || !strcasecmp(word, "BF16")) pr = C8_PREC_FP32, is_half = true;
     else {
-      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: mode '%s' is not INT8, F32, F16 or BF16", path,
+      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: precision '%s' is not INT8 or F32 (nor F16 or BF16, kept in floating point)", path,
                     lineno, word);
       break;
     }
@@ -161,7 +161,8 @@ c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec
     }
     if (found < 0) {
       st = c8_error(CALIB8_INVALID_ARGUMENT,
-                    "qtable '%s' line %d: the model has no layer or computed tensor named '%s'", path, lineno, name);
+                    "qtable '%s' line %d: the model has no layer named '%s', and no layer computes a tensor of that name",
+                    path, lineno, name);
       break;
     }
     prec[found] = pr;

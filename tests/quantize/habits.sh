@@ -21,7 +21,7 @@ else
 fi
 printf '/c1/Conv INT4\n' >$A/bad-mode.qtable
 out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/x.onnx --qtable $A/bad-mode.qtable 2>&1)
-check "qtable: an unknown mode names the line and the mode" sh -c "echo \"$out\" | grep -q \"line 1: mode 'INT4'\""
+check "qtable: an unknown mode names the line and the mode" sh -c "echo \"$out\" | grep -q \"line 1: precision 'INT4'\""
 printf '# comment\n\n/nowhere F32\n' >$A/bad-name.qtable
 out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/x.onnx --qtable $A/bad-name.qtable 2>&1)
 check "qtable: an unknown name names the line and the name" sh -c "echo \"$out\" | grep -q \"line 3: .*'/nowhere'\""

@@ -79,13 +79,17 @@ typedef struct calib8_search_result {
   double calibration_seconds;
   int64_t calibration_samples;
   char strategy[256];       /* storage of choice.strategy */
+  /* The files written beside the model (the options' paths, or the defaults derived from `output`). */
+  char qtable[4096], table[4096], log[4096];
 } calib8_search_result;
 
 /* Searches for the quantization of `model` (borrowed) calibrated on `calib` (read twice or more: it must
- * rewind) that meets the budget with the fewest FP32 layers. Returns CALIB8_OK when a trial met the budget,
- * CALIB8_BUDGET_NOT_MET when none did (the best one is written all the same, and *out is filled), else an
- * error: CALIB8_INVALID_ARGUMENT (options, a log that does not belong to this search), CALIB8_CANCELLED,
- * errors of the data, the scorer and the writes. */
+ * rewind; it is rewound before each pass) that meets the budget with the fewest FP32 layers. Returns
+ * CALIB8_OK when a trial met the budget, CALIB8_BUDGET_NOT_MET when none did (the best one is written all the
+ * same, and *out is filled; the message says so), else an error: CALIB8_INVALID_ARGUMENT (options, an output
+ * that is the input model, a trial log line that is not JSON before the last, a dataset that cannot rewind),
+ * CALIB8_CANCELLED (options.cancel, polled before every trial: the best model so far stays written), errors
+ * of the data, of the scorer (a score callback's status is returned as is) and of the writes. */
 calib8_status calib8_search_run(const calib8_model *model, calib8_dataset *calib, const calib8_search_options *options,
                                 calib8_search_result *out);
 

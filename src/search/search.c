@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/atomic-file.h"
 #include "core/progress.h"
 #include "core/tensor.h"
 #include "data/npy.h"
@@ -384,11 +385,15 @@ bool c8_search_better(const c8_trial_rec *a, const c8_trial_rec *b) {
 }
 
 c8_status c8_search_write_best(c8_search *S) {
-  c8_status st;
+  /* one set: a failed write leaves the previous best's three files as they were, never a mix */
+  c8_status st = c8_file_set_begin();
+  if (st) return st;
   c8_onnx_write_options wo = {.producer = "calib8 auto"};
-  if ((st = c8_onnx_write(S->best_qdq, &wo, S->o.output))) return st;
-  if ((st = c8_qtable_write(S->best_plan, S->qtable))) return st;
-  return c8_calib_table_write(S->best_plan, S->best_cal, S->table);
+  if (!(st = c8_onnx_write(S->best_qdq, &wo, S->o.output)) && !(st = c8_qtable_write(S->best_plan, S->qtable)))
+    st = c8_calib_table_write(S->best_plan, S->best_cal, S->table);
+  if (st) c8_file_set_abort();
+  else st = c8_file_set_commit();
+  return st;
 }
 
 c8_status c8_search_log_append(c8_search *S, cJSON *entry) {

@@ -109,7 +109,9 @@ typedef struct calib8_sensitivity calib8_sensitivity;
 /* Ranks every compute layer by the loss it causes alone in INT8 (every other layer FP32), trying every
  * method, worst first. options->evaluator or options->score scores (the loss is then the drop from the FP32
  * score); without either, the cosine of the outputs against FP32 on the first 64 calibration samples.
- * Uses options' threads, on_progress, cancel and user only. */
+ * Uses options' evaluator or score (with score_user), fp32_diff (the FP32 conversion check runs first), threads,
+ * on_progress, cancel and user only. Errors: CALIB8_INVALID_ARGUMENT (both scorers given), CALIB8_CANCELLED,
+ * errors of the data and the scorer. The ranking is the caller's: calib8_sensitivity_destroy. */
 calib8_status calib8_sensitivity_run(const calib8_model *model, calib8_dataset *calib,
                                      const calib8_search_options *options, calib8_sensitivity **out_ranking);
 int calib8_sensitivity_count(const calib8_sensitivity *ranking);

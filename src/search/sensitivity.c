@@ -6,6 +6,12 @@
 #include "data/npy.h"
 #include "search/search.h"
 
+/* best_method goes out as a calib8_method: the two enums list the methods in the same order */
+_Static_assert((int)CALIB8_METHOD_MAX == (int)C8_THRESHOLD_MAX && (int)CALIB8_METHOD_KL == (int)C8_THRESHOLD_KL &&
+                   (int)CALIB8_METHOD_PERCENTILE == (int)C8_THRESHOLD_PERCENTILE &&
+                   (int)CALIB8_METHOD_MSE == (int)C8_THRESHOLD_MSE && (int)CALIB8_METHOD_ACIQ == (int)C8_THRESHOLD_ACIQ,
+               "calib8_method and c8_threshold_method differ");
+
 struct calib8_sensitivity {
   int n;
   struct {

@@ -50,10 +50,13 @@ calib8_quant_options calib8_quant_options_default(void);
 
 typedef struct calib8_qplan calib8_qplan;
 
-/* Builds the plan for the graph of `session` (the one `cal` observed; both borrowed and must outlive the
- * plan). Precision: fp32_layers, the qtable, fp32_after/before and heads first, then the operators' own
- * rules. CALIB8_INVALID_ARGUMENT: an unknown layer or tensor name, a qtable line that does not parse,
- * bias correction without channel means; CALIB8_IO (qtable); CALIB8_OUT_OF_MEMORY. */
+/* Builds the plan and its QDQ model for the graph of `session` (the one `cal` observed; both borrowed and
+ * must outlive the plan). options may be NULL (defaults). Precision: the qtable (which leaves unlisted layers
+ * to the rules), fp32_after/before, the heads and fp32_layers (which nothing overrides) first, then the
+ * operators' own rules. The layers' MACs come from the session's last run (the calibration's).
+ * CALIB8_INVALID_ARGUMENT: an unknown layer or tensor name, a qtable line that does not parse, bias
+ * correction without channel means, a calibration of another session, an option out of range; CALIB8_IO
+ * (qtable); CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_qplan_build(calib8_session *session, const calib8_calibration *cal,
                                  const calib8_quant_options *options, calib8_qplan **out_plan);
 void calib8_qplan_destroy(calib8_qplan *plan);
@@ -99,12 +102,14 @@ typedef struct calib8_outputs {
   const char *json;      /* the JSON summary */
 } calib8_outputs;
 
-/* Extra facts for the JSON summary (all optional: NULL / negative / NaN members are left out). */
+/* Extra facts for the JSON summary (all optional: NULL / negative / NaN members are left out). Whether bias
+ * correction was on is the plan's own option and is always written. */
 typedef struct calib8_summary_extra {
+  const calib8_model *model;    /* the model as loaded (borrowed): names the original node every QDQ node comes
+                                   from ("origin"); NULL leaves the origins out */
   const char *model_path, *output_path;
   double calibration_seconds;   /* < 0: left out */
   int equalized_pairs;          /* < 0: left out */
-  int bias_correction;          /* written as a boolean */
   const char *metric;           /* with fp32/int8 scores over count test samples; NULL: no metrics */
   double fp32_score, int8_score;
   int64_t count;
@@ -118,8 +123,10 @@ typedef struct calib8_summary_extra {
 calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *const *options, int n_inputs,
                                    const char *const *inputs, const char *const *roles);
 
-/* Writes every requested output, each whole (temporary file, then rename). When one fails, the outputs of
- * this call are rolled back and the error names the file. extra may be NULL. CALIB8_IO, CALIB8_OUT_OF_MEMORY. */
+/* Writes every requested output, each whole (temporary file, then rename), in the order model, table,
+ * trt_cache, qtable, json. When one fails, the outputs this call wrote before it are removed (a file that
+ * existed before and was replaced is then gone too) and the error names the file. extra may be NULL.
+ * CALIB8_IO, CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs *outputs,
                                  const calib8_summary_extra *extra);
 
@@ -127,15 +134,17 @@ calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs 
 
 /* A new session over `session`'s graph after cross-layer equalization (Nagel et al. 2019, 4.1): Conv ->
  * [Relu|LeakyRelu|MaxPool] -> Conv pairs get equal per-channel weight ranges, the same FP32 function.
- * iterations 0 = 20. *pairs receives the number of pairs equalized. options may be NULL. */
+ * iterations 0 = 20. *pairs (may be NULL) receives the number of pairs equalized. options NULL = the
+ * session's. The caller destroys both sessions. CALIB8_INVALID_ARGUMENT, CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_session_equalize(const calib8_session *session, int iterations,
                                       const calib8_session_options *options, int *pairs,
                                       calib8_session **out_session);
 
 /* Detection heads found structurally: the last convolution (or Gemm/MatMul with constant weights) on each
  * path to a graph output and every node between it and the output (the decode). Node names of the model as
- * loaded, in graph order, Constant nodes left out: *names is an array of *count borrowed strings (valid while
- * the model lives) that the caller frees with calib8_free. */
+ * loaded, in graph order, Constant nodes left out: *names (and *ops, their op types; ops may be NULL) are
+ * arrays of *count borrowed strings (valid while the model lives); the caller frees the arrays with
+ * calib8_free. CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_model_heads(const calib8_model *model, const char ***names, const char ***ops, int *count);
 
 #ifdef __cplusplus

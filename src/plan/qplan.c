@@ -408,3 +408,23 @@ c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_pre
   c8_mfree(needed);
   return CALIB8_OK;
 }
+
+c8_status c8_qplan_per_tensor_methods(const c8_calibration *cal, int **out) {
+  int *vm = c8_malloc(sizeof(int) * ((size_t)cal->n_values + 1));
+  if (!vm) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory choosing threshold methods");
+  c8_threshold_options o = c8_threshold_options_default();
+  for (int v = 0; v < cal->n_values; v++) {
+    vm[v] = -1;
+    const c8_histogram *h = cal->hist[v];
+    if (!h || !h->count) continue;
+    o.levels = h->min >= 0 ? 255 : 127;
+    double best = INFINITY;
+    for (int m = 0; m < C8_THRESHOLD_COUNT; m++) {
+      double t = c8_threshold_compute((c8_threshold_method)m, h, &o);
+      double e = c8_threshold_error(h, t, o.levels);
+      if (e < best) best = e, vm[v] = m;
+    }
+  }
+  *out = vm;
+  return CALIB8_OK;
+}

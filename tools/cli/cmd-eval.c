@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include "data/feed.h"
-#include "cli-ppcheck.h"
 #include "evaluate/score.h"
 #include "cli.h"
 #include "core/tensor.h"
@@ -314,7 +313,7 @@ int cmd_eval(int argc, char **argv) {
   }
   for (int i = 0; i < n_in; i++)
     if ((st = calib8_model_input_info(m, i, &info[i]))) goto fail_status;
-  if (check_pp && (rc = cli_check_preprocess(check_pp, data, &info[0], n_in, has_pp ? &pp : NULL))) goto out;
+  if (check_pp && (rc = cli_preprocess_check(m, check_pp, data, pp_text, template))) goto out;
   rc = 1;
   if ((st = c8_dataset_open(data, n_in, info, has_pp ? &pp : NULL, &ds))) goto fail_status;
 

@@ -123,10 +123,10 @@ typedef struct calib8_summary_extra {
 calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *const *options, int n_inputs,
                                    const char *const *inputs, const char *const *roles);
 
-/* Writes every requested output, each whole (temporary file, then rename), in the order model, table,
- * trt_cache, qtable, json. When one fails, the outputs this call wrote before it are removed (a file that
- * existed before and was replaced is then gone too) and the error names the file. extra may be NULL.
- * CALIB8_IO, CALIB8_OUT_OF_MEMORY. */
+/* Writes every requested output as one set: each to a temporary beside it, all of them before any is renamed
+ * onto its name. When one fails, no output is touched (files that existed stay as they were, none is created)
+ * and the error names the file. extra may be NULL. CALIB8_IO (naming the file; a rename failing at the very end
+ * leaves the outputs renamed before it), CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs *outputs,
                                  const calib8_summary_extra *extra);
 

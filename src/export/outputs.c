@@ -1,5 +1,5 @@
 /* The artefacts of a quantization plan (include/calib8/plan.h): the check that every output can be written
- * before any work is done, and the writing of all of them, each whole, rolled back together on failure. */
+ * before any work is done, and the writing of all of them as one set of files (core/atomic-file.h). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "calib8/calib8.h" /* first: the part headers are complete only through it */
-#include "data/npy.h"
+#include "core/atomic-file.h"
 #include "export/onnx-write.h"
 #include "export/summary.h"
 #include "export/tables.h"
@@ -132,10 +132,10 @@ static c8_status write_summary(const calib8_qplan *plan, const calib8_summary_ex
 calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs *outputs,
                                  const calib8_summary_extra *extra) {
   if (!plan || !outputs) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_qplan_write needs a plan and outputs");
-  const char *path[N_OUTPUTS], *written[N_OUTPUTS];
+  const char *path[N_OUTPUTS];
   output_paths(outputs, path);
-  int n_written = 0;
-  c8_status st = CALIB8_OK;
+  /* One set: every temporary is written before any is renamed, so a failure leaves the targets as they were. */
+  c8_status st = c8_file_set_begin();
   for (int i = 0; i < N_OUTPUTS && !st; i++) {
     if (!path[i]) continue;
     if (i == 0) {
@@ -145,10 +145,10 @@ calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs 
     else if (i == 2) st = c8_trt_cache_write(plan->p, path[i]);
     else if (i == 3) st = c8_qtable_write(plan->p, path[i]);
     else st = write_summary(plan, extra, path[i]);
-    if (!st) written[n_written++] = path[i];
   }
-  /* each file was written whole; the set is too: when one fails, those written before it go */
-  if (st)
-    for (int i = 0; i < n_written; i++) unlink(written[i]);
-  return st;
+  if (st) {
+    c8_file_set_abort();
+    return st;
+  }
+  return c8_file_set_commit();
 }

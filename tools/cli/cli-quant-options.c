@@ -16,7 +16,7 @@ int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cl
   } while (0)
   if (!strcmp(o, "--calib") || !strcmp(o, "-c")) {
     NEED(w->calib_need);
-    if (c->n_calib == C8_DATASET_MAX_INPUTS) return cli_fail("at most %d --calib sources", C8_DATASET_MAX_INPUTS), 2;
+    if (c->n_calib == CALIB8_MAX_INPUTS) return cli_fail("at most %d --calib sources", CALIB8_MAX_INPUTS), 2;
     c->calib[c->n_calib++] = v;
   } else if (!strcmp(o, "-o") || !strcmp(o, "--output")) { NEED(w->out_need); c->out = v; }
   else if (!strcmp(o, "--json")) { NEED("a file name"); c->json = v; }

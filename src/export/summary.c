@@ -7,26 +7,15 @@
 int64_t c8_node_macs(const c8_graph *g, const c8_plan *shapes, int i) {
   if (!shapes || shapes->g->n_nodes != g->n_nodes || i < 0 || i >= g->n_nodes) return 0;
   const c8_node *n = &g->nodes[i];
-  if (!c8_op_is_int8_compute(n->op_type) || n->n_in < 2 || n->out[0] < 0) return 0;
+  const c8_op_def *d = c8_node_op(n);
+  if (!c8_qrole_is_compute(d->qrole) || !d->macs || n->n_in < 2 || n->out[0] < 0) return 0;
   /* Per sample: the plan is the last calibration batch's, whose size depends on --batch and the sample count.
      Every counted op is linear in the batch (the leading dimension of the first graph input). */
   int64_t batch = 1;
   if (g->n_inputs > 0 && shapes->bound && shapes->bound[0].rank > 0 && shapes->bound[0].dims[0] > 0)
     batch = shapes->bound[0].dims[0];
   const c8_tensor *y = &shapes->rt[n->out[0]], *w = &shapes->rt[n->in[1]], *x = &shapes->rt[n->in[0]];
-  int64_t macs = 0;
-  if (!strcmp(n->op_type, "Conv")) {
-    /* per output element: (C_in / group) * kernel = W's elements per output channel */
-    macs = w->rank > 0 && w->dims[0] > 0 ? c8_numel(y) * (c8_numel(w) / w->dims[0]) : 0;
-  } else if (!strcmp(n->op_type, "ConvTranspose")) {
-    macs = c8_numel(x) * (w->rank > 0 && w->dims[0] > 0 ? c8_numel(w) / w->dims[0] : 0);
-  } else {
-    /* Gemm/MatMul: output elements times the reduced dimension (A's last, or first when transA) */
-    int64_t k = x->rank > 0 ? x->dims[x->rank - 1] : 1;
-    if (!strcmp(n->op_type, "Gemm") && c8_attr_int(n, "transA", 0) && x->rank == 2) k = x->dims[0];
-    macs = c8_numel(y) * k;
-  }
-  return macs / batch;
+  return d->macs(n, x, w, y) / batch;
 }
 
 void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes) {

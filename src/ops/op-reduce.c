@@ -321,7 +321,9 @@ static c8_status reduce_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   static c8_status SYM##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
     return reduce_prepare_op(k, in, n_in, out, n_out, OP);                                                         \
   }                                                                                                                \
-  const c8_op_def c8_op_##SYM = {.name = NAME, .domain = "", .prepare = SYM##_prepare, .run = reduce_run};
+  const c8_op_def c8_op_##SYM = {.name = NAME, .domain = "", .prepare = SYM##_prepare, .run = reduce_run, \
+                                 .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED,                            \
+                                 .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
 
 REDUCE_OP(reducesum, R_SUM, "ReduceSum")
 REDUCE_OP(reducemean, R_MEAN, "ReduceMean")
@@ -497,5 +499,9 @@ static c8_status arg_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_argmax = {.name = "ArgMax", .domain = "", .prepare = argmax_prepare, .run = arg_run};
-const c8_op_def c8_op_argmin = {.name = "ArgMin", .domain = "", .prepare = argmin_prepare, .run = arg_run};
+const c8_op_def c8_op_argmax = {
+    .name = "ArgMax", .domain = "", .prepare = argmax_prepare, .run = arg_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_argmin = {
+    .name = "ArgMin", .domain = "", .prepare = argmin_prepare, .run = arg_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};

@@ -584,5 +584,35 @@ static c8_status resize_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   return run_interp(s, in[0], out[0], scratch);
 }
 
-const c8_op_def c8_op_resize = {.name = "Resize", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy};
-const c8_op_def c8_op_upsample = {.name = "Upsample", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy};
+/* Batch splitting: a scale on the batch axis must be exactly 1, or linear modes would blend neighbouring
+   samples (with sizes, the output keeps the batch, so the scale is 1). */
+static bool scales_keep_batch(const c8_batch_query *q, const c8_tensor *scales, bool upsample) {
+  if (q->ax < 0) return false;
+  if (!strcmp(c8_attr_string(q->node, "coordinate_transformation_mode", "half_pixel"), "tf_crop_and_resize"))
+    return false;
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  if (!scales || c8_numel(scales) == 0) {
+    if (!upsample) return q->out[0]->dims[q->ax] == q->in[0]->dims[q->ax];
+    int k;
+    const float *a = c8_attr_floats(q->node, "scales", &k);
+    return a && k == rank && a[q->ax] == 1.0f;
+  }
+  return scales->data && scales->dtype == CALIB8_FLOAT && c8_numel(scales) == rank &&
+         ((const float *)scales->data)[q->ax] == 1.0f;
+}
+static bool resize_batch(const c8_batch_query *q) {
+  const c8_tensor *scales = q->opset >= 11 ? (q->n_in > 2 ? q->in[2] : NULL) : (q->n_in > 1 ? q->in[1] : NULL);
+  return scales_keep_batch(q, scales, false);
+}
+static bool upsample_batch(const c8_batch_query *q) {
+  return scales_keep_batch(q, q->n_in > 1 ? q->in[1] : NULL, true);
+}
+
+const c8_op_def c8_op_resize = {
+    .name = "Resize", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = resize_batch,
+    .batch_shape_inputs = 1u << 3, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_upsample = {
+    .name = "Upsample", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = upsample_batch,
+    .fuse = C8_FUSE_NONE};

@@ -182,11 +182,22 @@ static c8_status softmax_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   return CALIB8_OK;
 }
 
+/* Batch splitting: Softmax normalizes along `axis`, or before opset 13 over every axis from `axis` on; samples
+   stay apart when the batch is elsewhere (before those axes). */
+static bool softmax_batch(const c8_batch_query *q) {
+  if (q->ax < 0) return false;
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  int64_t axis = c8_wrap_axis(c8_attr_int(q->node, "axis", q->opset < 13 ? 1 : -1), rank);
+  return q->opset < 13 ? q->ax < axis : q->ax != axis;
+}
+
 #define SOFTMAX_OP(Name, sym, mode)                                                                            \
   static c8_status sym##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
     return softmax_prepare_mode(k, in, n_in, out, n_out, mode);                                                 \
   }                                                                                                            \
-  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = softmax_run};
+  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = softmax_run, \
+                                 .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK,  \
+                                 .batch_check = softmax_batch, .fuse = C8_FUSE_NONE};
 
 SOFTMAX_OP(Softmax, softmax, SOFTMAX)
 SOFTMAX_OP(LogSoftmax, log_softmax, LOG_SOFTMAX)

@@ -3,9 +3,7 @@
 
 #include <string.h>
 
-#include "evaluate/score.h"
 #include "cli.h"
-#include "evaluate/detection.h"
 
 int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cli_quant_common *c) {
   const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
@@ -31,7 +29,7 @@ int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cl
     c->metric = v;
   } else if (!strcmp(o, "--decode")) {
     NEED("yolov5, yolov8 or boxes");
-    if (w->check_now && c8_decode_parse(v) < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", v), 2;
+    if (w->check_now && calib8_decode_parse(v) < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", v), 2;
     c->decode = v;
   } else if (!strcmp(o, "--batch")) {
     NEED("a batch size");

@@ -12,9 +12,6 @@
 #include "calib8/calib8.h"
 #include "cli-quant-options.h"
 #include "cli.h"
-/* TEMPORARY: --test scores through the internal scorer until calib8_evaluator (include/calib8/evaluate.h)
-   lands in main; then this include goes and the test part uses calib8_evaluator_create/calib8_evaluate. */
-#include "evaluate/score.h"
 
 static const char *usage_text =
     "usage: calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx\n"
@@ -122,37 +119,40 @@ typedef struct test_result {
   double fp_prob, q_prob;
 } test_result;
 
-/* TEMPORARY (see the include above): the internal scorer. */
 static calib8_status test_scores(const quantize_args *a, const calib8_model *m, calib8_session *s,
                                  const calib8_qplan *plan, const calib8_session_options *so, test_result *r) {
   bool classify = !strcmp(a->c.metric, "top1") || !strcmp(a->c.metric, "top5");
-  c8_preprocess pp;
-  bool has_pp;
-  calib8_status st = c8_preprocess_from(a->c.pp_text, a->c.template_name, &pp, &has_pp);
-  if (st) return st;
-  calib8_session *qs = NULL, *ref = NULL;
-  if ((st = calib8_qplan_session(plan, so, &qs))) return st;
-  c8_scorer sc;
-  calib8_metric mt = (calib8_metric)calib8_metric_parse(a->c.metric);
-  /* class labels are checked against the whole test set, --test-limit or not: the scorer checks them only
-     when it is given no limit, so the limit is set after */
-  if ((st = c8_scorer_init(&sc, mt, m, a->c.test, has_pp ? &pp : NULL, a->c.labels, a->c.batch,
-                            classify ? 0 : a->c.test_limit))) {
-    c8_scorer_free(&sc);
-    calib8_session_destroy(qs);
-    return st;
+  calib8_eval_options eo = calib8_eval_options_default();
+  eo.metric = (calib8_metric)calib8_metric_parse(a->c.metric);
+  eo.labels = a->c.labels;
+  eo.decode = a->c.decode ? calib8_decode_parse(a->c.decode) : eo.decode;
+  eo.data.preprocess = a->c.pp_text;
+  eo.data.template_name = a->c.template_name;
+  eo.data.batch = a->c.batch;
+  eo.threads = so->threads;
+  calib8_evaluator *ev = NULL;
+  calib8_session *qs = NULL;
+  calib8_eval_result fr, qr;
+  calib8_status st;
+  /* class labels are checked against the whole test set, --test-limit or not: an evaluator checks them only
+     when it is given no limit, so one without the limit checks them first */
+  if (classify && a->c.test_limit) {
+    if ((st = calib8_evaluator_create(m, a->c.test, &eo, &ev))) return st;
+    calib8_evaluator_destroy(ev);
+    ev = NULL;
   }
-  sc.limit = a->c.test_limit;
-  sc.det_opts.decode = a->c.decode ? (c8_decode_kind)c8_decode_parse(a->c.decode) : C8_DECODE_YOLOV5;
-  if (mt == CALIB8_METRIC_SIMILARITY && !(st = calib8_session_create(m, so, &ref))) sc.reference = ref;
-  if (!st && mt == CALIB8_METRIC_SIMILARITY) r->fp32 = 1.0;
-  else if (!st) st = c8_score(&sc, s, &r->fp32, &r->count);
-  r->fp_cls = sc.first_class, r->fp_prob = sc.first_prob;
-  if (!st) st = c8_score(&sc, qs, &r->int8, &r->count);
-  r->q_cls = sc.first_class, r->q_prob = sc.first_prob;
-  c8_scorer_free(&sc);
-  calib8_session_destroy(ref);
+  eo.data.limit = a->c.test_limit;
+  if ((st = calib8_evaluator_create(m, a->c.test, &eo, &ev))) return st;
+  if ((st = calib8_qplan_session(plan, so, &qs))) goto out;
+  /* similarity's reference is the FP32 model itself: its own score is 1 */
+  if (eo.metric == CALIB8_METRIC_SIMILARITY) r->fp32 = 1.0;
+  else if ((st = calib8_evaluate(ev, s, &fr))) goto out;
+  else r->fp32 = fr.score, r->count = fr.count, r->fp_cls = fr.first_class, r->fp_prob = fr.first_prob;
+  if ((st = calib8_evaluate(ev, qs, &qr))) goto out;
+  r->int8 = qr.score, r->count = qr.count, r->q_cls = qr.first_class, r->q_prob = qr.first_prob;
+out:
   calib8_session_destroy(qs);
+  calib8_evaluator_destroy(ev);
   return st;
 }
 

@@ -33,9 +33,7 @@ typedef struct cli_progress {
 void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total);
 void cli_progress_finish(cli_progress *p); /* clears the bar when one was drawn */
 
-/* Temporary shims while the commands move onto the public API. */
-struct c8_preprocess;
-bool cli_parse_preprocess(const char *text, const char *template_name, struct c8_preprocess *pp, bool *has);
+/* Checks with calib8_model_check_same_inputs; prints "calib8: CMD: <message>" and returns 1 when they differ. */
 int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b,
                           const char *pb);
 

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "core/cpu.h"
+#include "core/alloc.h"
 #include "core/tensor.h"
 #include "graph/graph.h"
 #include "ops/op.h"
@@ -52,11 +53,11 @@ static int run_case(const shape *s, int isa, bool reference, c8_tensor *y) {
   int k = c8_graph_add_node(g, "conv", op, qconv ? "com.calib8" : "", n_in, ins, 1, &outv);
   c8_node *node = &g->nodes[k];
   c8_attr *a = c8_node_add_attr(node, "strides", C8_ATTR_INTS);
-  a->n = 2, a->ints = malloc(2 * sizeof(int64_t)), a->ints[0] = a->ints[1] = s->stride;
+  a->n = 2, a->ints = c8_malloc(2 * sizeof(int64_t)), a->ints[0] = a->ints[1] = s->stride;
   a = c8_node_add_attr(node, "dilations", C8_ATTR_INTS);
-  a->n = 2, a->ints = malloc(2 * sizeof(int64_t)), a->ints[0] = a->ints[1] = s->dil;
+  a->n = 2, a->ints = c8_malloc(2 * sizeof(int64_t)), a->ints[0] = a->ints[1] = s->dil;
   a = c8_node_add_attr(node, "pads", C8_ATTR_INTS);
-  a->n = 4, a->ints = malloc(4 * sizeof(int64_t));
+  a->n = 4, a->ints = c8_malloc(4 * sizeof(int64_t));
   for (int i = 0; i < 4; i++) a->ints[i] = s->pad + (i == 3);
   c8_node_add_attr(node, "group", C8_ATTR_INT)->i = s->groups;
   if (!isnan(s->act_min)) c8_node_add_attr(node, "act_min", C8_ATTR_FLOAT)->f = s->act_min;

@@ -37,6 +37,10 @@ typedef enum calib8_method {
 int calib8_method_parse(const char *name);
 const char *calib8_method_name(calib8_method method);
 
+/* The calibration sample cap front ends apply when the user gives none: the calibration guides of the tools calib8
+ * replaces advise 100-500 samples, and statistics change little beyond; a larger set only costs time. */
+#define CALIB8_DEFAULT_CALIBRATION_SAMPLES 500
+
 typedef struct calib8_calibration calib8_calibration;
 
 typedef struct calib8_calibration_options {

@@ -85,6 +85,8 @@ calib8_status calib8_dataset_next(calib8_dataset *ds, calib8_batch *out);
 calib8_status calib8_dataset_rewind(calib8_dataset *ds);
 /* Samples known ahead (after the limit), or -1 when only the end tells. */
 int64_t calib8_dataset_count(const calib8_dataset *ds);
+/* Samples the sources hold, whatever the limit (-1 when only the end tells). */
+int64_t calib8_dataset_available(const calib8_dataset *ds);
 /* The first source's spec as given ("calib/images"), or "(caller's batches)". */
 const char *calib8_dataset_spec(const calib8_dataset *ds);
 void calib8_dataset_close(calib8_dataset *ds);
@@ -120,6 +122,13 @@ calib8_status calib8_preprocess_check(const calib8_model *model, const char *use
 calib8_status calib8_npy_read(const char *path, calib8_tensor *out);
 /* Writes a tensor as .npy, whole or not at all (temporary file, then rename). */
 calib8_status calib8_npy_write(const char *path, const calib8_tensor *t);
+/* Groups the files this thread writes with calib8_npy_write (and every other calib8 writer) until commit: each is
+ * written to a temporary beside its target, and commit renames them all, so a failure part way leaves every
+ * earlier file as it was (abort removes the temporaries). Groups do not nest (CALIB8_INTERNAL). */
+calib8_status calib8_write_group_begin(void);
+calib8_status calib8_write_group_commit(void);
+void calib8_write_group_abort(void);
+
 /* Frees the data of a tensor calib8 allocated (calib8_npy_read); sets t->data to NULL. */
 void calib8_tensor_free(calib8_tensor *t);
 

@@ -132,6 +132,14 @@ int64_t calib8_dataset_count(const calib8_dataset *ds) {
   return n;
 }
 
+int64_t calib8_dataset_available(const calib8_dataset *ds) {
+  return !ds || ds->source.next ? -1 : ds->feed.count;
+}
+
+calib8_status calib8_write_group_begin(void) { return c8_file_set_begin(); }
+calib8_status calib8_write_group_commit(void) { return c8_file_set_commit(); }
+void calib8_write_group_abort(void) { c8_file_set_abort(); }
+
 const char *calib8_dataset_spec(const calib8_dataset *ds) {
   if (!ds) return "";
   return ds->source.next ? "(caller's batches)" : ds->specs[0];

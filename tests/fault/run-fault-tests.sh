@@ -250,6 +250,18 @@ expect_error "std_value=1e-44 makes every input infinite" "non-finite" -- \
   quantize "$LENET" --calib "$REPO/examples/fmnist" -p 'mean_value=72.94,std_value=1e-44' --limit 4 -o "$OUT/q.onnx"
 expect_error "scale=0 maps every pixel to one value" "scale=0" -- \
   quantize "$LENET" --calib "$REPO/examples/fmnist" -p 'scale=0' -o "$OUT/q.onnx"
+expect_error "outputs 'y/1' and 'y_1' map to one file name (the second overwrote the first)" "'y/1'" "'y_1'" "y_1.npy" -- \
+  run r15_colliding_outputs.onnx -i x.npy -o "$WORK/collide"
+if [ -n "$(ls "$WORK/collide" 2>/dev/null)" ]; then fail "colliding outputs write nothing" "$(ls "$WORK/collide")"; else
+  pass "colliding outputs write nothing"; fi
+# the rollback must not delete the user's earlier outputs: an older model and table stay when the JSON cannot be written
+mkdir -p "$WORK/old" && echo "older model" >"$WORK/old/q.onnx" && echo "older table" >"$WORK/old/t.table"
+expect_error "an unwritable --json leaves the earlier outputs as they were" "json" -- \
+  quantize "$LENET" --calib "$REPO/examples/fmnist" -p "$PPL" --limit 8 -o "$WORK/old/q.onnx" --table "$WORK/old/t.table" \
+  --json /proc/c8-cannot.json
+if [ "$(cat "$WORK/old/q.onnx")" = "older model" ] && [ "$(cat "$WORK/old/t.table")" = "older table" ] &&
+  [ "$(ls -A "$WORK/old" | wc -l)" = 2 ]; then pass "earlier outputs intact, no temporaries"; else
+  fail "earlier outputs intact, no temporaries" "$(ls -A "$WORK/old")"; fi
 if ls "$OUT" 2>/dev/null | grep -q 'q.onnx'; then fail "failed quantizations leave no model" "$(ls "$OUT")"; else
   pass "failed quantizations leave no model"; fi
 

@@ -25,6 +25,16 @@ check "qtable: an unknown mode names the line and the mode" sh -c "echo \"$out\"
 printf '# comment\n\n/nowhere F32\n' >$A/bad-name.qtable
 out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/x.onnx --qtable $A/bad-name.qtable 2>&1)
 check "qtable: an unknown name names the line and the name" sh -c "echo \"$out\" | grep -q \"line 3: .*'/nowhere'\""
+# --- a default calibration cap (the calibration guides advise 100-500 samples), stated, and --limit changes it ---
+if have_python; then
+  $PY -c "import numpy as np; np.save('$A/many.npy', np.random.default_rng(0).normal(size=(600, 1, 28, 28)).astype(np.float32))"
+  out=$($Q $LENET --calib $A/many.npy -o $A/cap.onnx 2>&1)
+  check "600 samples: the default cap calibrates on 500 and says so" sh -c \
+    "echo \"$out\" | grep -q 'first 500 of 600 samples' && echo \"$out\" | grep -q 'calibrated on 500 samples'"
+  out=$($Q $LENET --calib $A/many.npy --limit 600 -o $A/cap.onnx 2>&1)
+  check "--limit 600 calibrates on all 600, silently" sh -c \
+    "echo \"$out\" | grep -q 'calibrated on 600 samples' && ! echo \"$out\" | grep -q 'default cap'"
+fi
 # --- NNTC's --fpfwd_outputs / --fpfwd_inputs: the named layer is included; a precision option that changes
 #     nothing is an error naming the option and the name ---
 if $Q $LENET --calib $EX -p $PP_LENET -q -o $A/fi.onnx --fpfwd-inputs /c2/Conv --write-qtable $A/fi.qt >$A/log 2>&1; then

@@ -42,3 +42,10 @@ int cli_preprocess_check(const calib8_model *m, const char *user_npy, const char
   calib8_free(report);
   return 0;
 }
+
+void cli_note_calibration_cap(const calib8_dataset *ds, int limit) {
+  int64_t n = calib8_dataset_available(ds);
+  if (!limit && n > CALIB8_DEFAULT_CALIBRATION_SAMPLES)
+    printf("calibrating on the first %d of %lld samples (the default cap; --limit N changes it)\n",
+           CALIB8_DEFAULT_CALIBRATION_SAMPLES, (long long)n);
+}

@@ -33,6 +33,8 @@ typedef struct cli_progress {
 void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total);
 void cli_progress_finish(cli_progress *p); /* clears the bar when one was drawn */
 
+/* Says so on stdout when the default calibration cap (no --limit) leaves samples of ds out. */
+void cli_note_calibration_cap(const calib8_dataset *ds, int limit);
 /* Checks with calib8_model_check_same_inputs; prints "calib8: CMD: <message>" and returns 1 when they differ. */
 int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b,
                           const char *pb);

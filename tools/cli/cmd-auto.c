@@ -146,8 +146,10 @@ static calib8_status open_inputs(const auto_args *a, const char *test, int64_t t
   d.preprocess = a->c.pp_text;
   d.template_name = a->c.template_name;
   d.batch = a->c.batch;
-  d.limit = a->c.limit;
-  return calib8_dataset_open(*m, a->c.n_calib, a->c.calib, &d, calib);
+  d.limit = a->c.limit ? a->c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES;
+  if ((st = calib8_dataset_open(*m, a->c.n_calib, a->c.calib, &d, calib))) return st;
+  cli_note_calibration_cap(*calib, a->c.limit);
+  return CALIB8_OK;
 }
 
 int cmd_auto(int argc, char **argv) {

@@ -195,8 +195,10 @@ int cmd_quantize(int argc, char **argv) {
   }
 
   /* 1. calibration: one streaming pass */
-  calib8_dataset_options dopt = {a.c.pp_text, a.c.template_name, a.c.batch, a.c.limit};
+  calib8_dataset_options dopt = {a.c.pp_text, a.c.template_name, a.c.batch,
+                                 a.c.limit ? a.c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES};
   if ((st = calib8_dataset_open(m, a.c.n_calib, a.c.calib, &dopt, &ds))) goto fail_status;
+  cli_note_calibration_cap(ds, a.c.limit);
   calib8_calibration_options copt = {.channel_means = a.q.bias_correction};
   if ((st = calib8_calibration_create(s, &copt, &cal))) goto fail_status;
   cli_progress bar = {.quiet = a.c.quiet};

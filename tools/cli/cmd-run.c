@@ -134,7 +134,24 @@ int cmd_run(int argc, char **argv) {
       goto out;
     }
   }
-  for (int o = 0; o < calib8_session_output_count(s); o++) {
+  /* two outputs whose names map to one file name ("y/1", "y_1") would overwrite each other */
+  int n_out = calib8_session_output_count(s);
+  for (int o = 0; o < n_out; o++)
+    for (int p = 0; p < o; p++) {
+      char a[1024], b[1024];
+      sanitize(calib8_session_output_name(s, o), a, sizeof a);
+      sanitize(calib8_session_output_name(s, p), b, sizeof b);
+      if (!strcmp(a, b)) {
+        rc = cli_fail("outputs '%s' and '%s' both map to the file name '%s.npy'; rename one in the model",
+                      calib8_session_output_name(s, p), calib8_session_output_name(s, o), a);
+        goto out;
+      }
+    }
+  if ((st = calib8_write_group_begin())) { /* every output file, or none */
+    rc = cli_fail_status(st);
+    goto out;
+  }
+  for (int o = 0; o < n_out; o++) {
     calib8_tensor t;
     char fname[1024], path[4096];
     calib8_session_output(s, o, &t);
@@ -142,6 +159,7 @@ int cmd_run(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/%s.npy", outdir, fname);
     st = calib8_npy_write(path, &t);
     if (st) {
+      calib8_write_group_abort();
       rc = cli_fail_status(st);
       goto out;
     }
@@ -149,6 +167,10 @@ int cmd_run(int argc, char **argv) {
     printf("[");
     for (int d = 0; d < t.rank; d++) printf(d ? ",%lld" : "%lld", (long long)t.dims[d]);
     printf("] -> %s\n", path);
+  }
+  if ((st = calib8_write_group_commit())) {
+    rc = cli_fail_status(st);
+    goto out;
   }
   if (calib8_session_sub_batch(s) > 0)
     printf("ran as %lld sub-batches of %d over the threads\n",

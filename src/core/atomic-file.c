@@ -128,6 +128,9 @@ static _Thread_local struct {
   int n, cap;
 } set;
 
+static _Thread_local int fault_countdown;
+void c8_file_fault_inject(int n) { fault_countdown = n; }
+
 /* Writes the temporary of `path`; *tmp_out is allocated. */
 static c8_status write_temp(const char *path, const void *bytes, size_t len, char **tmp_out, int *slot_out) {
   char dir[PATH_MAX];
@@ -156,6 +159,12 @@ static c8_status write_temp(const char *path, const void *bytes, size_t len, cha
   const char *p = bytes;
   size_t left = len;
   bool ok = true;
+  if (fault_countdown > 0 && --fault_countdown == 0) { /* c8_file_fault_inject: half the bytes, then ENOSPC */
+    if (write(fd, p, len / 2) < 0) { /* the failure below is the point */ }
+    ok = false;
+    left = 0;
+    errno = ENOSPC;
+  }
   while (ok && left) {
     ssize_t w = write(fd, p, left);
     if (w < 0 && errno == EINTR) continue;

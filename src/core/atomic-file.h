@@ -26,4 +26,8 @@ c8_status c8_file_set_commit(void);
 /* Removes the set's temporaries; the targets are untouched. No-op without a set. */
 void c8_file_set_abort(void);
 
+/* Test hook: the n-th temporary written from now on (1-based) fails as a full disk would (ENOSPC), after half of
+ * its bytes; 0 turns it off. The crash-during-write tests sweep n over every output of a run. */
+void c8_file_fault_inject(int n);
+
 #endif

@@ -262,6 +262,15 @@ expect_error "an unwritable --json leaves the earlier outputs as they were" "jso
 if [ "$(cat "$WORK/old/q.onnx")" = "older model" ] && [ "$(cat "$WORK/old/t.table")" = "older table" ] &&
   [ "$(ls -A "$WORK/old" | wc -l)" = 2 ]; then pass "earlier outputs intact, no temporaries"; else
   fail "earlier outputs intact, no temporaries" "$(ls -A "$WORK/old")"; fi
+# the file size limit (ulimit -f): an error, not death by SIGXFSZ, and the earlier outputs stay
+echo "older model" >"$WORK/old/q.onnx"
+(cd "$FIX" && ulimit -f 8 && "$CALIB8" quantize "$LENET" --calib "$REPO/examples/fmnist" -p "$PPL" --limit 8 \
+  -o "$WORK/old/q.onnx" --table "$WORK/old/t.table") >"$WORK/stdout" 2>"$WORK/stderr"
+rc=$?
+if [ $rc -ge 1 ] && [ $rc -le 125 ] && [ "$(cat "$WORK/old/q.onnx")" = "older model" ] &&
+  [ "$(cat "$WORK/old/t.table")" = "older table" ] && [ "$(ls -A "$WORK/old" | wc -l)" = 2 ] &&
+  [ "$(wc -l <"$WORK/stderr")" = 1 ]; then pass "ulimit -f: one-line error (rc $rc), earlier outputs intact"; else
+  fail "ulimit -f" "rc $rc, $(head -c 200 "$WORK/stderr"), left: $(ls -A "$WORK/old")"; fi
 if ls "$OUT" 2>/dev/null | grep -q 'q.onnx'; then fail "failed quantizations leave no model" "$(ls "$OUT")"; else
   pass "failed quantizations leave no model"; fi
 

@@ -30,12 +30,16 @@ typedef enum calib8_method {
   CALIB8_METHOD_PERCENTILE,/* the given percentile of |x| (99.99 by default) */
   CALIB8_METHOD_MSE,       /* least expected squared error */
   CALIB8_METHOD_ACIQ,      /* Banner et al.'s analytical clipping */
+  CALIB8_METHOD_ADMM,      /* alternating least squares of scale and codes (NNTC's th_method ADMM) */
   CALIB8_METHOD_COUNT
 } calib8_method;
 
-/* "max", "kl", "percentile", "mse", "aciq"; -1 when unknown. */
+/* "max", "kl", "percentile", "mse", "aciq", "admm", in any case; NNTC/TPU-MLIR's "PERCENTILE9999" is percentile
+ * at 99.99 (calib8_method_parse_percentile gives the percentile a name spells); -1 when unknown. */
 int calib8_method_parse(const char *name);
 const char *calib8_method_name(calib8_method method);
+/* The percentile a method name spells ("PERCENTILE9999": 99.99), or 0 when it spells none. */
+double calib8_method_parse_percentile(const char *name);
 
 /* The calibration sample cap front ends apply when the user gives none: the calibration guides of the tools calib8
  * replaces advise 100-500 samples, and statistics change little beyond; a larger set only costs time. */

@@ -15,6 +15,10 @@ _Static_assert((int)CALIB8_METHOD_MAX == (int)C8_THRESHOLD_MAX && (int)CALIB8_ME
                "calib8_method and c8_threshold_method must agree");
 
 int calib8_method_parse(const char *name) { return c8_threshold_method_parse(name); }
+double calib8_method_parse_percentile(const char *name) {
+  double p = 0;
+  return c8_threshold_method_parse_ex(name, &p) == C8_THRESHOLD_PERCENTILE ? p : 0;
+}
 const char *calib8_method_name(calib8_method method) { return c8_threshold_method_name((c8_threshold_method)method); }
 
 calib8_status calib8_calibration_create(calib8_session *session, const calib8_calibration_options *options,

@@ -17,7 +17,7 @@ int *c8_choose_methods(const c8_calibration *c) {
     if (!h || !h->count) continue;
     o.levels = h->min >= 0 ? 255 : 127; /* a never-negative tensor uses all 256 steps on [0, T] */
     double best = INFINITY;
-    for (int m = 0; m < C8_THRESHOLD_COUNT; m++) {
+    for (int m = 0; m < C8_THRESHOLD_SEARCHED; m++) {
       double t = c8_threshold_compute((c8_threshold_method)m, h, &o);
       double e = c8_threshold_error(h, t, o.levels);
       if (e < best) best = e, vm[v] = m;

@@ -521,7 +521,7 @@ c8_status c8_search_rank_layers(c8_search *S, c8_threshold_method method, bool a
   unsigned char *set = c8_calloc((size_t)g->n_nodes + 1, 1);
   if (!set) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   for (int i = 0; i < g->n_nodes; i++) total += c8_op_is_int8_compute(g->nodes[i].op_type);
-  total *= all_methods ? C8_THRESHOLD_COUNT : 1;
+  total *= all_methods ? C8_THRESHOLD_SEARCHED : 1;
   c8_status st = CALIB8_OK;
   for (int i = 0; i < g->n_nodes && !st; i++) {
     if (!c8_op_is_int8_compute(g->nodes[i].op_type)) continue;
@@ -529,11 +529,11 @@ c8_status c8_search_rank_layers(c8_search *S, c8_threshold_method method, bool a
     out[n].node = i;
     out[n].loss = INFINITY;
     out[n].best_method = method;
-    for (int m = 0; m < C8_THRESHOLD_COUNT && !st; m++) {
+    for (int m = 0; m < C8_THRESHOLD_SEARCHED && !st; m++) {
       if (!all_methods && m != (int)method) continue;
       if (cancelled(S)) {
         st = c8_error(CALIB8_CANCELLED, "the sensitivity ranking was cancelled after %d of %d layers", n,
-                      total / (all_methods ? C8_THRESHOLD_COUNT : 1));
+                      total / (all_methods ? C8_THRESHOLD_SEARCHED : 1));
         break;
       }
       c8_strategy stg = {.method = (c8_threshold_method)m, .gran = C8_GRAN_PER_CHANNEL, .fp32 = set};

@@ -4,7 +4,7 @@
 
 #include "threshold/threshold.h"
 
-static const char *const names[C8_THRESHOLD_COUNT] = {"max", "kl", "percentile", "mse", "aciq"};
+static const char *const names[C8_THRESHOLD_COUNT] = {"max", "kl", "percentile", "mse", "aciq", "admm"};
 
 c8_threshold_options c8_threshold_options_default(void) {
   c8_threshold_options o = {.percentile = 99.99, .levels = 127};
@@ -15,11 +15,25 @@ const char *c8_threshold_method_name(c8_threshold_method m) {
   return m >= 0 && m < C8_THRESHOLD_COUNT ? names[m] : "unknown";
 }
 
-int c8_threshold_method_parse(const char *name) {
+int c8_threshold_method_parse_ex(const char *name, double *percentile) {
   for (int i = 0; i < C8_THRESHOLD_COUNT; i++)
     if (name && strcasecmp(name, names[i]) == 0) return i;
+  /* NNTC/TPU-MLIR spell the percentile into the name: PERCENTILE9999 is the 99.99th */
+  if (name && !strncasecmp(name, "percentile", 10) && name[10]) {
+    const char *d = name + 10;
+    int n = 0;
+    double v = 0;
+    for (; d[n] >= '0' && d[n] <= '9'; n++) v = v * 10 + (d[n] - '0');
+    if (d[n] || n < 2 || n > 8) return -1;
+    v /= pow(10, n - 2); /* 9999 -> 99.99, 999 -> 99.9, 99 -> 99 */
+    if (!(v > 0 && v <= 100)) return -1;
+    if (percentile) *percentile = v;
+    return C8_THRESHOLD_PERCENTILE;
+  }
   return -1;
 }
+
+int c8_threshold_method_parse(const char *name) { return c8_threshold_method_parse_ex(name, NULL); }
 
 double c8_threshold_max(const c8_histogram *h) {
   if (h->count == 0) return 0.0;
@@ -51,6 +65,7 @@ double c8_threshold_compute(c8_threshold_method m, const c8_histogram *h, const 
     case C8_THRESHOLD_PERCENTILE: t = c8_threshold_percentile(h, o->percentile); break;
     case C8_THRESHOLD_MSE: t = c8_threshold_mse(h, o->levels); break;
     case C8_THRESHOLD_ACIQ: t = c8_threshold_aciq(h); break;
+    case C8_THRESHOLD_ADMM: t = c8_threshold_admm(h, o->levels); break;
     default: t = mx; break;
   }
   return t > mx ? mx : t;

@@ -11,8 +11,12 @@ typedef enum c8_threshold_method {
   C8_THRESHOLD_PERCENTILE,
   C8_THRESHOLD_MSE,
   C8_THRESHOLD_ACIQ,
+  C8_THRESHOLD_ADMM,
   C8_THRESHOLD_COUNT
 } c8_threshold_method;
+/* The methods the automatic search and the per-tensor method choice compare (MAX to ACIQ): ADMM is chosen by name
+ * only, so that searches and their results stay what they were. */
+#define C8_THRESHOLD_SEARCHED C8_THRESHOLD_ADMM
 
 typedef struct c8_threshold_options {
   double percentile; /* for PERCENTILE, in (0, 100]; default 99.99 */
@@ -21,8 +25,11 @@ typedef struct c8_threshold_options {
 
 c8_threshold_options c8_threshold_options_default(void);
 const char *c8_threshold_method_name(c8_threshold_method m);
-/* Parses "max", "kl", "percentile", "mse", "aciq" (any case); returns -1 when unknown. */
+/* Parses "max", "kl", "percentile", "mse", "aciq", "admm" in any case, and NNTC/TPU-MLIR's "PERCENTILE9999"
+ * (percentile at 99.99, which *percentile receives when not NULL; c8_threshold_method_parse ignores it);
+ * returns -1 when unknown. */
 int c8_threshold_method_parse(const char *name);
+int c8_threshold_method_parse_ex(const char *name, double *percentile);
 
 /* The threshold for one tensor; 0 when the tensor was all zeros (or never observed).
  * Never larger than max|x|. */
@@ -33,6 +40,7 @@ double c8_threshold_kl(const c8_histogram *h, int levels);
 double c8_threshold_percentile(const c8_histogram *h, double percentile);
 double c8_threshold_mse(const c8_histogram *h, int levels);
 double c8_threshold_aciq(const c8_histogram *h);
+double c8_threshold_admm(const c8_histogram *h, int levels);
 /* Expected squared error of symmetric quantization with threshold t over the histogram
  * (bin centres stand for their values). Used by MSE and by per-tensor method selection. */
 double c8_threshold_error(const c8_histogram *h, double t, int levels);

@@ -25,6 +25,19 @@ check "qtable: an unknown mode names the line and the mode" sh -c "echo \"$out\"
 printf '# comment\n\n/nowhere F32\n' >$A/bad-name.qtable
 out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/x.onnx --qtable $A/bad-name.qtable 2>&1)
 check "qtable: an unknown name names the line and the name" sh -c "echo \"$out\" | grep -q \"line 3: .*'/nowhere'\""
+# --- NNTC/TPU-MLIR method names, any case: MAX, KL, PERCENTILE9999 (percentile at 99.99), ADMM (an activation
+#     method: alternating least squares of scale and codes) ---
+for m in ADMM PERCENTILE9999 Kl max; do
+  if $Q $LENET --calib $EX -p $PP_LENET -q -o $A/m.onnx --json $A/m.json --method $m >$A/log 2>&1; then ok "--method $m"
+  else bad "--method $m: $(cat $A/log)"; fi
+  case $m in
+    ADMM) check "ADMM is recorded" sh -c "grep -q '\"method\":.*\"admm\"' $A/m.json" ;;
+    PERCENTILE9999) check "PERCENTILE9999 is percentile at 99.99" sh -c \
+      "grep -q '\"method\":.*\"percentile\"' $A/m.json && grep -q '\"percentile\":.*99.99' $A/m.json" ;;
+  esac
+done
+out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/x.onnx --method PERCENTILE0 2>&1)
+check "--method PERCENTILE0 is refused" sh -c "echo \"$out\" | grep -q \"method 'PERCENTILE0'\""
 # --- a default calibration cap (the calibration guides advise 100-500 samples), stated, and --limit changes it ---
 if have_python; then
   $PY -c "import numpy as np; np.save('$A/many.npy', np.random.default_rng(0).normal(size=(600, 1, 28, 28)).astype(np.float32))"

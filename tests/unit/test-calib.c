@@ -80,6 +80,23 @@ static void test_thresholds_gaussian(void) {
   double emse = c8_threshold_error(&a, tmse, 127);
   CHECK(emse <= c8_threshold_error(&a, tmax, 127));
   CHECK(emse <= c8_threshold_error(&a, tkl, 127) * 1.0000001);
+  /* ADMM: a fixed point of codes and scale; it clips the outlier, and its error is below MAX's (every step of the
+     alternation lowers it, from MAX's scale) and within a small factor of MSE's exhaustive optimum */
+  double tadmm = c8_threshold_compute(C8_THRESHOLD_ADMM, &a, &o);
+  fprintf(stderr, "  admm %.3f\n", tadmm);
+  CHECK(tadmm > 1.0 && tadmm < tmax);
+  double eadmm = c8_threshold_error(&a, tadmm, 127);
+  CHECK(eadmm < c8_threshold_error(&a, tmax, 127));
+  CHECK(eadmm >= emse * 0.9999999 && eadmm <= 4 * emse);
+  /* the names NNTC and TPU-MLIR users type */
+  double p = 0;
+  CHECK_EQ_INT(c8_threshold_method_parse("ADMM"), C8_THRESHOLD_ADMM);
+  CHECK_EQ_INT(c8_threshold_method_parse_ex("PERCENTILE9999", &p), C8_THRESHOLD_PERCENTILE);
+  CHECK_NEAR(p, 99.99, 1e-9);
+  CHECK_EQ_INT(c8_threshold_method_parse_ex("percentile999", &p), C8_THRESHOLD_PERCENTILE);
+  CHECK_NEAR(p, 99.9, 1e-9);
+  CHECK_EQ_INT(c8_threshold_method_parse("PERCENTILE0"), -1);
+  CHECK_EQ_INT(c8_threshold_method_parse("percentile99x"), -1);
 }
 
 static void test_all_zero(void) {

@@ -15,7 +15,7 @@
 
 static const char *usage_text =
     "usage: calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx\n"
-    "         [--preprocess STR | --template NAME] [--method kl|max|percentile|mse|aciq] [--percentile P]\n"
+    "         [--preprocess STR | --template NAME] [--method kl|max|percentile|mse|aciq|admm] [--percentile P]\n"
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
     "         [--fpfwd-outputs LAYER[,...]] [--fpfwd-inputs LAYER[,...]] (the named layers and all after / before them FP32)\n"
@@ -60,10 +60,13 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     if (taken) continue;
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(o, "--method")) {
-      CLI_NEED("kl, max, percentile, mse or aciq");
+      CLI_NEED("kl, max, percentile, mse, aciq or admm");
       int m = calib8_method_parse(v);
-      if (m < 0) return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq", v), 2;
+      if (m < 0)
+        return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq, admm (any case; PERCENTILE9999 "
+                        "is percentile at 99.99)", v), 2;
       a->q.method = (calib8_method)m;
+      if (calib8_method_parse_percentile(v) > 0) a->q.percentile = calib8_method_parse_percentile(v);
     } else if (!strcmp(o, "--percentile")) {
       CLI_NEED("a percentage");
       char *end;

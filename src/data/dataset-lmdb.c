@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <lmdb.h>
+#include <sys/stat.h>
 
 #include "data/dataset-impl.h"
 
@@ -46,6 +47,22 @@ c8_status c8_ds_lmdb_open(c8_dataset *ds, bool is_file) {
   ds->env = env;
   rc = mdb_env_open(env, ds->spec, MDB_RDONLY | MDB_NOLOCK | (is_file ? MDB_NOSUBDIR : 0), 0644);
   if (rc) return c8_error(CALIB8_INVALID_ARGUMENT, "cannot open LMDB '%s': %s", ds->spec, mdb_strerror(rc));
+  /* LMDB maps the file and trusts its page numbers: in a data.mdb cut short, records point past the end of the
+     file and reading them raises SIGBUS. Every page the environment uses must be in the file. */
+  MDB_envinfo info;
+  MDB_stat mst;
+  struct stat sb;
+  char mdb_path[4200];
+  snprintf(mdb_path, sizeof mdb_path, is_file ? "%s" : "%s/data.mdb", ds->spec);
+  if ((rc = mdb_env_info(env, &info)) || (rc = mdb_env_stat(env, &mst)))
+    return c8_error(CALIB8_IO, "cannot read LMDB '%s': %s", ds->spec, mdb_strerror(rc));
+  if (stat(mdb_path, &sb) != 0)
+    return c8_error(CALIB8_IO, "cannot read LMDB '%s': '%s' cannot be examined", ds->spec, mdb_path);
+  uint64_t need = ((uint64_t)info.me_last_pgno + 1) * mst.ms_psize;
+  if ((uint64_t)sb.st_size < need)
+    return c8_error(CALIB8_INVALID_ARGUMENT,
+                    "LMDB '%s' is truncated: '%s' holds %lld bytes but its pages reach %llu bytes", ds->spec, mdb_path,
+                    (long long)sb.st_size, (unsigned long long)need);
   MDB_txn *txn;
   if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)))
     return c8_error(CALIB8_IO, "cannot read LMDB '%s': %s", ds->spec, mdb_strerror(rc));

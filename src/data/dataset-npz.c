@@ -17,7 +17,7 @@ static c8_status entry_header(c8_dataset *ds, int i, const char *what) {
   if (st) return st;
   unsigned char *hb = c8_malloc(hl);
   if (!hb) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading %s", what);
-  memcpy(hb, pre, (size_t)got);
+  memcpy(hb, pre, (size_t)got < hl ? (size_t)got : hl);
   if ((size_t)got < hl) {
     zip_int64_t more = zip_fread(ds->zf[i], hb + got, hl - (size_t)got);
     if (more < 0 || (size_t)more != hl - (size_t)got) {

@@ -634,6 +634,11 @@ static c8_status open_file(c8_dataset *ds, int kind, const c8_preprocess *pp) {
       kind = SRC_IMAGES;
     else if (has_ext(ds->spec, ".mdb"))
       kind = SRC_LMDB;
+    else if (has_ext(ds->spec, ".npz") || has_ext(ds->spec, ".npy") || has_ext(ds->spec, ".zip"))
+      /* named as tensors but without their magic: say so, rather than read the bytes as a list of images */
+      return c8_error(CALIB8_INVALID_ARGUMENT, "dataset '%s' is not a valid %s file: it does not start with the %s",
+                      ds->spec, has_ext(ds->spec, ".npy") ? ".npy" : ".npz (zip)",
+                      has_ext(ds->spec, ".npy") ? "\\x93NUMPY magic string" : "zip signature PK\\3\\4");
     else {
       bool num;
       c8_status st = first_line_is_number(ds, &num);

@@ -27,7 +27,10 @@ static void on_error_exit(j_common_ptr cinfo) {
  * except a premature end of data: libjpeg would fill the missing rows with gray, and a half-gray
  * calibration image is worse than an error. */
 static void on_emit_message(j_common_ptr cinfo, int level) {
-  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) on_error_exit(cinfo);
+  /* JWRN_HIT_MARKER: the scan data stops at a marker (a file cut short, then closed with EOI) and libjpeg
+     fills the rest with gray, as with a premature end of file. */
+  if (level < 0 && (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER))
+    on_error_exit(cinfo);
 }
 
 typedef struct jpeg_job {
@@ -53,10 +56,16 @@ c8_status c8_jpeg_decode(const void *bytes, size_t len, const char *what, c8_ima
   jpeg_create_decompress(&job->cinfo);
   jpeg_mem_src(&job->cinfo, (const unsigned char *)bytes, (unsigned long)len);
   jpeg_read_header(&job->cinfo, TRUE);
-  /* Refuse absurd sizes before libjpeg allocates anything for them. */
+  /* Refuse absurd sizes before libjpeg allocates anything for them, and sizes the file cannot hold. */
   if ((int64_t)job->cinfo.image_width * job->cinfo.image_height > C8_IMAGE_MAX_PIXELS) {
     st = c8_error(CALIB8_INVALID_ARGUMENT, "image %s is %ux%u pixels, more than calib8 accepts (%lld)", what,
                   (unsigned)job->cinfo.image_width, (unsigned)job->cinfo.image_height, (long long)C8_IMAGE_MAX_PIXELS);
+    goto done;
+  }
+  if ((int64_t)job->cinfo.image_width * job->cinfo.image_height > c8_image_max_pixels_for(len, C8_JPEG_PIXELS_PER_BYTE)) {
+    st = c8_error(CALIB8_INVALID_ARGUMENT,
+                  "image %s declares %ux%u pixels, more than its %zu bytes of JPEG data can hold (truncated or corrupt)",
+                  what, (unsigned)job->cinfo.image_width, (unsigned)job->cinfo.image_height, len);
     goto done;
   }
   bool cmyk = false;

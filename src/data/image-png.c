@@ -59,6 +59,8 @@ c8_status c8_png_decode(const void *bytes, size_t len, const char *what, c8_imag
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   if (w == 0 || h == 0 || (int64_t)w * h > C8_IMAGE_MAX_PIXELS)
     png_error(png, "the image size is zero or larger than calib8 accepts");
+  if ((int64_t)w * h > c8_image_max_pixels_for(len, C8_PNG_PIXELS_PER_BYTE))
+    png_error(png, "the image declares more pixels than its bytes can hold (truncated or corrupt)");
   int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);

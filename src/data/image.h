@@ -17,6 +17,15 @@
 
 /* Images larger than this many pixels are refused (guards against absurd headers). */
 #define C8_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+/* The most pixels a compressed file of a given size can decode to, so that a 1 KB file declaring 16384 x 16384
+ * is refused before anything is allocated. JPEG: each 8x8 block of a component needs at least a DC code and an
+ * end-of-block code (2 bits), i.e. at most 256 pixels per byte; PNG: deflate expands at most 1032:1, and a
+ * 1-bit image holds 8 pixels per byte. Both bounds are doubled, and small images always pass. */
+#define C8_JPEG_PIXELS_PER_BYTE 512
+#define C8_PNG_PIXELS_PER_BYTE (2 * 1032 * 8)
+static inline int64_t c8_image_max_pixels_for(size_t file_bytes, int64_t per_byte) {
+  return (int64_t)1 << 20 > (int64_t)file_bytes * per_byte ? (int64_t)1 << 20 : (int64_t)file_bytes * per_byte;
+}
 
 typedef struct c8_image {
   int w, h, c;  /* c is 1 (gray) or 3 (RGB) */

@@ -37,6 +37,11 @@ static c8_status header_len(const void *buf, size_t len, const char *what, c8_np
   } else {
     return c8_error(CALIB8_UNSUPPORTED, "%s has .npy format version %d, only 1 to 3 are supported", what, b[6]);
   }
+  /* the header holds at least a dict and its newline after the length field ("{}\n" in real files) */
+  size_t prefix = b[6] == 1 ? 10 : 12;
+  if (*header_len < prefix + 3)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "%s has a .npy header length of %zu bytes, too short to hold its dict",
+                    what, *header_len - prefix);
   if (*header_len > 65536 + 12)
     return kind == C8_NPY_FILE ? c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated inside its .npy header", what)
                                : c8_error(CALIB8_INVALID_ARGUMENT, "%s has a .npy header longer than 64 KiB", what);

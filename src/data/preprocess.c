@@ -397,12 +397,19 @@ c8_status c8_preprocess_image(const c8_preprocess *pp, const c8_pp_target *tgt, 
     int nh = h, nw = w;
     if (op->resize_side) {
       int s = op->resize_side;
+      /* the long side in double first: a 40000x1 image with resize_side=65536 would not fit an int */
+      double other = h <= w ? nearbyint((double)w * s / h) : nearbyint((double)h * s / w);
+      if (!(other <= C8_IMAGE_MAX_PIXELS / s))
+        return c8_error(CALIB8_INVALID_ARGUMENT,
+                        "image %s (%dx%d) would be %.0f pixels long after resize_side=%d (operation %d), more than "
+                        "calib8 accepts",
+                        what, w, h, other, s, k + 1);
       if (h <= w) {
         nh = s;
-        nw = (int)nearbyint((double)w * s / h);
+        nw = (int)other;
       } else {
         nw = s;
-        nh = (int)nearbyint((double)h * s / w);
+        nh = (int)other;
       }
       if (nh < 1) nh = 1;
       if (nw < 1) nw = 1;

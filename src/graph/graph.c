@@ -260,10 +260,27 @@ c8_status c8_graph_toposort(c8_graph *g) {
     goto out;
   }
   for (int v = 0; v < nv; v++) producer[v] = -1;
+  for (int i = 0; i < nn; i++) {
+    bool any = false;
+    for (int j = 0; j < g->nodes[i].n_out; j++) any |= g->nodes[i].out[j] >= 0;
+    if (!any) {
+      st = c8_error(CALIB8_MALFORMED_MODEL, "node '%s' (%s) has no outputs; every ONNX operator writes at least one",
+                    g->nodes[i].name, g->nodes[i].op_type);
+      goto out;
+    }
+  }
   for (int i = 0; i < nn; i++)
     for (int j = 0; j < g->nodes[i].n_out; j++) {
       int v = g->nodes[i].out[j];
       if (v < 0) continue;
+      bool is_input = false;
+      for (int k = 0; k < g->n_inputs; k++) is_input |= g->inputs[k] == v;
+      if (is_input || g->values[v].is_const) {
+        st = c8_error(CALIB8_MALFORMED_MODEL, "node '%s' (%s) writes tensor '%s', which is a graph %s; only the %s it",
+                      g->nodes[i].name, g->nodes[i].op_type, g->values[v].name, is_input ? "input" : "initializer",
+                      is_input ? "caller writes" : "model defines");
+        goto out;
+      }
       if (producer[v] >= 0) {
         st = c8_error(CALIB8_MALFORMED_MODEL, "tensor '%s' is produced by both node '%s' and node '%s'",
                       g->values[v].name, g->nodes[producer[v]].name, g->nodes[i].name);
@@ -271,6 +288,16 @@ c8_status c8_graph_toposort(c8_graph *g) {
       }
       producer[v] = i;
     }
+  for (int k = 0; k < g->n_outputs; k++) {
+    int v = g->outputs[k];
+    bool is_input = false;
+    for (int j = 0; j < g->n_inputs; j++) is_input |= g->inputs[j] == v;
+    if (v >= 0 && producer[v] < 0 && !is_input && !g->values[v].is_const) {
+      st = c8_error(CALIB8_MALFORMED_MODEL, "graph output '%s' is not produced by any node, initializer or graph input",
+                    g->values[v].name);
+      goto out;
+    }
+  }
   for (int v = 0; v < nv; v++) ready[v] = producer[v] < 0;
   for (int i = 0; i < nn; i++)
     for (int j = 0; j < g->nodes[i].n_in; j++) {
@@ -315,7 +342,7 @@ c8_status c8_graph_toposort(c8_graph *g) {
       if (g->nodes[pick].out[j] >= 0) ready[g->nodes[pick].out[j]] = 1;
     while (start < nn && done[start]) start++;
   }
-  memcpy(g->nodes, sorted, sizeof(c8_node) * (size_t)nn);
+  if (nn) memcpy(g->nodes, sorted, sizeof(c8_node) * (size_t)nn);
 out:
   c8_mfree(producer);
   c8_mfree(ready);

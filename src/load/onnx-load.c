@@ -79,7 +79,14 @@ static c8_status read_external(const Onnx__TensorProto *tp, const char *dir, con
   if (!f)
     return c8_error(CALIB8_IO, "%s: cannot open external data '%s' of initializer '%s': %s", what, path, tp->name,
                     strerror(errno));
-  bool ok = fseek(f, (long)offset, SEEK_SET) == 0 && fread(dst, 1, nbytes, f) == nbytes;
+  struct stat sb;
+  bool ok = offset >= 0 && fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size >= (uint64_t)offset &&
+            (uint64_t)sb.st_size - (uint64_t)offset >= nbytes;
+  if (ok && !dst) { /* the size check only: done before the tensor's memory is allocated */
+    fclose(f);
+    return CALIB8_OK;
+  }
+  ok = ok && fseek(f, (long)offset, SEEK_SET) == 0 && fread(dst, 1, nbytes, f) == nbytes;
   fclose(f);
   if (!ok)
     return c8_error(CALIB8_MALFORMED_MODEL, "%s: external data '%s' is too short for initializer '%s' (%zu bytes at %lld)",
@@ -107,52 +114,55 @@ static c8_status decode_tensor(const Onnx__TensorProto *tp, const char *dir, con
     numel *= tp->dims[i];
   }
   size_t es = calib8_dtype_size(t->dtype), nbytes = (size_t)numel * es;
+  /* Every declared size is checked against the bytes present before anything is allocated: a tiny file may
+     declare a huge tensor. */
+  bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  size_t have = 0;
+  switch (t->dtype) {
+    case CALIB8_FLOAT: have = tp->n_float_data; break;
+    case CALIB8_INT64: have = tp->n_int64_data; break;
+    case CALIB8_DOUBLE: have = tp->n_double_data; break;
+    case CALIB8_UINT32: case CALIB8_UINT64: have = tp->n_uint64_data; break;
+    default: have = tp->n_int32_data; break; /* int32, int16, int8, uint16, uint8, bool, float16 */
+  }
+  c8_status st = CALIB8_OK;
+  if (external) st = read_external(tp, dir, what, NULL, nbytes);
+  else if (tp->has_raw_data && tp->raw_data.len != nbytes)
+    st = c8_error(CALIB8_MALFORMED_MODEL, "%s: tensor '%s' raw_data holds %zu bytes, its shape needs %zu", what, name,
+                  tp->raw_data.len, nbytes);
+  else if (!tp->has_raw_data && have != (size_t)numel)
+    st = c8_error(CALIB8_MALFORMED_MODEL, "%s: tensor '%s' holds %zu values, its shape needs %lld", what, name, have,
+                  (long long)numel);
+  if (st) return st;
   t->data = c8_alloc(nbytes);
   if (!t->data) return c8_error(CALIB8_OUT_OF_MEMORY, "%s: out of memory for tensor '%s'", what, name);
-  c8_status st = CALIB8_OK;
-  if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+  if (external) {
     st = read_external(tp, dir, what, t->data, nbytes);
   } else if (tp->has_raw_data) {
-    if (tp->raw_data.len != nbytes)
-      st = c8_error(CALIB8_MALFORMED_MODEL, "%s: tensor '%s' raw_data holds %zu bytes, its shape needs %zu", what,
-                    name, tp->raw_data.len, nbytes);
-    else if (nbytes)
-      memcpy(t->data, tp->raw_data.data, nbytes);
+    if (nbytes) memcpy(t->data, tp->raw_data.data, nbytes);
   } else {
-    size_t have = 0;
     switch (t->dtype) {
       case CALIB8_FLOAT:
-        have = tp->n_float_data;
-        if (have == (size_t)numel && nbytes) memcpy(t->data, tp->float_data, nbytes);
+        if (nbytes) memcpy(t->data, tp->float_data, nbytes);
         break;
       case CALIB8_INT64:
-        have = tp->n_int64_data;
-        if (have == (size_t)numel && nbytes) memcpy(t->data, tp->int64_data, nbytes);
+        if (nbytes) memcpy(t->data, tp->int64_data, nbytes);
         break;
       case CALIB8_DOUBLE:
-        have = tp->n_double_data;
-        if (have == (size_t)numel && nbytes) memcpy(t->data, tp->double_data, nbytes);
+        if (nbytes) memcpy(t->data, tp->double_data, nbytes);
         break;
       case CALIB8_UINT32: case CALIB8_UINT64:
-        have = tp->n_uint64_data;
-        if (have == (size_t)numel)
-          for (int64_t i = 0; i < numel; i++) c8_set_f64(t, i, (double)tp->uint64_data[i]);
+        for (int64_t i = 0; i < numel; i++) c8_set_f64(t, i, (double)tp->uint64_data[i]);
         break;
-      default: /* int32, int16, int8, uint16, uint8, bool, float16 live in int32_data */
-        have = tp->n_int32_data;
-        if (have == (size_t)numel) {
-          for (int64_t i = 0; i < numel; i++) {
-            int32_t v = tp->int32_data[i];
-            if (es == 1) ((uint8_t *)t->data)[i] = (uint8_t)v;
-            else if (es == 2) ((uint16_t *)t->data)[i] = (uint16_t)v;
-            else ((int32_t *)t->data)[i] = v;
-          }
+      default:
+        for (int64_t i = 0; i < numel; i++) {
+          int32_t v = tp->int32_data[i];
+          if (es == 1) ((uint8_t *)t->data)[i] = (uint8_t)v;
+          else if (es == 2) ((uint16_t *)t->data)[i] = (uint16_t)v;
+          else ((int32_t *)t->data)[i] = v;
         }
         break;
     }
-    if (have != (size_t)numel)
-      st = c8_error(CALIB8_MALFORMED_MODEL, "%s: tensor '%s' holds %zu values, its shape needs %lld", what, name,
-                    have, (long long)numel);
   }
   if (st) {
     c8_free(t->data);
@@ -245,10 +255,96 @@ static c8_status decode_value_info(c8_value *v, const Onnx__ValueInfoProto *vi, 
   return CALIB8_OK;
 }
 
+/* protobuf-c unpacks nested messages recursively and without a limit, so a small file of subgraphs nested
+ * thousands deep overflows the stack. Messages nest without bound only through subgraphs (GraphProto.node ->
+ * NodeProto.attribute -> AttributeProto.g / .graphs -> GraphProto, and FunctionProto.node) and types
+ * (TypeProto -> sequence / map / optional -> TypeProto). The wire bytes are walked along those fields first,
+ * and a model nesting messages deeper than C8_MAX_MESSAGE_DEPTH is refused, as C++ protobuf refuses more
+ * than 100. The walk's own recursion is bounded by the same limit. */
+#define C8_MAX_MESSAGE_DEPTH 100
+
+typedef enum {
+  PB_MODEL, PB_GRAPH, PB_NODE, PB_ATTR, PB_FUNCTION, PB_VALUE_INFO, PB_TYPE, PB_TYPE_ELEM, PB_TYPE_MAP, PB_LEAF
+} pb_kind;
+
+static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*p >= end) return false;
+    uint8_t b = *(*p)++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+/* The kind of message field `field` of kind k holds on the way to a nesting, or PB_LEAF (onnx.proto numbers). */
+static pb_kind pb_child(pb_kind k, uint64_t f) {
+  switch (k) {
+    case PB_MODEL: return f == 7 ? PB_GRAPH : f == 25 ? PB_FUNCTION : PB_LEAF;
+    case PB_GRAPH: return f == 1 ? PB_NODE : f == 11 || f == 12 || f == 13 ? PB_VALUE_INFO : PB_LEAF;
+    case PB_FUNCTION: return f == 7 ? PB_NODE : PB_LEAF;
+    case PB_NODE: return f == 5 ? PB_ATTR : PB_LEAF;
+    case PB_ATTR: return f == 6 || f == 11 ? PB_GRAPH : f == 14 || f == 15 ? PB_TYPE : PB_LEAF;
+    case PB_VALUE_INFO: return f == 2 ? PB_TYPE : PB_LEAF;
+    case PB_TYPE: return f == 4 || f == 9 ? PB_TYPE_ELEM : f == 5 ? PB_TYPE_MAP : PB_LEAF;
+    case PB_TYPE_ELEM: return f == 1 ? PB_TYPE : PB_LEAF; /* Sequence / Optional .elem_type */
+    case PB_TYPE_MAP: return f == 2 ? PB_TYPE : PB_LEAF;  /* Map.value_type */
+    case PB_LEAF: return PB_LEAF;
+  }
+  return PB_LEAF;
+}
+
+/* False when messages nest deeper than the limit. Malformed bytes are left to the real decoder to report. */
+static bool pb_depth_ok(const uint8_t *p, const uint8_t *end, pb_kind k, int depth) {
+  if (++depth > C8_MAX_MESSAGE_DEPTH) return false;
+  while (p < end) {
+    uint64_t key, v;
+    if (!pb_varint(&p, end, &key)) return true;
+    switch (key & 7) {
+      case 0:
+        if (!pb_varint(&p, end, &v)) return true;
+        break;
+      case 1:
+        if (end - p < 8) return true;
+        p += 8;
+        break;
+      case 5:
+        if (end - p < 4) return true;
+        p += 4;
+        break;
+      case 2: {
+        if (!pb_varint(&p, end, &v) || v > (uint64_t)(end - p)) return true;
+        pb_kind child = pb_child(k, key >> 3);
+        if (child != PB_LEAF && !pb_depth_ok(p, p + v, child, depth)) return false;
+        p += v;
+        break;
+      }
+      default: return true; /* groups and bad wire types: the decoder reports them */
+    }
+  }
+  return true;
+}
+
+/* protobuf-c allocates through the library's allocator, so a replaced allocator sees (and can fail) it. */
+static void *pb_alloc(void *data, size_t size) {
+  (void)data;
+  return c8_malloc(size);
+}
+static void pb_free(void *data, void *p) {
+  (void)data;
+  c8_mfree(p);
+}
+static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
+
 c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const char *what, c8_graph **out) {
   c8_status st = CALIB8_OK;
   c8_graph *g = NULL;
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, bytes);
+  if (!pb_depth_ok(bytes, (const uint8_t *)bytes + len, PB_MODEL, 0))
+    return c8_error(CALIB8_MALFORMED_MODEL,
+                    "%s is not a valid ONNX model: its messages (subgraphs or types) nest more than %d deep", what,
+                    C8_MAX_MESSAGE_DEPTH);
+  Onnx__ModelProto *m = onnx__model_proto__unpack(&pb_allocator, len, bytes);
   if (!m) {
     return c8_error(CALIB8_MALFORMED_MODEL, "%s is not a valid ONNX model: protobuf decoding failed (truncated or corrupt file)",
                     what);
@@ -314,6 +410,11 @@ c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const ch
       st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory loading %s", what);
       goto fail;
     }
+    for (int k = 0; k < g->n_inputs; k++)
+      if (g->inputs[k] == id) {
+        st = c8_error(CALIB8_MALFORMED_MODEL, "%s: graph input '%s' is declared twice", what, nm);
+        goto fail;
+      }
     C8_TRY(decode_value_info(&g->values[id], gp->input[i], what));
     /* An input that is also an initializer is a constant with a default value (IR >= 4): calib8 treats it as
        a constant, as ONNX Runtime does for a non-overridable initializer. */
@@ -387,17 +488,17 @@ c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const ch
     c8_error_prefix(st, "%s", what);
     goto fail;
   }
-  onnx__model_proto__free_unpacked(m, NULL);
+  onnx__model_proto__free_unpacked(m, &pb_allocator);
   *out = g;
   return CALIB8_OK;
 fail:
-  onnx__model_proto__free_unpacked(m, NULL);
+  onnx__model_proto__free_unpacked(m, &pb_allocator);
   c8_graph_destroy(g);
   return st;
 }
 
 c8_status c8_onnx_parse_tensor(const void *bytes, size_t len, const char *what, c8_tensor *out, char **out_name) {
-  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, bytes);
+  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pb_allocator, len, bytes);
   if (!tp) return c8_error(CALIB8_MALFORMED_MODEL, "%s is not a valid ONNX TensorProto (truncated or corrupt)", what);
   c8_status st = decode_tensor(tp, NULL, what, out);
   if (!st && out_name) {
@@ -407,7 +508,7 @@ c8_status c8_onnx_parse_tensor(const void *bytes, size_t len, const char *what, 
       st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
     }
   }
-  onnx__tensor_proto__free_unpacked(tp, NULL);
+  onnx__tensor_proto__free_unpacked(tp, &pb_allocator);
   return st;
 }
 

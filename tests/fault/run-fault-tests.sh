@@ -207,5 +207,45 @@ if [ "$rc" -eq 0 ]; then
   fi
 fi
 
+# ---- issue 15: inputs that crashed calib8, cost it time and memory for nothing, or were taken as data ----
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+LENET=$REPO/models/fmnist_lenet.onnx
+PPL='mean_value=72.94,std_value=90.0'
+expect_error "subgraphs nested 3000 deep (stack overflow in protobuf-c)" "r15_deep_if.onnx" "nest more than 100" -- \
+  info r15_deep_if.onnx
+expect_error "Identity without outputs (NULL dereference in folding)" "'dead'" "no outputs" -- \
+  info r15_identity_no_output.onnx
+t0=$(date +%s%N)
+expect_error "1e9 elements declared, 16 bytes present" "'big'" "raw_data holds 16 bytes" -- info r15_huge_claim.onnx
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ $ms -lt 1500 ]; then pass "huge claim refused before allocating (${ms} ms)"; else
+  fail "huge claim refused before allocating" "took ${ms} ms"; fi
+expect_ok "a graph with no nodes runs (no memcpy from NULL)" "output x float32 [2,3]" -- \
+  run r15_no_nodes.onnx -i x.npy -o "$OUT"
+expect_error "graph input declared twice" "'x'" "declared twice" -- info r15_dup_input.onnx
+expect_error "graph output nothing produces" "'z'" "not produced" -- run r15_dangling_output.onnx -i x.npy -o "$WORK/dangling"
+if [ -e "$WORK/dangling/y.npy" ]; then fail "dangling output leaves nothing" "y.npy was written"; else
+  pass "dangling output leaves nothing"; fi
+expect_error "node writing a graph input (was called a cycle)" "'writer'" "graph input" "!cycle" -- \
+  info r15_writes_input.onnx
+expect_error "npz entry with a .npy header length of 0 (heap overflow)" "r15_npz_hl0.npz" "header length" -- \
+  quantize identity.onnx --calib r15_npz_hl0.npz -o "$OUT/q.onnx"
+expect_error "non-zip .npz (was read as a list of images)" "r15_not_zip.npz" "zip" -- \
+  quantize identity.onnx --calib r15_not_zip.npz -o "$OUT/q.onnx"
+expect_error "LMDB cut to a third (SIGBUS)" "r15_lmdb_truncated" "truncated" -- \
+  quantize identity.onnx --calib r15_lmdb_truncated -o "$OUT/q.onnx"
+expect_error "resize_side=65536 on a 40000x1 image (float-to-int overflow)" "r15_wide.png" "resize_side=65536" -- \
+  quantize "$LENET" --calib r15_wide.png -p 'resize_side=65536' -o "$OUT/q.onnx"
+t0=$(date +%s%N)
+expect_error "334-byte JPEG declaring 16384x16384" "r15_huge.jpg" "16384x16384" -- \
+  quantize "$LENET" --calib r15_huge.jpg -p "resize_h=28,resize_w=28;$PPL" -o "$OUT/q.onnx"
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ $ms -lt 1500 ]; then pass "huge JPEG refused before decoding (${ms} ms)"; else
+  fail "huge JPEG refused before decoding" "took ${ms} ms"; fi
+expect_error "JPEG cut at 30 % of its scan and closed with EOI (was gray-filled)" "cut.jpg" "JPEG" -- \
+  quantize "$LENET" --calib r15_cut_jpeg -p "$PPL" -o "$OUT/q.onnx"
+if ls "$OUT" 2>/dev/null | grep -q 'q.onnx'; then fail "failed quantizations leave no model" "$(ls "$OUT")"; else
+  pass "failed quantizations leave no model"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -261,8 +261,8 @@ def _candidates():
     here = os.path.dirname(os.path.abspath(__file__))
     # a package inside a source tree (PYTHONPATH=python): the build folder beside it
     root = os.path.dirname(os.path.dirname(here))
-    for build in ("build", "build-release", "build-asan"):
-        yield os.path.join(root, build, "libcalib8.so")
+    if os.path.exists(os.path.join(root, "CMakeLists.txt")):
+        yield os.path.join(root, "build", "libcalib8.so")
     yield os.path.join(here, "libcalib8.so")  # a copy shipped inside the package
     yield "libcalib8.so.0"  # the system loader (cmake --install; ldconfig)
     import ctypes.util

@@ -46,13 +46,19 @@ def labelled(folder):
     return out
 
 
-def fmnist_dataset(folder):
-    """A torch Dataset of (image [1, 28, 28] float32 normalized as PP says, label) read with PIL."""
+def require_torch():
+    """Exits 77 (skipped) when python3-torch or python3-pil is missing: call at import, not inside a test."""
     try:
-        import torch.utils.data
-        from PIL import Image
+        import torch.utils.data  # noqa: F401
+        import PIL  # noqa: F401
     except ImportError as e:
         skip("needs python3-torch and python3-pil (%s)" % e)
+
+
+def fmnist_dataset(folder):
+    """A torch Dataset of (image [1, 28, 28] float32 normalized as PP says, label) read with PIL."""
+    import torch.utils.data
+    from PIL import Image
 
     class FashionMNIST(torch.utils.data.Dataset):
         def __init__(self):

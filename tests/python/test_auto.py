@@ -8,7 +8,7 @@ import unittest
 import numpy as np
 
 import calib8
-from common import DEMO, MODEL, PP, cli, fmnist_dataset, labelled, read, tmpdir
+from common import DEMO, MODEL, PP, cli, fmnist_dataset, require_torch, labelled, read, tmpdir
 
 
 def test_arrays():
@@ -16,6 +16,9 @@ def test_arrays():
     xs = np.stack([ds[i][0].numpy() for i in range(len(ds))])
     ys = np.array([label for _, label in labelled(DEMO)])
     return xs, ys
+
+
+require_torch()
 
 
 class AutoTest(unittest.TestCase):

@@ -7,7 +7,10 @@ import unittest
 import numpy as np
 
 import calib8
-from common import DEMO, MODEL, PP, cli, fmnist_dataset, read, tmpdir
+from common import DEMO, MODEL, PP, cli, fmnist_dataset, require_torch, read, tmpdir
+
+
+require_torch()
 
 
 class QuantizeTest(unittest.TestCase):

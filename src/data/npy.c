@@ -1,5 +1,7 @@
 #include "data/npy.h"
 
+#include "core/atomic-file.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,30 +69,6 @@ c8_status c8_npy_serialize(const c8_tensor *t, void **out_bytes, size_t *out_len
   if (nbytes) memcpy(buf + 10 + hlen, t->data, nbytes);
   *out_bytes = buf;
   *out_len = 10 + hlen + nbytes;
-  return CALIB8_OK;
-}
-
-c8_status c8_write_file_atomic(const char *path, const void *bytes, size_t len) {
-  size_t pl = strlen(path);
-  char *tmp = c8_malloc(pl + 32);
-  if (!tmp) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
-  snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    c8_status st = c8_error(CALIB8_IO, "cannot write '%s': %s", path, strerror(errno));
-    c8_mfree(tmp);
-    return st;
-  }
-  bool ok = fwrite(bytes, 1, len, f) == len;
-  ok = (fflush(f) == 0) && ok;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    c8_status st = c8_error(CALIB8_IO, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
-    unlink(tmp);
-    c8_mfree(tmp);
-    return st;
-  }
-  c8_mfree(tmp);
   return CALIB8_OK;
 }
 

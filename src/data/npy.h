@@ -3,6 +3,7 @@
 #ifndef C8_DATA_NPY_H
 #define C8_DATA_NPY_H
 
+#include "core/atomic-file.h"
 #include "core/tensor.h"
 
 /* Parses a .npy image in memory; t->data is c8_alloc'd (caller frees). `what` names it in errors. */
@@ -12,7 +13,5 @@ c8_status c8_npy_read(const char *path, c8_tensor *t);
 c8_status c8_npy_serialize(const c8_tensor *t, void **out_bytes, size_t *out_len);
 /* Writes atomically: a temporary file beside `path`, then rename. */
 c8_status c8_npy_write(const char *path, const c8_tensor *t);
-/* Writes bytes to path through a temporary file and rename (whole or not at all). */
-c8_status c8_write_file_atomic(const char *path, const void *bytes, size_t len);
 
 #endif

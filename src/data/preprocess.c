@@ -142,6 +142,8 @@ static c8_status parse_op(const char *b, const char *e, int k, c8_pp_op *op, c8_
       case P_STD: st = parse_list(key, val, true, op->std, &op->n_std); break;
       case P_SCALE:
         st = parse_float(key, val, &op->scale);
+        if (!st && op->scale == 0.0f) /* every pixel would become the same value: nothing left to calibrate on */
+          st = PP_ERR("parameter 'scale=%s' maps every pixel to one value; give a non-zero scale", val);
         op->has_scale = true;
         break;
       case P_BGR: st = parse_bool(key, val, &op->bgr2rgb); break;

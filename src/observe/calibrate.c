@@ -1,5 +1,7 @@
 #include "observe/calibrate.h"
 
+#include <math.h>
+
 #include "core/threadpool.h"
 #include "ops/op.h"
 
@@ -177,6 +179,24 @@ static c8_status on_step(void *user, const c8_graph *g, const c8_step *step) {
   return CALIB8_OK;
 }
 
+/* NaN or infinity in calibration data (or made by preprocessing: std_value=1e-44, scale=3e38) would be left
+ * out of the histograms and silently give useless scales: it is an error naming the input and the sample. */
+static c8_status check_finite_input(const c8_calibration *c, int v, const calib8_tensor *t) {
+  if (v < 0 || t->dtype != CALIB8_FLOAT || !t->data) return CALIB8_OK;
+  int64_t n = c8_numel(t), per = t->rank > 0 && t->dims[0] > 0 ? n / t->dims[0] : n, bad = 0, first = -1;
+  const float *x = t->data;
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  if (!bad) return CALIB8_OK;
+  return c8_error(CALIB8_INVALID_ARGUMENT,
+                  "calibration input '%s' holds %lld non-finite values (NaN or infinity), the first in sample %lld; "
+                  "check the data and the preprocessing (std_value, scale)",
+                  c->g->values[v].name, (long long)bad, (long long)(c->samples + (per > 0 ? first / per : 0)));
+}
+
 c8_status c8_calibration_run(c8_calibration *c, calib8_session *s, int n_inputs, const char *const *names,
                              const calib8_tensor *inputs) {
   c->pool = s->pool;
@@ -189,6 +209,7 @@ c8_status c8_calibration_run(c8_calibration *c, calib8_session *s, int n_inputs,
     int v = -1;
     if (!names || !names[i]) v = s->g->inputs[0];
     else v = c8_graph_find_value(s->g, names[i]);
+    if ((st = check_finite_input(c, v, &inputs[i]))) return st;
     if ((st = observe_value(c, v, &inputs[i]))) return st;
   }
   /* Derived histograms, in node order (a source comes before the values derived from it). A source that

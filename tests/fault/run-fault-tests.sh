@@ -244,6 +244,12 @@ if [ $ms -lt 1500 ]; then pass "huge JPEG refused before decoding (${ms} ms)"; e
   fail "huge JPEG refused before decoding" "took ${ms} ms"; fi
 expect_error "JPEG cut at 30 % of its scan and closed with EOI (was gray-filled)" "cut.jpg" "JPEG" -- \
   quantize "$LENET" --calib r15_cut_jpeg -p "$PPL" -o "$OUT/q.onnx"
+expect_error "NaN in calibration data (was skipped, every scale 1.0)" "'x'" "non-finite" "sample 2" -- \
+  quantize identity.onnx --calib r15_nan.npy -o "$OUT/q.onnx"
+expect_error "std_value=1e-44 makes every input infinite" "non-finite" -- \
+  quantize "$LENET" --calib "$REPO/examples/fmnist" -p 'mean_value=72.94,std_value=1e-44' --limit 4 -o "$OUT/q.onnx"
+expect_error "scale=0 maps every pixel to one value" "scale=0" -- \
+  quantize "$LENET" --calib "$REPO/examples/fmnist" -p 'scale=0' -o "$OUT/q.onnx"
 if ls "$OUT" 2>/dev/null | grep -q 'q.onnx'; then fail "failed quantizations leave no model" "$(ls "$OUT")"; else
   pass "failed quantizations leave no model"; fi
 

@@ -684,7 +684,7 @@ class SearchResult:
     def __init__(self, r, output):
         self.fp32_score, self.n_trials = r.fp32_score, r.n_trials
         self.choice = Trial(r.choice)
-        self.choice.strategy = _s(r.strategy.value) or self.choice.strategy
+        self.choice.strategy = _s(r.strategy) or self.choice.strategy
         self.calibration_seconds, self.calibration_samples = r.calibration_seconds, r.calibration_samples
         self.output = output
 

@@ -84,6 +84,15 @@ class AutoTest(unittest.TestCase):
         self.assertFalse(e.exception.result.choice.within_budget)
         self.assertTrue(os.path.exists(self.path("harsh.onnx")))
 
+    def test_sensitivity(self):
+        rows = calib8.sensitivity(MODEL, DEMO, preprocess=PP, limit=64, qtable=self.path("s.qtable"), top=2)
+        self.assertEqual(sorted(r["op"] for r in rows), ["Conv", "Conv", "Gemm", "Gemm", "Gemm"])
+        self.assertEqual([r["loss"] for r in rows], sorted((r["loss"] for r in rows), reverse=True))
+        with open(self.path("s.qtable")) as f:
+            text = f.read()
+        for r in rows[:2]:
+            self.assertIn(r["layer"], text)
+
     def test_one_pass_iterator_is_refused(self):
         with self.assertRaises(calib8.InvalidArgument) as e:
             calib8.auto(MODEL, iter([self.xs[:10]]), self.path("gen.onnx"), score=self.top1)

@@ -72,6 +72,13 @@ class AutoTest(unittest.TestCase):
         with self.assertRaises(MetricBroke):
             calib8.auto(MODEL, DEMO, self.path("broken.onnx"), score=broken, preprocess=PP, limit=50)
 
+        def interrupted(candidate):  # Ctrl-C while the user's loop runs
+            if candidate.index > 0:
+                raise KeyboardInterrupt
+            return 1.0
+        with self.assertRaises(KeyboardInterrupt):
+            calib8.auto(MODEL, DEMO, self.path("ctrl-c.onnx"), score=interrupted, preprocess=PP, limit=50)
+
     def test_budget_not_met(self):
         calls = []
 

@@ -736,7 +736,8 @@ def _search_options(guard, keep, m, score, metric_name, evaluator, mode, max_dro
                                                         "the message function")))
     so.on_progress = keep(_progress_cb(progress, guard))
     # polled between steps: stops the run when a callback raised (KeyboardInterrupt included)
-    so.cancel = keep(_lib.CANCEL_FN(lambda u: 1 if guard.error is not None else 0))
+    so.cancel = keep(_lib.CANCEL_FN(guard.wrap(lambda u: 1 if guard.error is not None else 0, 1,
+                                               "the cancel poll")))
     return so
 
 

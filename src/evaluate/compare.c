@@ -6,6 +6,7 @@
 
 #include "core/tensor.h"
 #include "kernels/quant/quant.h"
+#include "ops/op.h"
 
 /* How a shared tensor made by a DequantizeLinear is replaced in the isolated run. */
 typedef struct fq_params {
@@ -39,8 +40,8 @@ struct c8_compare {
   bool isolated;
 };
 
-static bool is_dq(const c8_node *n) { return !strcmp(n->op_type, "DequantizeLinear") && !n->domain[0]; }
-static bool is_q(const c8_node *n) { return !strcmp(n->op_type, "QuantizeLinear") && !n->domain[0]; }
+static bool is_dq(const c8_node *n) { return c8_node_op(n) == &c8_op_dequantize_linear; }
+static bool is_q(const c8_node *n) { return c8_node_op(n) == &c8_op_quantize_linear; }
 
 void c8_fake_quant(const float *x, float *y, int64_t outer, int64_t ch, int64_t inner, const float *q_scale,
                    const float *dq_scale, const int32_t *q_zp, const int32_t *dq_zp, calib8_dtype qtype) {

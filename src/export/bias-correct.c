@@ -1,5 +1,7 @@
 #include "export/bias-correct.h"
 
+#include "ops/op.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,11 @@ out:
 c8_status c8_bias_shift(const c8_node *n, const c8_tensor *W, const float *wq, const double *mean, int64_t n_mean,
                         double *shift, int64_t *n_out) {
   const float *w = W->data;
-  if (!strcmp(n->op_type, "Conv")) {
+  const c8_op_def *d = c8_node_op(n);
+  if (!c8_qrole_is_compute(d->qrole)) return CALIB8_UNSUPPORTED;
+  /* The weight axis tells the layout: output channels on axis 0 of [M, C / group, kernel...] (Conv), or the
+     output columns of a 2-D [K, N] matrix, [N, K] when transposed (Gemm, MatMul). */
+  if (d->weight_axis == C8_AXIS_0) {
     if (W->rank < 3) return CALIB8_UNSUPPORTED;
     int64_t M = W->dims[0], cin_g = W->dims[1], groups = c8_attr_int(n, "group", 1);
     if (groups < 1 || M % groups || cin_g * groups != n_mean) return CALIB8_UNSUPPORTED;
@@ -49,13 +55,12 @@ c8_status c8_bias_shift(const c8_node *n, const c8_tensor *W, const float *wq, c
     *n_out = M;
     return CALIB8_OK;
   }
-  bool gemm = !strcmp(n->op_type, "Gemm");
-  if (!gemm && strcmp(n->op_type, "MatMul") != 0) return CALIB8_UNSUPPORTED;
+  if (d->weight_axis != C8_AXIS_GEMM_B && d->weight_axis != C8_AXIS_LAST) return CALIB8_UNSUPPORTED;
   if (W->rank != 2) return CALIB8_UNSUPPORTED;
-  bool tb = gemm && c8_attr_int(n, "transB", 0);
+  bool tb = c8_op_axis(d->weight_axis, n) == 0;
   int64_t K = tb ? W->dims[1] : W->dims[0], N = tb ? W->dims[0] : W->dims[1];
   if (K != n_mean) return CALIB8_UNSUPPORTED;
-  double alpha = gemm ? c8_attr_float(n, "alpha", 1.0f) : 1.0;
+  double alpha = c8_attr_float(n, "alpha", 1.0f); /* Gemm's; MatMul has none */
   for (int64_t j = 0; j < N; j++) {
     double s = 0.0;
     for (int64_t k = 0; k < K; k++) {
@@ -107,8 +112,9 @@ c8_status c8_bias_correct_node(c8_graph *g, int k, int w, int axis, c8_weight_me
   *corrected = false;
   const c8_node *n = &g->nodes[k];
   if (!mean || !mean->mean) return CALIB8_OK;
-  int want = !strcmp(n->op_type, "Conv") ? 1 : !strcmp(n->op_type, "Gemm") ? (c8_attr_int(n, "transA", 0) ? 0 : -1) : -1;
-  if (mean->axis != want) return CALIB8_OK; /* measured for another reader of the same tensor */
+  const c8_op_def *d = c8_node_op(n);
+  if (!c8_qrole_is_compute(d->qrole)) return CALIB8_OK;
+  if (mean->axis != c8_op_axis(d->mean_axis, n)) return CALIB8_OK; /* measured for another reader of the same tensor */
   const c8_tensor *W = &g->values[w].t;
   if (W->dtype != CALIB8_FLOAT || !W->data) return CALIB8_OK;
   int64_t n_w = c8_numel(W), n_ch = W->rank >= 1 ? W->dims[0] : 1;
@@ -127,13 +133,11 @@ c8_status c8_bias_correct_node(c8_graph *g, int k, int w, int axis, c8_weight_me
   int id = -1, target = k, slot = 2;
   double f = 1.0;
   int b = n->n_in > 2 ? n->in[2] : -1;
-  if (!strcmp(n->op_type, "Conv")) {
-    if (b >= 0 && !is_channel_vector(g, b, N)) goto out;
-  } else if (!strcmp(n->op_type, "Gemm")) {
-    double beta = c8_attr_float(n, "beta", 1.0f);
+  if (d->bias == C8_BIAS_INPUT2) {
+    double beta = c8_attr_float(n, "beta", 1.0f); /* Gemm's; the others have none */
     if (beta == 0.0 || (b >= 0 && !is_channel_vector(g, b, N))) goto out; /* C ignored, or a full [M, N] C */
     f = 1.0 / beta;
-  } else {
+  } else if (d->bias == C8_BIAS_ADD_AFTER) {
     /* MatMul: correct the constant of the Add after it */
     int y = n->out[0];
     if (c8_graph_is_output(g, y) || c8_graph_use_count(g, y) != 1) goto out;
@@ -141,10 +145,12 @@ c8_status c8_bias_correct_node(c8_graph *g, int k, int w, int axis, c8_weight_me
     for (int i = 0; i < g->n_nodes && target < 0; i++)
       for (int j = 0; j < g->nodes[i].n_in; j++)
         if (g->nodes[i].in[j] == y) target = i;
-    if (target < 0 || strcmp(g->nodes[target].op_type, "Add") != 0 || g->nodes[target].n_in != 2) goto out;
+    if (target < 0 || c8_node_op(&g->nodes[target]) != &c8_op_add || g->nodes[target].n_in != 2) goto out;
     slot = g->nodes[target].in[0] == y ? 1 : 0;
     b = g->nodes[target].in[slot];
     if (g->nodes[target].in[1 - slot] != y || !is_channel_vector(g, b, N)) goto out;
+  } else {
+    goto out;
   }
   if (b >= 0) snprintf(hint, sizeof hint, "%s_corrected", g->values[b].name);
   else snprintf(hint, sizeof hint, "%s_bias_corrected", g->nodes[k].name);

@@ -159,31 +159,30 @@ out:
 static int weight_axis(const c8_graph *g, const c8_node *n, c8_granularity gran, bool *per_channel) {
   *per_channel = false;
   if (gran == C8_GRAN_PER_TENSOR || g->opset < 13) return -1; /* per-axis DequantizeLinear needs opset 13 */
-  if (strcmp(n->op_type, "Conv") == 0) {
-    *per_channel = true;
-    return 0;
-  }
-  if (gran == C8_GRAN_MIX) return -1;
-  if (strcmp(n->op_type, "Gemm") == 0) {
-    *per_channel = true;
-    return c8_attr_int(n, "transB", 0) ? 0 : 1;
-  }
-  return -1; /* MatMul and ConvTranspose: per tensor (what ONNX Runtime's integer kernels take) */
+  const c8_op_def *d = c8_node_op(n);
+  if (d->weight_gran == C8_WGRAN_TENSOR || (gran == C8_GRAN_MIX && d->weight_gran != C8_WGRAN_CHANNEL_MIX)) return -1;
+  int axis = c8_op_axis(d->weight_axis, n);
+  if (axis < 0) return -1; /* a last axis has no fixed index here; no op that takes per-channel weights has one */
+  *per_channel = true;
+  return axis;
 }
 
 c8_status c8_qdq_build(const c8_qplan *p, c8_graph **out) {
   const c8_graph *src = p->g;
-  if (src->opset < 10)
-    return c8_error(CALIB8_UNSUPPORTED, "QuantizeLinear/DequantizeLinear need opset 10; the model is opset %d",
-                    src->opset);
   c8_graph *g = c8_graph_clone(src);
   if (!g) return OOM();
-  c8_status st = CALIB8_OK;
-  int n_orig_nodes = g->n_nodes, n_orig_values = g->n_values;
+  /* Models exported at older opsets are written at 13: QuantizeLinear/DequantizeLinear exist from 10 and take a
+     per-channel axis from 13. Node and value ids of the original graph are kept (rewrites only append). */
+  c8_status st = c8_graph_upgrade_opset(g, 13);
+  if (st) {
+    c8_graph_destroy(g);
+    return c8_error_prefix(st, "the model (opset %d) cannot be written at opset 13", src->opset);
+  }
+  int n_orig_nodes = p->n_nodes, n_orig_values = p->n_values; /* the plan's ids: the upgrade appended after them */
 
   /* weights and biases of INT8 compute nodes */
   for (int k = 0; k < n_orig_nodes; k++) {
-    if (p->node_prec[k] != C8_PREC_INT8 || !c8_op_is_int8_compute(g->nodes[k].op_type)) continue;
+    if (p->node_prec[k] != C8_PREC_INT8 || !c8_qrole_is_compute(c8_node_op(&g->nodes[k])->qrole)) continue;
     int w = g->nodes[k].in[1];
     if (!g->values[w].is_const) continue; /* activation x activation MatMul: both inputs get QDQ below */
     bool per_channel;
@@ -201,9 +200,8 @@ c8_status c8_qdq_build(const c8_qplan *p, c8_graph **out) {
     }
     bool has_bias = g->nodes[k].n_in > 2 && g->nodes[k].in[2] >= 0 && g->values[g->nodes[k].in[2]].is_const &&
                     g->values[g->nodes[k].in[2]].t.dtype == CALIB8_FLOAT;
-    bool bias_ok = has_bias;
-    if (strcmp(g->nodes[k].op_type, "Gemm") == 0)
-      bias_ok = has_bias && c8_attr_float(&g->nodes[k], "beta", 1.0f) == 1.0f; /* C must be 1-D [N]: checked below */
+    /* Gemm's C is scaled by beta (the others have no beta); it must be 1-D [N]: checked below */
+    bool bias_ok = has_bias && c8_attr_float(&g->nodes[k], "beta", 1.0f) == 1.0f;
     if (bias_ok) st = quantize_bias_input(g, k, 2, p->tq[x].scale, sw, n_sw);
     c8_mfree(sw);
     if (st) goto fail;

@@ -14,21 +14,10 @@ void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes) {
     batch = shapes->bound[0].dims[0];
   for (int i = 0; i < p->n_nodes; i++) {
     const c8_node *n = &p->g->nodes[i];
-    if (!c8_op_is_int8_compute(n->op_type) || n->n_in < 2 || n->out[0] < 0) continue;
+    const c8_op_def *d = c8_node_op(n);
+    if (!c8_qrole_is_compute(d->qrole) || !d->macs || n->n_in < 2 || n->out[0] < 0) continue;
     const c8_tensor *y = &shapes->rt[n->out[0]], *w = &shapes->rt[n->in[1]], *x = &shapes->rt[n->in[0]];
-    int64_t macs = 0;
-    if (!strcmp(n->op_type, "Conv")) {
-      /* per output element: (C_in / group) * kernel = W's elements per output channel */
-      macs = w->rank > 0 && w->dims[0] > 0 ? c8_numel(y) * (c8_numel(w) / w->dims[0]) : 0;
-    } else if (!strcmp(n->op_type, "ConvTranspose")) {
-      macs = c8_numel(x) * (w->rank > 0 && w->dims[0] > 0 ? c8_numel(w) / w->dims[0] : 0);
-    } else {
-      /* Gemm/MatMul: output elements times the reduced dimension (A's last, or first when transA) */
-      int64_t k = x->rank > 0 ? x->dims[x->rank - 1] : 1;
-      if (!strcmp(n->op_type, "Gemm") && c8_attr_int(n, "transA", 0) && x->rank == 2) k = x->dims[0];
-      macs = c8_numel(y) * k;
-    }
-    macs /= batch;
+    int64_t macs = d->macs(n, x, w, y) / batch;
     p->macs_total += macs;
     if (p->node_prec[i] == C8_PREC_INT8) p->macs_int8 += macs;
   }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data/npy.h"
+#include "ops/op.h"
 
 /* A growable text buffer: artifacts are built in memory, then written atomically. */
 typedef struct {
@@ -107,7 +108,7 @@ c8_status c8_qtable_write(const c8_qplan *p, const char *path) {
   sb_printf(&b, "# calib8 qtable: layer_name INT8|F32 (edit and pass back with --qtable)\n");
   for (int i = 0; i < p->n_nodes; i++) {
     const c8_node *n = &p->g->nodes[i];
-    bool listed = c8_op_is_int8_compute(n->op_type) || p->node_prec[i] == C8_PREC_INT8 ||
+    bool listed = c8_qrole_is_compute(c8_node_op(n)->qrole) || p->node_prec[i] == C8_PREC_INT8 ||
                   (p->opts.node_precision && p->opts.node_precision[i] == C8_PREC_FP32);
     if (!listed) continue;
     sb_printf(&b, "%s %s\n", n->name, p->node_prec[i] == C8_PREC_INT8 ? "INT8" : "F32");

@@ -6,7 +6,8 @@
  * plan built for an observer is not fused. A fused chain runs the same float operations in the same
  * order as the separate operators, so fused and unfused plans give bit-identical outputs.
  *
- * A chain starts at a Conv's output and grows while the current value has a single reader that is:
+ * A chain starts at a Conv's output (the fusion head, C8_FUSE_HEAD on its c8_op_def) and grows while the
+ * current value has a single reader whose fuse trait (src/ops/op.h) makes it:
  *   - Add / Sub / Mul / Div with a constant (a scalar or one value per output channel, either side);
  *   - Add with another tensor of the same shape (a residual; at most one per chain);
  *   - Relu, Clip with constant bounds, Sigmoid, HardSigmoid, HardSwish;

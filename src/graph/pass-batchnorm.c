@@ -15,7 +15,7 @@ static bool is_f32_const(const c8_graph *g, int v) {
 c8_status c8_graph_fold_batchnorm(c8_graph *g) {
   for (int i = 0; i < g->n_nodes; i++) {
     c8_node *bn = &g->nodes[i];
-    if (strcmp(bn->op_type, "BatchNormalization") != 0 || bn->n_in < 5) continue;
+    if (c8_node_op(bn) != &c8_op_batchnormalization || bn->n_in < 5) continue;
     if (bn->n_out > 1) {
       bool extra = false;
       for (int j = 1; j < bn->n_out; j++) extra |= bn->out[j] >= 0;
@@ -25,7 +25,7 @@ c8_status c8_graph_fold_batchnorm(c8_graph *g) {
     int ci = c8_graph_producer(g, x);
     if (ci < 0) continue;
     c8_node *conv = &g->nodes[ci];
-    if (strcmp(conv->op_type, "Conv") != 0 || c8_graph_use_count(g, x) != 1) continue;
+    if (c8_node_op(conv) != &c8_op_conv || c8_graph_use_count(g, x) != 1) continue;
     if (!is_f32_const(g, conv->in[1]) || (conv->n_in > 2 && conv->in[2] >= 0 && !is_f32_const(g, conv->in[2])))
       continue;
     bool params = true;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "ops/op.h"
 
 #define MAX_BETWEEN 4   /* homogeneous ops allowed between the two convolutions */
 #define CONVERGED 1e-6  /* stop sweeping once every |s_i - 1| is below this */
@@ -45,15 +46,14 @@ static int sole_reader(const c8_graph *g, int v) {
 }
 
 static bool is_homogeneous(const c8_node *n) {
-  if (strcmp(n->domain, "") != 0 && strcmp(n->domain, "ai.onnx") != 0) return false;
-  if (!strcmp(n->op_type, "Relu") || !strcmp(n->op_type, "LeakyRelu")) return n->n_in >= 1;
-  if (!strcmp(n->op_type, "MaxPool")) return n->n_out < 2 || n->out[1] < 0; /* no Indices output */
-  return false;
+  /* MaxPool's Indices output is not homogeneous */
+  return c8_node_op(n)->homogeneous && n->n_in >= 1 && (n->n_out < 2 || n->out[1] < 0);
 }
 
 /* A Conv whose weights (and bias, if any) are float constants of a consistent shape. */
 static bool is_plain_conv(const c8_graph *g, const c8_node *n) {
-  if (strcmp(n->op_type, "Conv") != 0 || strcmp(n->domain, "") != 0 || n->n_in < 2 || n->n_out < 1) return false;
+  /* the pass works on Conv's weight layout and group attribute */
+  if (c8_node_op(n) != &c8_op_conv || n->n_in < 2 || n->n_out < 1) return false;
   if (!is_f32_const(g, n->in[1])) return false;
   const c8_tensor *W = &g->values[n->in[1]].t;
   if (W->rank < 3 || W->dims[0] < 1 || W->dims[1] < 1) return false;

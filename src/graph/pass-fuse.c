@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "graph/fuse.h"
+#include "ops/op.h"
 
 /* Readers of each value: count, and the first two (node, input slot) pairs. */
 typedef struct readers {
@@ -12,7 +13,7 @@ typedef struct readers {
   int node[2];
 } readers;
 
-static bool is_op(const c8_node *n, const char *op) { return n->domain[0] == 0 && strcmp(n->op_type, op) == 0; }
+static c8_fuse_role fuse_role(const c8_node *n) { return c8_node_op(n)->fuse; }
 
 static bool const_float(const c8_graph *g, int v) {
   return v >= 0 && g->values[v].is_const && g->values[v].t.dtype == CALIB8_FLOAT && g->values[v].t.data;
@@ -30,25 +31,26 @@ static bool classify(const c8_graph *g, const c8_node *n, int v, bool res_ok, c8
   op->value = -1;
   op->a = op->b = 0.0f;
   if (n->n_out != 1 || n->out[0] < 0 || n->n_in < 1) return false;
-  if (is_op(n, "Relu") && n->n_in == 1) {
+  const c8_fuse_role role = fuse_role(n);
+  if (role == C8_FUSE_RELU && n->n_in == 1) {
     op->kind = C8_EPI_RELU;
     return true;
   }
-  if (is_op(n, "Sigmoid") && n->n_in == 1) {
+  if (role == C8_FUSE_SIGMOID && n->n_in == 1) {
     op->kind = C8_EPI_SIGMOID;
     return true;
   }
-  if (is_op(n, "HardSwish") && n->n_in == 1) {
+  if (role == C8_FUSE_HARDSWISH && n->n_in == 1) {
     op->kind = C8_EPI_HARDSWISH;
     return true;
   }
-  if (is_op(n, "HardSigmoid") && n->n_in == 1) {
+  if (role == C8_FUSE_HARDSIGMOID && n->n_in == 1) {
     op->kind = C8_EPI_HARDSIGMOID;
     op->a = c8_attr_float(n, "alpha", 0.2f);
     op->b = c8_attr_float(n, "beta", 0.5f);
     return true;
   }
-  if (is_op(n, "Clip") && n->in[0] == v) {
+  if (role == C8_FUSE_CLIP && n->in[0] == v) {
     op->kind = C8_EPI_CLIP;
     if (g->opset < 11) {
       if (n->n_in != 1) return false;
@@ -65,7 +67,8 @@ static bool classify(const c8_graph *g, const c8_node *n, int v, bool res_ok, c8
     }
     return n->n_in <= 3;
   }
-  const bool add = is_op(n, "Add"), sub = is_op(n, "Sub"), mul = is_op(n, "Mul"), div = is_op(n, "Div");
+  const bool add = role == C8_FUSE_ADD, sub = role == C8_FUSE_SUB, mul = role == C8_FUSE_MUL,
+             div = role == C8_FUSE_DIV;
   if ((add || sub || mul || div) && n->n_in == 2 && !c8_node_attr(n, "broadcast")) {
     const bool first = n->in[0] == v;
     const int other = first ? n->in[1] : n->in[0];
@@ -98,7 +101,8 @@ static bool try_self_mul(const c8_graph *g, const readers *rd, const bool *outpu
   for (int which = 0; which < 2; which++) {
     const c8_node *m = &g->nodes[r->node[which]];
     const int bnode = r->node[1 - which];
-    if (!is_op(m, "Mul") || m->n_in != 2 || m->n_out != 1 || m->out[0] < 0 || r->node[0] == r->node[1]) continue;
+    if (fuse_role(m) != C8_FUSE_MUL || m->n_in != 2 || m->n_out != 1 || m->out[0] < 0 || r->node[0] == r->node[1])
+      continue;
     if (c8_node_attr(m, "broadcast")) continue;
     c8_fusion t = *f;
     c8_epi_op save = {.kind = C8_EPI_SAVE, .value = -1};
@@ -171,7 +175,7 @@ c8_status c8_graph_find_fusions(const c8_graph *g, c8_fusion **out) {
   for (int h = 0; h < g->n_nodes; h++) {
     const c8_node *n = &g->nodes[h];
     fz[h].head = h;
-    if (!is_op(n, "Conv") || n->n_out != 1 || n->out[0] < 0) continue;
+    if (fuse_role(n) != C8_FUSE_HEAD || n->n_out != 1 || n->out[0] < 0) continue;
     c8_fusion f = {.head = h};
     bool have_res = false;
     int v = n->out[0];

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "load/model.h"
+#include "ops/op.h"
 
 int calib8_model_input_count(const calib8_model *m) { return m->graph->n_inputs; }
 int calib8_model_output_count(const calib8_model *m) { return m->graph->n_outputs; }
@@ -47,7 +48,7 @@ int64_t calib8_model_parameter_count(const calib8_model *m) {
   /* Constant nodes carry parameters too in some exporters (PaddleOCR). */
   for (int i = 0; i < g->n_nodes; i++) {
     const c8_attr *a = c8_node_attr(&g->nodes[i], "value");
-    if (strcmp(g->nodes[i].op_type, "Constant") == 0 && a && a->t) n += c8_numel(a->t);
+    if (c8_node_op(&g->nodes[i]) == &c8_op_constant && a && a->t) n += c8_numel(a->t);
   }
   return n;
 }

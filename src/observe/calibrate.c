@@ -28,8 +28,9 @@ c8_status c8_calibration_create(const calib8_session *s, c8_calibration **out) {
   for (int i = 0; i < c->g->n_nodes; i++) {
     const c8_node *n = &c->g->nodes[i];
     if (n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 || n->out[0] < 0 || c->g->values[n->in[0]].is_const) continue;
-    bool relu = strcmp(n->op_type, "Relu") == 0;
-    if (!relu && !c8_op_only_moves_values(n->op_type)) continue;
+    const c8_op_def *d = c8_node_op(n);
+    bool relu = d->fuse == C8_FUSE_RELU;
+    if (!relu && d->values != C8_VALUES_MOVED) continue;
     c->derive_from[n->out[0]] = n->in[0];
     c->derive_relu[n->out[0]] = relu;
   }
@@ -76,11 +77,9 @@ c8_status c8_calibration_enable_means(c8_calibration *c) {
   for (int i = 0; i < c->g->n_nodes; i++) {
     const c8_node *n = &c->g->nodes[i];
     if (n->n_in < 2 || n->in[0] < 0 || c->g->values[n->in[0]].is_const) continue;
-    int axis;
-    if (!strcmp(n->op_type, "Conv")) axis = 1;
-    else if (!strcmp(n->op_type, "Gemm")) axis = c8_attr_int(n, "transA", 0) ? 0 : -1;
-    else if (!strcmp(n->op_type, "MatMul")) axis = -1;
-    else continue;
+    const c8_op_def *d = c8_node_op(n);
+    int axis = c8_qrole_is_compute(d->qrole) ? c8_op_axis(d->mean_axis, n) : -2;
+    if (axis == -2) continue;
     if (c->mean_axis[n->in[0]] == -2) c->mean_axis[n->in[0]] = axis; /* the first reader decides */
   }
   return CALIB8_OK;

@@ -395,26 +395,32 @@ static c8_status binary_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   return CALIB8_OK;
 }
 
-#define BINARY_OP(Name, sym, tab, out_bool, unidir)                                                            \
+/* Traits shared by the elementwise ops here (Add adds its own: ONNX Runtime has an integer Add): no quantized
+   form (FP32), new values, and each output element reads the same element of every (broadcast) input, so
+   samples stay apart whatever axis carries the batch (a broadcast that puts the batch on two axes is rejected
+   by batch splitting itself). */
+#define ELEMENTWISE .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS
+#define BINARY_OP(Name, sym, tab, out_bool, unidir, ...)                                                        \
   static c8_status sym##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
     return binary_prepare(k, in, n_in, out, n_out, tab, out_bool, unidir);                                      \
   }                                                                                                            \
-  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = binary_run};
+  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = binary_run, __VA_ARGS__};
 
-BINARY_OP(Add, add, tab_add, false, false)
-BINARY_OP(Sub, sub, tab_sub, false, false)
-BINARY_OP(Mul, mul, tab_mul, false, false)
-BINARY_OP(Div, div, tab_div, false, false)
-BINARY_OP(Pow, pow, tab_pow, false, false)
-BINARY_OP(PRelu, prelu, tab_prelu, false, true)
-BINARY_OP(Equal, equal, tab_eq, true, false)
-BINARY_OP(Greater, greater, tab_gt, true, false)
-BINARY_OP(Less, less, tab_lt, true, false)
-BINARY_OP(GreaterOrEqual, greater_equal, tab_ge, true, false)
-BINARY_OP(LessOrEqual, less_equal, tab_le, true, false)
-BINARY_OP(And, and, tab_and, true, false)
-BINARY_OP(Or, or, tab_or, true, false)
-BINARY_OP(Xor, xor, tab_xor, true, false)
+BINARY_OP(Add, add, tab_add, false, false, .qrole = C8_QROLE_CARRIES, .values = C8_VALUES_COMPUTED,
+          .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_ADD)
+BINARY_OP(Sub, sub, tab_sub, false, false, ELEMENTWISE, .fuse = C8_FUSE_SUB)
+BINARY_OP(Mul, mul, tab_mul, false, false, ELEMENTWISE, .fuse = C8_FUSE_MUL)
+BINARY_OP(Div, div, tab_div, false, false, ELEMENTWISE, .fuse = C8_FUSE_DIV)
+BINARY_OP(Pow, pow, tab_pow, false, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(PRelu, prelu, tab_prelu, false, true, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(Equal, equal, tab_eq, true, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(Greater, greater, tab_gt, true, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(Less, less, tab_lt, true, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(GreaterOrEqual, greater_equal, tab_ge, true, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(LessOrEqual, less_equal, tab_le, true, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(And, and, tab_and, true, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(Or, or, tab_or, true, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+BINARY_OP(Xor, xor, tab_xor, true, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
 
 static c8_status mod_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
   int64_t fmod_attr = c8_attr_int(k->node, "fmod", 0);
@@ -422,7 +428,8 @@ static c8_status mod_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
     return c8_node_error(k->node, CALIB8_MALFORMED_MODEL, "fmod must be 0 or 1, not %lld", (long long)fmod_attr);
   return binary_prepare(k, in, n_in, out, n_out, fmod_attr ? tab_fmod : tab_pymod, false, false);
 }
-const c8_op_def c8_op_mod = {.name = "Mod", .domain = "", .prepare = mod_prepare, .run = binary_run};
+const c8_op_def c8_op_mod = {.name = "Mod", .domain = "", .prepare = mod_prepare, .run = binary_run,
+    ELEMENTWISE, .fuse = C8_FUSE_NONE};
 
 static c8_status bitshift_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out,
                                   int n_out) {
@@ -432,7 +439,8 @@ static c8_status bitshift_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, 
     return c8_node_error(k->node, CALIB8_MALFORMED_MODEL, "direction must be \"LEFT\" or \"RIGHT\", not \"%s\"", dir);
   return binary_prepare(k, in, n_in, out, n_out, left ? tab_shl : tab_shr, false, false);
 }
-const c8_op_def c8_op_bitshift = {.name = "BitShift", .domain = "", .prepare = bitshift_prepare, .run = binary_run};
+const c8_op_def c8_op_bitshift = {.name = "BitShift", .domain = "", .prepare = bitshift_prepare, .run = binary_run,
+    ELEMENTWISE, .fuse = C8_FUSE_NONE};
 
 /* ---- Sum, Mean, Max, Min: any number of inputs, folded left to right into the output ---- */
 static c8_status variadic_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
@@ -489,16 +497,17 @@ static c8_status variadic_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   return CALIB8_OK;
 }
 
-#define VARIADIC_OP(Name, sym, tab, mean)                                                                      \
+#define VARIADIC_OP(Name, sym, tab, mean, ...)                                                                  \
   static c8_status sym##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
     return variadic_prepare(k, in, n_in, out, n_out, tab, mean);                                                \
   }                                                                                                            \
-  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = variadic_run};
+  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = variadic_run,       \
+                                 __VA_ARGS__};
 
-VARIADIC_OP(Sum, sum, tab_add, false)
-VARIADIC_OP(Mean, mean, tab_add, true)
-VARIADIC_OP(Max, max, tab_max, false)
-VARIADIC_OP(Min, min, tab_min, false)
+VARIADIC_OP(Sum, sum, tab_add, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+VARIADIC_OP(Mean, mean, tab_add, true, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+VARIADIC_OP(Max, max, tab_max, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+VARIADIC_OP(Min, min, tab_min, false, ELEMENTWISE, .fuse = C8_FUSE_NONE)
 
 /* ---- Where(condition, X, Y): three-way broadcast; the kernel only moves elements of X's size ---- */
 #define GEN_WHERE(bits)                                                                               \
@@ -555,4 +564,5 @@ static c8_status where_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_where = {.name = "Where", .domain = "", .prepare = where_prepare, .run = where_run};
+const c8_op_def c8_op_where = {.name = "Where", .domain = "", .prepare = where_prepare, .run = where_run,
+    ELEMENTWISE, .fuse = C8_FUSE_NONE};

@@ -153,5 +153,9 @@ static c8_status cast_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_cast = {.name = "Cast", .domain = "", .prepare = cast_prepare, .run = cast_run};
-const c8_op_def c8_op_castlike = {.name = "CastLike", .domain = "", .prepare = castlike_prepare, .run = cast_run};
+const c8_op_def c8_op_cast = {
+    .name = "Cast", .domain = "", .prepare = cast_prepare, .run = cast_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_castlike = {
+    .name = "CastLike", .domain = "", .prepare = castlike_prepare, .run = cast_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};

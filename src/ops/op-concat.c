@@ -79,7 +79,17 @@ static c8_status concat_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_concat = {.name = "Concat", .domain = "", .prepare = concat_prepare, .run = concat_run};
+/* Batch splitting: Concat(constant, x) carries the batch axis of x; samples stay apart unless it is the
+   concatenation axis. */
+static bool concat_batch(const c8_batch_query *q) {
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  return q->ax_any >= 0 && c8_wrap_axis(c8_attr_int(q->node, "axis", 0), rank) != q->ax_any;
+}
+
+const c8_op_def c8_op_concat = {
+    .name = "Concat", .domain = "", .prepare = concat_prepare, .run = concat_run,
+    .qrole = C8_QROLE_JOINS, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = concat_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- Split: `split` is an attribute before opset 13, an input from 13; opset 18 adds num_outputs. ---- */
 
@@ -174,4 +184,18 @@ static c8_status split_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_split = {.name = "Split", .domain = "", .prepare = split_prepare, .run = split_run};
+/* Batch splitting: per sample unless the batch axis is the one split. */
+static bool split_batch(const c8_batch_query *q) {
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  return q->ax >= 0 && c8_wrap_axis(c8_attr_int(q->node, "axis", 0), rank) != q->ax;
+}
+
+/* split becomes an input at opset 13. */
+static c8_status split_upgrade(c8_graph *g, int k, int from, int to) {
+  return from < 13 && to >= 13 ? c8_upgrade_ints_to_input(g, k, "split", 1) : CALIB8_OK;
+}
+
+const c8_op_def c8_op_split = {
+    .name = "Split", .domain = "", .prepare = split_prepare, .run = split_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = split_batch,
+    .fuse = C8_FUSE_NONE, .upgrade = split_upgrade};

@@ -54,7 +54,9 @@ static c8_status constant_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
 /* The state points into the node's attribute: nothing to free. */
 static void no_free(void *state) { (void)state; }
 
-const c8_op_def c8_op_constant = {.name = "Constant", .domain = "", .prepare = constant_prepare, .run = constant_run, .destroy = no_free};
+const c8_op_def c8_op_constant = {
+    .name = "Constant", .domain = "", .prepare = constant_prepare, .run = constant_run, .destroy = no_free,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_MIXES, .fuse = C8_FUSE_NONE};
 
 static c8_status identity_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out,
                                   int n_out) {
@@ -87,5 +89,23 @@ static c8_status identity_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_identity = {.name = "Identity", .domain = "", .prepare = identity_prepare, .run = identity_run};
-const c8_op_def c8_op_dropout = {.name = "Dropout", .domain = "", .prepare = identity_prepare, .run = identity_run};
+/* Identity moves values (calibration derives its histogram) but stays FP32 in the plan, as it always has: no
+   model or test has needed int8 carried through it. Dropout is not treated as a move: its optional second
+   output is a mask. */
+const c8_op_def c8_op_identity = {
+    .name = "Identity", .domain = "", .prepare = identity_prepare, .run = identity_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
+/* Dropout's ratio (and is_test before 7) are attributes before opset 12, inputs after; in inference it is the
+ * identity at every opset, so the attributes are dropped and ratio keeps its default. */
+static c8_status dropout_upgrade(c8_graph *g, int k, int from, int to) {
+  (void)to;
+  if (from < 12) {
+    c8_node_remove_attr(&g->nodes[k], "ratio");
+    c8_node_remove_attr(&g->nodes[k], "is_test");
+  }
+  return CALIB8_OK;
+}
+
+const c8_op_def c8_op_dropout = {
+    .name = "Dropout", .domain = "", .prepare = identity_prepare, .run = identity_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE, .upgrade = dropout_upgrade};

@@ -230,5 +230,16 @@ static c8_status convt_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_conv_transpose = {.name = "ConvTranspose", .domain = "", .prepare = convt_prepare,
-                                        .run = convt_run, .destroy = convt_destroy};
+/* Every input element is scattered through W's C_out / group * kernel weights of its channel. */
+static int64_t convt_macs(const c8_node *n, const c8_tensor *x, const c8_tensor *w, const c8_tensor *y) {
+  (void)n, (void)y;
+  return c8_numel(x) * (w->rank > 0 && w->dims[0] > 0 ? c8_numel(w) / w->dims[0] : 0);
+}
+
+/* Weights [C_in, C_out / group, kernel...]: output channels on axis 1, but quantized per tensor, which is what
+   ONNX Runtime's integer kernels take. Bias correction does not handle this layout (mean_axis NONE). */
+const c8_op_def c8_op_conv_transpose = {
+    .name = "ConvTranspose", .domain = "", .prepare = convt_prepare, .run = convt_run, .destroy = convt_destroy,
+    .qrole = C8_QROLE_COMPUTE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE,
+    .weight_axis = C8_AXIS_1, .weight_gran = C8_WGRAN_TENSOR, .mean_axis = C8_AXIS_NONE, .bias = C8_BIAS_INPUT2,
+    .macs = convt_macs};

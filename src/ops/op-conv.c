@@ -1201,7 +1201,20 @@ static c8_status conv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_conv = {.name = "Conv", .domain = "", .prepare = conv_prepare, .run = conv_run,
-                              .destroy = conv_destroy};
-const c8_op_def c8_op_fused_conv = {.name = "FusedConv", .domain = "com.microsoft", .prepare = conv_prepare,
-                                    .run = conv_run, .destroy = conv_destroy};
+/* Per output element: (C_in / group) * kernel, W's elements per output channel. */
+static int64_t conv_macs(const c8_node *n, const c8_tensor *x, const c8_tensor *w, const c8_tensor *y) {
+  (void)n, (void)x;
+  return w->rank > 0 && w->dims[0] > 0 ? c8_numel(y) * (c8_numel(w) / w->dims[0]) : 0;
+}
+
+const c8_op_def c8_op_conv = {
+    .name = "Conv", .domain = "", .prepare = conv_prepare, .run = conv_run, .destroy = conv_destroy,
+    .qrole = C8_QROLE_COMPUTE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_HEAD,
+    .weight_axis = C8_AXIS_0, .weight_gran = C8_WGRAN_CHANNEL_MIX, .mean_axis = C8_AXIS_1, .bias = C8_BIAS_INPUT2,
+    .macs = conv_macs};
+/* FusedConv already carries its activation: not a fusion head, and not planned in INT8 (ONNX Runtime's
+   quantizer does not take it). */
+const c8_op_def c8_op_fused_conv = {
+    .name = "FusedConv", .domain = "com.microsoft", .prepare = conv_prepare, .run = conv_run,
+    .destroy = conv_destroy,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};

@@ -101,7 +101,10 @@ static c8_status expand_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8
   return make_repeat(k, r, ind, rep, es, out[0]);
 }
 
-const c8_op_def c8_op_expand = {.name = "Expand", .domain = "", .prepare = expand_prepare, .run = repeat_run};
+const c8_op_def c8_op_expand = {
+    .name = "Expand", .domain = "", .prepare = expand_prepare, .run = repeat_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .batch_shape_inputs = 1u << 1,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- Tile ---- */
 
@@ -129,4 +132,14 @@ static c8_status tile_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   return make_repeat(k, x->rank, x->dims, rep, es, out[0]);
 }
 
-const c8_op_def c8_op_tile = {.name = "Tile", .domain = "", .prepare = tile_prepare, .run = repeat_run};
+/* Batch splitting: per sample when the batch axis is repeated once. */
+static bool tile_batch(const c8_batch_query *q) {
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  int64_t reps[CALIB8_MAX_RANK];
+  return q->ax >= 0 && q->n_in > 1 && c8_known_ints(q->in[1], reps, CALIB8_MAX_RANK) == rank && reps[q->ax] == 1;
+}
+
+const c8_op_def c8_op_tile = {
+    .name = "Tile", .domain = "", .prepare = tile_prepare, .run = repeat_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = tile_batch,
+    .fuse = C8_FUSE_NONE};

@@ -69,7 +69,9 @@ static c8_status cos_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_constantofshape = {.name = "ConstantOfShape", .domain = "", .prepare = cos_prepare, .run = cos_run};
+const c8_op_def c8_op_constantofshape = {
+    .name = "ConstantOfShape", .domain = "", .prepare = cos_prepare, .run = cos_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_MIXES, .fuse = C8_FUSE_NONE};
 
 /* ---- Range: output[i] = start + i * delta, n = max(ceil((limit - start) / delta), 0). ---- */
 
@@ -159,4 +161,6 @@ static c8_status range_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_range = {.name = "Range", .domain = "", .prepare = range_prepare, .run = range_run};
+const c8_op_def c8_op_range = {
+    .name = "Range", .domain = "", .prepare = range_prepare, .run = range_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_MIXES, .fuse = C8_FUSE_NONE};

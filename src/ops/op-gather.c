@@ -95,7 +95,18 @@ static c8_status gather_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_gather = {.name = "Gather", .domain = "", .prepare = gather_prepare, .run = gather_run};
+/* Batch splitting: a lookup into a known table by run-time indices is per sample, and so is gathering along
+   another axis than the batch's. */
+static bool gather_batch(const c8_batch_query *q) {
+  if (q->ax < 0) return true;
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  return c8_wrap_axis(c8_attr_int(q->node, "axis", 0), rank) != q->ax;
+}
+
+const c8_op_def c8_op_gather = {
+    .name = "Gather", .domain = "", .prepare = gather_prepare, .run = gather_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- GatherElements ---- */
 
@@ -168,7 +179,16 @@ static c8_status gather_el_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_gatherelements = {.name = "GatherElements", .domain = "", .prepare = gather_el_prepare, .run = gather_el_run};
+/* Batch splitting: per sample when gathering along another axis than the batch's. */
+static bool gather_el_batch(const c8_batch_query *q) {
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  return q->ax >= 0 && c8_wrap_axis(c8_attr_int(q->node, "axis", 0), rank) != q->ax;
+}
+
+const c8_op_def c8_op_gatherelements = {
+    .name = "GatherElements", .domain = "", .prepare = gather_el_prepare, .run = gather_el_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_el_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- GatherND ---- */
 
@@ -255,4 +275,12 @@ static c8_status gather_nd_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_gathernd = {.name = "GatherND", .domain = "", .prepare = gather_nd_prepare, .run = gather_nd_run};
+/* Batch splitting: per sample when the batch is a batch dimension of the gather (batch_dims >= 1). */
+static bool gather_nd_batch(const c8_batch_query *q) {
+  return q->ax == 0 && c8_attr_int(q->node, "batch_dims", 0) >= 1;
+}
+
+const c8_op_def c8_op_gathernd = {
+    .name = "GatherND", .domain = "", .prepare = gather_nd_prepare, .run = gather_nd_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = gather_nd_batch,
+    .fuse = C8_FUSE_NONE};

@@ -138,5 +138,16 @@ static c8_status gemm_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   return CALIB8_OK;
 }
 
+/* Output elements times the reduced dimension K: A's last, or its first with transA. */
+static int64_t gemm_macs(const c8_node *n, const c8_tensor *x, const c8_tensor *w, const c8_tensor *y) {
+  (void)w;
+  int64_t k = x->rank > 0 ? x->dims[x->rank - 1] : 1;
+  if (c8_attr_int(n, "transA", 0) && x->rank == 2) k = x->dims[0];
+  return c8_numel(y) * k;
+}
+
 const c8_op_def c8_op_gemm = {
-    .name = "Gemm", .domain = "", .prepare = gemm_prepare, .run = gemm_run, .destroy = gemm_destroy};
+    .name = "Gemm", .domain = "", .prepare = gemm_prepare, .run = gemm_run, .destroy = gemm_destroy,
+    .qrole = C8_QROLE_COMPUTE_ANY, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE,
+    .weight_axis = C8_AXIS_GEMM_B, .weight_gran = C8_WGRAN_CHANNEL, .mean_axis = C8_AXIS_GEMM_A,
+    .bias = C8_BIAS_INPUT2, .macs = gemm_macs};

@@ -135,4 +135,16 @@ static c8_status matmul_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_matmul = {.name = "MatMul", .domain = "", .prepare = matmul_prepare, .run = matmul_run};
+/* Output elements times the reduced dimension, A's last. */
+static int64_t matmul_macs(const c8_node *n, const c8_tensor *x, const c8_tensor *w, const c8_tensor *y) {
+  (void)n, (void)w;
+  return c8_numel(y) * (x->rank > 0 ? x->dims[x->rank - 1] : 1);
+}
+
+/* Weights quantized per tensor (what ONNX Runtime's integer kernels take); its input 1 may be a second
+   activation (attention's Q x K^T). */
+const c8_op_def c8_op_matmul = {
+    .name = "MatMul", .domain = "", .prepare = matmul_prepare, .run = matmul_run,
+    .qrole = C8_QROLE_COMPUTE_ANY, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE,
+    .weight_axis = C8_AXIS_LAST, .weight_gran = C8_WGRAN_TENSOR, .mean_axis = C8_AXIS_LAST,
+    .bias = C8_BIAS_ADD_AFTER, .macs = matmul_macs};

@@ -107,8 +107,19 @@ static c8_status bn_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor 
   return CALIB8_OK;
 }
 
+/* Before opset 9, spatial=1 (the default) is the only form calib8 runs; the attribute is gone at 9. */
+static c8_status bn_upgrade(c8_graph *g, int k, int from, int to) {
+  (void)to;
+  if (from >= 9) return CALIB8_OK;
+  if (c8_attr_int(&g->nodes[k], "spatial", 1) != 1)
+    return c8_node_error(&g->nodes[k], CALIB8_UNSUPPORTED, "spatial=0 has no form at opset 9 and later");
+  c8_node_remove_attr(&g->nodes[k], "spatial");
+  return CALIB8_OK;
+}
+
 const c8_op_def c8_op_batchnormalization = {
-    .name = "BatchNormalization", .domain = "", .prepare = bn_prepare, .run = bn_run};
+    .name = "BatchNormalization", .domain = "", .prepare = bn_prepare, .run = bn_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE, .upgrade = bn_upgrade};
 
 /* ---- InstanceNormalization: per (n, c) over the spatial dimensions. ---- */
 
@@ -168,7 +179,8 @@ static c8_status instnorm_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
 }
 
 const c8_op_def c8_op_instancenormalization = {
-    .name = "InstanceNormalization", .domain = "", .prepare = instnorm_prepare, .run = instnorm_run};
+    .name = "InstanceNormalization", .domain = "", .prepare = instnorm_prepare, .run = instnorm_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
 
 /* ---- LayerNormalization-17: normalizes over dims [axis, rank); Scale and B broadcast to them.
  * Optional outputs Mean and InvStdDev have shape X.shape[:axis] + [1] * (rank - axis). ---- */
@@ -308,8 +320,16 @@ static c8_status ln_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor 
   return CALIB8_OK;
 }
 
+/* Batch splitting: normalizes over the axes from `axis` on, so the batch must come before them. */
+static bool ln_batch(const c8_batch_query *q) {
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  return q->ax >= 0 && q->ax < c8_wrap_axis(c8_attr_int(q->node, "axis", -1), rank);
+}
+
 const c8_op_def c8_op_layernormalization = {
-    .name = "LayerNormalization", .domain = "", .prepare = ln_prepare, .run = ln_run};
+    .name = "LayerNormalization", .domain = "", .prepare = ln_prepare, .run = ln_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = ln_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- LRN (AlexNet local response normalization across channels):
  *   y = x / (bias + alpha / size * sum_{c' in [c - floor((size-1)/2), c + ceil((size-1)/2)]} x[c']^2) ^ beta ---- */
@@ -369,4 +389,6 @@ static c8_status lrn_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_lrn = {.name = "LRN", .domain = "", .prepare = lrn_prepare, .run = lrn_run};
+const c8_op_def c8_op_lrn = {
+    .name = "LRN", .domain = "", .prepare = lrn_prepare, .run = lrn_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};

@@ -209,4 +209,32 @@ static c8_status pad_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_pad = {.name = "Pad", .domain = "", .prepare = pad_prepare, .run = pad_run};
+/* Batch splitting: per sample when the batch axis is not padded. */
+static bool pad_batch(const c8_batch_query *q) {
+  if (q->ax < 0) return false;
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  int64_t pads[2 * CALIB8_MAX_RANK];
+  int k;
+  if (q->opset < 11) {
+    const int64_t *a = c8_attr_ints(q->node, "pads", &k);
+    if (!a || k != 2 * rank) return false;
+    memcpy(pads, a, sizeof(int64_t) * (size_t)k);
+  } else {
+    if (q->n_in > 3 && q->in[3]) return false; /* an axes operand: not needed by the models seen */
+    k = q->n_in > 1 ? c8_known_ints(q->in[1], pads, 2 * CALIB8_MAX_RANK) : -1;
+    if (k != 2 * rank) return false;
+  }
+  return pads[q->ax] == 0 && pads[q->ax + rank] == 0;
+}
+
+/* pads (Pad-1: paddings) and value become inputs at opset 11. */
+static c8_status pad_upgrade(c8_graph *g, int k, int from, int to) {
+  if (from >= 11 || to < 11) return CALIB8_OK;
+  c8_status st = c8_upgrade_ints_to_input(g, k, from < 2 ? "paddings" : "pads", 1);
+  return st ? st : c8_upgrade_float_to_input(g, k, "value", 2, false, 0);
+}
+
+const c8_op_def c8_op_pad = {
+    .name = "Pad", .domain = "", .prepare = pad_prepare, .run = pad_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = pad_batch,
+    .fuse = C8_FUSE_NONE, .upgrade = pad_upgrade};

@@ -502,9 +502,18 @@ static c8_status pool_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_maxpool = {.name = "MaxPool", .domain = "", .prepare = maxpool_prepare, .run = pool_run};
-const c8_op_def c8_op_averagepool = {.name = "AveragePool", .domain = "", .prepare = avgpool_prepare, .run = pool_run};
-const c8_op_def c8_op_lppool = {.name = "LpPool", .domain = "", .prepare = lppool_prepare, .run = pool_run};
+/* MaxPool selects among its input's values: its output shares the input's scale (exact in ONNX Runtime's
+   integer MaxPool), and max(x / s) = max(x) / s lets cross-layer equalization scale through it. */
+const c8_op_def c8_op_maxpool = {
+    .name = "MaxPool", .domain = "", .prepare = maxpool_prepare, .run = pool_run,
+    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS,
+    .fuse = C8_FUSE_NONE, .homogeneous = true};
+const c8_op_def c8_op_averagepool = {
+    .name = "AveragePool", .domain = "", .prepare = avgpool_prepare, .run = pool_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_lppool = {
+    .name = "LpPool", .domain = "", .prepare = lppool_prepare, .run = pool_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
 
 /* ---- Global pooling: one reduction over the contiguous spatial block of every (n, c). ---- */
 
@@ -604,7 +613,11 @@ static c8_status gpool_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
 }
 
 const c8_op_def c8_op_globalaveragepool = {
-    .name = "GlobalAveragePool", .domain = "", .prepare = gavg_prepare, .run = gpool_run};
+    .name = "GlobalAveragePool", .domain = "", .prepare = gavg_prepare, .run = gpool_run,
+    .qrole = C8_QROLE_CARRIES, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
 const c8_op_def c8_op_globalmaxpool = {
-    .name = "GlobalMaxPool", .domain = "", .prepare = gmax_prepare, .run = gpool_run};
-const c8_op_def c8_op_globallppool = {.name = "GlobalLpPool", .domain = "", .prepare = glp_prepare, .run = gpool_run};
+    .name = "GlobalMaxPool", .domain = "", .prepare = gmax_prepare, .run = gpool_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_globallppool = {
+    .name = "GlobalLpPool", .domain = "", .prepare = glp_prepare, .run = gpool_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};

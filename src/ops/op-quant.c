@@ -184,10 +184,22 @@ static c8_status dequantize_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_quantize_linear = {.name = "QuantizeLinear", .domain = "", .prepare = quantize_prepare,
-                                         .run = quantize_run};
-const c8_op_def c8_op_dequantize_linear = {.name = "DequantizeLinear", .domain = "", .prepare = dequantize_prepare,
-                                           .run = dequantize_run};
+/* Batch splitting: per-axis scales along the batch would index samples. */
+static bool qdq_batch(const c8_batch_query *q) {
+  if (q->ax < 0) return false;
+  const int rank = q->in[0] ? q->in[0]->rank : 0;
+  const c8_tensor *scale = q->n_in > 1 ? q->in[1] : NULL;
+  return !scale || c8_numel(scale) <= 1 || c8_wrap_axis(c8_attr_int(q->node, "axis", 1), rank) != q->ax;
+}
+
+const c8_op_def c8_op_quantize_linear = {
+    .name = "QuantizeLinear", .domain = "", .prepare = quantize_prepare, .run = quantize_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = qdq_batch,
+    .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_dequantize_linear = {
+    .name = "DequantizeLinear", .domain = "", .prepare = dequantize_prepare, .run = dequantize_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = qdq_batch,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- integer convolution: ConvInteger, QLinearConv ---- */
 
@@ -336,10 +348,12 @@ static c8_status qlinearconv_prepare(c8_kernel *k, c8_tensor *const *in, int n_i
   return qconv_prepare(k, in, n_in, out, n_out, true);
 }
 
-const c8_op_def c8_op_conv_integer = {.name = "ConvInteger", .domain = "", .prepare = convinteger_prepare,
-                                      .run = qconv_run};
-const c8_op_def c8_op_qlinear_conv = {.name = "QLinearConv", .domain = "", .prepare = qlinearconv_prepare,
-                                      .run = qconv_run};
+const c8_op_def c8_op_conv_integer = {
+    .name = "ConvInteger", .domain = "", .prepare = convinteger_prepare, .run = qconv_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_qlinear_conv = {
+    .name = "QLinearConv", .domain = "", .prepare = qlinearconv_prepare, .run = qconv_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
 
 /* ---- integer matrix products: MatMulInteger, QLinearMatMul ---- */
 
@@ -449,7 +463,9 @@ static c8_status qlinearmatmul_prepare(c8_kernel *k, c8_tensor *const *in, int n
   return qmatmul_prepare(k, in, n_in, out, n_out, true);
 }
 
-const c8_op_def c8_op_matmul_integer = {.name = "MatMulInteger", .domain = "", .prepare = matmulinteger_prepare,
-                                        .run = qmatmul_run};
-const c8_op_def c8_op_qlinear_matmul = {.name = "QLinearMatMul", .domain = "", .prepare = qlinearmatmul_prepare,
-                                        .run = qmatmul_run};
+const c8_op_def c8_op_matmul_integer = {
+    .name = "MatMulInteger", .domain = "", .prepare = matmulinteger_prepare, .run = qmatmul_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
+const c8_op_def c8_op_qlinear_matmul = {
+    .name = "QLinearMatMul", .domain = "", .prepare = qlinearmatmul_prepare, .run = qmatmul_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};

@@ -92,7 +92,10 @@ static c8_status reshape_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_reshape = {.name = "Reshape", .domain = "", .prepare = reshape_prepare, .run = copy_run};
+const c8_op_def c8_op_reshape = {
+    .name = "Reshape", .domain = "", .prepare = reshape_prepare, .run = copy_run,
+    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_BLOCKS,
+    .batch_shape_inputs = 1u << 1, .fuse = C8_FUSE_NONE};
 
 /* ---- Flatten ---- */
 
@@ -115,7 +118,9 @@ static c8_status flatten_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_flatten = {.name = "Flatten", .domain = "", .prepare = flatten_prepare, .run = copy_run};
+const c8_op_def c8_op_flatten = {
+    .name = "Flatten", .domain = "", .prepare = flatten_prepare, .run = copy_run,
+    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_BLOCKS, .fuse = C8_FUSE_NONE};
 
 /* ---- Squeeze / Unsqueeze: axes are an attribute before opset 13, an input from 13 on. ---- */
 
@@ -174,7 +179,14 @@ static c8_status squeeze_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_squeeze = {.name = "Squeeze", .domain = "", .prepare = squeeze_prepare, .run = copy_run};
+/* Squeeze's and Unsqueeze's axes become an input at opset 13. */
+static c8_status axes_upgrade(c8_graph *g, int k, int from, int to) {
+  return from < 13 && to >= 13 ? c8_upgrade_ints_to_input(g, k, "axes", 1) : CALIB8_OK;
+}
+
+const c8_op_def c8_op_squeeze = {
+    .name = "Squeeze", .domain = "", .prepare = squeeze_prepare, .run = copy_run,
+    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_BLOCKS, .fuse = C8_FUSE_NONE, .upgrade = axes_upgrade};
 
 static c8_status unsqueeze_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out,
                                    int n_out) {
@@ -205,4 +217,6 @@ static c8_status unsqueeze_prepare(c8_kernel *k, c8_tensor *const *in, int n_in,
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_unsqueeze = {.name = "Unsqueeze", .domain = "", .prepare = unsqueeze_prepare, .run = copy_run};
+const c8_op_def c8_op_unsqueeze = {
+    .name = "Unsqueeze", .domain = "", .prepare = unsqueeze_prepare, .run = copy_run,
+    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_BLOCKS, .fuse = C8_FUSE_NONE, .upgrade = axes_upgrade};

@@ -47,7 +47,8 @@ static c8_status shape_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
 }
 
 const c8_op_def c8_op_shape = {
-    .name = "Shape", .domain = "", .prepare = shape_prepare, .run = shape_run, .reads_shape_only = true};
+    .name = "Shape", .domain = "", .prepare = shape_prepare, .run = shape_run, .reads_shape_only = true,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_MIXES, .fuse = C8_FUSE_NONE};
 
 static c8_status size_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
   const c8_node *node = k->node;
@@ -68,4 +69,5 @@ static c8_status size_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
 }
 
 const c8_op_def c8_op_size = {
-    .name = "Size", .domain = "", .prepare = size_prepare, .run = size_run, .reads_shape_only = true};
+    .name = "Size", .domain = "", .prepare = size_prepare, .run = size_run, .reads_shape_only = true,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_MIXES, .fuse = C8_FUSE_NONE};

@@ -172,4 +172,55 @@ static c8_status slice_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_slice = {.name = "Slice", .domain = "", .prepare = slice_prepare, .run = slice_run};
+/* Batch splitting: the batch axis, if sliced, keeps every sample in order (start 0, end past the last,
+   step 1). */
+static bool slice_batch(const c8_batch_query *q) {
+  if (q->ax < 0) return false;
+  const c8_node *n = q->node;
+  const c8_tensor *x = q->in[0];
+  const int ax = q->ax;
+  int64_t starts[CALIB8_MAX_RANK], ends[CALIB8_MAX_RANK], axes[CALIB8_MAX_RANK], steps[CALIB8_MAX_RANK];
+  int ns, ne, na, nst = -1;
+  if (q->opset < 10) {
+    const int64_t *a;
+    int k;
+    if (!(a = c8_attr_ints(n, "starts", &k)) || k > CALIB8_MAX_RANK) return false;
+    memcpy(starts, a, sizeof(int64_t) * (size_t)k), ns = k;
+    if (!(a = c8_attr_ints(n, "ends", &k)) || k != ns) return false;
+    memcpy(ends, a, sizeof(int64_t) * (size_t)k), ne = k;
+    a = c8_attr_ints(n, "axes", &k);
+    if (a && k != ns) return false;
+    if (a) memcpy(axes, a, sizeof(int64_t) * (size_t)k);
+    na = a ? k : -1;
+  } else {
+    if (q->n_in < 3) return false;
+    ns = c8_known_ints(q->in[1], starts, CALIB8_MAX_RANK);
+    ne = c8_known_ints(q->in[2], ends, CALIB8_MAX_RANK);
+    na = q->n_in > 3 && q->in[3] ? c8_known_ints(q->in[3], axes, CALIB8_MAX_RANK) : -1;
+    nst = q->n_in > 4 && q->in[4] ? c8_known_ints(q->in[4], steps, CALIB8_MAX_RANK) : -1;
+    if (ns < 0 || ne != ns || (q->n_in > 3 && q->in[3] && na != ns) || (q->n_in > 4 && q->in[4] && nst != ns))
+      return false;
+  }
+  for (int i = 0; i < ns; i++) {
+    if ((na >= 0 ? c8_wrap_axis(axes[i], x->rank) : i) != ax) continue;
+    int64_t dim = x->dims[ax], b = starts[i], e = ends[i];
+    if (nst >= 0 && steps[i] != 1) return false;
+    if (b < 0) b += dim;
+    if (e < 0) e += dim;
+    if (b > 0 || e < dim) return false;
+  }
+  return true;
+}
+
+/* starts, ends and axes become inputs at opset 10. */
+static c8_status slice_upgrade(c8_graph *g, int k, int from, int to) {
+  if (from >= 10 || to < 10) return CALIB8_OK;
+  c8_status st = c8_upgrade_ints_to_input(g, k, "starts", 1);
+  if (!st) st = c8_upgrade_ints_to_input(g, k, "ends", 2);
+  return st ? st : c8_upgrade_ints_to_input(g, k, "axes", 3);
+}
+
+const c8_op_def c8_op_slice = {
+    .name = "Slice", .domain = "", .prepare = slice_prepare, .run = slice_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = slice_batch,
+    .batch_shape_inputs = (1u << 1) | (1u << 2), .fuse = C8_FUSE_NONE, .upgrade = slice_upgrade};

@@ -239,7 +239,9 @@ static c8_status transpose_prepare(c8_kernel *k, c8_tensor *const *in, int n_in,
   return make_plan(k, x->rank, x->dims, perm, es);
 }
 
-const c8_op_def c8_op_transpose = {.name = "Transpose", .domain = "", .prepare = transpose_prepare, .run = permute_run};
+const c8_op_def c8_op_transpose = {
+    .name = "Transpose", .domain = "", .prepare = transpose_prepare, .run = permute_run,
+    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
 
 /* ---- DepthToSpace / SpaceToDepth: reshape to 6-D, permute, reshape back. ---- */
 
@@ -297,7 +299,9 @@ static c8_status d2s_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   return make_plan(k, 6, dims, perm, es);
 }
 
-const c8_op_def c8_op_depthtospace = {.name = "DepthToSpace", .domain = "", .prepare = d2s_prepare, .run = permute_run};
+const c8_op_def c8_op_depthtospace = {
+    .name = "DepthToSpace", .domain = "", .prepare = d2s_prepare, .run = permute_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
 
 static c8_status s2d_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
   int64_t bs = 1;
@@ -321,4 +325,6 @@ static c8_status s2d_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_te
   return make_plan(k, 6, dims, perm, es);
 }
 
-const c8_op_def c8_op_spacetodepth = {.name = "SpaceToDepth", .domain = "", .prepare = s2d_prepare, .run = permute_run};
+const c8_op_def c8_op_spacetodepth = {
+    .name = "SpaceToDepth", .domain = "", .prepare = s2d_prepare, .run = permute_run,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};

@@ -294,52 +294,59 @@ static c8_status unary_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   return CALIB8_OK;
 }
 
-#define UNARY_OP(Name, sym, op, ob, A, DA, B, DB, C, DC)                                                       \
+#define UNARY_OP(Name, sym, op, ob, A, DA, B, DB, C, DC, ...)                                                    \
   static c8_status sym##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
     static const un_desc d = {tab_##op, ob, A, B, C, DA, DB, DC};                                              \
     un_state *s = NULL;                                                                                               \
     return unary_setup(k, in, n_in, out, n_out, &d, &s);                                                       \
   }                                                                                                            \
-  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = unary_run};
-#define SIMPLE_OP(Name, sym, op) UNARY_OP(Name, sym, op, false, NULL, 0, NULL, 0, NULL, 0)
+  const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = unary_run, __VA_ARGS__};
+#define SIMPLE_OP(Name, sym, op, ...) UNARY_OP(Name, sym, op, false, NULL, 0, NULL, 0, NULL, 0, __VA_ARGS__)
+/* Traits shared by every elementwise op here: no quantized form (FP32), new values, and each output element
+   depends on the same element of the input, so samples stay apart whatever axis carries the batch. */
+#define ELEMENTWISE .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS
 
-SIMPLE_OP(Relu, relu, relu)
-SIMPLE_OP(Neg, neg, neg)
-SIMPLE_OP(Abs, abs, abs)
-SIMPLE_OP(Sign, sign, sign)
-SIMPLE_OP(Floor, floor, floor)
-SIMPLE_OP(Ceil, ceil, ceil)
-SIMPLE_OP(Round, round, round)
-SIMPLE_OP(Reciprocal, reciprocal, reciprocal)
-SIMPLE_OP(Sqrt, sqrt, sqrt)
-SIMPLE_OP(Exp, exp, exp)
-SIMPLE_OP(Log, log, log)
-SIMPLE_OP(Sigmoid, sigmoid, sigmoid)
-SIMPLE_OP(Tanh, tanh, tanh)
-SIMPLE_OP(Erf, erf, erf)
-SIMPLE_OP(Sin, sin, sin)
-SIMPLE_OP(Cos, cos, cos)
-SIMPLE_OP(Tan, tan, tan)
-SIMPLE_OP(Asin, asin, asin)
-SIMPLE_OP(Acos, acos, acos)
-SIMPLE_OP(Atan, atan, atan)
-SIMPLE_OP(Sinh, sinh, sinh)
-SIMPLE_OP(Cosh, cosh, cosh)
-SIMPLE_OP(Asinh, asinh, asinh)
-SIMPLE_OP(Acosh, acosh, acosh)
-SIMPLE_OP(Atanh, atanh, atanh)
-SIMPLE_OP(HardSwish, hard_swish, hard_swish)
-SIMPLE_OP(Softplus, softplus, softplus)
-SIMPLE_OP(Softsign, softsign, softsign)
-UNARY_OP(Not, not, not, false, NULL, 0, NULL, 0, NULL, 0)
-UNARY_OP(IsNaN, isnan, isnan, true, NULL, 0, NULL, 0, NULL, 0)
-UNARY_OP(LeakyRelu, leaky_relu, leaky_relu, false, "alpha", 0.01f, NULL, 0, NULL, 0)
-UNARY_OP(Elu, elu, elu, false, "alpha", 1.0f, NULL, 0, NULL, 0)
-UNARY_OP(Selu, selu, selu, false, "alpha", 1.67326319217681884765625f, NULL, 0, "gamma", 1.05070102214813232421875f)
-UNARY_OP(Celu, celu, celu, false, "alpha", 1.0f, NULL, 0, NULL, 0)
-UNARY_OP(ThresholdedRelu, thresholded_relu, thresholded_relu, false, "alpha", 1.0f, NULL, 0, NULL, 0)
-UNARY_OP(HardSigmoid, hard_sigmoid, hard_sigmoid, false, "alpha", 0.2f, "beta", 0.5f, NULL, 0)
-UNARY_OP(Shrink, shrink, shrink, false, "lambd", 0.5f, "bias", 0.0f, NULL, 0)
+SIMPLE_OP(Relu, relu, relu, ELEMENTWISE, .fuse = C8_FUSE_RELU, .homogeneous = true)
+SIMPLE_OP(Neg, neg, neg, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Abs, abs, abs, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Sign, sign, sign, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Floor, floor, floor, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Ceil, ceil, ceil, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Round, round, round, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Reciprocal, reciprocal, reciprocal, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Sqrt, sqrt, sqrt, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Exp, exp, exp, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Log, log, log, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Sigmoid, sigmoid, sigmoid, ELEMENTWISE, .fuse = C8_FUSE_SIGMOID)
+SIMPLE_OP(Tanh, tanh, tanh, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Erf, erf, erf, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Sin, sin, sin, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Cos, cos, cos, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Tan, tan, tan, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Asin, asin, asin, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Acos, acos, acos, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Atan, atan, atan, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Sinh, sinh, sinh, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Cosh, cosh, cosh, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Asinh, asinh, asinh, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Acosh, acosh, acosh, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Atanh, atanh, atanh, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(HardSwish, hard_swish, hard_swish, ELEMENTWISE, .fuse = C8_FUSE_HARDSWISH)
+SIMPLE_OP(Softplus, softplus, softplus, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+SIMPLE_OP(Softsign, softsign, softsign, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(Not, not, not, false, NULL, 0, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(IsNaN, isnan, isnan, true, NULL, 0, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(LeakyRelu, leaky_relu, leaky_relu, false, "alpha", 0.01f, NULL, 0, NULL, 0,
+         ELEMENTWISE, .fuse = C8_FUSE_NONE, .homogeneous = true)
+UNARY_OP(Elu, elu, elu, false, "alpha", 1.0f, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(Selu, selu, selu, false, "alpha", 1.67326319217681884765625f, NULL, 0, "gamma", 1.05070102214813232421875f,
+         ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(Celu, celu, celu, false, "alpha", 1.0f, NULL, 0, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(ThresholdedRelu, thresholded_relu, thresholded_relu, false, "alpha", 1.0f, NULL, 0, NULL, 0,
+         ELEMENTWISE, .fuse = C8_FUSE_NONE)
+UNARY_OP(HardSigmoid, hard_sigmoid, hard_sigmoid, false, "alpha", 0.2f, "beta", 0.5f, NULL, 0,
+         ELEMENTWISE, .fuse = C8_FUSE_HARDSIGMOID)
+UNARY_OP(Shrink, shrink, shrink, false, "lambd", 0.5f, "bias", 0.0f, NULL, 0, ELEMENTWISE, .fuse = C8_FUSE_NONE)
 
 static c8_status isinf_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
   static const un_desc d = {.tab = tab_isinf, .out_bool = true};
@@ -350,7 +357,8 @@ static c8_status isinf_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   s->beta = (float)c8_attr_int(k->node, "detect_negative", 1);
   return CALIB8_OK;
 }
-const c8_op_def c8_op_isinf = {.name = "IsInf", .domain = "", .prepare = isinf_prepare, .run = unary_run};
+const c8_op_def c8_op_isinf = {.name = "IsInf", .domain = "", .prepare = isinf_prepare, .run = unary_run,
+                               ELEMENTWISE, .fuse = C8_FUSE_NONE};
 
 static c8_status gelu_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
   const char *approx = c8_attr_string(k->node, "approximate", "none");
@@ -362,7 +370,8 @@ static c8_status gelu_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
   un_state *s = NULL;
   return unary_setup(k, in, n_in, out, n_out, tanh_approx ? &approximate : &exact, &s);
 }
-const c8_op_def c8_op_gelu = {.name = "Gelu", .domain = "", .prepare = gelu_prepare, .run = unary_run};
+const c8_op_def c8_op_gelu = {.name = "Gelu", .domain = "", .prepare = gelu_prepare, .run = unary_run,
+                              ELEMENTWISE, .fuse = C8_FUSE_NONE};
 
 /* ---- Clip: bounds are attributes before opset 11, optional scalar inputs from 11 on ---- */
 typedef void (*clip_fn)(void *y, const void *x, int64_t n, const void *lo, const void *hi);
@@ -481,4 +490,12 @@ static c8_status clip_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   return CALIB8_OK;
 }
 
-const c8_op_def c8_op_clip = {.name = "Clip", .domain = "", .prepare = clip_prepare, .run = clip_run};
+/* min and max become inputs at opset 11 (absent bounds stay omitted: no clipping on that side). */
+static c8_status clip_upgrade(c8_graph *g, int k, int from, int to) {
+  if (from >= 11 || to < 11) return CALIB8_OK;
+  c8_status st = c8_upgrade_float_to_input(g, k, "min", 1, false, 0);
+  return st ? st : c8_upgrade_float_to_input(g, k, "max", 2, false, 0);
+}
+
+const c8_op_def c8_op_clip = {.name = "Clip", .domain = "", .prepare = clip_prepare, .run = clip_run,
+                              ELEMENTWISE, .fuse = C8_FUSE_CLIP, .upgrade = clip_upgrade};

@@ -76,9 +76,74 @@ c8_status c8_broadcast_shape(const c8_node *node, const c8_tensor *a, const c8_t
   return CALIB8_OK;
 }
 
-bool c8_op_only_moves_values(const char *op_type) {
-  static const char *const moves[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Transpose"};
-  for (size_t k = 0; k < sizeof moves / sizeof moves[0]; k++)
-    if (strcmp(op_type, moves[k]) == 0) return true;
-  return false;
+/* An op the registry does not know has no role anywhere: it stays FP32, is not fused, and keeps a batch
+   from being split. */
+static const c8_op_def unknown_op = {.name = "", .domain = "", .qrole = C8_QROLE_NONE, .fuse = C8_FUSE_NONE,
+                                     .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_MIXES};
+
+const c8_op_def *c8_node_op(const c8_node *node) {
+  if (node->def) return node->def;
+  const c8_op_def *d = c8_op_find(node->domain, node->op_type);
+  return d ? d : &unknown_op;
+}
+
+int c8_op_axis(c8_axis_rule r, const c8_node *n) {
+  switch (r) {
+  case C8_AXIS_0: return 0;
+  case C8_AXIS_1: return 1;
+  case C8_AXIS_LAST: return -1;
+  case C8_AXIS_GEMM_A: return c8_attr_int(n, "transA", 0) ? 0 : -1;
+  case C8_AXIS_GEMM_B: return c8_attr_int(n, "transB", 0) ? 0 : 1;
+  default: return -2;
+  }
+}
+
+int c8_known_ints(const c8_tensor *t, int64_t *v, int max) {
+  if (!t || !t->data) return -1;
+  int64_t n = c8_numel(t);
+  if (n > max) return -1;
+  for (int64_t i = 0; i < n; i++) {
+    if (t->dtype == CALIB8_INT64) v[i] = ((const int64_t *)t->data)[i];
+    else if (t->dtype == CALIB8_INT32) v[i] = ((const int32_t *)t->data)[i];
+    else return -1;
+  }
+  return (int)n;
+}
+
+/* Puts value id v at input `index` of node k, padding with omitted inputs. */
+static c8_status set_input(c8_graph *g, int k, int index, int v) {
+  c8_node *n = &g->nodes[k];
+  int in[64];
+  int m = n->n_in > index + 1 ? n->n_in : index + 1;
+  if (m > 64) return c8_node_error(n, CALIB8_UNSUPPORTED, "more than 64 inputs");
+  for (int i = 0; i < m; i++) in[i] = i < n->n_in ? n->in[i] : -1;
+  in[index] = v;
+  return c8_node_set_inputs(n, m, in);
+}
+
+c8_status c8_upgrade_ints_to_input(c8_graph *g, int k, const char *attr, int index) {
+  int n;
+  const int64_t *v = c8_attr_ints(&g->nodes[k], attr, &n);
+  if (!v) return CALIB8_OK;
+  char hint[256];
+  snprintf(hint, sizeof hint, "%s_%s", g->nodes[k].name, attr);
+  int64_t dims[1] = {n};
+  int id = c8_graph_add_const(g, hint, CALIB8_INT64, 1, dims, v);
+  if (id < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory upgrading node '%s'", g->nodes[k].name);
+  c8_status st = set_input(g, k, index, id);
+  if (!st) c8_node_remove_attr(&g->nodes[k], attr);
+  return st;
+}
+
+c8_status c8_upgrade_float_to_input(c8_graph *g, int k, const char *attr, int index, bool has_dflt, float dflt) {
+  const c8_attr *a = c8_node_attr(&g->nodes[k], attr);
+  if (!a && !has_dflt) return CALIB8_OK;
+  float v = a ? a->f : dflt;
+  char hint[256];
+  snprintf(hint, sizeof hint, "%s_%s", g->nodes[k].name, attr);
+  int id = c8_graph_add_const(g, hint, CALIB8_FLOAT, 0, NULL, &v);
+  if (id < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory upgrading node '%s'", g->nodes[k].name);
+  c8_status st = set_input(g, k, index, id);
+  if (!st) c8_node_remove_attr(&g->nodes[k], attr);
+  return st;
 }

@@ -3,16 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/op.h"
 #include "plan/qplan.h"
 
+/* A layer: a compute op whose second input is weights by definition (Conv), or one that may multiply two
+   activations (MatMul) when its second input is constant. */
 static bool is_last_layer_kind(const c8_graph *g, const c8_node *n) {
-  if (!strcmp(n->op_type, "Conv") || !strcmp(n->op_type, "ConvTranspose")) return true;
-  if (!strcmp(n->op_type, "Gemm") || !strcmp(n->op_type, "MatMul"))
-    return n->n_in > 1 && n->in[1] >= 0 && g->values[n->in[1]].is_const;
+  c8_qrole r = c8_node_op(n)->qrole;
+  if (r == C8_QROLE_COMPUTE) return true;
+  if (r == C8_QROLE_COMPUTE_ANY) return n->n_in > 1 && n->in[1] >= 0 && g->values[n->in[1]].is_const;
   return false;
 }
 
-static bool reads_only_shape(const c8_node *n) { return !strcmp(n->op_type, "Shape") || !strcmp(n->op_type, "Size"); }
+static bool reads_only_shape(const c8_node *n) { return c8_node_op(n)->reads_shape_only; }
 
 int c8_find_heads(const c8_graph *g, bool *head) {
   int nv = g->n_values, count = 0;

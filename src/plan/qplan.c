@@ -14,26 +14,18 @@ c8_quant_options c8_quant_options_default(void) {
   return o;
 }
 
+/* For front ends that have an op name rather than a node: the op of the default domain. */
 bool c8_op_is_int8_compute(const char *op) {
-  return strcmp(op, "Conv") == 0 || strcmp(op, "ConvTranspose") == 0 || strcmp(op, "Gemm") == 0 ||
-         strcmp(op, "MatMul") == 0;
+  const c8_op_def *d = c8_op_find("", op);
+  return d && c8_qrole_is_compute(d->qrole);
 }
 
-/* Ops whose output has the input's scale: they only move or select values. */
-/* MaxPool picks among its input's values; the others only rearrange them. Identity stays FP32, as before
-   (no test covers carrying int8 through it). */
-static bool is_scale_preserving(const char *op) {
-  return strcmp(op, "MaxPool") == 0 || (c8_op_only_moves_values(op) && strcmp(op, "Identity") != 0);
-}
+static c8_qrole qrole(const c8_node *n) { return c8_node_op(n)->qrole; }
 
-static bool is_carry_through(const char *op) {
-  return is_scale_preserving(op) || strcmp(op, "Concat") == 0 || strcmp(op, "Add") == 0 ||
-         strcmp(op, "GlobalAveragePool") == 0;
-}
-
+/* An activation that only clamps (Relu, Clip) is absorbed by the quantized output range before it. */
 static bool is_fusable_activation(const c8_graph *g, const c8_node *n) {
-  if (strcmp(n->op_type, "Relu") == 0) return true;
-  if (strcmp(n->op_type, "Clip") != 0) return false;
+  c8_fuse_role f = c8_node_op(n)->fuse;
+  if (f != C8_FUSE_RELU && f != C8_FUSE_CLIP) return false;
   /* Clip fuses when its bounds are constants (Relu6 and friends) */
   for (int j = 1; j < n->n_in; j++)
     if (n->in[j] >= 0 && !g->values[n->in[j]].is_const) return false;
@@ -89,7 +81,7 @@ static c8_status copy_means(c8_qplan *p, const c8_calibration *cal) {
   if (!p->x_mean) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
   for (int i = 0; i < g->n_nodes; i++) {
     const c8_node *n = &g->nodes[i];
-    if (p->node_prec[i] != C8_PREC_INT8 || !c8_op_is_int8_compute(n->op_type) || n->n_in < 2) continue;
+    if (p->node_prec[i] != C8_PREC_INT8 || !c8_qrole_is_compute(qrole(n)) || n->n_in < 2) continue;
     int x = n->in[0];
     if (n->in[1] < 0 || !g->values[n->in[1]].is_const || p->x_mean[x].mean) continue;
     c8_channel_mean *m = &p->x_mean[x];
@@ -154,7 +146,7 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
     const c8_node *n = &g->nodes[i];
     p->node_prec[i] = C8_PREC_FP32;
     if (forced && forced[i] == C8_PREC_FP32) continue;
-    if (!c8_op_is_int8_compute(n->op_type) || n->n_in < 2) continue;
+    if (!c8_qrole_is_compute(qrole(n)) || n->n_in < 2) continue;
     /* the data input must be an observed float activation */
     int x = n->in[0];
     if (!is_activation(g, x) || !cal->hist[x]) continue;
@@ -163,7 +155,7 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
     if (w < 0) continue;
     if (g->values[w].is_const) {
       if (g->values[w].t.dtype != CALIB8_FLOAT) continue;
-    } else if (!cal->hist[w] || strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvTranspose") == 0) {
+    } else if (!cal->hist[w] || qrole(n) != C8_QROLE_COMPUTE_ANY) {
       continue;
     }
     if (!cal->hist[n->out[0]]) continue;
@@ -172,7 +164,7 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
   /* 2. fused activations and tensor marks from compute nodes */
   for (int i = 0; i < g->n_nodes; i++) {
     const c8_node *n = &g->nodes[i];
-    if (p->node_prec[i] != C8_PREC_INT8 || !c8_op_is_int8_compute(n->op_type)) continue;
+    if (p->node_prec[i] != C8_PREC_INT8 || !c8_qrole_is_compute(qrole(n))) continue;
     p->tq[n->in[0]].quantized = true;
     if (!g->values[n->in[1]].is_const) p->tq[n->in[1]].quantized = true;
     int y = n->out[0];
@@ -188,7 +180,10 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
   /* 3. carry-through ops, in topological order so chains propagate */
   for (int i = 0; i < g->n_nodes; i++) {
     const c8_node *n = &g->nodes[i];
-    if (p->node_prec[i] == C8_PREC_INT8 || !is_carry_through(n->op_type)) continue;
+    const c8_qrole role = qrole(n);
+    if (p->node_prec[i] == C8_PREC_INT8 ||
+        (role != C8_QROLE_SHARES_SCALE && role != C8_QROLE_JOINS && role != C8_QROLE_CARRIES))
+      continue;
     if (forced && forced[i] == C8_PREC_FP32) continue;
     bool all = true;
     int acts = 0;
@@ -200,15 +195,15 @@ c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_
         if (g->values[v].t.dtype == CALIB8_FLOAT) all = false;
         continue;
       }
-      if (j > 0 && is_scale_preserving(n->op_type)) continue; /* shape/axes inputs */
+      if (j > 0 && role == C8_QROLE_SHARES_SCALE) continue; /* shape/axes inputs */
       acts++;
       if (!p->tq[v].quantized) all = false;
     }
     if (!all || acts == 0 || !cal->hist[n->out[0]]) continue;
     p->node_prec[i] = C8_PREC_INT8;
     p->tq[n->out[0]].quantized = true;
-    if (is_scale_preserving(n->op_type)) uf_union(parent, n->in[0], n->out[0]);
-    if (strcmp(n->op_type, "Concat") == 0)
+    if (role == C8_QROLE_SHARES_SCALE) uf_union(parent, n->in[0], n->out[0]);
+    if (role == C8_QROLE_JOINS)
       for (int j = 0; j < n->n_in; j++)
         if (n->in[j] >= 0) uf_union(parent, n->in[j], n->out[0]);
   }

@@ -1,7 +1,8 @@
 /* The quantization plan: which nodes compute in INT8, which tensors carry
  * int8 values (and their scale and zero point), and how weights are quantized.
  *
- * Rules (what ONNX Runtime and TensorRT fuse into integer kernels):
+ * Rules (what ONNX Runtime and TensorRT fuse into integer kernels), declared per operator as the qrole and
+ * fuse traits of its c8_op_def (src/ops/op.h):
  * - Conv, ConvTranspose, Gemm and MatMul compute in INT8: their activation inputs
  *   and their outputs are quantized; weights are int8 (per channel or per tensor),
  *   the bias int32 with scale s_in * s_w.
@@ -78,7 +79,8 @@ typedef struct c8_qplan {
  * first, then the rules above. Thresholds come from the histograms. */
 c8_status c8_qplan_build(const c8_graph *g, const c8_calibration *cal, const c8_quant_options *o, c8_qplan **out);
 void c8_qplan_destroy(c8_qplan *p);
-/* True for ops that compute in INT8 (Conv, ConvTranspose, Gemm, MatMul). */
+/* True for ops of the default domain that compute in INT8 (Conv, ConvTranspose, Gemm, MatMul: the qrole
+   declared on their c8_op_def). The library reads the trait of each node instead. */
 bool c8_op_is_int8_compute(const char *op_type);
 
 /* Weight quantization. Per output channel along `axis` (or per tensor when axis < 0):

@@ -16,9 +16,8 @@
  * W is the plan for the whole batch B, P the plan for a sub-batch S. A value computed at run time carries
  * the batch on exactly one axis: its only dimension that differs between the plans, B*m in W and S*m in P
  * (m >= 1: Reshape can merge the batch with the dimensions after it, [B, N, C] -> [B*N, C]; sample b then
- * owns indices b*m .. b*m+m-1 of that axis, which the operator rules below keep true). */
-
-static int64_t norm_axis(int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
+ * owns indices b*m .. b*m+m-1 of that axis, which the batch traits of the operators keep true: c8_op_def.batch
+ * in src/ops). */
 
 /* The batch axis of run-time value v, or -1 when it has none (or more than one, or known at plan time). */
 static int batch_axis(const c8_plan *W, const c8_plan *P, int v, int B, int S) {
@@ -33,160 +32,33 @@ static int batch_axis(const c8_plan *W, const c8_plan *P, int v, int B, int S) {
   return axis;
 }
 
-/* Reads a known integer tensor into v (at most max values); returns the count, or -1. */
-static int known_ints(const c8_tensor *t, int64_t *v, int max) {
-  if (!t || !t->data) return -1;
-  int64_t n = c8_numel(t);
-  if (n > max) return -1;
-  for (int64_t i = 0; i < n; i++) {
-    if (t->dtype == CALIB8_INT64) v[i] = ((const int64_t *)t->data)[i];
-    else if (t->dtype == CALIB8_INT32) v[i] = ((const int32_t *)t->data)[i];
-    else return -1;
-  }
-  return (int)n;
-}
-
-/* Slice: the batch axis, if sliced, keeps every sample in order (start 0, end past the last, step 1). */
-static bool slice_keeps_batch(const c8_plan *p, const c8_step *s, int ax) {
-  const c8_node *n = &p->g->nodes[s->node];
-  const c8_tensor *x = s->in[0];
-  int64_t starts[CALIB8_MAX_RANK], ends[CALIB8_MAX_RANK], axes[CALIB8_MAX_RANK], steps[CALIB8_MAX_RANK];
-  int ns, ne, na, nst = -1;
-  if (p->g->opset < 10) {
-    const int64_t *a;
-    int k;
-    if (!(a = c8_attr_ints(n, "starts", &k)) || k > CALIB8_MAX_RANK) return false;
-    memcpy(starts, a, sizeof(int64_t) * (size_t)k), ns = k;
-    if (!(a = c8_attr_ints(n, "ends", &k)) || k != ns) return false;
-    memcpy(ends, a, sizeof(int64_t) * (size_t)k), ne = k;
-    a = c8_attr_ints(n, "axes", &k);
-    if (a && k != ns) return false;
-    if (a) memcpy(axes, a, sizeof(int64_t) * (size_t)k);
-    na = a ? k : -1;
-  } else {
-    ns = known_ints(s->in[1], starts, CALIB8_MAX_RANK);
-    ne = known_ints(s->in[2], ends, CALIB8_MAX_RANK);
-    na = s->n_in > 3 && s->in[3] ? known_ints(s->in[3], axes, CALIB8_MAX_RANK) : -1;
-    nst = s->n_in > 4 && s->in[4] ? known_ints(s->in[4], steps, CALIB8_MAX_RANK) : -1;
-    if (ns < 0 || ne != ns || (s->n_in > 3 && s->in[3] && na != ns) || (s->n_in > 4 && s->in[4] && nst != ns))
-      return false;
-  }
-  for (int i = 0; i < ns; i++) {
-    if ((na >= 0 ? norm_axis(axes[i], x->rank) : i) != ax) continue;
-    int64_t dim = x->dims[ax], b = starts[i], e = ends[i];
-    if (nst >= 0 && steps[i] != 1) return false;
-    if (b < 0) b += dim;
-    if (e < 0) e += dim;
-    if (b > 0 || e < dim) return false;
-  }
-  return true;
-}
-
 static int64_t prod(const c8_tensor *t, int from, int to) {
   int64_t n = 1;
   for (int d = from; d < to; d++) n *= t->dims[d];
   return n;
 }
 
-/* Ops that cannot mix samples whatever axis carries the batch, given the checks on every value: a mixing
-   variant (a reduction or ArgMax over the batch, a Transpose, Expand or broadcast that puts the batch on two
-   axes, MatMul contracting over it, ...) leaves a value with no batch axis or two, which batch_axis
-   rejects. */
-static const char *const any_axis_ops[] = {
-    "Identity", "Dropout", "Add", "Sub", "Mul", "Div", "Pow", "Mod", "PRelu", "Sum", "Mean", "Max", "Min",
-    "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "BitShift", "Where", "Not",
-    "Relu", "LeakyRelu", "Elu", "Selu", "Celu", "ThresholdedRelu", "HardSigmoid", "HardSwish", "Sigmoid", "Tanh",
-    "Softplus", "Softsign", "Shrink", "Gelu", "Clip", "Neg", "Abs", "Sign", "Reciprocal", "Sqrt", "Exp", "Log",
-    "Erf", "Floor", "Ceil", "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
-    "Atanh", "IsNaN", "IsInf", "Cast", "CastLike", "Transpose", "Expand", "Gemm", "MatMul", "MatMulInteger",
-    "QLinearMatMul", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare",
-    "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ArgMax", "ArgMin", NULL};
-
-/* Ops over [N, C, ...] tensors: per-sample when the batch is on N. */
-static const char *const batch_first_ops[] = {
-    "Conv", "FusedConv", "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "LpPool",
-    "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool", "BatchNormalization", "InstanceNormalization", "LRN",
-    "DepthToSpace", "SpaceToDepth", NULL};
-
-static bool in_list(const char *const *list, const char *s) {
-  for (; *list; list++)
-    if (strcmp(*list, s) == 0) return true;
-  return false;
-}
-
 /* Does step s of plan p (W or P) keep samples apart, given the batch axis of its first input (ax, -1 when
    that input is known), of its first run-time input (ax_any) and of its first output (ax_out)? */
 static bool per_sample_step(const c8_plan *p, const c8_step *s, int ax, int ax_any, int ax_out) {
   const c8_node *n = &p->g->nodes[s->node];
-  const char *op = n->op_type;
-  if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) return false;
-  if (in_list(any_axis_ops, op)) return true;
-  if (in_list(batch_first_ops, op)) return ax == 0;
-  const int rank = s->in[0] ? s->in[0]->rank : 0;
-  if (!strcmp(op, "Reshape") || !strcmp(op, "Flatten") || !strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze"))
-    /* Row-major: the same count of elements before the batch on both sides keeps each sample's block. */
-    return ax >= 0 && ax_out >= 0 && prod(s->in[0], 0, ax) == prod(s->out[0], 0, ax_out);
-  if (!strcmp(op, "Gather") && ax < 0) return true; /* a lookup into a known table by run-time indices */
-  if (!strcmp(op, "Concat")) ax = ax_any;         /* Concat(constant, x): the batch axis of x */
-  if (ax < 0) return false;
-  if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax") || !strcmp(op, "Hardmax")) {
-    int64_t axis = norm_axis(c8_attr_int(n, "axis", p->g->opset < 13 ? 1 : -1), rank);
-    return p->g->opset < 13 ? ax < axis : ax != axis; /* before 13: over all axes from `axis` on */
+  const c8_op_def *d = c8_node_op(n);
+  switch (d->batch) {
+  case C8_BATCH_ANY_AXIS: return true;
+  case C8_BATCH_FIRST_AXIS: return ax == 0;
+  case C8_BATCH_BLOCKS: return ax >= 0 && ax_out >= 0 && prod(s->in[0], 0, ax) == prod(s->out[0], 0, ax_out);
+  case C8_BATCH_CHECK: {
+    c8_batch_query q = {.node = n, .opset = p->g->opset, .in = s->in, .n_in = s->n_in, .out = s->out,
+                        .n_out = s->n_out, .ax = ax, .ax_any = ax_any, .ax_out = ax_out};
+    return d->batch_check && d->batch_check(&q);
   }
-  if (!strcmp(op, "LayerNormalization")) return ax < norm_axis(c8_attr_int(n, "axis", -1), rank);
-  if (!strcmp(op, "Concat") || !strcmp(op, "Split")) return norm_axis(c8_attr_int(n, "axis", 0), rank) != ax;
-  if (!strcmp(op, "Gather") || !strcmp(op, "GatherElements")) return norm_axis(c8_attr_int(n, "axis", 0), rank) != ax;
-  if (!strcmp(op, "GatherND")) return c8_attr_int(n, "batch_dims", 0) >= 1 && ax == 0;
-  if (!strcmp(op, "Slice")) return slice_keeps_batch(p, s, ax);
-  if (!strcmp(op, "QuantizeLinear") || !strcmp(op, "DequantizeLinear")) {
-    /* Per-axis scales along the batch would index samples. */
-    const c8_tensor *scale = s->n_in > 1 ? s->in[1] : NULL;
-    return !scale || c8_numel(scale) <= 1 || norm_axis(c8_attr_int(n, "axis", 1), rank) != ax;
+  default: return false; /* C8_BATCH_MIXES, or an op the registry does not know */
   }
-  if (!strcmp(op, "Tile")) {
-    int64_t reps[CALIB8_MAX_RANK];
-    return known_ints(s->in[1], reps, CALIB8_MAX_RANK) == rank && reps[ax] == 1;
-  }
-  if (!strcmp(op, "Pad")) {
-    int64_t pads[2 * CALIB8_MAX_RANK];
-    int k;
-    if (p->g->opset < 11) {
-      const int64_t *a = c8_attr_ints(n, "pads", &k);
-      if (!a || k != 2 * rank) return false;
-      memcpy(pads, a, sizeof(int64_t) * (size_t)k);
-    } else {
-      if (s->n_in > 3 && s->in[3]) return false; /* an axes operand: not needed by the models seen */
-      k = known_ints(s->in[1], pads, 2 * CALIB8_MAX_RANK);
-      if (k != 2 * rank) return false;
-    }
-    return pads[ax] == 0 && pads[ax + rank] == 0;
-  }
-  if (!strcmp(op, "Resize") || !strcmp(op, "Upsample")) {
-    if (!strcmp(c8_attr_string(n, "coordinate_transformation_mode", "half_pixel"), "tf_crop_and_resize")) return false;
-    /* A scale on the batch axis must be exactly 1, or linear modes would blend neighbouring samples (with
-       sizes, the output keeps the batch, so the scale is 1). */
-    const c8_tensor *scales = NULL;
-    if (!strcmp(op, "Upsample")) scales = s->n_in > 1 ? s->in[1] : NULL;
-    else scales = p->g->opset >= 11 ? (s->n_in > 2 ? s->in[2] : NULL) : (s->n_in > 1 ? s->in[1] : NULL);
-    if (!scales || c8_numel(scales) == 0) {
-      int k;
-      const float *a = !strcmp(op, "Upsample") ? c8_attr_floats(n, "scales", &k) : NULL;
-      return !strcmp(op, "Resize") ? s->out[0]->dims[ax] == s->in[0]->dims[ax] : a && k == rank && a[ax] == 1.0f;
-    }
-    return scales->data && scales->dtype == CALIB8_FLOAT && c8_numel(scales) == rank &&
-           ((const float *)scales->data)[ax] == 1.0f;
-  }
-  return false;
 }
 
-/* Known inputs that are shape operands: they may differ between the plans (Reshape to [B, -1] against
-   [S, -1]) since the run-time shapes they produce are checked instead. */
+/* Known inputs that are shape operands (see c8_op_def.batch_shape_inputs). */
 static bool shape_operand(const c8_node *n, int input) {
-  const char *op = n->op_type;
-  if (!strcmp(op, "Reshape") || !strcmp(op, "Expand")) return input == 1;
-  if (!strcmp(op, "Resize")) return input == 3; /* sizes; roi and scales must be equal */
-  if (!strcmp(op, "Slice")) return input == 1 || input == 2;
-  return false;
+  return input < 32 && (c8_node_op(n)->batch_shape_inputs >> input & 1u);
 }
 
 static bool same_value(const c8_tensor *a, const c8_tensor *b) {

@@ -96,7 +96,7 @@ class EvalOptions(Structure):
 
 
 class EvalResult(Structure):
-    _fields_ = [("score", c_double), ("count", c_int64), ("correct", c_int64), ("kind", c_char_p),
+    _fields_ = [("metric", c_int), ("score", c_double), ("count", c_int64), ("correct", c_int64), ("kind", c_char_p),
                 ("labels", c_char_p), ("first_class", c_int), ("first_prob", c_double)]
 
 

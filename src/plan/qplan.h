@@ -94,6 +94,10 @@ c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, 
  * An unknown tensor name fails naming it. */
 c8_status c8_precision_fp32_after(const c8_graph *g, const char *tensor, c8_precision *prec);
 c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_precision *prec);
+/* NNTC/TPU-MLIR's --fpfwd_outputs / --fpfwd_inputs: the layer `name` (a node, or the node computing a tensor of
+ * that name) and everything after it (outputs) or before it (inputs) become FP32; the named layer is included.
+ * All four fail, naming the option and the name, when the region holds no layer that could compute in INT8. */
+c8_status c8_precision_fpfwd(const c8_graph *g, const char *name, bool outputs, c8_precision *prec);
 
 /* Detection heads, found automatically: the last convolution (or Gemm/MatMul with constant weights) on each
  * path to a graph output, and every node between it and the output (the decode). Walks back from the outputs

@@ -293,7 +293,7 @@ int cmd_quantize(int argc, char **argv) {
     rc = cli_fail("out of memory");
     goto out;
   }
-  if (a.qtable && (st = c8_qtable_read(a.qtable, g, prec))) goto fail_status;
+  if (a.qtable && (st = c8_qtable_read(a.qtable, g, prec, NULL))) goto fail_status;
   if (a.fp32_after && (st = apply_list(a.fp32_after, g, prec, c8_precision_fp32_after))) goto fail_status;
   if (a.fp32_before && (st = apply_list(a.fp32_before, g, prec, c8_precision_fp32_before))) goto fail_status;
   if (a.fp32_heads) {

@@ -679,7 +679,7 @@ class Trial:
 
 class SearchResult:
     """calib8.auto's outcome: fp32_score, n_trials, choice (the calib8.Trial written to output), the files
-    written, calibration_seconds and calibration_samples."""
+    written (output, qtable, table, log), calibration_seconds and calibration_samples."""
 
     def __init__(self, r, output):
         self.fp32_score, self.n_trials = r.fp32_score, r.n_trials
@@ -687,6 +687,7 @@ class SearchResult:
         self.choice.strategy = _s(r.strategy) or self.choice.strategy
         self.calibration_seconds, self.calibration_samples = r.calibration_seconds, r.calibration_samples
         self.output = output
+        self.qtable, self.table, self.log = _s(r.qtable), _s(r.table), _s(r.log)
 
     def __repr__(self):
         return "calib8.SearchResult(fp32_score=%.4f, %d trials, choice=%r)" % (

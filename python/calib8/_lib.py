@@ -141,7 +141,8 @@ class SearchOptions(Structure):
 class SearchResult(Structure):
     _fields_ = [("fp32_score", c_double), ("n_trials", c_int), ("choice", Trial),
                 ("calibration_seconds", c_double), ("calibration_samples", c_int64),
-                ("strategy", c_char * 256)]
+                ("strategy", c_char * 256), ("qtable", c_char * 4096), ("table", c_char * 4096),
+                ("log", c_char * 4096)]
 
 
 class SensitivityRow(Structure):

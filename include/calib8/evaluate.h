@@ -18,6 +18,10 @@
  *   calib8_eval_result r;
  *   calib8_evaluate(ev, session, &r);       // r.score in [0, 1] over r.count samples
  */
+/* calib8.h first, outside the guard: it declares the core and includes every part header in order, so any
+ * part header may be included alone. */
+#include "calib8/calib8.h"
+
 #ifndef CALIB8_EVALUATE_H
 #define CALIB8_EVALUATE_H
 

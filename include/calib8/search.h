@@ -14,6 +14,10 @@
  *   calib8_search_result r;
  *   calib8_search_run(model, calib_ds, &so, &r);
  */
+/* calib8.h first, outside the guard: it declares the core and includes every part header in order, so any
+ * part header may be included alone. */
+#include "calib8/calib8.h"
+
 #ifndef CALIB8_SEARCH_H
 #define CALIB8_SEARCH_H
 

@@ -138,6 +138,11 @@ c8_status c8_graph_fold_batchnorm(c8_graph *g);   /* BatchNormalization after Co
  * pairs up to `iterations` (>= 1) times, stopping early when the scales settle. *pairs_out (may be NULL)
  * receives the number of pairs. CALIB8_INVALID_ARGUMENT for iterations < 1, CALIB8_OUT_OF_MEMORY. */
 c8_status c8_graph_equalize(c8_graph *g, int iterations, int *pairs_out);
+/* Integer folding (pass-int8.c): DequantizeLinear -> Conv -> [Relu | Clip] -> QuantizeLinear chains into
+ * com.calib8 QConv nodes on 8-bit tensors; what it cannot fold stays as fake quantization. *folded (may be
+ * NULL) receives the number of chains. Run before constant folding (which would turn the weights'
+ * DequantizeLinear into float constants). Sessions apply it to their own copy unless CALIB8_INT8=0. */
+c8_status c8_graph_fold_int8(c8_graph *g, int *folded);
 /* All passes used for an optimized session, in order. */
 c8_status c8_graph_optimize(c8_graph *g);
 

@@ -367,9 +367,9 @@ c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, 
 }
 
 /* Marks a region FP32: from the value `t` forward (every node reading it or computed from it) or backward (its
- * producer and everything it depends on), plus node `layer` itself when >= 0. A region that holds no layer that
- * could compute in INT8 changes nothing: that is an error naming the option and the name, since it is always a
- * mistake (a recipe that names the wrong tensors looks applied and is not). */
+ * producer and everything it depends on), plus node `layer` itself when >= 0. A region that holds no compute layer
+ * (Conv, Gemm, MatMul, ...) that could be INT8 changes no layer's precision: that is an error naming the option and
+ * the name, since it is always a mistake (a recipe that names the wrong tensors looks applied and is not). */
 static c8_status mark_region(const c8_graph *g, int t, int layer, bool forward, const char *opt, const char *name,
                              c8_precision *prec) {
   unsigned char *reached = c8_calloc((size_t)g->n_values + 1, 1);
@@ -387,7 +387,7 @@ static c8_status mark_region(const c8_graph *g, int t, int layer, bool forward, 
     const int *vs = forward ? n->in : n->out;
     for (int j = 0; j < nv; j++) hit |= vs[j] >= 0 && reached[vs[j]];
     if (!hit) continue;
-    changed += prec[i] != C8_PREC_FP32 && c8_node_op(n)->qrole != C8_QROLE_NONE;
+    changed += prec[i] != C8_PREC_FP32 && c8_qrole_is_compute(c8_node_op(n)->qrole);
     prec[i] = C8_PREC_FP32;
     nv = forward ? n->n_out : n->n_in;
     vs = forward ? n->out : n->in;

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli-ppcheck.h"
 #include "cli.h"
 
 static const char *usage_text =
@@ -22,18 +21,6 @@ static void print_templates(void) {
   for (int i = 0; i < calib8_preprocess_template_count(); i++)
     printf("%s\n  %s\n  %s\n", calib8_preprocess_template_name(i), calib8_preprocess_template_text(i),
            calib8_preprocess_template_note(i));
-}
-
-/* --check-preprocess: until the check moves behind calib8_preprocess_check (include/calib8/dataset.h). */
-static int check_preprocess(const char *npy, const char *data, const calib8_model *m, const char *pp_text,
-                            const char *template_name) {
-  c8_preprocess pp;
-  bool has_pp;
-  calib8_value_info info[CALIB8_MAX_INPUTS];
-  int n_in = calib8_model_input_count(m);
-  if (!cli_parse_preprocess(pp_text, template_name, &pp, &has_pp)) return 2;
-  for (int i = 0; i < n_in && i < CALIB8_MAX_INPUTS; i++) calib8_model_input_info(m, i, &info[i]);
-  return cli_check_preprocess(npy, data, &info[0], n_in, has_pp ? &pp : NULL);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -116,7 +103,7 @@ int cmd_eval(int argc, char **argv) {
   calib8_evaluator *ev = NULL;
   calib8_eval_result r;
   if ((st = calib8_model_load(model_path, &m))) goto fail_status;
-  if (check_pp && (rc = check_preprocess(check_pp, data, m, pp_text, template))) goto out;
+  if (check_pp && (rc = cli_preprocess_check(m, check_pp, data, pp_text, template))) goto out;
   if (sim && (st = calib8_model_load(reference, &rm))) goto fail_status;
   eo.labels = labels_path;
   eo.reference = rm;

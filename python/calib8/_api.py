@@ -437,7 +437,7 @@ def _tensor_names(v):
 def quantize(model, calib, output, preprocess=None, template=None, method="kl", percentile=0.0,
              weights="minmax", granularity="per-channel", asymmetric=False, bias_correction=False,
              equalize=False, use_qtable=None, fp32_after=None, fp32_before=None, fp32_heads=False,
-             fp32_layers=(), per_tensor_method=False, table=None, trt_cache=None, qtable=None, json=None,
+             fpfwd_outputs=None, fpfwd_inputs=None, fp32_layers=(), per_tensor_method=False, table=None, trt_cache=None, qtable=None, json=None,
              limit=0, batch=0, threads=0, progress=None):
     """Quantizes `model` (a path or a calib8.Model) calibrated on `calib` and writes the QDQ ONNX model to
     `output`, as `calib8 quantize` does (docs/quantization.md); the same data gives the same bytes.
@@ -447,7 +447,9 @@ def quantize(model, calib, output, preprocess=None, template=None, method="kl", 
     iterable of batches: numpy arrays (or torch tensors), dicts input name -> array, or tuples whose first
     element is the batch (a DataLoader's (images, labels)); `limit` then counts samples too.
     Optional outputs: table (calibration table), trt_cache (TensorRT cache), qtable (per-layer precision, to
-    write), json (summary). use_qtable reads a qtable of per-layer precisions to apply. Every file is written
+    write), json (summary). use_qtable reads a qtable of per-layer precisions to apply; fp32_after/fp32_before
+    (tensors), fpfwd_outputs/fpfwd_inputs (layers, as NNTC's --fpfwd_*), fp32_layers (node names) and fp32_heads
+    keep layers in FP32. Every file is written
     whole or not at all. progress(stage, done, total) is called during calibration.
     Returns a calib8.QuantizeResult; raises a calib8.Error with the library's message."""
     m, owned = _model_arg(model, threads)
@@ -495,6 +497,8 @@ def quantize(model, calib, output, preprocess=None, template=None, method="kl", 
         q.fp32_after = _b(_tensor_names(fp32_after))
         q.fp32_before = _b(_tensor_names(fp32_before))
         q.fp32_heads = int(bool(fp32_heads))
+        q.fpfwd_outputs = _b(_tensor_names(fpfwd_outputs))
+        q.fpfwd_inputs = _b(_tensor_names(fpfwd_inputs))
         layers = [_b(x) for x in fp32_layers]
         layer_arr = (c_char_p * max(1, len(layers)))(*layers)
         q.fp32_layers = cast(layer_arr, POINTER(c_char_p)) if layers else None
@@ -504,8 +508,8 @@ def quantize(model, calib, output, preprocess=None, template=None, method="kl", 
         check(lib.qplan_build(run_session, cal, byref(q), byref(plan)))
         seconds = time.monotonic() - t0
 
-        extra = _lib.SummaryExtra(_b(m.path), _b(output), seconds, pairs.value if equalize else -1,
-                                  int(bool(bias_correction)), None, float("nan"), float("nan"), 0)
+        extra = _lib.SummaryExtra(m._live(), _b(m.path), _b(output), seconds, pairs.value if equalize else -1,
+                                  None, float("nan"), float("nan"), 0)
         check(lib.qplan_write(plan, byref(outs), byref(extra)))
 
         info = []

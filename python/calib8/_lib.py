@@ -65,7 +65,7 @@ class QuantOptions(Structure):
     _fields_ = [("method", c_int), ("percentile", c_double), ("weights", c_int), ("granularity", c_int),
                 ("asymmetric", c_int), ("bias_correction", c_int), ("qtable", c_char_p),
                 ("fp32_after", c_char_p), ("fp32_before", c_char_p), ("fp32_heads", c_int),
-                ("fp32_layers", POINTER(c_char_p)), ("n_fp32_layers", c_int),
+                ("fpfwd_outputs", c_char_p), ("fpfwd_inputs", c_char_p), ("fp32_layers", POINTER(c_char_p)), ("n_fp32_layers", c_int),
                 ("choose_method_per_tensor", c_int)]
 
 
@@ -85,8 +85,8 @@ class Outputs(Structure):
 
 
 class SummaryExtra(Structure):
-    _fields_ = [("model_path", c_char_p), ("output_path", c_char_p), ("calibration_seconds", c_double),
-                ("equalized_pairs", c_int), ("bias_correction", c_int), ("metric", c_char_p),
+    _fields_ = [("model", c_void_p), ("model_path", c_char_p), ("output_path", c_char_p),
+                ("calibration_seconds", c_double), ("equalized_pairs", c_int), ("metric", c_char_p),
                 ("fp32_score", c_double), ("int8_score", c_double), ("count", c_int64)]
 
 

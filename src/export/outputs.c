@@ -10,6 +10,7 @@
 #include "calib8/calib8.h" /* first: the part headers are complete only through it */
 #include "core/atomic-file.h"
 #include "export/onnx-write.h"
+#include "core/json.h"
 #include "export/summary.h"
 #include "export/tables.h"
 #include "load/model.h"
@@ -121,7 +122,7 @@ static c8_status write_summary(const calib8_qplan *plan, const calib8_summary_ex
     cJSON_AddNumberToObject(mt, "int8", x->int8_score);
     cJSON_AddNumberToObject(mt, "count", (double)x->count);
   }
-  char *text = cJSON_Print(root);
+  char *text = c8_json_print(root);
   cJSON_Delete(root);
   if (!text) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
   c8_status st = c8_write_file_atomic(path, text, strlen(text));

@@ -1,5 +1,7 @@
 #include "export/summary.h"
 
+#include "core/json.h"
+
 #include <string.h>
 
 #include "ops/op.h"
@@ -35,6 +37,7 @@ static const char *origin_name(const c8_graph *original, int origin) {
 }
 
 cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_graph *original, const c8_graph *qdq) {
+  c8_json_begin(); /* the caller checks c8_json_failed after adding its own members */
   cJSON *root = cJSON_CreateObject();
   if (!root) return NULL;
   cJSON_AddStringToObject(root, "calib8", CALIB8_VERSION);
@@ -55,7 +58,7 @@ cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_gr
   for (int v = 0; v < p->n_values; v++) {
     const c8_tensor_q *q = &p->tq[v];
     if (!q->quantized) continue;
-    cJSON *t = cJSON_CreateObject();
+    cJSON *t = c8_json_attach(tensors, NULL, cJSON_CreateObject()); /* attached first: never orphaned */
     cJSON_AddStringToObject(t, "name", p->g->values[v].name);
     cJSON_AddNumberToObject(t, "threshold", q->threshold);
     if (cal->hist[v]) {
@@ -66,30 +69,27 @@ cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_gr
     cJSON_AddNumberToObject(t, "zero_point", q->zero_point);
     cJSON_AddStringToObject(t, "dtype", calib8_dtype_name(q->dtype));
     if (q->group >= 0) cJSON_AddStringToObject(t, "shares_scale_with", p->g->values[q->group].name);
-    cJSON_AddItemToArray(tensors, t);
   }
   cJSON *layers = cJSON_AddArrayToObject(root, "layers");
   for (int i = 0; i < p->n_nodes; i++) {
     const c8_node *n = &p->g->nodes[i];
-    cJSON *l = cJSON_CreateObject();
+    cJSON *l = c8_json_attach(layers, NULL, cJSON_CreateObject());
     cJSON_AddStringToObject(l, "name", n->name);
     cJSON_AddStringToObject(l, "op", n->op_type);
     cJSON_AddStringToObject(l, "precision", p->node_prec[i] == C8_PREC_INT8 ? "INT8" : "F32");
     const char *o = origin_name(original, n->origin);
     if (o) cJSON_AddStringToObject(l, "origin", o);
-    cJSON_AddItemToArray(layers, l);
   }
   if (qdq) {
     cJSON *map = cJSON_AddArrayToObject(root, "mapping");
     for (int i = 0; i < qdq->n_nodes; i++) {
       const c8_node *n = &qdq->nodes[i];
-      cJSON *e = cJSON_CreateObject();
+      cJSON *e = c8_json_attach(map, NULL, cJSON_CreateObject());
       cJSON_AddStringToObject(e, "node", n->name);
       cJSON_AddStringToObject(e, "op", n->op_type);
       const char *o = origin_name(original, n->origin);
       if (o) cJSON_AddStringToObject(e, "origin", o);
       else cJSON_AddNullToObject(e, "origin");
-      cJSON_AddItemToArray(map, e);
     }
   }
   return root;

@@ -16,7 +16,8 @@ void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes);
  * when `shapes` is NULL or of another graph). */
 int64_t c8_node_macs(const c8_graph *g, const c8_plan *shapes, int i);
 
-/* Builds the summary object (caller owns it). `original` is the model as loaded (origin names), `qdq` the
+/* Builds the summary object (caller owns it), starting a c8_json_begin section: the caller adds its members and
+ * prints with c8_json_print, which refuses a document an allocation failure left incomplete. `original` is the model as loaded (origin names), `qdq` the
  * exported graph. NULL on out-of-memory. */
 cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_graph *original, const c8_graph *qdq);
 

@@ -326,10 +326,14 @@ static bool pb_depth_ok(const uint8_t *p, const uint8_t *end, pb_kind k, int dep
   return true;
 }
 
-/* protobuf-c allocates through the library's allocator, so a replaced allocator sees (and can fail) it. */
+/* protobuf-c allocates through the library's allocator, so a replaced allocator sees (and can fail) it. Its
+ * unpack returns NULL for a corrupt message and for a failed allocation alike: the flag tells them apart. */
+static _Thread_local bool pb_oom;
 static void *pb_alloc(void *data, size_t size) {
   (void)data;
-  return c8_malloc(size);
+  void *p = c8_malloc(size);
+  if (!p) pb_oom = true;
+  return p;
 }
 static void pb_free(void *data, void *p) {
   (void)data;
@@ -344,7 +348,9 @@ c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const ch
     return c8_error(CALIB8_MALFORMED_MODEL,
                     "%s is not a valid ONNX model: its messages (subgraphs or types) nest more than %d deep", what,
                     C8_MAX_MESSAGE_DEPTH);
+  pb_oom = false;
   Onnx__ModelProto *m = onnx__model_proto__unpack(&pb_allocator, len, bytes);
+  if (!m && pb_oom) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory decoding %s", what);
   if (!m) {
     return c8_error(CALIB8_MALFORMED_MODEL, "%s is not a valid ONNX model: protobuf decoding failed (truncated or corrupt file)",
                     what);
@@ -498,7 +504,9 @@ fail:
 }
 
 c8_status c8_onnx_parse_tensor(const void *bytes, size_t len, const char *what, c8_tensor *out, char **out_name) {
+  pb_oom = false;
   Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pb_allocator, len, bytes);
+  if (!tp && pb_oom) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory decoding %s", what);
   if (!tp) return c8_error(CALIB8_MALFORMED_MODEL, "%s is not a valid ONNX TensorProto (truncated or corrupt)", what);
   c8_status st = decode_tensor(tp, NULL, what, out);
   if (!st && out_name) {

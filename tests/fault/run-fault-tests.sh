@@ -215,10 +215,12 @@ expect_error "subgraphs nested 3000 deep (stack overflow in protobuf-c)" "r15_de
   info r15_deep_if.onnx
 expect_error "Identity without outputs (NULL dereference in folding)" "'dead'" "no outputs" -- \
   info r15_identity_no_output.onnx
+# (the checks below time the refusal: the old code took 6.6 s and 8 s, 15-20 s under sanitizers; 4 s leaves room for
+# a loaded machine and a sanitizer build)
 t0=$(date +%s%N)
 expect_error "1e9 elements declared, 16 bytes present" "'big'" "raw_data holds 16 bytes" -- info r15_huge_claim.onnx
 ms=$((($(date +%s%N) - t0) / 1000000))
-if [ $ms -lt 1500 ]; then pass "huge claim refused before allocating (${ms} ms)"; else
+if [ $ms -lt 4000 ]; then pass "huge claim refused before allocating (${ms} ms)"; else
   fail "huge claim refused before allocating" "took ${ms} ms"; fi
 expect_ok "a graph with no nodes runs (no memcpy from NULL)" "output x float32 [2,3]" -- \
   run r15_no_nodes.onnx -i x.npy -o "$OUT"
@@ -240,7 +242,7 @@ t0=$(date +%s%N)
 expect_error "334-byte JPEG declaring 16384x16384" "r15_huge.jpg" "16384x16384" -- \
   quantize "$LENET" --calib r15_huge.jpg -p "resize_h=28,resize_w=28;$PPL" -o "$OUT/q.onnx"
 ms=$((($(date +%s%N) - t0) / 1000000))
-if [ $ms -lt 1500 ]; then pass "huge JPEG refused before decoding (${ms} ms)"; else
+if [ $ms -lt 4000 ]; then pass "huge JPEG refused before decoding (${ms} ms)"; else
   fail "huge JPEG refused before decoding" "took ${ms} ms"; fi
 expect_error "JPEG cut at 30 % of its scan and closed with EOI (was gray-filled)" "cut.jpg" "JPEG" -- \
   quantize "$LENET" --calib r15_cut_jpeg -p "$PPL" -o "$OUT/q.onnx"

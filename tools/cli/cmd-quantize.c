@@ -19,7 +19,7 @@ static const char *usage_text =
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
     "         [--fpfwd-outputs LAYER[,...]] [--fpfwd-inputs LAYER[,...]] (the named layers and all after / before them FP32)\n"
-    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
+    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE] [--report FILE.html]\n"
     "         [--test SRC [--labels FILE] [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
     "          [--test-limit N]] [--batch B] [--threads N] [--limit N (calibration samples)] [--fp32-heads] [--quiet]\n"
     "         [--check-preprocess FILE.npy] [--equalize] [--bias-correction]\n"
@@ -35,6 +35,9 @@ typedef struct quantize_args {
   calib8_quant_options q;
 } quantize_args;
 
+/* check_outputs' answer when cli_check_report refused --report (it printed why) */
+#define c8_cli_report_refused ((calib8_status)-1)
+
 /* Every output has an existing folder, no output is an input (model, qtable, labels, data), and no two
  * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
 static calib8_status check_outputs(const quantize_args *a) {
@@ -43,7 +46,13 @@ static calib8_status check_outputs(const quantize_args *a) {
   const char *role[4 + CALIB8_MAX_INPUTS] = {"the input model", "the qtable read with --qtable", "the labels file",
                                              "the test set"};
   for (int k = 0; k < a->c.n_calib; k++) in[4 + k] = a->c.calib[k], role[4 + k] = "the calibration source";
-  return calib8_outputs_check(&out, NULL, 4 + a->c.n_calib, in, role);
+  calib8_status st = calib8_outputs_check(&out, NULL, 4 + a->c.n_calib, in, role);
+  if (st) return st;
+  const char *all[9 + CALIB8_MAX_INPUTS] = {a->c.model, a->q.qtable, a->c.labels, a->c.test, a->c.out, a->table,
+                                            a->trt_cache, a->write_qtable, a->c.json};
+  for (int k = 0; k < a->c.n_calib; k++) all[9 + k] = a->c.calib[k];
+  if (cli_check_report(a->c.report, 9 + a->c.n_calib, all)) return c8_cli_report_refused;
+  return CALIB8_OK;
 }
 
 static int parse_args(int argc, char **argv, quantize_args *a) {
@@ -114,6 +123,7 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
   if (a->c.test && !a->c.labels && strcmp(a->c.metric, "similarity"))
     return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
   calib8_status st = check_outputs(a);
+  if (st == c8_cli_report_refused) return 2;
   return st ? cli_fail_status(st) : 0;
 }
 
@@ -251,6 +261,17 @@ int cmd_quantize(int argc, char **argv) {
              tr.q_prob);
   }
   rc = 0;
+  if (a.c.report) {
+    /* the report is written last and apart: its failure is a warning, the artefacts above stay */
+    char *summary = NULL;
+    if ((st = calib8_qplan_summary_json(plan, &x, &summary)))
+      rc = (fprintf(stderr, "calib8: warning: the report was not written: %s\n", calib8_last_error()), 1);
+    else {
+      calib8_report_input ri = {.summary_json = summary, .plan = plan, .calibration = cal};
+      rc = cli_write_report(&ri, a.c.report, rc);
+    }
+    calib8_free(summary);
+  }
   goto out;
 fail_status:
   rc = cli_fail_status(st);

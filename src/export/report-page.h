@@ -13,6 +13,7 @@ static const char c8_report_css[] =
     "svg text{font:11px system-ui,sans-serif}.legend span{margin-right:1em}";
 
 static const char c8_report_js[] =
+    "window.addEventListener('error',function(e){document.body.setAttribute('data-error',String(e.message));});\n"
     "(function(){'use strict';\n"
     "var D=JSON.parse(document.getElementById('calib8-data').textContent);\n"
     "var S=D.summary||null,C=D.compare||null,H=D.histograms||[];\n"

@@ -63,16 +63,16 @@ static const char c8_report_js[] =
     "var r=sv('rect',{x:0,y:2,width:(w*v).toFixed(1),height:10,fill:ok?'#4a8':'#d54'});"
     "r.appendChild(sv('title',null,'cosine '+f(c,6)+', SQNR '+(st.sqnr_db===null?'inf':f(st.sqnr_db,2))+' dB'));"
     "svg.appendChild(r);svg.appendChild(sv('text',{x:w+4,y:11},f(c,4)));return svg;}\n"
-    "var tb=el('table',{id:'layer-table'});var hr=el('tr');['#','tensor','producer','precision','why','accumulated',"
-    "'isolated','threshold','scale'].forEach(function(h){hr.appendChild(el('th',null,h));});tb.appendChild(hr);\n"
+    "var tb=el('table',{id:'layer-table'});var hr=el('tr');['#','tensor','producer','precision','why'].concat(C?['accumulated',"
+    "'isolated']:[]).concat(['threshold','scale']).forEach(function(h){hr.appendChild(el('th',null,h));});tb.appendChild(hr);\n"
     "L.forEach(function(r,i){var t=r.t||{},c=r.c;var tr=el('tr',{'class':'layer-row','id':'row-'+r.name});\n"
     " if(c&&!c.pass)tr.className+=' below';if(r.name===first)tr.className+=' first';\n"
     " tr.appendChild(el('td',null,String(i+1)));tr.appendChild(el('td',null,r.name+(r.name===first?'  \\u2190 first below tolerance':'')));\n"
     " tr.appendChild(el('td',null,(t.node||(c?c.node:''))+' '+(t.op||(c?c.op:''))));\n"
     " tr.appendChild(el('td',{'class':t.precision==='INT8'?'int8':'fp32'},t.precision||'-'));\n"
     " tr.appendChild(el('td',null,t.why||'-'));\n"
-    " var a=el('td');a.appendChild(bar(c&&c.accumulated));tr.appendChild(a);var b=el('td');b.appendChild(bar(c&&c.isolated));"
-    "tr.appendChild(b);\n"
+    " if(C){var a=el('td');a.appendChild(bar(c&&c.accumulated));tr.appendChild(a);var b=el('td');b.appendChild(bar(c&&c.isolated));"
+    "tr.appendChild(b);}\n"
     " tr.appendChild(el('td',null,g(t.threshold)));tr.appendChild(el('td',null,g(t.scale)));tb.appendChild(tr);});\n"
     "ls.appendChild(tb);\n"
     /* histograms */
@@ -140,6 +140,7 @@ static const char c8_report_js[] =
     "row.scrollIntoView();row.classList.add('hit');setTimeout(function(){row.classList.remove('hit');},1500);});"
     "svg.appendChild(rc);svg.appendChild(sv('text',{x:x+2,y:y+12,'pointer-events':'none'},n.op.slice(0,6)));});gs.appendChild(svg);}\n"
     "document.body.setAttribute('data-rendered',String(L.length));\n"
+    "document.body.setAttribute('data-render-ms',String(Math.round(performance.now())));\n"
     "})();\n";
 
 #endif

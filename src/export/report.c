@@ -42,10 +42,11 @@ static void annotate(cJSON *summary, const calib8_qplan *plan) {
       cJSON_AddStringToObject(t, "op", n->op_type);
       bool int8 = p->node_prec[i] == C8_PREC_INT8;
       cJSON_AddStringToObject(t, "precision", int8 ? "INT8" : "FP32");
-      const char *why = int8 ? "rules" : "rules (no INT8 form, or a user option)";
+      bool compute = c8_op_is_int8_compute(n->op_type);
+      const char *why = int8 || compute ? "rules" : "no INT8 kernel";
       cJSON *s;
       cJSON_ArrayForEach(s, searched) if (cJSON_IsString(s) && !strcmp(s->valuestring, n->name)) why = "search";
-      if (!int8 && p->opts.node_precision && p->opts.node_precision[i] == C8_PREC_FP32 && strcmp(why, "search"))
+      if (!int8 && compute && p->opts.node_precision && p->opts.node_precision[i] == C8_PREC_FP32 && strcmp(why, "search"))
         why = "user or heads";
       cJSON_AddStringToObject(t, "why", why);
       break;

@@ -8,7 +8,7 @@ static const char c8_report_css[] =
     "table{border-collapse:collapse;width:100%}td,th{padding:2px 6px;border-bottom:1px solid #eee;text-align:left;"
     "font-variant-numeric:tabular-nums}th{background:#f4f4f4;position:sticky;top:0}"
     "tr.below td{background:#fff3f0}tr.first td{background:#ffd9cf;font-weight:bold}tr.hit td{outline:2px solid #36c}"
-    ".int8{color:#176}.fp32{color:#a40}.kv td:first-child{color:#555;width:14em}.note{color:#666}"
+    "td:nth-child(5){white-space:nowrap}.int8{color:#176}.fp32{color:#a40}.kv td:first-child{color:#555;width:14em}.note{color:#666}"
     "details{margin:2px 0}summary{cursor:pointer}.bad{color:#b00;font-weight:bold}.good{color:#070;font-weight:bold}"
     "svg text{font:11px system-ui,sans-serif}.legend span{margin-right:1em}";
 
@@ -55,10 +55,13 @@ static const char c8_report_js[] =
     "if(C)L.sort(function(a,b){var x=a.c?a.c.accumulated.cosine:2,y=b.c?b.c.accumulated.cosine:2;"
     "return (isNaN(x)?-1:x)-(isNaN(y)?-1:y);});\n"
     "var first=C&&C.first_failure?C.first_failure.name:null;\n"
+    /* bars span [LO, 1]: LO a little under the lowest cosine and the tolerance, so that differences show */
+    "var LO=C?C.tolerance.cosine:0;L.forEach(function(r){if(r.c)[r.c.accumulated.cosine,r.c.isolated.cosine].forEach("
+    "function(c){if(isFinite(c)&&c<LO)LO=c;});});LO=Math.max(-1,Math.min(LO,1)-0.05);\n"
     "var ls=sec('layers','Layers');ls.appendChild(el('p',{'class':'note'},L.length+' quantized tensors'+"
-    "(C?', worst accumulated cosine first; hover a bar for its SQNR':'')));\n"
+    "(C?', worst accumulated cosine first; bars span cosine '+f(LO,2)+' to 1, hover one for its SQNR':'')));\n"
     "function bar(st){var w=120,svg=sv('svg',{width:w+50,height:14,'class':'bar'});if(!st)return svg;var c=st.cosine;"
-    "var v=Math.max(0,Math.min(1,isFinite(c)?c:0));var ok=!C||c>=C.tolerance.cosine;"
+    "var v=Math.max(0,Math.min(1,isFinite(c)?(c-LO)/(1-LO):0));var ok=!C||c>=C.tolerance.cosine;"
     "svg.appendChild(sv('rect',{x:0,y:2,width:w,height:10,fill:'#eee'}));"
     "var r=sv('rect',{x:0,y:2,width:(w*v).toFixed(1),height:10,fill:ok?'#4a8':'#d54'});"
     "r.appendChild(sv('title',null,'cosine '+f(c,6)+', SQNR '+(st.sqnr_db===null?'inf':f(st.sqnr_db,2))+' dB'));"

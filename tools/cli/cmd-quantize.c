@@ -172,6 +172,34 @@ out:
   return st;
 }
 
+/* The report's layer-wise comparison (calib8 compare at its default tolerance) of the FP32 model and the plan's
+   QDQ model on the first REPORT_COMPARE_SAMPLES samples of the test set, or of the calibration set. NULL (and a
+   note) when it cannot be made: the report then has no similarity bars. */
+#define REPORT_COMPARE_SAMPLES 32
+static char *report_compare(const quantize_args *a, const calib8_model *m, calib8_session *s, const calib8_qplan *plan,
+                            const calib8_session_options *so) {
+  calib8_session *qs = NULL;
+  calib8_compare *cmp = NULL;
+  calib8_dataset *ds = NULL;
+  char *text = NULL;
+  calib8_dataset_options d = calib8_dataset_options_default();
+  d.preprocess = a->c.pp_text;
+  d.template_name = a->c.template_name;
+  d.batch = a->c.batch;
+  d.limit = REPORT_COMPARE_SAMPLES;
+  const char *test[1] = {a->c.test};
+  calib8_status st = calib8_qplan_session(plan, so, &qs);
+  if (!st) st = calib8_compare_create(s, qs, &cmp);
+  if (!st) st = a->c.test ? calib8_dataset_open(m, 1, test, &d, &ds) : calib8_dataset_open(m, a->c.n_calib, a->c.calib, &d, &ds);
+  if (!st) st = calib8_compare_dataset(cmp, ds);
+  if (!st) st = calib8_compare_json(cmp, 0.9, 0.5, a->c.model, a->c.out, &text);
+  if (st) fprintf(stderr, "calib8: note: the report has no layer-wise comparison: %s\n", calib8_last_error());
+  calib8_dataset_close(ds);
+  calib8_compare_destroy(cmp);
+  calib8_session_destroy(qs);
+  return st ? NULL : text;
+}
+
 int cmd_quantize(int argc, char **argv) {
   quantize_args a;
   int rc = parse_args(argc, argv, &a);
@@ -263,13 +291,15 @@ int cmd_quantize(int argc, char **argv) {
   rc = 0;
   if (a.c.report) {
     /* the report is written last and apart: its failure is a warning, the artefacts above stay */
-    char *summary = NULL;
+    char *summary = NULL, *cmp_json = NULL;
     if ((st = calib8_qplan_summary_json(plan, &x, &summary)))
       rc = (fprintf(stderr, "calib8: warning: the report was not written: %s\n", calib8_last_error()), 1);
     else {
-      calib8_report_input ri = {.summary_json = summary, .plan = plan, .calibration = cal};
+      cmp_json = report_compare(&a, m, s, plan, &so);
+      calib8_report_input ri = {.summary_json = summary, .compare_json = cmp_json, .plan = plan, .calibration = cal};
       rc = cli_write_report(&ri, a.c.report, rc);
     }
+    calib8_free(cmp_json);
     calib8_free(summary);
   }
   goto out;

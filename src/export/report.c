@@ -133,9 +133,10 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   if (!title && cJSON_IsString(int8)) title = base_name(int8->valuestring);
   cJSON_AddStringToObject(root, "title", title ? title : "calib8 report");
   if (summary) annotate(summary, in->plan);
-  st = histograms(root, summary, in->calibration);
-  if (summary) c8_json_attach(root, "summary", summary);
+  /* attached first (never orphaned); c8_json_attach returns NULL, having freed it, when that fails */
+  if (summary) summary = c8_json_attach(root, "summary", summary);
   if (compare) c8_json_attach(root, "compare", compare);
+  st = histograms(root, summary, in->calibration);
   char *text = st ? NULL : c8_json_print(root);
   cJSON_Delete(root);
   if (st) return st;

@@ -12,6 +12,7 @@ PKGS=(
   dataset-fashion-mnist libonnx-testdata
   python3-torch
   time  # /usr/bin/time: bench/run.sh measures peak RSS and CPU time with it
+  chromium  # tests/browser: the HTML report (--report) loaded in headless Chromium
 )
 # Node.js and npm drive ONNX Runtime (the reference peer); use the machine's own if present.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

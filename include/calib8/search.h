@@ -74,6 +74,8 @@ typedef struct calib8_search_options {
   calib8_progress_fn on_progress;
   calib8_cancel_fn cancel;
   void *user;              /* passed to on_trial, on_message, on_progress and cancel */
+  const char *report;      /* the HTML report of the choice (calib8/report.h), or NULL; its failure is the
+                              result's report_status, never the run's */
 } calib8_search_options;
 
 calib8_search_options calib8_search_options_default(void);
@@ -87,6 +89,8 @@ typedef struct calib8_search_result {
   char strategy[256];       /* storage of choice.strategy */
   /* The files written beside the model (the options' paths, or the defaults derived from `output`). */
   char qtable[4096], table[4096], log[4096];
+  calib8_status report_status; /* CALIB8_OK, or why options.report was not written (report_error) */
+  char report_error[1024];
 } calib8_search_result;
 
 /* Searches for the quantization of `model` (borrowed) calibrated on `calib` (read twice or more: it must

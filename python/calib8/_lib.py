@@ -135,14 +135,14 @@ class SearchOptions(Structure):
                 ("output", c_char_p), ("qtable", c_char_p), ("table", c_char_p), ("log", c_char_p),
                 ("json", c_char_p), ("resume", c_int), ("threads", c_int), ("model_path", c_char_p),
                 ("on_trial", TRIAL_FN), ("on_message", MESSAGE_FN), ("on_progress", PROGRESS_FN),
-                ("cancel", CANCEL_FN), ("user", c_void_p)]
+                ("cancel", CANCEL_FN), ("user", c_void_p), ("report", c_char_p)]
 
 
 class SearchResult(Structure):
     _fields_ = [("fp32_score", c_double), ("n_trials", c_int), ("choice", Trial),
                 ("calibration_seconds", c_double), ("calibration_samples", c_int64),
                 ("strategy", c_char * 256), ("qtable", c_char * 4096), ("table", c_char * 4096),
-                ("log", c_char * 4096)]
+                ("log", c_char * 4096), ("report_status", c_int), ("report_error", c_char * 1024)]
 
 
 class SensitivityRow(Structure):

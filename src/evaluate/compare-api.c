@@ -126,8 +126,8 @@ static cJSON *stats_json(const calib8_similarity_stats *s) {
   return o;
 }
 
-calib8_status calib8_compare_write_json(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
-                                        const char *fp32_name, const char *int8_name, const char *path) {
+static calib8_status compare_text(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
+                                  const char *fp32_name, const char *int8_name, const char *path, char **out_text) {
   if (!cmp || !fp32_name || !int8_name || !path)
     return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_compare_write_json needs a comparison, two model names and a path");
   calib8_compare_verdict v;
@@ -181,7 +181,8 @@ calib8_status calib8_compare_write_json(const calib8_compare *cmp, double cosine
     cJSON_AddNullToObject(root, "first_failure");
   }
   if (!(text = cJSON_Print(root))) goto oom;
-  st = c8_write_file_atomic(path, text, strlen(text));
+  *out_text = text;
+  text = NULL;
   goto out;
 oom:
   st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
@@ -189,4 +190,19 @@ out:
   cJSON_free(text);
   cJSON_Delete(root);
   return st;
+}
+
+calib8_status calib8_compare_write_json(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
+                                        const char *fp32_name, const char *int8_name, const char *path) {
+  char *text = NULL;
+  calib8_status st = compare_text(cmp, cosine_tol, euclid_tol, fp32_name, int8_name, path, &text);
+  if (!st) st = c8_write_file_atomic(path, text, strlen(text));
+  cJSON_free(text);
+  return st;
+}
+
+calib8_status calib8_compare_json(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
+                                  const char *fp32_name, const char *int8_name, char **out_json) {
+  if (!out_json) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_compare_json needs an output");
+  return compare_text(cmp, cosine_tol, euclid_tol, fp32_name, int8_name, "the report", out_json);
 }

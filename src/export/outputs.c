@@ -105,11 +105,11 @@ calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *co
   return st;
 }
 
-/* The JSON summary with the caller's extra facts, written whole. */
-static c8_status write_summary(const calib8_qplan *plan, const calib8_summary_extra *x, const char *path) {
+/* The JSON summary with the caller's extra facts, as text (NULL when out of memory). */
+static char *summary_text(const calib8_qplan *plan, const calib8_summary_extra *x) {
   const c8_graph *original = x && x->model ? x->model->graph : NULL;
   cJSON *root = c8_summary_json(plan->p, plan->cal->cal, original, plan->qdq);
-  if (!root) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
+  if (!root) return NULL;
   if (x && x->model_path) cJSON_AddStringToObject(root, "model", x->model_path);
   if (x && x->output_path) cJSON_AddStringToObject(root, "output", x->output_path);
   if (x && x->calibration_seconds >= 0) cJSON_AddNumberToObject(root, "calibration_seconds", x->calibration_seconds);
@@ -124,6 +124,20 @@ static c8_status write_summary(const calib8_qplan *plan, const calib8_summary_ex
   }
   char *text = c8_json_print(root);
   cJSON_Delete(root);
+  return text;
+}
+
+calib8_status calib8_qplan_summary_json(const calib8_qplan *plan, const calib8_summary_extra *extra, char **out_json) {
+  if (!plan || !out_json) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_qplan_summary_json needs a plan and an output");
+  char *text = summary_text(plan, extra);
+  if (!text) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building the JSON summary");
+  *out_json = text;
+  return CALIB8_OK;
+}
+
+/* The JSON summary with the caller's extra facts, written whole. */
+static c8_status write_summary(const calib8_qplan *plan, const calib8_summary_extra *x, const char *path) {
+  char *text = summary_text(plan, x);
   if (!text) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing '%s'", path);
   c8_status st = c8_write_file_atomic(path, text, strlen(text));
   cJSON_free(text);

@@ -18,6 +18,8 @@
 #include "export/tables.h"
 #include "load/model.h"
 #include "plan/method-choice.h"
+#include "observe/calibrate.h"
+#include "plan/qplan.h"
 
 calib8_search_options calib8_search_options_default(void) {
   calib8_search_options o;
@@ -598,11 +600,11 @@ c8_status c8_search_step_run(c8_search *S, const c8_search_step *step, bool *fin
   return st;
 }
 
-static c8_status write_json(c8_search *S) {
+static char *search_json_text(c8_search *S) {
   const c8_graph *g = S->g;
   const c8_trial_rec *b = &S->trials[S->best];
   cJSON *root = c8_summary_json(S->best_plan, S->best_cal, S->m->graph, S->best_qdq);
-  if (!root) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  if (!root) return NULL;
   cJSON_AddStringToObject(root, "model", S->o.model_path ? S->o.model_path : S->m->path);
   cJSON_AddStringToObject(root, "output", S->o.output);
   cJSON_AddStringToObject(root, "metric", S->o.metric_name);
@@ -636,10 +638,31 @@ static c8_status write_json(c8_search *S) {
       cJSON_AddItemToArray(fl, cJSON_CreateString(g->nodes[i].name));
   char *text = cJSON_Print(root);
   cJSON_Delete(root);
+  return text;
+}
+
+static c8_status write_json(c8_search *S) {
+  char *text = search_json_text(S);
   if (!text) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   c8_status st = c8_write_file_atomic(S->o.json, text, strlen(text));
   cJSON_free(text);
   return st;
+}
+
+/* The HTML report of the chosen trial: its summary, plan and calibration, with every trial. A failure is kept
+   in the result, never the run's status. */
+static void write_report(c8_search *S, calib8_search_result *out) {
+  char *text = search_json_text(S);
+  c8_status st = text ? CALIB8_OK : c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building the report");
+  if (!st) {
+    struct calib8_calibration cw = {.cal = (c8_calibration *)S->best_cal};
+    struct calib8_qplan pw = {.p = S->best_plan};
+    calib8_report_input in = {.summary_json = text, .plan = &pw, .calibration = &cw};
+    st = calib8_report_write(&in, S->o.report);
+  }
+  cJSON_free(text);
+  out->report_status = st;
+  if (st) snprintf(out->report_error, sizeof out->report_error, "%s", calib8_last_error());
 }
 
 calib8_status calib8_search_run(const calib8_model *model, calib8_dataset *calib, const calib8_search_options *options,
@@ -674,6 +697,7 @@ calib8_status calib8_search_run(const calib8_model *model, calib8_dataset *calib
     snprintf(out->qtable, sizeof out->qtable, "%s", S->qtable);
     snprintf(out->table, sizeof out->table, "%s", S->table);
     snprintf(out->log, sizeof out->log, "%s", S->log_path);
+    if (S->o.report) write_report(S, out);
     if (!b->meets)
       st = c8_error(CALIB8_BUDGET_NOT_MET,
                     "no trial met the budget (drop <= %.4f); the best one (trial %d, drop %+.4f) was written to '%s'",

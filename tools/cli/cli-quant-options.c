@@ -18,6 +18,7 @@ int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cl
     c->calib[c->n_calib++] = v;
   } else if (!strcmp(o, "-o") || !strcmp(o, "--output")) { NEED(w->out_need); c->out = v; }
   else if (!strcmp(o, "--json")) { NEED("a file name"); c->json = v; }
+  else if (!strcmp(o, "--report")) { NEED("an HTML file name"); c->report = v; }
   else if (!strcmp(o, "--test")) { NEED("a dataset"); c->test = v; }
   else if (!strcmp(o, "--labels")) { NEED("a labels file"); c->labels = v; }
   else if (!strcmp(o, "--preprocess") || !strcmp(o, "-p")) { NEED("a preprocessing string"); c->pp_text = v; }

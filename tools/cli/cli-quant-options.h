@@ -13,6 +13,7 @@ typedef struct cli_quant_common {
   const char *calib[CALIB8_MAX_INPUTS];      /* --calib / -c, one per source */
   int n_calib;
   const char *out, *json;                    /* -o / --output, --json */
+  const char *report;                        /* --report FILE.html */
   const char *test, *labels;                 /* --test, --labels */
   const char *pp_text, *template_name;       /* --preprocess / -p, --template */
   const char *metric, *decode;               /* --metric, --decode (as given) */

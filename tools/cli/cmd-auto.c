@@ -1,7 +1,7 @@
 /* calib8 auto and calib8 sensitivity: the command line of the automatic search (calib8/search.h).
  *
  *   calib8 auto MODEL --calib SRC --test SRC [--labels FILE] [--metric M] [--max-drop 0.005]
- *               [--mode fast|full] [--json FILE] [--resume] -o OUT.onnx
+ *               [--mode fast|full] [--json FILE] [--report FILE.html] [--resume] -o OUT.onnx
  *   calib8 sensitivity MODEL --calib SRC [--test SRC [--labels FILE]] [--top K] [-o QTABLE] */
 #include <limits.h>
 #include <math.h>
@@ -110,7 +110,7 @@ static int parse_args(int argc, char **argv, auto_args *a, bool sensitivity, con
       return cli_fail("usage: calib8 sensitivity MODEL --calib SRC [--test SRC [--labels FILE --metric M]] [--top K] [-o QTABLE]"), 2;
   } else if (!a->c.model || !a->c.n_calib || !a->c.test || !a->c.out) {
     return cli_fail("usage: calib8 auto MODEL --calib SRC --test SRC [--labels FILE] [--metric M] [--max-drop 0.005] "
-                    "[--mode fast|full] [--json FILE] [--resume] -o OUT.onnx"),
+                    "[--mode fast|full] [--json FILE] [--report FILE.html] [--resume] -o OUT.onnx"),
            2;
   }
   calib8_status st = calib8_preprocess_validate(a->c.pp_text, a->c.template_name);
@@ -161,6 +161,9 @@ int cmd_auto(int argc, char **argv) {
   char rp1[PATH_MAX], rp2[PATH_MAX];
   if (realpath(a.c.model, rp1) && realpath(a.c.out, rp2) && !strcmp(rp1, rp2))
     return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", a.c.out);
+  const char *paths[5 + CALIB8_MAX_INPUTS] = {a.c.model, a.c.out, a.c.json, a.c.test, a.c.labels};
+  for (int k = 0; k < a.c.n_calib; k++) paths[5 + k] = a.c.calib[k];
+  if (cli_check_report(a.c.report, 5 + a.c.n_calib, paths)) return 2;
   calib8_model *m = NULL;
   calib8_evaluator *ev = NULL;
   calib8_dataset *calib = NULL;
@@ -173,6 +176,7 @@ int cmd_auto(int argc, char **argv) {
     a.so.metric_name = b.metric = calib8_metric_name(a.metric);
     a.so.output = a.c.out;
     a.so.json = a.c.json;
+    a.so.report = a.c.report;
     a.so.threads = a.c.threads;
     a.so.model_path = a.c.model;
     a.so.on_trial = on_trial;
@@ -190,6 +194,14 @@ int cmd_auto(int argc, char **argv) {
   }
   /* budget not met: exit 1 (an invalid argument would be 2) */
   rc = st == CALIB8_BUDGET_NOT_MET ? cli_fail("%s", calib8_last_error()) : st ? cli_fail_status(st) : 0;
+  if (a.c.report && (!st || st == CALIB8_BUDGET_NOT_MET)) {
+    /* the report's failure is a warning; it changes the exit code only when nothing else failed */
+    if (r->report_status == CALIB8_OK) printf("wrote %s\n", a.c.report);
+    else {
+      fprintf(stderr, "calib8: warning: the report was not written: %s\n", r->report_error);
+      if (!rc) rc = 1;
+    }
+  }
   free(r);
   calib8_dataset_close(calib);
   calib8_evaluator_destroy(ev);

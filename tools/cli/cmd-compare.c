@@ -14,7 +14,8 @@
 
 static const char *usage_text =
     "usage: calib8 compare FP32.onnx INT8.onnx --data SRC [--data NAME=SRC ...] [--preprocess STR | --template NAME]\n"
-    "                      [--tolerance COS,EUCLID] [--limit N] [--batch B] [--threads N] [--json FILE]";
+    "                      [--tolerance COS,EUCLID] [--limit N] [--batch B] [--threads N] [--json FILE]\n"
+    "                      [--report FILE.html]";
 
 #define DEFAULT_TOL_COS 0.9
 #define DEFAULT_TOL_EUCLID 0.5
@@ -46,7 +47,7 @@ static const char *fmt_db(double v, char *buf, size_t n) {
 }
 
 int cmd_compare(int argc, char **argv) {
-  const char *paths[2] = {NULL, NULL}, *pp_text = NULL, *template_name = NULL, *json = NULL;
+  const char *paths[2] = {NULL, NULL}, *pp_text = NULL, *template_name = NULL, *json = NULL, *report = NULL;
   const char *specs[CALIB8_MAX_INPUTS];
   int n_specs = 0, batch = 0, limit = 0, threads = 0, n_paths = 0;
   double tc = DEFAULT_TOL_COS, te = DEFAULT_TOL_EUCLID;
@@ -69,6 +70,9 @@ int cmd_compare(int argc, char **argv) {
     } else if (!strcmp(a, "--json")) {
       if (!v) return cli_fail("option %s needs a file name", a), 2;
       json = v, i++;
+    } else if (!strcmp(a, "--report")) {
+      if (!v) return cli_fail("option %s needs an HTML file name", a), 2;
+      report = v, i++;
     } else if (!strcmp(a, "--batch")) {
       if (!cli_parse_int(a, v, 1, 4096, &batch)) return 2;
       i++;
@@ -87,6 +91,9 @@ int cmd_compare(int argc, char **argv) {
     }
   }
   if (n_paths < 2 || !n_specs) return cli_fail("compare needs FP32.onnx, INT8.onnx and --data SRC\n%s", usage_text), 2;
+  const char *others[3 + CALIB8_MAX_INPUTS] = {paths[0], paths[1], json};
+  for (int k = 0; k < n_specs; k++) others[3 + k] = specs[k];
+  if (cli_check_report(report, 3 + n_specs, others)) return 2;
   calib8_status st;
   if ((st = calib8_preprocess_validate(pp_text, template_name))) return cli_fail_status(st);
 
@@ -171,6 +178,17 @@ int cmd_compare(int argc, char **argv) {
   }
   if (json && (st = calib8_compare_write_json(cmp, tc, te, paths[0], paths[1], json))) goto fail_status;
   rc = v.first_below >= 0 ? 3 : 0;
+  if (report) {
+    /* written last and apart: its failure is a warning; exit 1 only when the comparison itself passed */
+    char *text = NULL;
+    if ((st = calib8_compare_json(cmp, tc, te, paths[0], paths[1], &text)))
+      rc = (fprintf(stderr, "calib8: warning: the report was not written: %s\n", calib8_last_error()), rc ? rc : 1);
+    else {
+      calib8_report_input ri = {.compare_json = text};
+      rc = cli_write_report(&ri, report, rc);
+    }
+    calib8_free(text);
+  }
   goto out;
 fail_status:
   rc = cli_fail_status(st);

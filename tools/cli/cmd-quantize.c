@@ -19,7 +19,7 @@ static const char *usage_text =
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
     "         [--fpfwd-outputs LAYER[,...]] [--fpfwd-inputs LAYER[,...]] (the named layers and all after / before them FP32)\n"
-    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
+    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE] [--report FILE.html]\n"
     "         [--test SRC [--labels FILE] [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
     "          [--test-limit N]] [--batch B] [--threads N] [--limit N (calibration samples)] [--fp32-heads] [--quiet]\n"
     "         [--check-preprocess FILE.npy] [--equalize] [--bias-correction]\n"
@@ -35,6 +35,9 @@ typedef struct quantize_args {
   calib8_quant_options q;
 } quantize_args;
 
+/* check_outputs' answer when cli_check_report refused --report (it printed why) */
+#define c8_cli_report_refused ((calib8_status)-1)
+
 /* Every output has an existing folder, no output is an input (model, qtable, labels, data), and no two
  * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
 static calib8_status check_outputs(const quantize_args *a) {
@@ -43,7 +46,13 @@ static calib8_status check_outputs(const quantize_args *a) {
   const char *role[4 + CALIB8_MAX_INPUTS] = {"the input model", "the qtable read with --qtable", "the labels file",
                                              "the test set"};
   for (int k = 0; k < a->c.n_calib; k++) in[4 + k] = a->c.calib[k], role[4 + k] = "the calibration source";
-  return calib8_outputs_check(&out, NULL, 4 + a->c.n_calib, in, role);
+  calib8_status st = calib8_outputs_check(&out, NULL, 4 + a->c.n_calib, in, role);
+  if (st) return st;
+  const char *all[9 + CALIB8_MAX_INPUTS] = {a->c.model, a->q.qtable, a->c.labels, a->c.test, a->c.out, a->table,
+                                            a->trt_cache, a->write_qtable, a->c.json};
+  for (int k = 0; k < a->c.n_calib; k++) all[9 + k] = a->c.calib[k];
+  if (cli_check_report(a->c.report, 9 + a->c.n_calib, all)) return c8_cli_report_refused;
+  return CALIB8_OK;
 }
 
 static int parse_args(int argc, char **argv, quantize_args *a) {
@@ -114,6 +123,7 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
   if (a->c.test && !a->c.labels && strcmp(a->c.metric, "similarity"))
     return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
   calib8_status st = check_outputs(a);
+  if (st == c8_cli_report_refused) return 2;
   return st ? cli_fail_status(st) : 0;
 }
 
@@ -160,6 +170,34 @@ out:
   calib8_session_destroy(qs);
   calib8_evaluator_destroy(ev);
   return st;
+}
+
+/* The report's layer-wise comparison (calib8 compare at its default tolerance) of the FP32 model and the plan's
+   QDQ model on the first REPORT_COMPARE_SAMPLES samples of the test set, or of the calibration set. NULL (and a
+   note) when it cannot be made: the report then has no similarity bars. */
+#define REPORT_COMPARE_SAMPLES 32
+static char *report_compare(const quantize_args *a, const calib8_model *m, calib8_session *s, const calib8_qplan *plan,
+                            const calib8_session_options *so) {
+  calib8_session *qs = NULL;
+  calib8_compare *cmp = NULL;
+  calib8_dataset *ds = NULL;
+  char *text = NULL;
+  calib8_dataset_options d = calib8_dataset_options_default();
+  d.preprocess = a->c.pp_text;
+  d.template_name = a->c.template_name;
+  d.batch = a->c.batch;
+  d.limit = REPORT_COMPARE_SAMPLES;
+  const char *test[1] = {a->c.test};
+  calib8_status st = calib8_qplan_session(plan, so, &qs);
+  if (!st) st = calib8_compare_create(s, qs, &cmp);
+  if (!st) st = a->c.test ? calib8_dataset_open(m, 1, test, &d, &ds) : calib8_dataset_open(m, a->c.n_calib, a->c.calib, &d, &ds);
+  if (!st) st = calib8_compare_dataset(cmp, ds);
+  if (!st) st = calib8_compare_json(cmp, 0.9, 0.5, a->c.model, a->c.out, &text);
+  if (st) fprintf(stderr, "calib8: note: the report has no layer-wise comparison: %s\n", calib8_last_error());
+  calib8_dataset_close(ds);
+  calib8_compare_destroy(cmp);
+  calib8_session_destroy(qs);
+  return st ? NULL : text;
 }
 
 int cmd_quantize(int argc, char **argv) {
@@ -251,6 +289,19 @@ int cmd_quantize(int argc, char **argv) {
              tr.q_prob);
   }
   rc = 0;
+  if (a.c.report) {
+    /* the report is written last and apart: its failure is a warning, the artefacts above stay */
+    char *summary = NULL, *cmp_json = NULL;
+    if ((st = calib8_qplan_summary_json(plan, &x, &summary)))
+      rc = (fprintf(stderr, "calib8: warning: the report was not written: %s\n", calib8_last_error()), 1);
+    else {
+      cmp_json = report_compare(&a, m, s, plan, &so);
+      calib8_report_input ri = {.summary_json = summary, .compare_json = cmp_json, .plan = plan, .calibration = cal};
+      rc = cli_write_report(&ri, a.c.report, rc);
+    }
+    calib8_free(cmp_json);
+    calib8_free(summary);
+  }
   goto out;
 fail_status:
   rc = cli_fail_status(st);

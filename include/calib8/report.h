@@ -1,0 +1,52 @@
+/* calib8 HTML report: one self-contained file (inline CSS, SVG and script; no network) that shows where the
+ * accuracy went: summary, layers worst first, histograms with every method's threshold, the search (docs/report.md).
+ *
+ * Its input is the JSON calib8 already writes (quantize's and auto's --json summary, compare's --json), plus
+ * the calibration for histograms. Every figure is drawn from one JSON document, embedded in the file as
+ * <script type="application/json" id="calib8-data">, and calib8_report_data returns that document: nothing in
+ * the report can be seen but not scripted.
+ *
+ *   char *summary = NULL;
+ *   calib8_qplan_summary_json(plan, &extra, &summary);
+ *   calib8_report_input in = {.summary_json = summary, .plan = plan, .calibration = cal};
+ *   if (calib8_report_write(&in, "report.html")) fprintf(stderr, "warning: %s\n", calib8_last_error());
+ *   calib8_free(summary);
+ */
+/* calib8.h first, outside the guard: it declares the core and includes every part header in order. */
+#include "calib8/calib8.h"
+
+#ifndef CALIB8_REPORT_H
+#define CALIB8_REPORT_H
+
+#include "calib8/evaluate.h"
+#include "calib8/plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct calib8_report_input {
+  const char *title;                      /* NULL: the model's name */
+  const char *summary_json;               /* a quantize or auto JSON summary (text), or NULL */
+  const char *compare_json;               /* a compare JSON (text), or NULL */
+  const calib8_qplan *plan;               /* borrowed, or NULL: the precision of each tensor's producer */
+  const calib8_calibration *calibration;  /* borrowed, or NULL: histograms and every method's threshold */
+} calib8_report_input;
+
+/* The report's JSON document (calib8_free): {"calib8", "title", "summary", "compare", "histograms"}.
+ * Histograms: per quantized tensor 256 bins over [-range, range) and "thresholds" by method.
+ * CALIB8_INVALID_ARGUMENT when a JSON text does not parse or neither is given; CALIB8_OUT_OF_MEMORY. */
+calib8_status calib8_report_data(const calib8_report_input *in, char **out_json);
+/* Writes the HTML report whole (a temporary renamed onto path) or not at all. CALIB8_IO naming the file. */
+calib8_status calib8_report_write(const calib8_report_input *in, const char *path);
+
+/* The JSON summary calib8_qplan_write writes to outputs.json, as text (calib8_free). CALIB8_OUT_OF_MEMORY. */
+calib8_status calib8_qplan_summary_json(const calib8_qplan *plan, const calib8_summary_extra *extra, char **out_json);
+/* The JSON calib8_compare_write_json writes, as text (calib8_free). Same errors, no CALIB8_IO. */
+calib8_status calib8_compare_json(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
+                                  const char *fp32_name, const char *int8_name, char **out_json);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

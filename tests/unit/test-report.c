@@ -1,0 +1,111 @@
+/* The HTML report (calib8/report.h): its inputs' errors, the embedded JSON document (safe inside a script element),
+ * a whole file or none, and the report of a real quantization carrying histograms and every method's threshold. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "calib8/calib8.h"
+#include "check.h"
+
+static char tmp[64];
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  s[fread(s, 1, (size_t)n, f)] = 0;
+  fclose(f);
+  return s;
+}
+
+static void test_errors(void) {
+  char *json = NULL;
+  calib8_report_input none = {0};
+  CHECK_EQ_INT(calib8_report_data(&none, &json), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "needs a JSON summary or a comparison");
+  calib8_report_input bad = {.summary_json = "{\"tensors\": ["};
+  CHECK_EQ_INT(calib8_report_data(&bad, &json), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "summary is not a JSON object");
+  CHECK(json == NULL);
+  char path[128];
+  snprintf(path, sizeof path, "%s/none/r.html", tmp);
+  calib8_report_input ok = {.compare_json = "{\"int8\": \"x.onnx\", \"tensors\": []}"};
+  CHECK(calib8_report_write(&ok, path) != CALIB8_OK);
+  CHECK_STR_CONTAINS(calib8_last_error(), path);
+  struct stat st;
+  CHECK(stat(path, &st) != 0);
+}
+
+static void test_script_safe(void) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/s.html", tmp);
+  calib8_report_input in = {.summary_json = "{\"model\": \"dir/a<b>&c.onnx\", \"tensors\": [{\"name\": \"t</script>\", "
+                                            "\"threshold\": 1, \"scale\": 0.01}], \"layers\": []}"};
+  CHECK_EQ_INT(calib8_report_write(&in, path), CALIB8_OK);
+  char *s = slurp(path);
+  CHECK(s != NULL);
+  if (!s) return;
+  CHECK(strstr(s, "t</script>") == NULL);
+  CHECK_STR_CONTAINS(s, "t<\\/script>");
+  CHECK_STR_CONTAINS(s, "<title>a&lt;b&gt;&amp;c.onnx");
+  CHECK(strstr(s, "http://") == NULL || strstr(s, "http://www.w3.org/2000/svg") != NULL); /* no network */
+  CHECK(strstr(s, "https://") == NULL);
+  free(s);
+}
+
+static void test_quantization(void) {
+  calib8_model *m = NULL;
+  calib8_session *s = NULL;
+  calib8_dataset *ds = NULL;
+  calib8_calibration *cal = NULL;
+  calib8_qplan *plan = NULL;
+  char *summary = NULL, *data = NULL;
+  CHECK_EQ_INT(calib8_model_load("examples/fmnist/fmnist_lenet.onnx", &m), CALIB8_OK);
+  CHECK_EQ_INT(calib8_session_create(m, NULL, &s), CALIB8_OK);
+  calib8_dataset_options o = calib8_dataset_options_default();
+  o.preprocess = "mean_value=72.94,std_value=90.0";
+  o.limit = 20;
+  const char *src = "examples/fmnist";
+  CHECK_EQ_INT(calib8_dataset_open(m, 1, &src, &o, &ds), CALIB8_OK);
+  CHECK_EQ_INT(calib8_calibration_create(s, NULL, &cal), CALIB8_OK);
+  CHECK_EQ_INT(calib8_calibration_add_dataset(cal, ds, NULL, NULL), CALIB8_OK);
+  CHECK_EQ_INT(calib8_qplan_build(s, cal, NULL, &plan), CALIB8_OK);
+  calib8_summary_extra x = {.model = m, .model_path = "lenet.onnx", .calibration_seconds = -1, .equalized_pairs = -1};
+  CHECK_EQ_INT(calib8_qplan_summary_json(plan, &x, &summary), CALIB8_OK);
+  calib8_report_input in = {.summary_json = summary, .plan = plan, .calibration = cal};
+  CHECK_EQ_INT(calib8_report_data(&in, &data), CALIB8_OK);
+  if (data) {
+    CHECK_STR_CONTAINS(data, "\"histograms\"");
+    CHECK_STR_CONTAINS(data, "\"chosen\"");
+    CHECK_STR_CONTAINS(data, "\"admm\"");
+    CHECK_STR_CONTAINS(data, "\"precision\":\t\"INT8\"");
+    CHECK_STR_CONTAINS(data, "\"title\":\t\"lenet.onnx\"");
+  }
+  char path[128];
+  snprintf(path, sizeof path, "%s/q.html", tmp);
+  CHECK_EQ_INT(calib8_report_write(&in, path), CALIB8_OK);
+  calib8_free(data);
+  calib8_free(summary);
+  calib8_qplan_destroy(plan);
+  calib8_calibration_destroy(cal);
+  calib8_dataset_close(ds);
+  calib8_session_destroy(s);
+  calib8_model_destroy(m);
+}
+
+int main(void) {
+  snprintf(tmp, sizeof tmp, "/tmp/c8-report-XXXXXX");
+  if (!mkdtemp(tmp)) return 1;
+  CHECK_RUN(test_errors);
+  CHECK_RUN(test_script_safe);
+  CHECK_RUN(test_quantization);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+  if (system(cmd)) return 1;
+  return CHECK_DONE();
+}

@@ -227,6 +227,13 @@ static enum MHD_Result do_run(srv *S, struct MHD_Connection *c, const req *q) {
     ret = respond_error(c, 409, "no model is being served now (state %s); poll /v1/state", STATE_NAMES[s]);
     goto out;
   }
+  const char *want = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Calib8-Round");
+  if (want && strtol(want, NULL, 10) != S->round) {
+    int cur = S->round;
+    pthread_mutex_unlock(&S->mu);
+    ret = respond_error(c, 409, "round %s is over: the server is on round %d; poll /v1/state", want, cur);
+    goto out;
+  }
   st = calib8_session_run(S->sess, n, S->in_names, t);
   unsigned char *body = NULL;
   size_t blen = 0;

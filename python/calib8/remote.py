@@ -1,0 +1,211 @@
+"""The client of calib8's remote mode (`calib8 serve`, docs/remote.md).
+
+Standard library and numpy only, and it never loads libcalib8: copy this one file into any training environment.
+The server runs the search; this loop runs your own data loader, post-processing and metric:
+
+    from calib8.remote import auto_calib_debug     # or: from remote import auto_calib_debug
+    calib = auto_calib_debug("127.0.0.1:8500", timeout=10)
+    for stat in calib:
+        if stat == 'finished':
+            break
+        if stat == 'temporary_fail':                 # this round failed on the server (or it is down): go on
+            continue
+        for batch, labels in loader:
+            outputs = calib.run_and_get_outputs(batch)   # list of arrays, in the model's output order
+            metric.update(labels, outputs)
+        calib.report_accuracy(metric.score())
+
+The token of a server listening off loopback comes from `token=` or the CALIB8_TOKEN environment variable.
+"""
+import http.client
+import io
+import json
+import os
+import socket
+import time
+
+import numpy as np
+
+WIRE_VERSION = 1
+__all__ = ["auto_calib_debug", "RemoteError", "WIRE_VERSION"]
+
+
+class RemoteError(RuntimeError):
+    """A request the server refused (message: the server's one line; status: the HTTP status, 0 for a network
+    error or a timeout)."""
+
+    def __init__(self, message, status=0):
+        super().__init__(message)
+        self.status = status
+
+
+def _split(ip_port):
+    s = str(ip_port)
+    for p in ("http://", "https://"):
+        if s.startswith(p):
+            s = s[len(p):]
+    s = s.rstrip("/")
+    host, _, port = s.rpartition(":")
+    if not host or not port.isdigit():
+        return s, 8500
+    return host, int(port)
+
+
+def _npy_bytes(arrays):
+    buf = io.BytesIO()
+    for a in arrays:
+        np.lib.format.write_array(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _npy_list(body):
+    f = io.BytesIO(body)
+    out = []
+    while f.tell() < len(body):
+        out.append(np.lib.format.read_array(f, allow_pickle=False))
+    return out
+
+
+class auto_calib_debug:
+    """Iterates over the server's rounds: yields 'running' (a model is being served: run your test set through
+    run_and_get_outputs, then report_accuracy), 'temporary_fail' (this round failed on the server, or the server
+    cannot be reached: go on with the next) and 'finished'."""
+
+    def __init__(self, ip_port, timeout=10, token=None, poll=0.2):
+        self.host, self.port = _split(ip_port)
+        self.timeout = timeout
+        self.token = token if token is not None else os.environ.get("CALIB8_TOKEN") or None
+        self.poll = poll
+        self.round = None
+        self.instance = None
+        self.strategy = None
+        self.inputs = None   # [{"name", "dtype", "shape"}] from the server
+        self.outputs = None  # output names, in order
+        self._conn = None
+        self._reported = set()
+        self._failed_seen = set()
+        self._finished = False
+
+    # ---- HTTP ------------------------------------------------------------------------------------------------
+    def _request(self, method, path, body=None, headers=None):
+        """(status, body bytes); a timeout or a dropped connection is retried once on a new connection."""
+        h = {"Connection": "keep-alive"}
+        if self.token:
+            h["Authorization"] = "Bearer " + self.token
+        if headers:
+            h.update(headers)
+        last = None
+        for _attempt in range(2):
+            try:
+                if self._conn is None:
+                    self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self._conn.request(method, path, body=body, headers=h)
+                r = self._conn.getresponse()
+                data = r.read()
+                if r.getheader("Connection", "").lower() == "close":
+                    self._close()
+                return r.status, data
+            except (socket.timeout, TimeoutError, http.client.RemoteDisconnected, ConnectionResetError,
+                    BrokenPipeError, http.client.CannotSendRequest, http.client.ResponseNotReady) as e:
+                last = e
+                self._close()
+            except OSError as e:  # refused, unreachable: no retry
+                self._close()
+                raise RemoteError("cannot reach the calib8 server at %s:%d (%s)" % (self.host, self.port, e)) from e
+        raise RemoteError("no answer from the calib8 server at %s:%d after two tries (%s)"
+                          % (self.host, self.port, last or "timeout"))
+
+    def _close(self):
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    @staticmethod
+    def _check(status, data):
+        if status == 200:
+            return
+        try:
+            msg = json.loads(data.decode("utf-8"))["error"]
+        except Exception:  # not the server's JSON: show what came
+            msg = data[:200].decode("utf-8", "replace").strip() or "no message"
+        raise RemoteError("calib8 server: %s (HTTP %d)" % (msg, status), status)
+
+    def state(self):
+        """The server's /v1/state as a dict."""
+        status, data = self._request("GET", "/v1/state")
+        self._check(status, data)
+        s = json.loads(data.decode("utf-8"))
+        if s.get("version") != WIRE_VERSION:
+            raise RemoteError("the server speaks wire version %s, this client %d: use the calib8.remote of the "
+                              "server's calib8" % (s.get("version"), WIRE_VERSION))
+        self.inputs, self.outputs = s.get("inputs"), s.get("outputs")
+        return s
+
+    # ---- the loop --------------------------------------------------------------------------------------------
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._finished:
+            raise StopIteration
+        while True:
+            try:
+                s = self.state()
+            except RemoteError as e:
+                if e.status:  # the server answered with an error: not a network problem
+                    raise
+                time.sleep(1.0)  # down (killed, restarting): this round failed for now
+                return "temporary_fail"
+            key = (s["instance"], s["round"])
+            if s["state"] == "finished":
+                self._finished = True
+                return "finished"
+            if s["state"] == "waiting" or key in self._reported:
+                time.sleep(self.poll)
+                continue
+            if s["state"] == "temporary_fail" and key not in self._failed_seen:
+                self._failed_seen.add(key)
+                return "temporary_fail"
+            self.instance, self.round, self.strategy = s["instance"], s["round"], s.get("strategy")
+            return "running"
+
+    def run_and_get_outputs(self, x):
+        """Runs the model of the current round on x (a numpy array, a list of them in input order, or a dict by
+        input name) and returns the outputs as a list of numpy arrays in the model's output order."""
+        if self.inputs is None:
+            self.state()
+        names = [i["name"] for i in self.inputs]
+        if isinstance(x, dict):
+            missing = [n for n in names if n not in x]
+            if missing:
+                raise ValueError("no array for input(s) %s (the model's inputs: %s)" % (missing, names))
+            arrays = [x[n] for n in names]
+        elif isinstance(x, (list, tuple)):
+            arrays = list(x)
+        else:
+            arrays = [x]
+        conv = []
+        for a, info in zip(arrays, self.inputs):
+            a = np.asarray(a)
+            want = np.dtype(info["dtype"]) if info.get("dtype") not in (None, "bool") else np.bool_
+            if a.dtype != want and a.dtype.kind in "fiub" and np.dtype(want).kind in "fiub":
+                a = a.astype(want)
+            conv.append(np.ascontiguousarray(a))
+        conv += [np.ascontiguousarray(np.asarray(a)) for a in arrays[len(self.inputs):]]
+        headers = {"Content-Type": "application/octet-stream"}
+        if self.round is not None:
+            headers["X-Calib8-Round"] = str(self.round)
+        status, data = self._request("POST", "/v1/run", body=_npy_bytes(conv), headers=headers)
+        self._check(status, data)
+        return _npy_list(data)
+
+    def report_accuracy(self, score):
+        """Reports this round's score (higher is better); the server picks the next strategy from it."""
+        if self.round is None:
+            raise RemoteError("report_accuracy before any round: iterate first")
+        body = json.dumps({"round": self.round, "score": float(score)}).encode()
+        status, data = self._request("POST", "/v1/report", body=body, headers={"Content-Type": "application/json"})
+        self._check(status, data)
+        self._reported.add((self.instance, self.round))

@@ -1,0 +1,234 @@
+"""calib8 serve (remote mode), driven from Python over HTTP with calib8.remote.
+
+    test_serve.py e2e     a training-environment loop computing top-1 in Python reaches the same choice and the
+                          same model bytes as `calib8 auto --metric top1` on the same images
+    test_serve.py errors  each malformed request gets its 4xx and one-line JSON error, the next good one succeeds
+    test_serve.py token   off loopback: no token or a wrong one gets 401; no token at all refuses to start
+    test_serve.py client  a client killed mid-round: the next one sees temporary_fail, the search completes
+
+Environment: CALIB8_CLI (the calib8 command), CALIB8_DUMP (tests/serve/dump-data). Run from the repository root.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+from calib8.remote import auto_calib_debug, RemoteError
+
+C8 = os.environ.get("CALIB8_CLI", "build/calib8")
+DUMP = os.environ.get("CALIB8_DUMP", "build/tests/serve/dump-data")
+MODEL = "models/fmnist_resnet8.onnx"
+DATA = "examples/fmnist"
+PP = "resize_h=32,resize_w=32;mean_value=123.675:116.28:103.53,std_value=58.395:57.12:57.375"
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def test_set(tmp):
+    """The 300 labelled images as calib8 preprocesses them, in labels.txt order, and their labels."""
+    names, labels = [], []
+    with open(os.path.join(DATA, "labels.txt")) as f:
+        for line in f:
+            if line.strip():
+                n, l = line.split()
+                names.append(os.path.abspath(os.path.join(DATA, n)))
+                labels.append(int(l))
+    lst = os.path.join(tmp, "list.txt")
+    with open(lst, "w") as f:
+        f.write("\n".join(names) + "\n")
+    out = os.path.join(tmp, "x.npy")
+    subprocess.run([DUMP, MODEL, "list:" + lst, PP, out], check=True)
+    return np.load(out), np.array(labels)
+
+
+class Server:
+    def __init__(self, tmp, *args, out="serve.onnx"):
+        self.cmd = [C8, "serve", MODEL, "--calib", DATA, "-p", PP, "-o", os.path.join(tmp, out)] + list(args)
+        if "--listen" not in args:
+            self.cmd += ["--listen", "127.0.0.1:0"]
+        self.p = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        self.addr = None
+        for line in self.p.stderr:
+            self.lines.append(line.rstrip("\n"))
+            if line.startswith("listening on http://"):
+                self.addr = line.split("http://")[1].split()[0]
+                break
+        self.t = threading.Thread(target=self._drain, daemon=True)
+        self.t.start()
+
+    def _drain(self):
+        for line in self.p.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait(self, timeout=600):
+        out = self.p.stdout.read()
+        rc = self.p.wait(timeout)
+        self.t.join(5)
+        return rc, out
+
+    def kill(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def top1_loop(calib, x, labels, batch=32, on_round=None):
+    rounds = 0
+    for stat in calib:
+        if stat == "finished":
+            break
+        if stat == "temporary_fail":
+            continue
+        if on_round:
+            on_round(calib, rounds)
+        correct = 0
+        for i in range(0, len(x), batch):
+            logits, = calib.run_and_get_outputs(x[i:i + batch])
+            correct += int((logits.argmax(axis=1) == labels[i:i + batch]).sum())
+        calib.report_accuracy(correct / len(x))
+        rounds += 1
+    return rounds
+
+
+def e2e(tmp):
+    x, labels = test_set(tmp)
+    auto = subprocess.run([C8, "auto", MODEL, "--calib", DATA, "--test", DATA, "--labels", DATA + "/labels.txt",
+                           "-p", PP, "--metric", "top1", "-o", os.path.join(tmp, "auto.onnx"), "--json",
+                           os.path.join(tmp, "auto.json")], capture_output=True, text=True)
+    check(auto.returncode in (0, 1), "calib8 auto ran (exit %d %s)" % (auto.returncode, auto.stderr.strip()))
+    s = Server(tmp, "--json", os.path.join(tmp, "serve.json"))
+    check(s.addr is not None, "calib8 serve listens (%s)" % s.addr)
+    rounds = top1_loop(auto_calib_debug(s.addr, timeout=60), x, labels)
+    rc, out = s.wait()
+    check(rc == auto.returncode, "serve exits as auto does (%d, auto %d)" % (rc, auto.returncode))
+    a = json.load(open(os.path.join(tmp, "auto.json")))
+    b = json.load(open(os.path.join(tmp, "serve.json")))
+    check(a["choice"]["strategy"] == b["choice"]["strategy"],
+          "same choice: %s / %s" % (a["choice"]["strategy"], b["choice"]["strategy"]))
+    check(abs(a["fp32_score"] - b["fp32_score"]) < 1e-12, "same FP32 score %s / %s" % (a["fp32_score"], b["fp32_score"]))
+    check([t["score"] for t in a["trials"]] == [t["score"] for t in b["trials"]], "the JSON records the reported scores")
+    same = open(os.path.join(tmp, "auto.onnx"), "rb").read() == open(os.path.join(tmp, "serve.onnx"), "rb").read()
+    check(same, "the same model bytes as calib8 auto")
+    check(rounds == len(b["trials"]) + 1, "%d rounds: FP32 + %d trials" % (rounds, len(b["trials"])))
+    check(any(l.startswith("round 0: FP32 scored") for l in s.lines), "stderr reports the rounds and the scores")
+
+
+def post(addr, path, body, headers=None, method="POST"):
+    req = urllib.request.Request("http://%s%s" % (addr, path), data=body, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def npy(a):
+    import io
+    f = io.BytesIO()
+    np.save(f, a)
+    return f.getvalue()
+
+
+def errors(tmp):
+    x, labels = test_set(tmp)
+    s = Server(tmp, "--max-body", "500000")
+    c = auto_calib_debug(s.addr, timeout=30)
+    check(next(iter(c)) == "running", "the client sees round 0 running")
+    good = npy(x[:4])
+    cases = [
+        ("a report before any run", "/v1/report", b'{"round":0,"score":0.5}', 409),
+        ("a GET of /v1/run", "/v1/run", None, 405),
+        ("not an npy", "/v1/run", b"garbage", 400),
+        ("a truncated npy", "/v1/run", good[:200], 400),
+        ("float64", "/v1/run", npy(x[:4].astype(np.float64)), 400),
+        ("a wrong shape", "/v1/run", npy(np.zeros((4, 1, 32, 32), np.float32)), 400),
+        ("a wrong rank", "/v1/run", npy(np.zeros((3, 32, 32), np.float32)), 400),
+        ("two arrays for one input", "/v1/run", good + good, 400),
+        ("an oversized body", "/v1/run", npy(np.zeros((200, 3, 32, 32), np.float32)), 413),
+        ("an unknown endpoint", "/v1/nothing", b"", 404),
+        ("another wire version", "/v2/state", b"", 400),
+        ("a report that is not JSON", "/v1/report", b"{round", 400),
+        ("a stale round", "/v1/report", b'{"round":7,"score":0.5}', 409),
+    ]
+    for what, path, body, code in cases:
+        st, data = post(s.addr, path, body, method="GET" if body is None else "POST")
+        one_line = data.count(b"\n") == 1 and "error" in json.loads(data)
+        check(st == code and one_line, "%s: %d %s" % (what, st, data.decode().strip()))
+        st, data = post(s.addr, "/v1/run", good)
+        check(st == 200 and np.load(__import__("io").BytesIO(data)).shape == (4, 10), "then a good run succeeds")
+    check(s.p.poll() is None, "the server keeps serving")
+    # a client's errors carry the server's message
+    try:
+        c.run_and_get_outputs(np.zeros((2, 3, 5, 5), np.float32))
+        check(False, "a wrong shape raises")
+    except RemoteError as e:
+        check(e.status == 400 and "shape" in str(e), "the client raises with the server's message: %s" % e)
+    s.kill()
+
+
+def token(tmp):
+    tok = os.path.join(tmp, "token")
+    with open(tok, "w") as f:
+        f.write("s3cret-token\n")
+    r = subprocess.run([C8, "serve", MODEL, "--calib", DATA, "-p", PP, "--listen", "0.0.0.0:0", "-o",
+                        os.path.join(tmp, "t.onnx")], capture_output=True, text=True, env={**os.environ, "CALIB8_TOKEN": ""})
+    check(r.returncode != 0 and r.stderr.count("\n") == 1 and "token" in r.stderr,
+          "off loopback without a token: refused (%s)" % r.stderr.strip())
+    s = Server(tmp, "--listen", "127.0.0.2:0", "--token-file", tok)
+    check(s.addr and s.addr.startswith("127.0.0.2:"), "listens on 127.0.0.2 with a token")
+    st, _ = post(s.addr, "/v1/state", None, method="GET")
+    check(st == 401, "no token: %d" % st)
+    st, _ = post(s.addr, "/v1/state", None, {"Authorization": "Bearer wrong"}, method="GET")
+    check(st == 401, "a wrong token: %d" % st)
+    st, _ = post(s.addr, "/v1/state", None, {"Authorization": "Bearer s3cret-token"}, method="GET")
+    check(st == 200, "the token: %d" % st)
+    c = auto_calib_debug(s.addr, token="s3cret-token")
+    check(next(iter(c)) == "running", "the client with the token sees round 0")
+    try:
+        auto_calib_debug(s.addr, token="nope").state()
+        check(False, "a wrong token raises")
+    except RemoteError as e:
+        check(e.status == 401, "the client raises 401: %s" % e)
+    s.kill()
+
+
+def client(tmp):
+    x, labels = test_set(tmp)
+    s = Server(tmp, "--round-timeout", "2", "--json", os.path.join(tmp, "serve.json"))
+    code = ("import numpy as np, sys\nfrom calib8.remote import auto_calib_debug\nc = auto_calib_debug(sys.argv[1])\n"
+            "x = np.load(sys.argv[2])\nfor st in c:\n    c.run_and_get_outputs(x[:32])\n    print('ran', flush=True)\n"
+            "    import time; time.sleep(600)\n")
+    np.save(os.path.join(tmp, "x32.npy"), x[:32])
+    p = subprocess.Popen([sys.executable, "-c", code, s.addr, os.path.join(tmp, "x32.npy")], stdout=subprocess.PIPE,
+                         text=True, env={**os.environ, "PYTHONPATH": "python"})
+    check(p.stdout.readline().strip() == "ran", "a client ran a batch of round 0")
+    p.kill()
+    p.wait()
+    import time
+    time.sleep(3)
+    calib = auto_calib_debug(s.addr, timeout=60)
+    first = next(iter(calib))
+    check(first == "temporary_fail", "the next client sees temporary_fail (%s)" % first)
+    top1_loop(calib, x, labels)
+    rc, out = s.wait()
+    check(rc in (0, 1) and "choice:" in out, "the search completes (exit %d)" % rc)
+    check(any("round 0 failed" in l for l in s.lines), "stderr says the round failed")
+
+
+if __name__ == "__main__":
+    case = sys.argv[1] if len(sys.argv) > 1 else "e2e"
+    with tempfile.TemporaryDirectory(prefix="c8-serve-") as tmp:
+        {"e2e": e2e, "errors": errors, "token": token, "client": client}[case](tmp)
+    print("%s: %d failure(s)" % (case, len(failures)))
+    sys.exit(1 if failures else 0)

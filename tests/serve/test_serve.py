@@ -101,13 +101,13 @@ def top1_loop(calib, x, labels, batch=32, on_round=None):
     return rounds
 
 
-def e2e(tmp):
+def e2e(tmp, budget=()):
     x, labels = test_set(tmp)
     auto = subprocess.run([C8, "auto", MODEL, "--calib", DATA, "--test", DATA, "--labels", DATA + "/labels.txt",
                            "-p", PP, "--metric", "top1", "-o", os.path.join(tmp, "auto.onnx"), "--json",
-                           os.path.join(tmp, "auto.json")], capture_output=True, text=True)
+                           os.path.join(tmp, "auto.json")] + list(budget), capture_output=True, text=True)
     check(auto.returncode in (0, 1), "calib8 auto ran (exit %d %s)" % (auto.returncode, auto.stderr.strip()))
-    s = Server(tmp, "--json", os.path.join(tmp, "serve.json"))
+    s = Server(tmp, "--json", os.path.join(tmp, "serve.json"), *budget)
     check(s.addr is not None, "calib8 serve listens (%s)" % s.addr)
     rounds = top1_loop(auto_calib_debug(s.addr, timeout=60), x, labels)
     rc, out = s.wait()
@@ -226,9 +226,150 @@ def client(tmp):
     check(any("round 0 failed" in l for l in s.lines), "stderr says the round failed")
 
 
+def e2e_all(tmp):
+    """No budget can be met (--max-drop 0): every fast-mode trial runs, and the choice is the best score."""
+    e2e(tmp, ("--max-drop", "0"))
+
+
+def macro_f1(pred, labels, classes=10):
+    f1 = []
+    for c in range(classes):
+        tp = int(((pred == c) & (labels == c)).sum())
+        fp = int(((pred == c) & (labels != c)).sum())
+        fn = int(((pred != c) & (labels == c)).sum())
+        f1.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0)
+    return float(np.mean(f1))
+
+
+def f1(tmp):
+    """A metric calib8 does not have: macro-averaged F1. The search completes and the JSON records the scores."""
+    x, labels = test_set(tmp)
+    s = Server(tmp, "--json", os.path.join(tmp, "serve.json"), "--max-drop", "0.002")
+    calib = auto_calib_debug(s.addr, timeout=60)
+    reported = []
+    for stat in calib:
+        if stat == "finished":
+            break
+        if stat == "temporary_fail":
+            continue
+        pred = np.concatenate([calib.run_and_get_outputs(x[i:i + 50])[0].argmax(axis=1) for i in range(0, len(x), 50)])
+        reported.append(macro_f1(pred, labels))
+        calib.report_accuracy(reported[-1])
+    rc, out = s.wait()
+    b = json.load(open(os.path.join(tmp, "serve.json")))
+    check(rc in (0, 1) and "choice:" in out, "the macro-F1 search completes (exit %d)" % rc)
+    check(b["fp32_score"] == reported[0], "the JSON's FP32 score is the reported one")
+    check([t["score"] for t in b["trials"]] == reported[1:], "the JSON records every reported score: %s"
+          % [round(r, 4) for r in reported])
+
+
+def free_port(host="127.0.0.1"):
+    import socket
+    with socket.socket() as so:
+        so.bind((host, 0))
+        return so.getsockname()[1]
+
+
+def resume(tmp):
+    """The server is killed after trial 2 and restarted with --resume: no finished trial is served again, the
+    client sees temporary_fail meanwhile, and the result is the one of an uninterrupted run."""
+    import time
+    x, labels = test_set(tmp)
+    port = free_port()
+    args = ("--listen", "127.0.0.1:%d" % port, "--max-drop", "0", "--json", os.path.join(tmp, "serve.json"))
+    s = Server(tmp, *args)
+    calib = auto_calib_debug(s.addr, timeout=60)
+    served = []
+    killed = [False]
+    s2 = [None]
+
+    def on_round(c, k):
+        served.append(c.strategy)
+        if c.strategy != "fp32" and c.round == 3 and not killed[0]:  # trial 2 was reported and logged
+            s.kill()
+            killed[0] = True
+
+    seen = []
+    done = 0
+    for stat in calib:
+        seen.append(stat)
+        if stat == "finished":
+            break
+        if stat == "temporary_fail":
+            if killed[0] and s2[0] is None:
+                s2[0] = Server(tmp, *(args + ("--resume",)))
+            continue
+        on_round(calib, done)
+        if killed[0] and s2[0] is None:
+            continue
+        correct = 0
+        for i in range(0, len(x), 100):
+            logits, = calib.run_and_get_outputs(x[i:i + 100])
+            correct += int((logits.argmax(axis=1) == labels[i:i + 100]).sum())
+        calib.report_accuracy(correct / len(x))
+        done += 1
+        time.sleep(0)
+    check(killed[0] and s2[0] is not None, "the server was killed after trial 2 and restarted")
+    rc, out = s2[0].wait()
+    check(rc in (0, 1) and "choice:" in out, "the resumed search completes (exit %d)" % rc)
+    check("temporary_fail" in seen, "the client saw temporary_fail while the server was down")
+    again = [l for l in s2[0].lines if l.startswith("round ") and "serving" in l]
+    first = [l.split("serving ", 1)[1] for l in s.lines if l.startswith("round ") and "serving" in l][:3]
+    check(not any(l.split("serving ", 1)[1] in first[:3] for l in again),
+          "no finished trial is served again (%s | %s)" % (first, [l.split("serving ", 1)[1] for l in again]))
+    check(sum("(from log)" in l for l in s2[0].lines) == 2, "trials 1 and 2 replayed from the log")
+    auto = subprocess.run([C8, "auto", MODEL, "--calib", DATA, "--test", DATA, "--labels", DATA + "/labels.txt",
+                           "-p", PP, "--metric", "top1", "--max-drop", "0", "-o", os.path.join(tmp, "auto.onnx")],
+                          capture_output=True, text=True)
+    same = open(os.path.join(tmp, "auto.onnx"), "rb").read() == open(os.path.join(tmp, "serve.onnx"), "rb").read()
+    check(same, "the same model bytes as an uninterrupted calib8 auto")
+
+
+def load(tmp):
+    """100 concurrent clients run batches for a whole round: 0 errors, every output equal to calib8 run's."""
+    x, labels = test_set(tmp)
+    refs = []
+    for k in range(5):
+        xin = os.path.join(tmp, "in%d.npy" % k)
+        np.save(xin, x[k * 32:(k + 1) * 32])
+        subprocess.run([C8, "run", MODEL, "-i", xin, "-o", os.path.join(tmp, "ref%d" % k)], check=True,
+                       capture_output=True)
+        refs.append(np.load(os.path.join(tmp, "ref%d" % k, "logits.npy")))
+    s = Server(tmp)
+    first = auto_calib_debug(s.addr, timeout=60)
+    check(next(iter(first)) == "running", "round 0 (FP32) is served")
+    errors, mismatches = [], []
+
+    def one(i):
+        try:
+            c = auto_calib_debug(s.addr, timeout=120)
+            if next(iter(c)) != "running":
+                errors.append("client %d: not running" % i)
+                return
+            for r in range(3):
+                k = (i + r) % 5
+                y, = c.run_and_get_outputs(x[k * 32:(k + 1) * 32])
+                if not np.array_equal(y, refs[k]):
+                    mismatches.append(i)
+        except Exception as e:  # every failure counts
+            errors.append("client %d: %s" % (i, e))
+
+    th = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    check(not errors, "100 concurrent clients: %d errors %s" % (len(errors), errors[:3]))
+    check(not mismatches, "every output equals calib8 run's (%d mismatches)" % len(mismatches))
+    st = first.state()
+    check(st["requests"] == 300 and st["round"] == 0, "300 requests served in round 0 (%s)" % st["requests"])
+    s.kill()
+
+
 if __name__ == "__main__":
     case = sys.argv[1] if len(sys.argv) > 1 else "e2e"
     with tempfile.TemporaryDirectory(prefix="c8-serve-") as tmp:
-        {"e2e": e2e, "errors": errors, "token": token, "client": client}[case](tmp)
+        {"e2e": e2e, "e2e-all": e2e_all, "f1": f1, "resume": resume, "load": load, "errors": errors, "token": token,
+         "client": client}[case](tmp)
     print("%s: %d failure(s)" % (case, len(failures)))
     sys.exit(1 if failures else 0)

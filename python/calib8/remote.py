@@ -81,6 +81,7 @@ class auto_calib_debug:
         self.strategy = None
         self.inputs = None   # [{"name", "dtype", "shape"}] from the server
         self.outputs = None  # output names, in order
+        self.max_body = None
         self._conn = None
         self._reported = set()
         self._failed_seen = set()
@@ -99,7 +100,10 @@ class auto_calib_debug:
             try:
                 if self._conn is None:
                     self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-                self._conn.request(method, path, body=body, headers=h)
+                try:
+                    self._conn.request(method, path, body=body, headers=h)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the server may have answered early (413, 401) and closed: read its answer below
                 r = self._conn.getresponse()
                 data = r.read()
                 if r.getheader("Connection", "").lower() == "close":
@@ -140,7 +144,7 @@ class auto_calib_debug:
         if s.get("version") != WIRE_VERSION:
             raise RemoteError("the server speaks wire version %s, this client %d: use the calib8.remote of the "
                               "server's calib8" % (s.get("version"), WIRE_VERSION))
-        self.inputs, self.outputs = s.get("inputs"), s.get("outputs")
+        self.inputs, self.outputs, self.max_body = s.get("inputs"), s.get("outputs"), s.get("max_body")
         return s
 
     # ---- the loop --------------------------------------------------------------------------------------------
@@ -194,10 +198,14 @@ class auto_calib_debug:
                 a = a.astype(want)
             conv.append(np.ascontiguousarray(a))
         conv += [np.ascontiguousarray(np.asarray(a)) for a in arrays[len(self.inputs):]]
+        body = _npy_bytes(conv)
+        if self.max_body and len(body) > self.max_body:
+            raise RemoteError("the batch takes %d bytes, more than the server's limit of %d (calib8 serve --max-body): "
+                              "send smaller batches" % (len(body), self.max_body), 413)
         headers = {"Content-Type": "application/octet-stream"}
         if self.round is not None:
             headers["X-Calib8-Round"] = str(self.round)
-        status, data = self._request("POST", "/v1/run", body=_npy_bytes(conv), headers=headers)
+        status, data = self._request("POST", "/v1/run", body=body, headers=headers)
         self._check(status, data)
         return _npy_list(data)
 

@@ -21,6 +21,7 @@ import http.client
 import io
 import json
 import os
+import re
 import socket
 import time
 
@@ -52,17 +53,46 @@ def _split(ip_port):
 
 
 def _npy_bytes(arrays):
-    buf = io.BytesIO()
+    """.npy 1.0 images of C-contiguous arrays, concatenated."""
+    parts = []
     for a in arrays:
-        np.lib.format.write_array(buf, a, allow_pickle=False)
-    return buf.getvalue()
+        a = np.asarray(a)
+        if not a.flags.c_contiguous:
+            a = a.copy(order="C")
+        shape = "(%s)" % ("".join("%d, " % d for d in a.shape) if len(a.shape) != 1 else "%d," % a.shape[0])
+        shape = shape.replace(", )", ")")
+        h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (np.lib.format.dtype_to_descr(a.dtype), shape)
+        h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+        parts += [b"\x93NUMPY\x01\x00", len(h).to_bytes(2, "little"), h.encode("latin1"), a.tobytes()]
+    return b"".join(parts)
+
+
+_HEADER = re.compile(r"""\{\s*'descr'\s*:\s*'([^']+)'\s*,\s*'fortran_order'\s*:\s*(True|False)\s*,"""
+                     r"""\s*'shape'\s*:\s*\(([\d,\s]*)\)\s*,?\s*\}""")
 
 
 def _npy_list(body):
-    f = io.BytesIO(body)
-    out = []
-    while f.tell() < len(body):
-        out.append(np.lib.format.read_array(f, allow_pickle=False))
+    """The concatenated .npy arrays of a response (writable views of one copy of the body)."""
+    body = bytearray(body)
+    out, off, n = [], 0, len(body)
+    while off < n:
+        if body[off:off + 6] != b"\x93NUMPY" or n - off < 10:
+            raise RemoteError("the server's answer is not a sequence of .npy arrays")
+        major = body[off + 6]
+        hl_size = 2 if major == 1 else 4
+        hl = int.from_bytes(body[off + 8:off + 8 + hl_size], "little")
+        start = off + 8 + hl_size + hl
+        m = _HEADER.match(bytes(body[off + 8 + hl_size:start]).decode("latin1"))
+        if not m:
+            raise RemoteError("the server's answer has a .npy header this client does not read")
+        dtype = np.dtype(m.group(1))
+        shape = tuple(int(d) for d in m.group(3).replace(" ", "").split(",") if d)
+        count = 1
+        for d in shape:
+            count *= d
+        a = np.frombuffer(body, dtype=dtype, count=count, offset=start)
+        out.append(a.reshape(shape, order="F" if m.group(2) == "True" else "C"))
+        off = start + count * dtype.itemsize
     return out
 
 
@@ -196,8 +226,8 @@ class auto_calib_debug:
             want = np.dtype(info["dtype"]) if info.get("dtype") not in (None, "bool") else np.bool_
             if a.dtype != want and a.dtype.kind in "fiub" and np.dtype(want).kind in "fiub":
                 a = a.astype(want)
-            conv.append(np.ascontiguousarray(a))
-        conv += [np.ascontiguousarray(np.asarray(a)) for a in arrays[len(self.inputs):]]
+            conv.append(a)
+        conv += [np.asarray(a) for a in arrays[len(self.inputs):]]
         body = _npy_bytes(conv)
         if self.max_body and len(body) > self.max_body:
             raise RemoteError("the batch takes %d bytes, more than the server's limit of %d (calib8 serve --max-body): "

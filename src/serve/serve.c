@@ -344,6 +344,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     q = c8_calloc(1, sizeof *q);
     if (!q) return MHD_NO;
     *con_cls = q;
+    long long want = cl ? strtoll(cl, NULL, 10) : 0;
+    if (want > 0 && (q->buf = c8_malloc((size_t)want))) q->cap = (size_t)want; /* the body in one piece */
     return MHD_YES;
   }
   if (*upload_size) { /* a piece of the body */

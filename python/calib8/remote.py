@@ -101,11 +101,13 @@ class auto_calib_debug:
     run_and_get_outputs, then report_accuracy), 'temporary_fail' (this round failed on the server, or the server
     cannot be reached: go on with the next) and 'finished'."""
 
-    def __init__(self, ip_port, timeout=10, token=None, poll=0.2):
+    def __init__(self, ip_port, timeout=10, token=None, poll=0.2, down_limit=600):
         self.host, self.port = _split(ip_port)
         self.timeout = timeout
         self.token = token if token is not None else os.environ.get("CALIB8_TOKEN") or None
         self.poll = poll
+        self.down_limit = down_limit  # seconds of an unreachable server before iterating raises
+        self._down_since = None
         self.round = None
         self.instance = None
         self.strategy = None
@@ -190,8 +192,13 @@ class auto_calib_debug:
             except RemoteError as e:
                 if e.status:  # the server answered with an error: not a network problem
                     raise
+                now = time.monotonic()
+                self._down_since = self._down_since or now
+                if now - self._down_since > self.down_limit:
+                    raise RemoteError("%s for %.0f s: giving up" % (e, now - self._down_since)) from e
                 time.sleep(1.0)  # down (killed, restarting): this round failed for now
                 return "temporary_fail"
+            self._down_since = None
             key = (s["instance"], s["round"])
             if s["state"] == "finished":
                 self._finished = True

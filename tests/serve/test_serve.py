@@ -192,6 +192,13 @@ def token(tmp):
                         os.path.join(tmp, "t.onnx")], capture_output=True, text=True, env={**os.environ, "CALIB8_TOKEN": ""})
     check(r.returncode != 0 and r.stderr.count("\n") == 1 and "token" in r.stderr,
           "off loopback without a token: refused (%s)" % r.stderr.strip())
+    for bad, pat in ((["--listen", "nowhere"], "HOST:PORT"), (["--listen", "127.0.0.1:99999"], "not a port"),
+                     (["--token-file", os.path.join(tmp, "none")], "cannot be read"), (["--test", DATA], "clients score"),
+                     (["--mode", "slow"], "fast or full")):
+        r = subprocess.run([C8, "serve", MODEL, "--calib", DATA, "-p", PP, "-o", os.path.join(tmp, "t.onnx")] + bad,
+                           capture_output=True, text=True)
+        check(r.returncode not in (0,) and r.returncode < 126 and r.stderr.count("\n") == 1 and pat in r.stderr,
+              "calib8 serve %s: one line, exit %d (%s)" % (" ".join(bad), r.returncode, r.stderr.strip()))
     s = Server(tmp, "--listen", "127.0.0.2:0", "--token-file", tok)
     check(s.addr and s.addr.startswith("127.0.0.2:"), "listens on 127.0.0.2 with a token")
     st, _ = post(s.addr, "/v1/state", None, method="GET")

@@ -380,10 +380,30 @@ def load(tmp):
     s.kill()
 
 
+def standalone(tmp):
+    """calib8.remote needs no libcalib8: the package copied away from any build imports it, and so does remote.py
+    copied alone; the library's names then raise ImportError."""
+    import shutil
+    shutil.copytree("python/calib8", os.path.join(tmp, "pkg", "calib8"))
+    shutil.copy("python/calib8/remote.py", os.path.join(tmp, "alone", "remote.py") if os.makedirs(
+        os.path.join(tmp, "alone")) is None else None)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
+    env["CALIB8_LIBRARY"] = os.path.join(tmp, "no-such-libcalib8.so")
+    code = ("import calib8.remote, calib8\ntry:\n    calib8.Model\n    print('library found')\n"
+            "except ImportError as e:\n    print('ImportError', e)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=os.path.join(tmp, "pkg"), env=env, capture_output=True,
+                       text=True)
+    check(r.returncode == 0 and r.stdout.startswith("ImportError"), "import calib8.remote without libcalib8 (%s%s)"
+          % (r.stdout.strip(), r.stderr.strip()[-200:]))
+    r = subprocess.run([sys.executable, "-c", "import remote; print(remote.auto_calib_debug('h:1').port)"],
+                       cwd=os.path.join(tmp, "alone"), env=env, capture_output=True, text=True)
+    check(r.returncode == 0 and r.stdout.strip() == "1", "remote.py copied alone imports (%s)" % r.stderr.strip()[-200:])
+
+
 if __name__ == "__main__":
     case = sys.argv[1] if len(sys.argv) > 1 else "e2e"
     with tempfile.TemporaryDirectory(prefix="c8-serve-") as tmp:
         {"e2e": e2e, "e2e-all": e2e_all, "f1": f1, "resume": resume, "load": load, "errors": errors, "token": token,
-         "client": client}[case](tmp)
+         "client": client, "standalone": standalone}[case](tmp)
     print("%s: %d failure(s)" % (case, len(failures)))
     sys.exit(1 if failures else 0)

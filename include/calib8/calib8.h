@@ -189,5 +189,6 @@ calib8_status calib8_session_output(const calib8_session *session, int index, ca
 #include "calib8/evaluate.h"    /* metrics and layer-wise comparison */
 #include "calib8/search.h"      /* the automatic search and sensitivity */
 #include "calib8/report.h"      /* the HTML report */
+#include "calib8/serve.h"       /* remote mode: the search scored by clients over HTTP */
 
 #endif

@@ -21,6 +21,8 @@
 #include "observe/calibrate.h"
 #include "plan/qplan.h"
 
+_Thread_local const char *c8_search_scoring = NULL;
+
 calib8_search_options calib8_search_options_default(void) {
   calib8_search_options o;
   memset(&o, 0, sizeof o);
@@ -281,7 +283,10 @@ c8_status c8_search_open(c8_search *S, const calib8_model *m, calib8_dataset *ca
       S->fp32_score = v->valuedouble;
     } else {
       double t0 = c8_now();
-      if ((st = c8_judge_score(&S->judge, S->s, &S->fp32_score))) return st;
+      c8_search_scoring = "fp32";
+      st = c8_judge_score(&S->judge, S->s, &S->fp32_score);
+      c8_search_scoring = NULL;
+      if (st) return st;
       /* agreement of the FP32 model with itself is 1 by definition (the cosine form may round below) */
       if (S->judge.sc && S->judge.sc->metric == CALIB8_METRIC_SIMILARITY) S->fp32_score = 1.0;
       cJSON *le = cJSON_CreateObject();
@@ -467,7 +472,10 @@ c8_status c8_search_try(c8_search *S, const c8_strategy *stg, int *idx) {
     t->seconds = lt->valuedouble;
     t->replayed = true;
   } else {
-    if ((st = score_graph(S, &S->judge, qdq, &t->score))) goto out;
+    c8_search_scoring = t->desc;
+    st = score_graph(S, &S->judge, qdq, &t->score);
+    c8_search_scoring = NULL;
+    if (st) goto out;
     t->seconds = c8_now() - t0;
   }
   t->drop = S->fp32_score - t->score;

@@ -47,6 +47,9 @@ typedef struct c8_judge {
   int64_t limit;
 } c8_judge;
 c8_status c8_judge_score(const c8_judge *j, calib8_session *s, double *score);
+/* While the search's own thread scores the FP32 model or a trial through the judge: "fp32" or the trial's
+ * strategy, else NULL (src/serve reads it from its score callback to say what a round serves). */
+extern _Thread_local const char *c8_search_scoring;
 
 typedef struct c8_rank {
   int node;

@@ -13,6 +13,7 @@ int cmd_auto(int argc, char **argv);
 int cmd_sensitivity(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "calib8: <message>" to stderr and returns the exit code 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -62,6 +62,8 @@ static void usage(FILE *f) {
           "                                  search quantization strategies until the drop is within budget\n"
           "  sensitivity MODEL --calib SRC [--test SRC --labels FILE] [--top K] [-o QTABLE]\n"
           "                                  rank layers by the loss they cause alone in INT8\n"
+          "  serve MODEL --calib SRC [--listen 127.0.0.1:8500] [--token-file F] [--max-drop D] [--mode fast|full]\n"
+          "        [--resume] -o OUT.onnx    the search of auto, scored by clients over HTTP (docs/remote.md)\n"
           "  --version                       print the version\n"
           "  --help                          this text\n");
 }
@@ -87,6 +89,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "sensitivity") == 0) return cmd_sensitivity(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
   if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 1, argv + 1);
+  if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
   cli_fail("unknown command '%s' (see calib8 --help)", cmd);
   return 2;
 }

@@ -79,3 +79,21 @@ else
   echo "skip: the YOLO recipe needs scripts/setup-data.sh (.cache/yolo)" >&2
 fi
 finish
+# --- calib8 run on a model without inputs (ONNX's node test test_constant) runs; a model with inputs needs -i ---
+CONST=/usr/share/libonnx-testdata/data/node/test_constant
+if [ -f $CONST/model.onnx ]; then
+  if $C8 run $CONST/model.onnx -o $A/const >$A/log 2>&1; then
+    check "run without inputs writes the constant output" test -f $A/const/values.npy
+    if have_python; then
+      check "run without inputs: the output equals test_constant's expected output" $PY -c "
+import numpy as np, onnx
+from onnx import numpy_helper
+t = onnx.TensorProto(); t.ParseFromString(open('$CONST/test_data_set_0/output_0.pb', 'rb').read())
+assert np.array_equal(np.load('$A/const/values.npy'), numpy_helper.to_array(t))"
+    fi
+  else bad "run on test_constant failed: $(cat $A/log)"; fi
+else
+  echo "skip: run without inputs needs libonnx-testdata ($CONST)" >&2
+fi
+out=$($C8 run $LENET -o $A/noin 2>&1)
+check "run without -i on a model with an input says how many it needs" sh -c "echo \"$out\" | grep -q \"has 1 input; give each with -i\""

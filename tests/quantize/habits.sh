@@ -78,7 +78,6 @@ if [ -d "$CACHE/yolo/test" ] && [ -d "$CACHE/yolo/calib" ]; then
 else
   echo "skip: the YOLO recipe needs scripts/setup-data.sh (.cache/yolo)" >&2
 fi
-finish
 # --- calib8 run on a model without inputs (ONNX's node test test_constant) runs; a model with inputs needs -i ---
 CONST=/usr/share/libonnx-testdata/data/node/test_constant
 if [ -f $CONST/model.onnx ]; then
@@ -97,3 +96,4 @@ else
 fi
 out=$($C8 run $LENET -o $A/noin 2>&1)
 check "run without -i on a model with an input says how many it needs" sh -c "echo \"$out\" | grep -q \"has 1 input; give each with -i\""
+finish

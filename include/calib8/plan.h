@@ -149,6 +149,14 @@ calib8_status calib8_session_equalize(const calib8_session *session, int iterati
                                       const calib8_session_options *options, int *pairs,
                                       calib8_session **out_session);
 
+/* The FP32 conversion check (`--fp32-diff`, as TPU-MLIR compares after model_transform): the graph `session`
+ * runs (optimized, perhaps equalized) against `model` as written (no optimization), on `data`'s next batch; `data`
+ * is rewound afterwards, so call it before calibrating. Per float output: max |difference| / max |original value|.
+ * *max_diff (may be NULL) receives the largest. CALIB8_INTERNAL naming the output when one exceeds tolerance;
+ * CALIB8_INVALID_ARGUMENT for a negative tolerance or a one-pass dataset; errors of calib8_session_run. */
+calib8_status calib8_fp32_check(calib8_session *session, const calib8_model *model, calib8_dataset *data,
+                                double tolerance, int threads, double *max_diff);
+
 /* Detection heads found structurally: the last convolution (or Gemm/MatMul with constant weights) on each
  * path to a graph output and every node between it and the output (the decode). Node names of the model as
  * loaded, in graph order, Constant nodes left out: *names (and *ops, their op types; ops may be NULL) are

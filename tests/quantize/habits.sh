@@ -96,4 +96,16 @@ else
 fi
 out=$($C8 run $LENET -o $A/noin 2>&1)
 check "run without -i on a model with an input says how many it needs" sh -c "echo \"$out\" | grep -q \"has 1 input; give each with -i\""
+# --- TPU-MLIR's FP32 conversion check on quantize too: --fp32-diff (calib8_fp32_check, the one auto runs) ---
+F=tests/auto/fixtures
+out=$($Q $F/conv_bn.onnx --calib $F/conv_bn_data.npy --fp32-diff 0 -o $A/bn.onnx 2>&1)
+check "quantize --fp32-diff 0: the BatchNorm folding's rounding fails the check, naming the output" sh -c \
+  "echo \"$out\" | grep -q \"FP32 conversion check: output 'y'\" && [ ! -e $A/bn.onnx ]"
+$Q $F/conv_bn.onnx --calib $F/conv_bn_data.npy --batch 2 -q -o $A/bn0.onnx >/dev/null 2>&1
+if $Q $F/conv_bn.onnx --calib $F/conv_bn_data.npy --batch 2 --fp32-diff 1e-3 -q -o $A/bn.onnx >$A/log 2>&1; then
+  check "quantize --fp32-diff 1e-3 passes, says so, and calibrates on every sample (same model as without it)" sh -c \
+    "grep -q 'FP32 conversion check: relative max difference .* within --fp32-diff 0.001' $A/log && cmp -s $A/bn.onnx $A/bn0.onnx"
+else bad "quantize --fp32-diff 1e-3 failed: $(cat $A/log)"; fi
+out=$($Q $F/conv_bn.onnx --calib $F/conv_bn_data.npy --fp32-diff -1 -o $A/bn.onnx 2>&1)
+check "quantize --fp32-diff -1 is refused" sh -c "echo \"$out\" | grep -q \"option --fp32-diff needs a non-negative number, got '-1'\""
 finish

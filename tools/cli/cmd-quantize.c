@@ -22,7 +22,9 @@ static const char *usage_text =
     "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
     "         [--test SRC [--labels FILE] [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
     "          [--test-limit N]] [--batch B] [--threads N] [--limit N (calibration samples)] [--fp32-heads] [--quiet]\n"
-    "         [--check-preprocess FILE.npy] [--equalize] [--bias-correction]\n"
+    "         [--check-preprocess FILE.npy] [--equalize] [--bias-correction] [--fp32-diff D]\n"
+    "  --fp32-diff D      first check the graph calib8 calibrates (optimized, equalized) against the model as written\n"
+    "                     on the first calibration batch: the relative max output difference must be at most D\n"
     "  --equalize         cross-layer equalization before calibration: Conv -> [Relu|LeakyRelu|MaxPool] -> Conv\n"
     "                     pairs get equal per-channel weight ranges, same FP32 function (Nagel et al. 2019, 4.1)\n"
     "  --bias-correction  biases absorb the mean output shift of weight quantization, (W_q - W) E[x], with E[x]\n"
@@ -32,6 +34,7 @@ typedef struct quantize_args {
   cli_quant_common c; /* model, data, preprocessing, -o, --json, test set, batch, threads, limits, --quiet */
   const char *write_qtable, *table, *trt_cache, *check_pp;
   bool equalize;
+  double fp32_diff; /* --fp32-diff: the FP32 conversion check's tolerance; < 0 when not given */
   calib8_quant_options q;
 } quantize_args;
 
@@ -49,6 +52,7 @@ static calib8_status check_outputs(const quantize_args *a) {
 static int parse_args(int argc, char **argv, quantize_args *a) {
   memset(a, 0, sizeof *a);
   a->q = calib8_quant_options_default();
+  a->fp32_diff = -1;
   a->c.metric = "top1";
   const cli_quant_words words = {.calib_need = "a dataset (SRC or NAME=SRC)",
                                  .out_need = "the output model path",
@@ -93,6 +97,13 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     else if (!strcmp(o, "--fpfwd-outputs") || !strcmp(o, "--fpfwd_outputs")) { CLI_NEED("layer names"); a->q.fpfwd_outputs = v; }
     else if (!strcmp(o, "--fpfwd-inputs") || !strcmp(o, "--fpfwd_inputs")) { CLI_NEED("layer names"); a->q.fpfwd_inputs = v; }
     else if (!strcmp(o, "--equalize")) a->equalize = true;
+    else if (!strcmp(o, "--fp32-diff")) {
+      CLI_NEED("a number");
+      char *end = NULL;
+      double d = strtod(v, &end);
+      if (!*v || *end || !isfinite(d) || d < 0) return cli_fail("option %s needs a non-negative number, got '%s'", o, v), 2;
+      a->fp32_diff = d;
+    }
     else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = 1;
     else if (!strcmp(o, "--table")) { CLI_NEED("a file name"); a->table = v; }
     else if (!strcmp(o, "--trt-cache")) { CLI_NEED("a file name"); a->trt_cache = v; }
@@ -202,6 +213,11 @@ int cmd_quantize(int argc, char **argv) {
                                  a.c.limit ? a.c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES};
   if ((st = calib8_dataset_open(m, a.c.n_calib, a.c.calib, &dopt, &ds))) goto fail_status;
   cli_note_calibration_cap(ds, a.c.limit);
+  if (a.fp32_diff >= 0) { /* the FP32 conversion check: the graph calibrated against the model as written */
+    double diff = 0;
+    if ((st = calib8_fp32_check(s, m, ds, a.fp32_diff, a.c.threads, &diff))) goto fail_status;
+    printf("FP32 conversion check: relative max difference %.3g, within --fp32-diff %.3g\n", diff, a.fp32_diff);
+  }
   calib8_calibration_options copt = {.channel_means = a.q.bias_correction};
   if ((st = calib8_calibration_create(s, &copt, &cal))) goto fail_status;
   cli_progress bar = {.quiet = a.c.quiet};

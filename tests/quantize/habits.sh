@@ -108,4 +108,36 @@ if $Q $F/conv_bn.onnx --calib $F/conv_bn_data.npy --batch 2 --fp32-diff 1e-3 -q 
 else bad "quantize --fp32-diff 1e-3 failed: $(cat $A/log)"; fi
 out=$($Q $F/conv_bn.onnx --calib $F/conv_bn_data.npy --fp32-diff -1 -o $A/bn.onnx 2>&1)
 check "quantize --fp32-diff -1 is refused" sh -c "echo \"$out\" | grep -q \"option --fp32-diff needs a non-negative number, got '-1'\""
+# --- auto never changes metric on its own and says which one it uses and why ---
+if $PY -c "import lmdb, numpy, PIL" 2>/dev/null; then
+  $PY - tests/data/fixtures/fmnist $A <<'EOF'
+import os, sys
+import numpy as np
+from PIL import Image
+sys.path.insert(0, 'tools')
+from lmdb_save import LMDBSaver
+fix, tmp = sys.argv[1:]
+names = sorted(f for f in os.listdir(fix) if f.endswith('.png'))[:24]
+y = [int(l) for l in open(os.path.join(fix, 'labels.txt')).read().split()][:24]
+x = [((np.asarray(Image.open(os.path.join(fix, n))).astype(np.float32) - np.float32(72.94)) / np.float32(90.0))[None]
+     for n in names]
+with LMDBSaver(os.path.join(tmp, 'db')) as s:
+    for b in range(0, 24, 4):
+        s.put(np.stack(x[b:b + 4]), labels=y[b:b + 4])
+EOF
+  out=$($C8 auto $LENET --calib $A/db --test $A/db -q -o $A/auto.onnx 2>&1)
+  check "auto on an LMDB with data.label: top1, and says the labels' file" sh -c \
+    "echo \"$out\" | grep -qx \"metric: top1 (labels from '$A/db/data.label')\" && echo \"$out\" | grep -q '^choice: .* top1 '"
+  out=$($C8 auto $LENET --calib $A/db --test $A/db -q --metric similarity -o $A/auto.onnx 2>&1)
+  check "auto --metric similarity on the same LMDB keeps similarity and says why" sh -c \
+    "echo \"$out\" | grep -qx 'metric: similarity (--metric)' && echo \"$out\" | grep -q '^choice: .* similarity '"
+else
+  echo "skip: auto's metric on an LMDB needs python3-lmdb, numpy and PIL" >&2
+fi
+out=$($C8 auto $LENET --calib $EX -p $PP_LENET --test $EX -q --limit 20 --test-limit 20 -o $A/auto.onnx 2>&1)
+check "auto without labels: similarity, and says no labels were given" sh -c \
+  "echo \"$out\" | grep -q '^metric: similarity (no labels given' && echo \"$out\" | grep -q '^choice: .* similarity '"
+out=$($C8 auto $LENET --calib $EX -p $PP_LENET --test $EX --metric top1 -q --limit 20 -o $A/auto.onnx 2>&1)
+check "auto --metric top1 without labels is an error, not a switch to similarity" sh -c \
+  "echo \"$out\" | grep -q 'metric top1 needs class labels' && ! echo \"$out\" | grep -q '^choice'"
 finish

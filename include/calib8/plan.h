@@ -77,6 +77,7 @@ typedef struct calib8_layer_info {
   calib8_precision precision; /* INT8 or FP32 as planned */
   int64_t macs;            /* multiply-accumulates per sample */
   int depthwise;           /* a grouped convolution with one input channel per group */
+  int half_requested;      /* the qtable asked F16/BF16 (TPU-MLIR's modes); calib8 keeps the layer in FP32 */
 } calib8_layer_info;
 int calib8_qplan_layer_count(const calib8_qplan *plan);
 calib8_status calib8_qplan_layer(const calib8_qplan *plan, int index, calib8_layer_info *out);

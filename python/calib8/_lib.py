@@ -71,7 +71,7 @@ class QuantOptions(Structure):
 
 class LayerInfo(Structure):
     _fields_ = [("name", c_char_p), ("op", c_char_p), ("precision", c_int), ("macs", c_int64),
-                ("depthwise", c_int)]
+                ("depthwise", c_int), ("half_requested", c_int)]
 
 
 class TensorQuant(Structure):

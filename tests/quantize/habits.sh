@@ -140,4 +140,19 @@ check "auto without labels: similarity, and says no labels were given" sh -c \
 out=$($C8 auto $LENET --calib $EX -p $PP_LENET --test $EX --metric top1 -q --limit 20 -o $A/auto.onnx 2>&1)
 check "auto --metric top1 without labels is an error, not a switch to similarity" sh -c \
   "echo \"$out\" | grep -q 'metric top1 needs class labels' && ! echo \"$out\" | grep -q '^choice'"
+# --- the qtable's F16/BF16 rows: the output and the JSON summary say which layers were asked in half precision
+#     and are kept FP32 ---
+out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/tpu.onnx --qtable $A/tpu.qtable --json $A/tpu.json 2>&1)
+check "F16/BF16 rows: quantize names the layers kept FP32" sh -c \
+  "echo \"$out\" | grep -qx 'F16/BF16 in the qtable, kept FP32 (calib8 writes INT8 and FP32 only): /c2/Conv /f1/Gemm'"
+if have_python; then
+  check "F16/BF16 rows: the JSON marks exactly those layers" $PY -c "
+import json
+d = json.load(open('$A/tpu.json'))
+got = sorted(l['name'] for l in d['layers'] if l.get('requested') == 'F16/BF16, kept F32')
+assert got == ['/c2/Conv', '/f1/Gemm'], got
+assert all(l['precision'] == 'F32' for l in d['layers'] if 'requested' in l)"
+fi
+out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/ref.onnx 2>&1)
+check "no qtable: no F16/BF16 line" sh -c "! echo \"$out\" | grep -q 'F16/BF16'"
 finish

@@ -241,11 +241,12 @@ int cmd_quantize(int argc, char **argv) {
                             .fp32_score = tr.fp32, .int8_score = tr.int8, .count = tr.count};
   if ((st = calib8_qplan_write(plan, &outs, &x))) goto fail_status;
 
-  int n_int8 = 0, n_cand = calib8_qplan_layer_count(plan);
+  int n_int8 = 0, n_cand = calib8_qplan_layer_count(plan), n_half = 0;
   for (int i = 0; i < n_cand; i++) {
     calib8_layer_info li;
     calib8_qplan_layer(plan, i, &li);
     n_int8 += li.precision == CALIB8_PRECISION_INT8;
+    n_half += li.half_requested != 0;
   }
   int64_t macs, macs8;
   calib8_qplan_macs(plan, &macs, &macs8);
@@ -256,6 +257,15 @@ int cmd_quantize(int argc, char **argv) {
                                                      : "per-channel");
   printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,
          macs ? 100.0 * (double)macs8 / (double)macs : 0.0);
+  if (n_half) { /* TPU-MLIR's F16/BF16 qtable rows: calib8 writes no half precision */
+    printf("F16/BF16 in the qtable, kept FP32 (calib8 writes INT8 and FP32 only):");
+    for (int i = 0; i < n_cand; i++) {
+      calib8_layer_info li;
+      calib8_qplan_layer(plan, i, &li);
+      if (li.half_requested) printf(" %s", li.name);
+    }
+    printf("\n");
+  }
   if (a.equalize) printf("cross-layer equalization: %d convolution pairs\n", cle_pairs);
   if (a.q.bias_correction) printf("bias correction: on\n");
   printf("wrote %s\n", a.c.out);

@@ -155,4 +155,21 @@ assert all(l['precision'] == 'F32' for l in d['layers'] if 'requested' in l)"
 fi
 out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/ref.onnx 2>&1)
 check "no qtable: no F16/BF16 line" sh -c "! echo \"$out\" | grep -q 'F16/BF16'"
+# --- TNN quantization_cmd's -b 0|2, -w 0|1, -t 0|1|2 with TNN's numbers ---
+tq() { $Q $LENET --calib $EX -p $PP_LENET -q -o $A/tnn.onnx --json $A/tnn.json "$@" 2>&1; }
+out=$(tq -b 2 -w 1 -t 2)
+check "TNN -b 2 -w 1 -t 2: KL, ADMM weights, per-tensor" sh -c "echo \"$out\" | grep -q '(kl, admm weights, per-tensor)'"
+out=$(tq -b 0 -w 0 -t 1)
+check "TNN -b 0 -w 0 -t 1: Min-Max (max), minmax weights, TNN's mix = calib8's per-channel" sh -c \
+  "echo \"$out\" | grep -q '(max, minmax weights, per-channel)'"
+out=$(tq --blob_method 0 --merge_type 0)
+check "TNN -t 0: per-channel weights, and a note that activations stay per tensor" sh -c \
+  "echo \"$out\" | grep -q '(max, minmax weights, per-channel)' && echo \"$out\" | grep -q 'activations stay per tensor'"
+out=$(tq -b 1)
+check "TNN -b 1 (not a TNN method) is refused" sh -c "echo \"$out\" | grep -q \"\\-b '1' is not TNN's 0 (Min-Max) or 2 (KL)\""
+out=$(tq -t 1 --granularity mix)
+check "TNN -t with --granularity is refused, not silently overridden" sh -c \
+  "echo \"$out\" | grep -q \"TNN's -t and --granularity both set the granularity\""
+out=$(tq --method kl -b 0)
+check "TNN -b after --method is refused" sh -c "echo \"$out\" | grep -q \"TNN's -b and --method both set\""
 finish

@@ -22,6 +22,7 @@ static const char *usage_text =
     "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
     "         [--test SRC [--labels FILE] [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
     "          [--test-limit N]] [--batch B] [--threads N] [--limit N (calibration samples)] [--fp32-heads] [--quiet]\n"
+    "         [-b 0|2] [-w 0|1] [-t 0|1|2] (TNN quantization_cmd's blob method, weight method, merge type)\n"
     "         [--check-preprocess FILE.npy] [--equalize] [--bias-correction] [--fp32-diff D]\n"
     "  --fp32-diff D      first check the graph calib8 calibrates (optimized, equalized) against the model as written\n"
     "                     on the first calibration batch: the relative max output difference must be at most D\n"
@@ -58,6 +59,8 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
                                  .out_need = "the output model path",
                                  .metric_need = "top1, top5, map50, map or similarity",
                                  .check_now = true};
+  int tnn_seen = 0; /* TNN's -b (1), -w (2), -t (4): calib8's --method, --weights, --granularity must not be given too */
+  bool method_seen = false, weights_seen = false, gran_seen = false;
   for (int i = 1; i < argc; i++) {
     int taken = cli_quant_option(argc, argv, &i, &words, &a->c); /* the options auto and sensitivity share */
     if (taken == 2) return 2;
@@ -65,12 +68,43 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(o, "--method")) {
       CLI_NEED("kl, max, percentile, mse, aciq or admm");
+      if (tnn_seen & 1) return cli_fail("TNN's -b and --method both set the activation method; give one"), 2;
+      method_seen = true;
       int m = calib8_method_parse(v);
       if (m < 0)
         return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq, admm (any case; PERCENTILE9999 "
                         "is percentile at 99.99)", v), 2;
       a->q.method = (calib8_method)m;
       if (calib8_method_parse_percentile(v) > 0) a->q.percentile = calib8_method_parse_percentile(v);
+    } else if (!strcmp(o, "-b") || !strcmp(o, "--blob_method") || !strcmp(o, "-w") || !strcmp(o, "--weight_method") ||
+               !strcmp(o, "-t") || !strcmp(o, "--merge_type")) {
+      /* TNN quantization_cmd's options, with TNN's numbers */
+      CLI_NEED("a number");
+      char which = o[1] == '-' ? o[2] : o[1]; /* b(lob), w(eight), m(erge) / t */
+      if (which == 'b') {
+        if (strcmp(v, "0") && strcmp(v, "2"))
+          return cli_fail("%s '%s' is not TNN's 0 (Min-Max) or 2 (KL)", o, v), 2;
+        if (method_seen) return cli_fail("TNN's %s and --method both set the activation method; give one", o), 2;
+        a->q.method = !strcmp(v, "0") ? CALIB8_METHOD_MAX : CALIB8_METHOD_KL;
+        tnn_seen |= 1;
+      } else if (which == 'w') {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+          return cli_fail("%s '%s' is not TNN's 0 (Min-Max) or 1 (ADMM)", o, v), 2;
+        if (weights_seen) return cli_fail("TNN's %s and --weights both set the weight method; give one", o), 2;
+        a->q.weights = !strcmp(v, "0") ? CALIB8_WEIGHTS_MINMAX : CALIB8_WEIGHTS_ADMM;
+        tnn_seen |= 2;
+      } else {
+        if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2"))
+          return cli_fail("%s '%s' is not TNN's 0 (per-channel), 1 (mix) or 2 (per-tensor)", o, v), 2;
+        if (gran_seen) return cli_fail("TNN's %s and --granularity both set the granularity; give one", o), 2;
+        /* TNN's 0 and 1 both give per-channel weights; calib8's activations are always per tensor, which is TNN's
+           1 ("mix"); TNN's 0 would also scale activations per channel, which calib8 does not write */
+        a->q.granularity = !strcmp(v, "2") ? CALIB8_PER_TENSOR : CALIB8_PER_CHANNEL;
+        if (!strcmp(v, "0"))
+          fprintf(stderr, "calib8: note: %s 0: weights per channel; activations stay per tensor (as TNN's %s 1), "
+                          "calib8 writes no per-channel activation scales\n", o, o);
+        tnn_seen |= 4;
+      }
     } else if (!strcmp(o, "--percentile")) {
       CLI_NEED("a percentage");
       char *end;
@@ -79,11 +113,15 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
       a->q.percentile = p;
     } else if (!strcmp(o, "--weights")) {
       CLI_NEED("minmax or admm");
+      if (tnn_seen & 2) return cli_fail("TNN's -w and --weights both set the weight method; give one"), 2;
+      weights_seen = true;
       if (!strcmp(v, "minmax")) a->q.weights = CALIB8_WEIGHTS_MINMAX;
       else if (!strcmp(v, "admm")) a->q.weights = CALIB8_WEIGHTS_ADMM;
       else return cli_fail("--weights '%s' is not minmax or admm", v), 2;
     } else if (!strcmp(o, "--granularity")) {
       CLI_NEED("per-channel, per-tensor or mix");
+      if (tnn_seen & 4) return cli_fail("TNN's -t and --granularity both set the granularity; give one"), 2;
+      gran_seen = true;
       if (!strcmp(v, "per-channel")) a->q.granularity = CALIB8_PER_CHANNEL;
       else if (!strcmp(v, "per-tensor")) a->q.granularity = CALIB8_PER_TENSOR;
       else if (!strcmp(v, "mix")) a->q.granularity = CALIB8_GRANULARITY_MIX;

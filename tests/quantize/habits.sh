@@ -172,4 +172,15 @@ check "TNN -t with --granularity is refused, not silently overridden" sh -c \
   "echo \"$out\" | grep -q \"TNN's -t and --granularity both set the granularity\""
 out=$(tq --method kl -b 0)
 check "TNN -b after --method is refused" sh -c "echo \"$out\" | grep -q \"TNN's -b and --method both set\""
+# --- NNTC preprocessing strings give NNTC's tensors: bgr2rgb=True after B,G,R means (the image read as OpenCV
+#     does, then converted) gives the R,G,B tensors calib8's own string gives ---
+PPD=tests/compare/fixtures/ppcheck
+NNTC='resize_h=32,resize_w=32;mean_value=103.53:116.28:123.675,std_value=57.375:57.12:58.395,bgr2rgb=True'
+if $Q $RESNET --calib $PPD/images -p "$NNTC" -q -o $A/nntc.onnx --check-preprocess $PPD/good.npy >$A/log 2>&1; then
+  ok "NNTC's string with bgr2rgb=True matches the numpy/torch R,G,B tensors (--check-preprocess)"
+else bad "NNTC's string with bgr2rgb=True: $(cat $A/log)"; fi
+$Q $RESNET --calib $PPD/images -p "$PP_RESNET" -q -o $A/rgb.onnx >/dev/null 2>&1
+check "NNTC's string and calib8's R,G,B string write the same model" cmp -s $A/nntc.onnx $A/rgb.onnx
+out=$($Q $RESNET --calib $PPD/images -p "$PP_RESNET;rgb2bgr=true" -q -o $A/x.onnx --check-preprocess $PPD/bgr.npy 2>&1)
+check "rgb2bgr=true as the last step hands the model B,G,R" sh -c "[ -e $A/x.onnx ]"
 finish

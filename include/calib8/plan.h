@@ -110,6 +110,8 @@ typedef struct calib8_outputs {
   const char *trt_cache; /* TensorRT calibration cache */
   const char *qtable;    /* per-layer precision, readable by calib8_quant_options.qtable */
   const char *json;      /* the JSON summary */
+  const char *record;    /* AMCT-style record: per INT8 layer, the activation scale and offset, the weight scales
+                            and offsets (protobuf text, `record { key: "layer" value { scale_d ... } }`) */
 } calib8_outputs;
 
 /* Extra facts for the JSON summary (all optional: NULL / negative / NaN members are left out). Whether bias
@@ -129,7 +131,7 @@ typedef struct calib8_summary_extra {
  * outputs are the same file, and none is one of the n_inputs files the run reads (inputs[i] described by
  * roles[i], e.g. "the input model"; dataset specs such as "NAME=SRC" and folders of samples count).
  * CALIB8_INVALID_ARGUMENT naming the option (`options[k]` names outputs' members in the order model, table,
- * trt_cache, qtable, json; NULL = "-o", "--table", "--trt-cache", "--write-qtable", "--json"). */
+ * trt_cache, qtable, json, record; NULL = "-o", "--table", "--trt-cache", "--write-qtable", "--json", "--record"). */
 calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *const *options, int n_inputs,
                                    const char *const *inputs, const char *const *roles);
 

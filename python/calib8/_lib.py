@@ -81,7 +81,7 @@ class TensorQuant(Structure):
 
 class Outputs(Structure):
     _fields_ = [("model", c_char_p), ("table", c_char_p), ("trt_cache", c_char_p), ("qtable", c_char_p),
-                ("json", c_char_p)]
+                ("json", c_char_p), ("record", c_char_p)]
 
 
 class SummaryExtra(Structure):

@@ -183,4 +183,25 @@ $Q $RESNET --calib $PPD/images -p "$PP_RESNET" -q -o $A/rgb.onnx >/dev/null 2>&1
 check "NNTC's string and calib8's R,G,B string write the same model" cmp -s $A/nntc.onnx $A/rgb.onnx
 out=$($Q $RESNET --calib $PPD/images -p "$PP_RESNET;rgb2bgr=true" -q -o $A/x.onnx --check-preprocess $PPD/bgr.npy 2>&1)
 check "rgb2bgr=true as the last step hands the model B,G,R" sh -c "[ -e $A/x.onnx ]"
+# --- AMCT's record: --record FILE, per INT8 layer the activation scale/offset and the weight scales/offsets ---
+if $Q $LENET --calib $EX -p $PP_LENET -q -o $A/rec.onnx --record $A/rec.txt --json $A/rec.json >$A/log 2>&1; then
+  check "--record: one record per INT8 layer (5 on the LeNet)" sh -c "[ \$(grep -c '^record {' $A/rec.txt) = 5 ]"
+  if have_python; then
+    check "--record: scale_d is the input tensor's scale in the JSON, one scale_w/offset_w per output channel" $PY -c "
+import json, re, onnx
+from onnx import numpy_helper
+txt = open('$A/rec.txt').read()
+recs = dict(re.findall(r'key: \"([^\"]+)\"\n  value \{\n(.*?)\n  \}', txt, re.S))
+m = onnx.load('$LENET')
+w = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+conv = [n for n in m.graph.node if n.name == '/c1/Conv'][0]
+body = recs['/c1/Conv']
+assert body.count('scale_w:') == w[conv.input[1]].shape[0] == body.count('offset_w:'), body
+sd = float(re.search(r'scale_d: (\S+)', body).group(1))
+scales = {t['name']: t['scale'] for t in json.load(open('$A/rec.json'))['tensors']}
+assert abs(sd - scales[conv.input[0]]) <= 1e-6 * sd, (sd, scales.get(conv.input[0]))"
+  fi
+else bad "--record failed: $(cat $A/log)"; fi
+out=$($Q $LENET --calib $EX -p $PP_LENET -q -o $A/rec2.onnx --record $A/rec2.onnx 2>&1)
+check "--record onto -o's file is refused, naming --record" sh -c "echo \"$out\" | grep -q -- '--record'"
 finish

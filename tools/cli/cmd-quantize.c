@@ -19,7 +19,7 @@ static const char *usage_text =
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
     "         [--fpfwd-outputs LAYER[,...]] [--fpfwd-inputs LAYER[,...]] (the named layers and all after / before them FP32)\n"
-    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
+    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE] [--record FILE (AMCT's record)]\n"
     "         [--test SRC [--labels FILE] [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
     "          [--test-limit N]] [--batch B] [--threads N] [--limit N (calibration samples)] [--fp32-heads] [--quiet]\n"
     "         [-b 0|2] [-w 0|1] [-t 0|1|2] (TNN quantization_cmd's blob method, weight method, merge type)\n"
@@ -33,7 +33,7 @@ static const char *usage_text =
 
 typedef struct quantize_args {
   cli_quant_common c; /* model, data, preprocessing, -o, --json, test set, batch, threads, limits, --quiet */
-  const char *write_qtable, *table, *trt_cache, *check_pp;
+  const char *write_qtable, *table, *trt_cache, *check_pp, *record;
   bool equalize;
   double fp32_diff; /* --fp32-diff: the FP32 conversion check's tolerance; < 0 when not given */
   calib8_quant_options q;
@@ -42,7 +42,7 @@ typedef struct quantize_args {
 /* Every output has an existing folder, no output is an input (model, qtable, labels, data), and no two
  * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
 static calib8_status check_outputs(const quantize_args *a) {
-  calib8_outputs out = {a->c.out, a->table, a->trt_cache, a->write_qtable, a->c.json};
+  calib8_outputs out = {a->c.out, a->table, a->trt_cache, a->write_qtable, a->c.json, a->record};
   const char *in[4 + CALIB8_MAX_INPUTS] = {a->c.model, a->q.qtable, a->c.labels, a->c.test};
   const char *role[4 + CALIB8_MAX_INPUTS] = {"the input model", "the qtable read with --qtable", "the labels file",
                                              "the test set"};
@@ -145,6 +145,7 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = 1;
     else if (!strcmp(o, "--table")) { CLI_NEED("a file name"); a->table = v; }
     else if (!strcmp(o, "--trt-cache")) { CLI_NEED("a file name"); a->trt_cache = v; }
+    else if (!strcmp(o, "--record")) { CLI_NEED("a file name"); a->record = v; }
     else if (!strcmp(o, "--check-preprocess")) {
       CLI_NEED("a .npy file of your own preprocessed images");
       a->check_pp = v;
@@ -273,7 +274,7 @@ int cmd_quantize(int argc, char **argv) {
   if (a.c.test && (st = test_scores(&a, m, s, plan, &so, &tr))) goto fail_status;
 
   /* 4. the artefacts, each whole or not at all; when one fails, the ones written before it are removed */
-  calib8_outputs outs = {a.c.out, a.table, a.trt_cache, a.write_qtable, a.c.json};
+  calib8_outputs outs = {a.c.out, a.table, a.trt_cache, a.write_qtable, a.c.json, a.record};
   calib8_summary_extra x = {.model = m, .model_path = a.c.model, .output_path = a.c.out, .calibration_seconds = t_cal,
                             .equalized_pairs = a.equalize ? cle_pairs : -1, .metric = a.c.test ? a.c.metric : NULL,
                             .fp32_score = tr.fp32, .int8_score = tr.int8, .count = tr.count};

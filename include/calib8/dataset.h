@@ -90,6 +90,10 @@ int64_t calib8_dataset_available(const calib8_dataset *ds);
 /* The first source's spec as given ("calib/images"), or "(caller's batches)". */
 const char *calib8_dataset_spec(const calib8_dataset *ds);
 void calib8_dataset_close(calib8_dataset *ds);
+/* The class labels the first source carries: an LMDB folder's data.label, one line per record, as NNTC's
+ * auto_calib writes it (the file evaluators read when given no labels). Returns 1 and writes its path into
+ * path[size], or 0 when there is none (or it does not fit). */
+int calib8_dataset_labels(const calib8_dataset *ds, char *path, size_t size);
 
 /* Records a failure message (for callbacks that return an error to calib8); returns `status`. */
 calib8_status calib8_set_error(calib8_status status, const char *message);

@@ -77,6 +77,7 @@ typedef struct calib8_layer_info {
   calib8_precision precision; /* INT8 or FP32 as planned */
   int64_t macs;            /* multiply-accumulates per sample */
   int depthwise;           /* a grouped convolution with one input channel per group */
+  int half_requested;      /* the qtable asked F16/BF16 (TPU-MLIR's modes); calib8 keeps the layer in FP32 */
 } calib8_layer_info;
 int calib8_qplan_layer_count(const calib8_qplan *plan);
 calib8_status calib8_qplan_layer(const calib8_qplan *plan, int index, calib8_layer_info *out);
@@ -109,6 +110,8 @@ typedef struct calib8_outputs {
   const char *trt_cache; /* TensorRT calibration cache */
   const char *qtable;    /* per-layer precision, readable by calib8_quant_options.qtable */
   const char *json;      /* the JSON summary */
+  const char *record;    /* AMCT-style record: per INT8 layer, the activation scale and offset, the weight scales
+                            and offsets (protobuf text, `record { key: "layer" value { scale_d ... } }`) */
 } calib8_outputs;
 
 /* Extra facts for the JSON summary (all optional: NULL / negative / NaN members are left out). Whether bias
@@ -128,7 +131,7 @@ typedef struct calib8_summary_extra {
  * outputs are the same file, and none is one of the n_inputs files the run reads (inputs[i] described by
  * roles[i], e.g. "the input model"; dataset specs such as "NAME=SRC" and folders of samples count).
  * CALIB8_INVALID_ARGUMENT naming the option (`options[k]` names outputs' members in the order model, table,
- * trt_cache, qtable, json; NULL = "-o", "--table", "--trt-cache", "--write-qtable", "--json"). */
+ * trt_cache, qtable, json, record; NULL = "-o", "--table", "--trt-cache", "--write-qtable", "--json", "--record"). */
 calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *const *options, int n_inputs,
                                    const char *const *inputs, const char *const *roles);
 
@@ -148,6 +151,14 @@ calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs 
 calib8_status calib8_session_equalize(const calib8_session *session, int iterations,
                                       const calib8_session_options *options, int *pairs,
                                       calib8_session **out_session);
+
+/* The FP32 conversion check (`--fp32-diff`, as TPU-MLIR compares after model_transform): the graph `session`
+ * runs (optimized, perhaps equalized) against `model` as written (no optimization), on `data`'s next batch; `data`
+ * is rewound afterwards, so call it before calibrating. Per float output: max |difference| / max |original value|.
+ * *max_diff (may be NULL) receives the largest. CALIB8_INTERNAL naming the output when one exceeds tolerance;
+ * CALIB8_INVALID_ARGUMENT for a negative tolerance or a one-pass dataset; errors of calib8_session_run. */
+calib8_status calib8_fp32_check(calib8_session *session, const calib8_model *model, calib8_dataset *data,
+                                double tolerance, int threads, double *max_diff);
 
 /* Detection heads found structurally: the last convolution (or Gemm/MatMul with constant weights) on each
  * path to a graph output and every node between it and the output (the decode). Node names of the model as

@@ -467,7 +467,7 @@ def quantize(model, calib, output, preprocess=None, template=None, method="kl", 
                 inputs.append(os.fsdecode(s)), roles.append("the calibration source")
         ins = (c_char_p * len(inputs))(*[_b(x) for x in inputs])
         rls = (c_char_p * len(roles))(*[_b(x) for x in roles])
-        optnames = (c_char_p * 5)(b"output", b"table", b"trt_cache", b"qtable", b"json")
+        optnames = (c_char_p * 6)(b"output", b"table", b"trt_cache", b"qtable", b"json", b"record")
         check(lib.outputs_check(byref(outs), optnames, len(inputs), ins, rls))
 
         so = lib.session_options_default()

@@ -71,7 +71,7 @@ class QuantOptions(Structure):
 
 class LayerInfo(Structure):
     _fields_ = [("name", c_char_p), ("op", c_char_p), ("precision", c_int), ("macs", c_int64),
-                ("depthwise", c_int)]
+                ("depthwise", c_int), ("half_requested", c_int)]
 
 
 class TensorQuant(Structure):
@@ -81,7 +81,7 @@ class TensorQuant(Structure):
 
 class Outputs(Structure):
     _fields_ = [("model", c_char_p), ("table", c_char_p), ("trt_cache", c_char_p), ("qtable", c_char_p),
-                ("json", c_char_p)]
+                ("json", c_char_p), ("record", c_char_p)]
 
 
 class SummaryExtra(Structure):

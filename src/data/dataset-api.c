@@ -1,6 +1,7 @@
 /* The public dataset API (include/calib8/dataset.h) over the feed (data/feed.h). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/tensor.h"
 #include "data/feed.h"
@@ -143,6 +144,16 @@ void calib8_write_group_abort(void) { c8_file_set_abort(); }
 const char *calib8_dataset_spec(const calib8_dataset *ds) {
   if (!ds) return "";
   return ds->source.next ? "(caller's batches)" : ds->specs[0];
+}
+
+int calib8_dataset_labels(const calib8_dataset *ds, char *path, size_t size) {
+  if (!ds || ds->source.next || !ds->open || ds->feed.n_sources < 1 || !path || !size) return 0;
+  const c8_dataset *d = ds->feed.ds[0];
+  if (!d || c8_dataset_kind_of(d) != C8_DS_LMDB) return 0;
+  struct stat sb;
+  int n = snprintf(path, size, "%s/data.label", c8_dataset_dir(d));
+  if (n < 0 || (size_t)n >= size || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return path[0] = 0, 0;
+  return 1;
 }
 
 void calib8_dataset_close(calib8_dataset *ds) {

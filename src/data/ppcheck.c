@@ -224,7 +224,7 @@ static int build_alts(const c8_preprocess *base, int c, alt *alts) {
   if (c == 3) {
     alts[n] = (alt){
         "the channels reversed: your tensors hold B,G,R where calib8 gives R,G,B, or the reverse (channel "
-        "order: add or drop bgr2rgb=true as the last step)",
+        "order: add or drop rgb2bgr=true as the last step)",
         *base, POST_REVERSE, 1};
     n++;
     c8_pp_op op = plain_op();

@@ -146,7 +146,10 @@ static c8_status parse_op(const char *b, const char *e, int k, c8_pp_op *op, c8_
           st = PP_ERR("parameter 'scale=%s' maps every pixel to one value; give a non-zero scale", val);
         op->has_scale = true;
         break;
-      case P_BGR: st = parse_bool(key, val, &op->bgr2rgb); break;
+      case P_BGR:
+        st = parse_bool(key, val, &op->bgr2rgb);
+        op->spelled_bgr2rgb = !strcmp(key, "bgr2rgb");
+        break;
       default: /* P_LAYOUT */
         if (*layout_seen) return PP_ERR("parameter 'layout' is given twice (it applies to the whole pipeline)");
         *layout_seen = true;
@@ -198,6 +201,13 @@ c8_status c8_preprocess_parse(const char *text, c8_preprocess *out) {
     }
     if (!semi) break;
     p = semi + 1;
+  }
+  /* NNTC's meaning: a string whose first channel reversal is bgr2rgb=true was written for an image read by
+     OpenCV, in B,G,R order; calib8 decodes R,G,B, so it starts from B,G,R too */
+  for (int i = 0; i < out->n_ops; i++) {
+    if (!out->ops[i].bgr2rgb) continue;
+    out->opencv_order = out->ops[i].spelled_bgr2rgb;
+    break;
   }
   return CALIB8_OK;
 }
@@ -392,6 +402,12 @@ c8_status c8_preprocess_image(const c8_preprocess *pp, const c8_pp_target *tgt, 
   int h = img->h, w = img->w, cur = 0;
   if ((st = ensure(work, 0, h, w, c, what))) return st;
   c8_image_to_float(img, c, work->buf[0]);
+  if (pp && pp->opencv_order && c == 3) /* the image as OpenCV reads it: B,G,R (see c8_preprocess_parse) */
+    for (size_t i = 0; i < (size_t)h * w; i++) {
+      float t = work->buf[0][3 * i];
+      work->buf[0][3 * i] = work->buf[0][3 * i + 2];
+      work->buf[0][3 * i + 2] = t;
+    }
   c8_pp_geom g = {.src_w = img->w, .src_h = img->h, .sx = 1.0, .sy = 1.0, .ox = 0.0, .oy = 0.0};
   for (int k = 0; pp && k < pp->n_ops; k++) {
     const c8_pp_op *op = &pp->ops[k];

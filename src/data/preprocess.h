@@ -11,8 +11,9 @@
  *
  * Pixels are float from the start (0..255 before normalization); nothing is rounded back to 8 bits.
  * Channel order: calib8 decodes to R,G,B. mean_value/std_value list values in the channel order
- * current at that point; bgr2rgb=true reverses the channel order where it appears (so the model receives
- * B,G,R if it is the last step). */
+ * current at that point; a reversal reverses the channel order where it appears. Written bgr2rgb=true (NNTC's
+ * word, the first reversal of the string), it means what it means in NNTC: the image starts in OpenCV's B,G,R
+ * order and leaves the reversal as R,G,B. Written rgb2bgr=true, the R,G,B image leaves it as B,G,R. */
 #ifndef C8_DATA_PREPROCESS_H
 #define C8_DATA_PREPROCESS_H
 
@@ -40,12 +41,16 @@ typedef struct c8_pp_op {
   bool has_scale;
   float scale;
   bool bgr2rgb;
+  bool spelled_bgr2rgb;   /* the reversal was written bgr2rgb (not rgb2bgr) */
 } c8_pp_op;
 
 typedef struct c8_preprocess {
   int n_ops;
   c8_pp_op ops[C8_PP_MAX_OPS];
   c8_layout layout;
+  /* the first channel reversal is spelled bgr2rgb=true: as in NNTC, the pipeline starts from the image in
+     OpenCV's B,G,R order, so the operations before it see B,G,R and it hands on R,G,B */
+  bool opencv_order;
 } c8_preprocess;
 
 /* Parses a preprocessing string. Errors name the parameter and the rule (CALIB8_INVALID_ARGUMENT).

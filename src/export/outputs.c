@@ -17,12 +17,12 @@
 #include "observe/calibrate.h"
 #include "plan/qplan.h"
 
-enum { N_OUTPUTS = 5 };
+enum { N_OUTPUTS = 6 };
 
-static const char *default_options[N_OUTPUTS] = {"-o", "--table", "--trt-cache", "--write-qtable", "--json"};
+static const char *default_options[N_OUTPUTS] = {"-o", "--table", "--trt-cache", "--write-qtable", "--json", "--record"};
 
 static void output_paths(const calib8_outputs *o, const char *path[N_OUTPUTS]) {
-  path[0] = o->model, path[1] = o->table, path[2] = o->trt_cache, path[3] = o->qtable, path[4] = o->json;
+  path[0] = o->model, path[1] = o->table, path[2] = o->trt_cache, path[3] = o->qtable, path[4] = o->json, path[5] = o->record;
 }
 
 /* Where writing `path` lands: the file itself when it exists (symbolic links followed), else the real path of
@@ -159,7 +159,8 @@ calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs 
     } else if (i == 1) st = c8_calib_table_write(plan->p, plan->cal->cal, path[i]);
     else if (i == 2) st = c8_trt_cache_write(plan->p, path[i]);
     else if (i == 3) st = c8_qtable_write(plan->p, path[i]);
-    else st = write_summary(plan, extra, path[i]);
+    else if (i == 4) st = write_summary(plan, extra, path[i]);
+    else st = c8_record_write(plan->qdq, path[i]);
   }
   if (st) {
     c8_file_set_abort();

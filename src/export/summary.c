@@ -79,6 +79,8 @@ cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_gr
     cJSON_AddStringToObject(l, "precision", p->node_prec[i] == C8_PREC_INT8 ? "INT8" : "F32");
     const char *o = origin_name(original, n->origin);
     if (o) cJSON_AddStringToObject(l, "origin", o);
+    /* only when asked: a qtable's F16/BF16 row, kept in FP32 (calib8 writes no half precision) */
+    if (p->opts.node_half && p->opts.node_half[i]) cJSON_AddStringToObject(l, "requested", "F16/BF16, kept F32");
   }
   if (qdq) {
     cJSON *map = cJSON_AddArrayToObject(root, "mapping");

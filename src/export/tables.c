@@ -117,6 +117,43 @@ c8_status c8_qtable_write(const c8_qplan *p, const char *path) {
   return sb_write(&b, path);
 }
 
+/* The scale and zero point constants of the DequantizeLinear producing value v, or false. */
+static bool dq_of(const c8_graph *g, int v, const c8_tensor **scale, const c8_tensor **zp) {
+  int p = v >= 0 ? c8_graph_producer(g, v) : -1;
+  if (p < 0 || strcmp(g->nodes[p].op_type, "DequantizeLinear") || g->nodes[p].n_in < 3) return false;
+  const c8_node *n = &g->nodes[p];
+  if (n->in[1] < 0 || n->in[2] < 0 || !g->values[n->in[1]].t.data || !g->values[n->in[2]].t.data) return false;
+  *scale = &g->values[n->in[1]].t;
+  *zp = &g->values[n->in[2]].t;
+  return (*scale)->dtype == CALIB8_FLOAT;
+}
+
+static int zp_at(const c8_tensor *zp, int64_t i) {
+  if (zp->dtype == CALIB8_UINT8) return (int)((const uint8_t *)zp->data)[i] - 128;
+  if (zp->dtype == CALIB8_INT8) return ((const int8_t *)zp->data)[i];
+  return ((const int32_t *)zp->data)[i];
+}
+
+c8_status c8_record_write(const c8_graph *g, const char *path) {
+  sbuf b = {0};
+  sb_printf(&b, "# calib8 record (AMCT's scale_offset_record): scale_d/offset_d of the layer's input activation "
+                "(offset in int8, a uint8 zero point minus 128), scale_w/offset_w per weight channel\n");
+  for (int i = 0; i < g->n_nodes; i++) {
+    const c8_node *n = &g->nodes[i];
+    const char *op = n->op_type;
+    if (strcmp(op, "Conv") && strcmp(op, "ConvTranspose") && strcmp(op, "Gemm") && strcmp(op, "MatMul")) continue;
+    const c8_tensor *sd, *zd, *sw, *zw;
+    if (n->n_in < 2 || !dq_of(g, n->in[0], &sd, &zd) || !dq_of(g, n->in[1], &sw, &zw)) continue;
+    sb_printf(&b, "record {\n  key: \"%s\"\n  value {\n", n->name);
+    sb_printf(&b, "    scale_d: %.9g\n    offset_d: %d\n", ((const float *)sd->data)[0], zp_at(zd, 0));
+    int64_t c = c8_numel(sw);
+    for (int64_t k = 0; k < c; k++) sb_printf(&b, "    scale_w: %.9g\n", ((const float *)sw->data)[k]);
+    for (int64_t k = 0; k < c8_numel(zw); k++) sb_printf(&b, "    offset_w: %d\n", zp_at(zw, k));
+    sb_printf(&b, "  }\n}\n");
+  }
+  return sb_write(&b, path);
+}
+
 c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec, bool *half) {
   FILE *f = fopen(path, "r");
   if (!f) return c8_error(CALIB8_IO, "cannot open qtable '%s': %s", path, strerror(errno));

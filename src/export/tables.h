@@ -17,6 +17,10 @@ c8_status c8_qtable_write(const c8_qplan *p, const char *path);
  * precisions (array of g->n_nodes, C8_PREC_AUTO where not listed). A name is a node, or a tensor standing for the
  * node that computes it. MODE is INT8, F32/FP32, or F16/FP16/BF16 (kept in floating point: FP32, with half[i]
  * set when half is not NULL), any case. An unknown name or mode fails naming the file, the line and the word. */
+/* AMCT's record (its scale_offset_record text): per INT8 Conv/ConvTranspose/Gemm/MatMul of the QDQ graph, the
+ * activation input's scale_d and offset_d (in int8 terms: a uint8 zero point minus 128) and the weight's
+ * scale_w and offset_w, one per channel. */
+c8_status c8_record_write(const c8_graph *qdq, const char *path);
 c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec, bool *half);
 
 #endif

@@ -49,9 +49,9 @@ static c8_status fpfwd_inputs(const c8_graph *g, const char *name, c8_precision 
 
 /* The per-node precisions the options force: the qtable (which resets every node it does not list), the
  * fp32_after/before lists, the heads, and last the named layers, which nothing overrides. */
-static c8_status forced_precision(const c8_graph *g, const calib8_quant_options *o, c8_precision *prec) {
+static c8_status forced_precision(const c8_graph *g, const calib8_quant_options *o, c8_precision *prec, bool *half) {
   c8_status st = CALIB8_OK;
-  if (o->qtable && (st = c8_qtable_read(o->qtable, g, prec, NULL))) return st;
+  if (o->qtable && (st = c8_qtable_read(o->qtable, g, prec, half))) return st;
   if (o->fp32_after && (st = apply_list(o->fp32_after, g, prec, c8_precision_fp32_after))) return st;
   if (o->fp32_before && (st = apply_list(o->fp32_before, g, prec, c8_precision_fp32_before))) return st;
   if (o->fpfwd_outputs && (st = apply_list(o->fpfwd_outputs, g, prec, fpfwd_outputs))) return st;
@@ -126,14 +126,15 @@ calib8_status calib8_qplan_build(calib8_session *session, const calib8_calibrati
   const c8_graph *g = session->g;
   calib8_qplan *qp = c8_calloc(1, sizeof *qp);
   c8_precision *prec = c8_calloc((size_t)g->n_nodes + 1, sizeof *prec);
+  bool *half = c8_calloc((size_t)g->n_nodes + 1, sizeof *half);
   int *vm = NULL;
-  if (!qp || !prec) {
+  if (!qp || !prec || !half) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory planning quantization");
     goto out;
   }
   qp->cal = cal;
   qp->session = session;
-  if ((st = forced_precision(g, &o, prec))) goto out;
+  if ((st = forced_precision(g, &o, prec, half))) goto out;
   if (o.choose_method_per_tensor && !(vm = c8_choose_methods(cal->cal))) {
     st = CALIB8_OUT_OF_MEMORY; /* the message is set */
     goto out;
@@ -146,6 +147,7 @@ calib8_status calib8_qplan_build(calib8_session *session, const calib8_calibrati
   q.asymmetric = o.asymmetric != 0;
   q.bias_correction = o.bias_correction != 0;
   q.node_precision = prec;
+  q.node_half = half;
   q.value_method = vm;
   q.pool = session->pool; /* the thresholds run on the session's threads; the plan is the same for any count */
   if ((st = c8_qplan_build(g, cal->cal, &q, &qp->p))) goto out;
@@ -153,8 +155,8 @@ calib8_status calib8_qplan_build(calib8_session *session, const calib8_calibrati
   if ((st = index_plan(qp))) goto out;
   st = c8_qdq_build(qp->p, &qp->qdq);
 out:
-  if (qp) qp->prec = prec, qp->value_method = vm; /* the plan's options point at them */
-  else c8_mfree(prec);
+  if (qp) qp->prec = prec, qp->half = half, qp->value_method = vm; /* the plan's options point at them */
+  else c8_mfree(prec), c8_mfree(half);
   if (st) {
     calib8_qplan_destroy(qp);
     return st;
@@ -168,6 +170,7 @@ void calib8_qplan_destroy(calib8_qplan *plan) {
   c8_graph_destroy(plan->qdq);
   c8_qplan_destroy(plan->p);
   c8_mfree(plan->prec);
+  c8_mfree(plan->half);
   c8_mfree(plan->value_method);
   c8_mfree(plan->node_macs);
   c8_mfree(plan->layers);
@@ -187,6 +190,7 @@ calib8_status calib8_qplan_layer(const calib8_qplan *plan, int index, calib8_lay
   out->op = n->op_type;
   out->precision = plan->p->node_prec[i] == C8_PREC_INT8 ? CALIB8_PRECISION_INT8 : CALIB8_PRECISION_FP32;
   out->macs = plan->node_macs[i];
+  out->half_requested = plan->half && plan->half[i];
   /* depthwise: one input channel per group, i.e. weights [M, 1, ...] with more than one group */
   const c8_tensor *w = n->n_in > 1 && n->in[1] >= 0 ? &g->values[n->in[1]].t : NULL;
   out->depthwise = !strcmp(n->op_type, "Conv") && c8_attr_int(n, "group", 1) > 1 && w && w->rank > 1 && w->dims[1] == 1;

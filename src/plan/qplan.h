@@ -34,6 +34,8 @@ typedef struct c8_quant_options {
                                       ([0, T] for never-negative tensors) */
   /* per-node precision forced by the user, indexed like graph nodes (NULL = none) */
   const c8_precision *node_precision;
+  /* per node: the qtable asked F16/BF16, which calib8 keeps in FP32 (NULL = none); the summary says so */
+  const bool *node_half;
   /* per-value threshold method override (NULL = none; -1 entries mean default) */
   const int *value_method;
   /* Bias correction (Nagel et al., ICCV 2019, section 4.2): the QDQ model's biases absorb the mean shift that
@@ -111,6 +113,7 @@ struct calib8_qplan {
   c8_graph *qdq;
   const struct calib8_calibration *cal;
   calib8_session *session;
+  bool *half;          /* per node: requested F16/BF16 in the qtable, kept FP32 (p->opts.node_half points at it) */
   c8_precision *prec;  /* the forced precisions p->opts.node_precision points at (the qtable writer reads them) */
   int *value_method;   /* p->opts.value_method, or NULL */
   int64_t *node_macs;  /* per node of the session's graph, per sample */

@@ -102,38 +102,8 @@ c8_status c8_judge_score(const c8_judge *j, calib8_session *s, double *score) {
 
 /* The FP32 conversion check: calib8's optimized graph against the graph as written, on the first batch. */
 static c8_status fp32_check(c8_search *S) {
-  calib8_session_options so = calib8_session_options_default();
-  so.threads = S->o.threads;
-  so.optimize = 0;
-  calib8_session *raw = NULL;
-  calib8_batch b;
   c8_status st = rewind_calib(S);
-  if (!st) st = calib8_session_create(S->m, &so, &raw);
-  if (st || (st = calib8_dataset_next(S->calib, &b)) || !b.rows) goto out;
-  if ((st = calib8_session_run(S->s, b.n_inputs, b.names, b.inputs))) goto out;
-  if ((st = calib8_session_run(raw, b.n_inputs, b.names, b.inputs))) goto out;
-  for (int o = 0; o < calib8_session_output_count(S->s); o++) {
-    calib8_tensor x, y;
-    calib8_session_output(S->s, o, &x);
-    calib8_session_output(raw, o, &y);
-    if (x.dtype != CALIB8_FLOAT || !c8_same_shape(&x, &y)) continue;
-    double mx = 0, diff = 0;
-    for (int64_t k = 0; k < c8_numel(&x); k++) {
-      mx = fmax(mx, fabs(((float *)y.data)[k]));
-      diff = fmax(diff, fabs(((float *)x.data)[k] - ((float *)y.data)[k]));
-    }
-    double rel = mx > 0 ? diff / mx : diff;
-    if (rel > S->o.fp32_diff) {
-      st = c8_error(CALIB8_INTERNAL,
-                    "FP32 conversion check: output '%s' of the optimized graph differs from the original by a relative "
-                    "max difference of %.3g, more than --fp32-diff %.3g",
-                    calib8_session_output_name(S->s, o), rel, S->o.fp32_diff);
-      goto out;
-    }
-  }
-out:
-  calib8_session_destroy(raw);
-  return st;
+  return st ? st : calib8_fp32_check(S->s, S->m, S->calib, S->o.fp32_diff, S->o.threads, NULL);
 }
 
 c8_status c8_search_calibrate(c8_search *S, calib8_session *s, c8_calibration **out, bool means) {

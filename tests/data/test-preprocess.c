@@ -305,9 +305,16 @@ static void test_normalize_order_layout(void) {
   CHECK_NEAR(o[0], (0 - 1) / 2.0 * 10, 1e-6);
   CHECK_NEAR(o[3], (51 - 2) / 4.0 * 10, 1e-6);
   CHECK_NEAR(o[5], (101 - 3) / 8.0 * 10, 1e-6);
-  /* bgr2rgb reverses the order after this operation's normalization: the mean applies to R first */
-  CHECK_EQ_INT(run("mean_value=1:2:3,bgr2rgb=true", &nchw, &img, &w, &o, &g), CALIB8_OK);
+  /* rgb2bgr reverses the order after this operation's normalization: the mean applies to R first */
+  CHECK_EQ_INT(run("mean_value=1:2:3,rgb2bgr=true", &nchw, &img, &w, &o, &g), CALIB8_OK);
   CHECK(o[0] == 100 - 3 && o[4] == 0 - 1);
+  /* bgr2rgb=true means NNTC's: the image read as OpenCV does (B,G,R), the means in B,G,R order, then R,G,B */
+  CHECK_EQ_INT(run("mean_value=3:2:1,bgr2rgb=true", &nchw, &img, &w, &o, &g), CALIB8_OK);
+  CHECK(o[0] == 0 - 1 && o[2] == 50 - 2 && o[4] == 100 - 3);
+  CHECK_EQ_INT(run("bgr2rgb=true", &nchw, &img, &w, &o, &g), CALIB8_OK); /* no per-channel step: R,G,B as decoded */
+  CHECK(o[0] == 0 && o[2] == 50 && o[4] == 100);
+  CHECK_EQ_INT(run("rgb2bgr=true", &nchw, &img, &w, &o, &g), CALIB8_OK); /* the R,G,B image handed on as B,G,R */
+  CHECK(o[0] == 100 && o[4] == 0);
   calib8_value_info nhwc = input("x", CALIB8_FLOAT, 4, 1, 1, 2, 3);
   CHECK_EQ_INT(run("layout=nhwc", &nhwc, &img, &w, &o, &g), CALIB8_OK);
   CHECK(o[0] == 0 && o[1] == 50 && o[2] == 100 && o[3] == 1);

@@ -170,7 +170,7 @@ expect_error "--threads 0" "--threads" "'0'" -- run identity.onnx -i x=x.npy -o 
 expect_error "--threads without a value" "--threads" -- run identity.onnx -i x=x.npy -o "$OUT" --threads
 expect_error "--repeat -1" "--repeat" "'-1'" -- run identity.onnx -i x=x.npy -o "$OUT" --repeat -1
 expect_error "run without -o" "usage" -- run identity.onnx -i x=x.npy
-expect_error "run without inputs" "usage" -- run identity.onnx -o "$OUT"
+expect_error "run without -i on a model with an input" "give each with -i" -- run identity.onnx -o "$OUT"
 expect_error "info without a model" "usage" -- info
 
 # ---- commands that work ----

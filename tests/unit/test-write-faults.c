@@ -64,7 +64,7 @@ int main(void) {
   CHECK_EQ_INT(calib8_qplan_build(s, cal, NULL, &plan), CALIB8_OK);
   char p[5][128];
   for (int i = 0; i < 5; i++) snprintf(p[i], sizeof p[i], "%s/%s", dir, names[i]);
-  calib8_outputs out = {p[0], p[1], p[2], p[3], p[4]};
+  calib8_outputs out = {p[0], p[1], p[2], p[3], p[4], NULL};
   for (int k = 1; k <= 5; k++) { /* the k-th file written fails */
     put_old();
     c8_file_fault_inject(k);

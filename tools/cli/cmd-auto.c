@@ -121,19 +121,54 @@ static int parse_args(int argc, char **argv, auto_args *a, bool sensitivity, con
   a->metric = (calib8_metric)mt;
   if (a->c.decode && (a->decode = calib8_decode_parse(a->c.decode)) < 0)
     return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", a->c.decode), 2;
-  if (a->metric != CALIB8_METRIC_SIMILARITY && !a->c.labels)
+  /* auto: an LMDB test set may carry its labels (data.label); the evaluator says when there are none */
+  if (sensitivity && a->metric != CALIB8_METRIC_SIMILARITY && !a->c.labels)
     return cli_fail("--metric %s needs --labels FILE", calib8_metric_name(a->metric)), 2;
   return 0;
 }
 
-/* The model, the evaluator on the test set and the calibration set, as the command line says. */
-static calib8_status open_inputs(const auto_args *a, const char *test, int64_t test_limit, bool cosine_only,
+/* The model, the evaluator on the test set and the calibration set, as the command line says; auto_metric: auto's
+ * metric is chosen and said first (choose_metric). */
+/* The metric of auto, and why, said before any work; it never changes on its own. Without --metric: top1 with
+ * --labels or with the labels an LMDB test set carries (data.label), else similarity. */
+static calib8_status choose_metric(auto_args *a, const calib8_model *m, char *labels, size_t size) {
+  labels[0] = 0;
+  if (a->c.metric) {
+    printf("metric: %s (--metric%s%s%s)\n", calib8_metric_name(a->metric), a->c.labels ? ", labels from '" : "",
+           a->c.labels ? a->c.labels : "", a->c.labels ? "'" : "");
+    return CALIB8_OK;
+  }
+  if (a->c.labels) {
+    printf("metric: %s (labels from '%s')\n", calib8_metric_name(a->metric), a->c.labels);
+    return CALIB8_OK;
+  }
+  calib8_dataset_options d = calib8_dataset_options_default();
+  d.preprocess = a->c.pp_text;
+  d.template_name = a->c.template_name;
+  d.limit = 1;
+  calib8_dataset *t = NULL;
+  calib8_status st = calib8_dataset_open(m, 1, &a->c.test, &d, &t);
+  if (st) return st;
+  if (calib8_dataset_labels(t, labels, size)) {
+    a->metric = CALIB8_METRIC_TOP1;
+    printf("metric: top1 (labels from '%s')\n", labels);
+  } else {
+    a->metric = CALIB8_METRIC_SIMILARITY;
+    printf("metric: similarity (no labels given: --labels FILE, or data.label beside an LMDB test set)\n");
+  }
+  calib8_dataset_close(t);
+  return CALIB8_OK;
+}
+
+static calib8_status open_inputs(auto_args *a, const char *test, int64_t test_limit, bool cosine_only, bool auto_metric,
                                  calib8_model **m, calib8_evaluator **ev, calib8_dataset **calib) {
   calib8_status st = calib8_model_load(a->c.model, m);
   if (st) return st;
+  char found[4200] = "";
+  if (auto_metric && (st = choose_metric(a, *m, found, sizeof found))) return st;
   calib8_eval_options eo = calib8_eval_options_default();
   eo.metric = a->metric;
-  eo.labels = a->c.labels;
+  eo.labels = a->c.labels ? a->c.labels : found[0] ? found : NULL;
   eo.decode = a->decode;
   eo.cosine_only = cosine_only;
   eo.data.preprocess = a->c.pp_text;
@@ -169,7 +204,7 @@ int cmd_auto(int argc, char **argv) {
   calib8_dataset *calib = NULL;
   bar b = {.quiet = a.c.quiet};
   calib8_search_result *r = calloc(1, sizeof *r);
-  calib8_status st = r ? open_inputs(&a, a.c.test, a.c.test_limit, false, &m, &ev, &calib)
+  calib8_status st = r ? open_inputs(&a, a.c.test, a.c.test_limit, false, true, &m, &ev, &calib)
                        : calib8_set_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   if (!st) {
     a.so.evaluator = ev;
@@ -226,7 +261,7 @@ int cmd_sensitivity(int argc, char **argv) {
   calib8_dataset *calib = NULL;
   calib8_sensitivity *rank = NULL;
   bar b = {.quiet = a.c.quiet};
-  calib8_status st = open_inputs(&a, test, test_limit, !with_metric, &m, &ev, &calib);
+  calib8_status st = open_inputs(&a, test, test_limit, !with_metric, false, &m, &ev, &calib);
   if (!st) {
     a.so.evaluator = ev;
     a.so.threads = a.c.threads;

@@ -19,10 +19,14 @@ static const char *usage_text =
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
     "         [--fpfwd-outputs LAYER[,...]] [--fpfwd-inputs LAYER[,...]] (the named layers and all after / before them FP32)\n"
-    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE] [--report FILE.html]\n"
+    "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE] [--record FILE (AMCT's record)]\n"
+    "         [--report FILE.html]\n"
     "         [--test SRC [--labels FILE] [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
     "          [--test-limit N]] [--batch B] [--threads N] [--limit N (calibration samples)] [--fp32-heads] [--quiet]\n"
-    "         [--check-preprocess FILE.npy] [--equalize] [--bias-correction]\n"
+    "         [-b 0|2] [-w 0|1] [-t 0|1|2] (TNN quantization_cmd's blob method, weight method, merge type)\n"
+    "         [--check-preprocess FILE.npy] [--equalize] [--bias-correction] [--fp32-diff D]\n"
+    "  --fp32-diff D      first check the graph calib8 calibrates (optimized, equalized) against the model as written\n"
+    "                     on the first calibration batch: the relative max output difference must be at most D\n"
     "  --equalize         cross-layer equalization before calibration: Conv -> [Relu|LeakyRelu|MaxPool] -> Conv\n"
     "                     pairs get equal per-channel weight ranges, same FP32 function (Nagel et al. 2019, 4.1)\n"
     "  --bias-correction  biases absorb the mean output shift of weight quantization, (W_q - W) E[x], with E[x]\n"
@@ -30,8 +34,9 @@ static const char *usage_text =
 
 typedef struct quantize_args {
   cli_quant_common c; /* model, data, preprocessing, -o, --json, test set, batch, threads, limits, --quiet */
-  const char *write_qtable, *table, *trt_cache, *check_pp;
+  const char *write_qtable, *table, *trt_cache, *check_pp, *record;
   bool equalize;
+  double fp32_diff; /* --fp32-diff: the FP32 conversion check's tolerance; < 0 when not given */
   calib8_quant_options q;
 } quantize_args;
 
@@ -41,7 +46,7 @@ typedef struct quantize_args {
 /* Every output has an existing folder, no output is an input (model, qtable, labels, data), and no two
  * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
 static calib8_status check_outputs(const quantize_args *a) {
-  calib8_outputs out = {a->c.out, a->table, a->trt_cache, a->write_qtable, a->c.json};
+  calib8_outputs out = {a->c.out, a->table, a->trt_cache, a->write_qtable, a->c.json, a->record};
   const char *in[4 + CALIB8_MAX_INPUTS] = {a->c.model, a->q.qtable, a->c.labels, a->c.test};
   const char *role[4 + CALIB8_MAX_INPUTS] = {"the input model", "the qtable read with --qtable", "the labels file",
                                              "the test set"};
@@ -58,11 +63,14 @@ static calib8_status check_outputs(const quantize_args *a) {
 static int parse_args(int argc, char **argv, quantize_args *a) {
   memset(a, 0, sizeof *a);
   a->q = calib8_quant_options_default();
+  a->fp32_diff = -1;
   a->c.metric = "top1";
   const cli_quant_words words = {.calib_need = "a dataset (SRC or NAME=SRC)",
                                  .out_need = "the output model path",
                                  .metric_need = "top1, top5, map50, map or similarity",
                                  .check_now = true};
+  int tnn_seen = 0; /* TNN's -b (1), -w (2), -t (4): calib8's --method, --weights, --granularity must not be given too */
+  bool method_seen = false, weights_seen = false, gran_seen = false;
   for (int i = 1; i < argc; i++) {
     int taken = cli_quant_option(argc, argv, &i, &words, &a->c); /* the options auto and sensitivity share */
     if (taken == 2) return 2;
@@ -70,12 +78,43 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(o, "--method")) {
       CLI_NEED("kl, max, percentile, mse, aciq or admm");
+      if (tnn_seen & 1) return cli_fail("TNN's -b and --method both set the activation method; give one"), 2;
+      method_seen = true;
       int m = calib8_method_parse(v);
       if (m < 0)
         return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq, admm (any case; PERCENTILE9999 "
                         "is percentile at 99.99)", v), 2;
       a->q.method = (calib8_method)m;
       if (calib8_method_parse_percentile(v) > 0) a->q.percentile = calib8_method_parse_percentile(v);
+    } else if (!strcmp(o, "-b") || !strcmp(o, "--blob_method") || !strcmp(o, "-w") || !strcmp(o, "--weight_method") ||
+               !strcmp(o, "-t") || !strcmp(o, "--merge_type")) {
+      /* TNN quantization_cmd's options, with TNN's numbers */
+      CLI_NEED("a number");
+      char which = o[1] == '-' ? o[2] : o[1]; /* b(lob), w(eight), m(erge) / t */
+      if (which == 'b') {
+        if (strcmp(v, "0") && strcmp(v, "2"))
+          return cli_fail("%s '%s' is not TNN's 0 (Min-Max) or 2 (KL)", o, v), 2;
+        if (method_seen) return cli_fail("TNN's %s and --method both set the activation method; give one", o), 2;
+        a->q.method = !strcmp(v, "0") ? CALIB8_METHOD_MAX : CALIB8_METHOD_KL;
+        tnn_seen |= 1;
+      } else if (which == 'w') {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+          return cli_fail("%s '%s' is not TNN's 0 (Min-Max) or 1 (ADMM)", o, v), 2;
+        if (weights_seen) return cli_fail("TNN's %s and --weights both set the weight method; give one", o), 2;
+        a->q.weights = !strcmp(v, "0") ? CALIB8_WEIGHTS_MINMAX : CALIB8_WEIGHTS_ADMM;
+        tnn_seen |= 2;
+      } else {
+        if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2"))
+          return cli_fail("%s '%s' is not TNN's 0 (per-channel), 1 (mix) or 2 (per-tensor)", o, v), 2;
+        if (gran_seen) return cli_fail("TNN's %s and --granularity both set the granularity; give one", o), 2;
+        /* TNN's 0 and 1 both give per-channel weights; calib8's activations are always per tensor, which is TNN's
+           1 ("mix"); TNN's 0 would also scale activations per channel, which calib8 does not write */
+        a->q.granularity = !strcmp(v, "2") ? CALIB8_PER_TENSOR : CALIB8_PER_CHANNEL;
+        if (!strcmp(v, "0"))
+          fprintf(stderr, "calib8: note: %s 0: weights per channel; activations stay per tensor (as TNN's %s 1), "
+                          "calib8 writes no per-channel activation scales\n", o, o);
+        tnn_seen |= 4;
+      }
     } else if (!strcmp(o, "--percentile")) {
       CLI_NEED("a percentage");
       char *end;
@@ -84,11 +123,15 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
       a->q.percentile = p;
     } else if (!strcmp(o, "--weights")) {
       CLI_NEED("minmax or admm");
+      if (tnn_seen & 2) return cli_fail("TNN's -w and --weights both set the weight method; give one"), 2;
+      weights_seen = true;
       if (!strcmp(v, "minmax")) a->q.weights = CALIB8_WEIGHTS_MINMAX;
       else if (!strcmp(v, "admm")) a->q.weights = CALIB8_WEIGHTS_ADMM;
       else return cli_fail("--weights '%s' is not minmax or admm", v), 2;
     } else if (!strcmp(o, "--granularity")) {
       CLI_NEED("per-channel, per-tensor or mix");
+      if (tnn_seen & 4) return cli_fail("TNN's -t and --granularity both set the granularity; give one"), 2;
+      gran_seen = true;
       if (!strcmp(v, "per-channel")) a->q.granularity = CALIB8_PER_CHANNEL;
       else if (!strcmp(v, "per-tensor")) a->q.granularity = CALIB8_PER_TENSOR;
       else if (!strcmp(v, "mix")) a->q.granularity = CALIB8_GRANULARITY_MIX;
@@ -102,9 +145,17 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     else if (!strcmp(o, "--fpfwd-outputs") || !strcmp(o, "--fpfwd_outputs")) { CLI_NEED("layer names"); a->q.fpfwd_outputs = v; }
     else if (!strcmp(o, "--fpfwd-inputs") || !strcmp(o, "--fpfwd_inputs")) { CLI_NEED("layer names"); a->q.fpfwd_inputs = v; }
     else if (!strcmp(o, "--equalize")) a->equalize = true;
+    else if (!strcmp(o, "--fp32-diff")) {
+      CLI_NEED("a number");
+      char *end = NULL;
+      double d = strtod(v, &end);
+      if (!*v || *end || !isfinite(d) || d < 0) return cli_fail("option %s needs a non-negative number, got '%s'", o, v), 2;
+      a->fp32_diff = d;
+    }
     else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = 1;
     else if (!strcmp(o, "--table")) { CLI_NEED("a file name"); a->table = v; }
     else if (!strcmp(o, "--trt-cache")) { CLI_NEED("a file name"); a->trt_cache = v; }
+    else if (!strcmp(o, "--record")) { CLI_NEED("a file name"); a->record = v; }
     else if (!strcmp(o, "--check-preprocess")) {
       CLI_NEED("a .npy file of your own preprocessed images");
       a->check_pp = v;
@@ -240,6 +291,11 @@ int cmd_quantize(int argc, char **argv) {
                                  a.c.limit ? a.c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES};
   if ((st = calib8_dataset_open(m, a.c.n_calib, a.c.calib, &dopt, &ds))) goto fail_status;
   cli_note_calibration_cap(ds, a.c.limit);
+  if (a.fp32_diff >= 0) { /* the FP32 conversion check: the graph calibrated against the model as written */
+    double diff = 0;
+    if ((st = calib8_fp32_check(s, m, ds, a.fp32_diff, a.c.threads, &diff))) goto fail_status;
+    printf("FP32 conversion check: relative max difference %.3g, within --fp32-diff %.3g\n", diff, a.fp32_diff);
+  }
   calib8_calibration_options copt = {.channel_means = a.q.bias_correction};
   if ((st = calib8_calibration_create(s, &copt, &cal))) goto fail_status;
   cli_progress bar = {.quiet = a.c.quiet};
@@ -257,17 +313,18 @@ int cmd_quantize(int argc, char **argv) {
   if (a.c.test && (st = test_scores(&a, m, s, plan, &so, &tr))) goto fail_status;
 
   /* 4. the artefacts, each whole or not at all; when one fails, the ones written before it are removed */
-  calib8_outputs outs = {a.c.out, a.table, a.trt_cache, a.write_qtable, a.c.json};
+  calib8_outputs outs = {a.c.out, a.table, a.trt_cache, a.write_qtable, a.c.json, a.record};
   calib8_summary_extra x = {.model = m, .model_path = a.c.model, .output_path = a.c.out, .calibration_seconds = t_cal,
                             .equalized_pairs = a.equalize ? cle_pairs : -1, .metric = a.c.test ? a.c.metric : NULL,
                             .fp32_score = tr.fp32, .int8_score = tr.int8, .count = tr.count};
   if ((st = calib8_qplan_write(plan, &outs, &x))) goto fail_status;
 
-  int n_int8 = 0, n_cand = calib8_qplan_layer_count(plan);
+  int n_int8 = 0, n_cand = calib8_qplan_layer_count(plan), n_half = 0;
   for (int i = 0; i < n_cand; i++) {
     calib8_layer_info li;
     calib8_qplan_layer(plan, i, &li);
     n_int8 += li.precision == CALIB8_PRECISION_INT8;
+    n_half += li.half_requested != 0;
   }
   int64_t macs, macs8;
   calib8_qplan_macs(plan, &macs, &macs8);
@@ -278,6 +335,15 @@ int cmd_quantize(int argc, char **argv) {
                                                      : "per-channel");
   printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,
          macs ? 100.0 * (double)macs8 / (double)macs : 0.0);
+  if (n_half) { /* TPU-MLIR's F16/BF16 qtable rows: calib8 writes no half precision */
+    printf("F16/BF16 in the qtable, kept FP32 (calib8 writes INT8 and FP32 only):");
+    for (int i = 0; i < n_cand; i++) {
+      calib8_layer_info li;
+      calib8_qplan_layer(plan, i, &li);
+      if (li.half_requested) printf(" %s", li.name);
+    }
+    printf("\n");
+  }
   if (a.equalize) printf("cross-layer equalization: %d convolution pairs\n", cle_pairs);
   if (a.q.bias_correction) printf("bias correction: on\n");
   printf("wrote %s\n", a.c.out);

@@ -1,4 +1,4 @@
-/* calib8 run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] [--no-optimize]
+/* calib8 run MODEL [-i [NAME=]FILE.npy ...] -o OUTDIR [--threads N] [--repeat R] [--no-optimize]
                  [--sub-batch auto|off|S] */
 #include <errno.h>
 #include <stdio.h>
@@ -97,12 +97,18 @@ int cmd_run(int argc, char **argv) {
       return cli_fail("run: unexpected argument '%s'", a);
     }
   }
-  if (!model_path || n_in == 0 || !outdir)
-    return cli_fail("usage: calib8 run MODEL -i [NAME=]FILE.npy ... -o OUTDIR [--threads N] [--repeat R] "
+  if (!model_path || !outdir)
+    return cli_fail("usage: calib8 run MODEL [-i [NAME=]FILE.npy ...] -o OUTDIR [--threads N] [--repeat R] "
                     "[--no-optimize] [--sub-batch auto|off|S]");
 
   calib8_status st = calib8_model_load(model_path, &m);
   if (st) return cli_fail_status(st);
+  /* a model without inputs (ONNX's node test test_constant) runs with none; any other needs -i */
+  if (n_in == 0 && calib8_model_input_count(m) > 0) {
+    rc = cli_fail("run: model '%s' has %d input%s; give each with -i [NAME=]FILE.npy", model_path,
+                  calib8_model_input_count(m), calib8_model_input_count(m) == 1 ? "" : "s");
+    goto out;
+  }
   for (int i = 0; i < n_in; i++) {
     st = calib8_npy_read(files[i], &inputs[i]);
     if (st) {
@@ -172,7 +178,7 @@ int cmd_run(int argc, char **argv) {
     rc = cli_fail_status(st);
     goto out;
   }
-  if (calib8_session_sub_batch(s) > 0)
+  if (n_in > 0 && calib8_session_sub_batch(s) > 0)
     printf("ran as %lld sub-batches of %d over the threads\n",
            (long long)(inputs[0].dims[0] / calib8_session_sub_batch(s)), calib8_session_sub_batch(s));
   qsort(times, (size_t)repeat, sizeof *times, cmp_double);

@@ -10,6 +10,10 @@
  *   double t;
  *   calib8_calibration_threshold(cal, "conv1_out", CALIB8_METHOD_KL, 0, &t);
  */
+/* calib8.h first, outside the guard: it declares the core and includes every part header in order, so any
+ * part header may be included alone. */
+#include "calib8/calib8.h"
+
 #ifndef CALIB8_CALIBRATION_H
 #define CALIB8_CALIBRATION_H
 
@@ -47,15 +51,18 @@ calib8_status calib8_calibration_create(calib8_session *session, const calib8_ca
 void calib8_calibration_destroy(calib8_calibration *cal);
 
 /* Runs one batch through the session and records every float activation. The whole batch counts as
- * samples: pass only real rows. Errors of calib8_session_run. */
+ * samples: pass only real rows. CALIB8_INVALID_ARGUMENT without inputs; errors of calib8_session_run. */
 calib8_status calib8_calibration_add(calib8_calibration *cal, int n_inputs, const char *const *names,
                                      const calib8_tensor *inputs);
 
 /* Progress of a long operation: `done` of `total` (total -1 when unknown). */
 typedef void (*calib8_progress_fn)(void *user, const char *stage, int64_t done, int64_t total);
 
-/* Reads `ds` to its end from where it stands, adding every batch's real rows. progress may be NULL.
- * CALIB8_INVALID_ARGUMENT when the dataset holds no samples; errors of the dataset and the session. */
+/* Reads `ds` to its end from where it stands, adding every batch. A fixed-batch model's padded last batch is
+ * observed whole (its repeated sample counts again), as calib8 quantize always did, so that histograms and
+ * exported models do not change. progress may be NULL; it is called with stage "calibrating" before the first
+ * batch and after each. CALIB8_INVALID_ARGUMENT when the dataset holds no samples ("calibration set 'SPEC'
+ * holds no samples"); errors of the dataset and the session. */
 calib8_status calib8_calibration_add_dataset(calib8_calibration *cal, calib8_dataset *ds,
                                              calib8_progress_fn progress, void *user);
 
@@ -75,7 +82,9 @@ typedef struct calib8_tensor_stats {
 calib8_status calib8_calibration_stats(const calib8_calibration *cal, const char *tensor, calib8_tensor_stats *out);
 
 /* The clipping threshold T (|x| <= T) of `tensor` for a method; percentile is used by PERCENTILE (0 = 99.99).
- * 0 for an all-zero tensor. CALIB8_INVALID_ARGUMENT when the tensor was not observed. */
+ * As in a plan, a never-negative tensor is thresholded for 255 steps over [0, T], others for 127 per side.
+ * 0 for an all-zero tensor. CALIB8_INVALID_ARGUMENT when the tensor was not observed, for an unknown method
+ * or a percentile outside [0, 100]. */
 calib8_status calib8_calibration_threshold(const calib8_calibration *cal, const char *tensor, calib8_method method,
                                            double percentile, double *out_threshold);
 

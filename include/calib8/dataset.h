@@ -20,6 +20,10 @@
  *     calib8_session_run(session, b.n_inputs, b.names, b.inputs);
  *   calib8_dataset_close(ds);
  */
+/* calib8.h first, outside the guard: it declares the core and includes every part header in order, so any
+ * part header may be included alone. */
+#include "calib8/calib8.h"
+
 #ifndef CALIB8_DATASET_H
 #define CALIB8_DATASET_H
 

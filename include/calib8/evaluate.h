@@ -18,6 +18,10 @@
  *   calib8_eval_result r;
  *   calib8_evaluate(ev, session, &r);       // r.score in [0, 1] over r.count samples
  */
+/* calib8.h first, outside the guard: it declares the core and includes every part header in order, so any
+ * part header may be included alone. */
+#include "calib8/calib8.h"
+
 #ifndef CALIB8_EVALUATE_H
 #define CALIB8_EVALUATE_H
 
@@ -44,8 +48,8 @@ int calib8_decode_parse(const char *name);
 
 typedef struct calib8_eval_options {
   calib8_metric metric;       /* default top1 */
-  const char *labels;         /* class labels (top1/top5) or boxes (map50/map); NULL: an LMDB folder's
-                                 data.label when there is one (reported in calib8_eval_result.labels) */
+  const char *labels;         /* class labels (top1/top5) or boxes (map50/map); NULL with top1/top5: an LMDB
+                                 folder's data.label when there is one (reported in calib8_eval_result.labels) */
   int decode;                 /* calib8_decode_parse value for map50/map; default yolov5 */
   const calib8_model *reference; /* similarity: the model to agree with; NULL = the evaluated model's own
                                     FP32 run (a plain session of the model given to calib8_evaluator_create) */
@@ -67,6 +71,7 @@ calib8_status calib8_evaluator_create(const calib8_model *model, const char *tes
 void calib8_evaluator_destroy(calib8_evaluator *ev);
 
 typedef struct calib8_eval_result {
+  calib8_metric metric;
   double score;           /* in [0, 1] */
   int64_t count;          /* samples scored */
   int64_t correct;        /* top1/top5: hits; similarity with classes: agreements; else -1 */
@@ -78,8 +83,14 @@ typedef struct calib8_eval_result {
 
 /* Streams the test set through `session` (a model reading the evaluator's inputs) and scores it. The result's
  * strings are owned by the evaluator. Errors: CALIB8_INVALID_ARGUMENT for outputs the metric cannot read
- * (named), an empty test set; errors of the session and the dataset. */
+ * (named: an output the reference lacks or holds at another size, scores not shaped [batch, classes]), a label
+ * out of the scores' range, an empty test set; errors of the session and the dataset. Top-k and argmax follow
+ * one ranking: a larger score first, equal scores in index order, a NaN before every number, and a class whose
+ * own score is NaN in no top-k (so a row holding a NaN never agrees on its top-1 class). */
 calib8_status calib8_evaluate(calib8_evaluator *ev, calib8_session *session, calib8_eval_result *out);
+/* Writes a result as one line of JSON, whole or not at all: {"metric": "top1", "value": V, "count": N,
+ * "correct": C} ("correct" when it is not -1; similarity adds "kind" after "metric"). CALIB8_IO. */
+calib8_status calib8_eval_result_write_json(const calib8_eval_result *r, const char *path);
 
 /* A caller's own metric: score a runnable candidate model (its own data loader, post-processing and metric)
  * and return a score where larger is better, in the units the budget is given in. */
@@ -94,7 +105,8 @@ typedef struct calib8_compare calib8_compare;
 calib8_status calib8_compare_create(calib8_session *fp32, calib8_session *int8, calib8_compare **out_compare);
 void calib8_compare_destroy(calib8_compare *cmp);
 /* Runs both models on one batch: the INT8 model as it runs (accumulated error) and with every shared tensor
- * replaced by its FP32 value after each layer (isolated error). Only the first batch->rows rows count. */
+ * replaced by its FP32 value after each layer (isolated error). Only the first batch->rows rows count (0: nothing
+ * runs). */
 calib8_status calib8_compare_run(calib8_compare *cmp, const calib8_batch *batch);
 /* Runs every remaining batch of ds. */
 calib8_status calib8_compare_dataset(calib8_compare *cmp, calib8_dataset *ds);
@@ -105,13 +117,19 @@ typedef struct calib8_similarity_stats {
   double sqnr_db;    /* 10 log10(var(a) / var(a - b)); INFINITY when there is no noise */
 } calib8_similarity_stats;
 
+/* Whether stats fall below a tolerance: cosine below cosine_tol or euclidean below euclid_tol (NaN is below).
+ * The rule the verdict and the JSON's "pass" apply to every row. */
+int calib8_similarity_below(const calib8_similarity_stats *s, double cosine_tol, double euclid_tol);
+
 typedef struct calib8_compare_row {
   const char *name, *op, *node; /* the tensor, its FP32 producer's op type and name */
   calib8_similarity_stats accumulated, isolated;
   int compared;                 /* float in both models with the same size, seen at least once */
-  int mismatch;                 /* the sizes or types differ: not compared */
+  int mismatch;                 /* the sizes or types differ: never compared */
 } calib8_compare_row;
 
+/* Rows in the FP32 graph's order. A row's strings belong to the sessions' models: valid while they live.
+ * row_at: CALIB8_INVALID_ARGUMENT for an index out of range. samples: the real rows run so far. */
 int calib8_compare_row_count(const calib8_compare *cmp);
 calib8_status calib8_compare_row_at(const calib8_compare *cmp, int index, calib8_compare_row *out);
 int64_t calib8_compare_samples(const calib8_compare *cmp);

@@ -10,6 +10,10 @@
  *   calib8_qplan_write(plan, &out, NULL);   // every file whole, or none of them
  *   calib8_qplan_destroy(plan);
  */
+/* calib8.h first, outside the guard: it declares the core and includes every part header in order, so any
+ * part header may be included alone. */
+#include "calib8/calib8.h"
+
 #ifndef CALIB8_PLAN_H
 #define CALIB8_PLAN_H
 
@@ -40,6 +44,11 @@ typedef struct calib8_quant_options {
   const char *fp32_after;         /* comma-separated tensors: every node computed from them stays FP32 */
   const char *fp32_before;        /* comma-separated tensors: their producers and all they depend on stay FP32 */
   int fp32_heads;                 /* detection heads found structurally stay FP32 (calib8_model_heads) */
+  /* NNTC/TPU-MLIR's --fpfwd_outputs / --fpfwd_inputs: comma-separated layers (node names, or tensors standing for
+     the layer computing them); each named layer and everything after it (outputs) or before it (inputs) stays
+     FP32, the named layer included. */
+  const char *fpfwd_outputs;
+  const char *fpfwd_inputs;
   /* Layers (node names of the session's graph) forced to FP32, and their count; NULL/0 for none. */
   const char *const *fp32_layers;
   int n_fp32_layers;
@@ -50,10 +59,13 @@ calib8_quant_options calib8_quant_options_default(void);
 
 typedef struct calib8_qplan calib8_qplan;
 
-/* Builds the plan for the graph of `session` (the one `cal` observed; both borrowed and must outlive the
- * plan). Precision: fp32_layers, the qtable, fp32_after/before and heads first, then the operators' own
- * rules. CALIB8_INVALID_ARGUMENT: an unknown layer or tensor name, a qtable line that does not parse,
- * bias correction without channel means; CALIB8_IO (qtable); CALIB8_OUT_OF_MEMORY. */
+/* Builds the plan and its QDQ model for the graph of `session` (the one `cal` observed; both borrowed and
+ * must outlive the plan). options may be NULL (defaults). Precision: the qtable (which leaves unlisted layers
+ * to the rules), fp32_after/before, the heads and fp32_layers (which nothing overrides) first, then the
+ * operators' own rules. The layers' MACs come from the session's last run (the calibration's).
+ * CALIB8_INVALID_ARGUMENT: an unknown layer or tensor name, a qtable line that does not parse, bias
+ * correction without channel means, a calibration of another session, an option out of range; CALIB8_IO
+ * (qtable); CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_qplan_build(calib8_session *session, const calib8_calibration *cal,
                                  const calib8_quant_options *options, calib8_qplan **out_plan);
 void calib8_qplan_destroy(calib8_qplan *plan);
@@ -99,12 +111,14 @@ typedef struct calib8_outputs {
   const char *json;      /* the JSON summary */
 } calib8_outputs;
 
-/* Extra facts for the JSON summary (all optional: NULL / negative / NaN members are left out). */
+/* Extra facts for the JSON summary (all optional: NULL / negative / NaN members are left out). Whether bias
+ * correction was on is the plan's own option and is always written. */
 typedef struct calib8_summary_extra {
+  const calib8_model *model;    /* the model as loaded (borrowed): names the original node every QDQ node comes
+                                   from ("origin"); NULL leaves the origins out */
   const char *model_path, *output_path;
   double calibration_seconds;   /* < 0: left out */
   int equalized_pairs;          /* < 0: left out */
-  int bias_correction;          /* written as a boolean */
   const char *metric;           /* with fp32/int8 scores over count test samples; NULL: no metrics */
   double fp32_score, int8_score;
   int64_t count;
@@ -118,8 +132,10 @@ typedef struct calib8_summary_extra {
 calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *const *options, int n_inputs,
                                    const char *const *inputs, const char *const *roles);
 
-/* Writes every requested output, each whole (temporary file, then rename). When one fails, the outputs of
- * this call are rolled back and the error names the file. extra may be NULL. CALIB8_IO, CALIB8_OUT_OF_MEMORY. */
+/* Writes every requested output as one set: each to a temporary beside it, all of them before any is renamed
+ * onto its name. When one fails, no output is touched (files that existed stay as they were, none is created)
+ * and the error names the file. extra may be NULL. CALIB8_IO (naming the file; a rename failing at the very end
+ * leaves the outputs renamed before it), CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs *outputs,
                                  const calib8_summary_extra *extra);
 
@@ -127,15 +143,17 @@ calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs 
 
 /* A new session over `session`'s graph after cross-layer equalization (Nagel et al. 2019, 4.1): Conv ->
  * [Relu|LeakyRelu|MaxPool] -> Conv pairs get equal per-channel weight ranges, the same FP32 function.
- * iterations 0 = 20. *pairs receives the number of pairs equalized. options may be NULL. */
+ * iterations 0 = 20. *pairs (may be NULL) receives the number of pairs equalized. options NULL = the
+ * session's. The caller destroys both sessions. CALIB8_INVALID_ARGUMENT, CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_session_equalize(const calib8_session *session, int iterations,
                                       const calib8_session_options *options, int *pairs,
                                       calib8_session **out_session);
 
 /* Detection heads found structurally: the last convolution (or Gemm/MatMul with constant weights) on each
  * path to a graph output and every node between it and the output (the decode). Node names of the model as
- * loaded, in graph order, Constant nodes left out: *names is an array of *count borrowed strings (valid while
- * the model lives) that the caller frees with calib8_free. */
+ * loaded, in graph order, Constant nodes left out: *names (and *ops, their op types; ops may be NULL) are
+ * arrays of *count borrowed strings (valid while the model lives); the caller frees the arrays with
+ * calib8_free. CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_model_heads(const calib8_model *model, const char ***names, const char ***ops, int *count);
 
 #ifdef __cplusplus

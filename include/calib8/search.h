@@ -14,6 +14,10 @@
  *   calib8_search_result r;
  *   calib8_search_run(model, calib_ds, &so, &r);
  */
+/* calib8.h first, outside the guard: it declares the core and includes every part header in order, so any
+ * part header may be included alone. */
+#include "calib8/calib8.h"
+
 #ifndef CALIB8_SEARCH_H
 #define CALIB8_SEARCH_H
 
@@ -48,7 +52,9 @@ typedef struct calib8_search_options {
   calib8_search_mode mode;
   double max_drop;         /* budget: FP32 score - INT8 score; default 0.005 */
   int max_trials;          /* 0 = the mode's budget */
-  /* Scoring: the caller's metric, or an evaluator (exactly one). */
+  /* Scoring: the caller's metric, or an evaluator (exactly one). Full mode's sensitivity ranking (not counted as
+     trials) is label-free: the cosine of the outputs against FP32 on the first 64 samples of the evaluator's test
+     set, or of the calibration set with a score callback. With a similarity evaluator the FP32 score is 1. */
   calib8_score_fn score;
   void *score_user;
   calib8_evaluator *evaluator;
@@ -79,13 +85,17 @@ typedef struct calib8_search_result {
   double calibration_seconds;
   int64_t calibration_samples;
   char strategy[256];       /* storage of choice.strategy */
+  /* The files written beside the model (the options' paths, or the defaults derived from `output`). */
+  char qtable[4096], table[4096], log[4096];
 } calib8_search_result;
 
 /* Searches for the quantization of `model` (borrowed) calibrated on `calib` (read twice or more: it must
- * rewind) that meets the budget with the fewest FP32 layers. Returns CALIB8_OK when a trial met the budget,
- * CALIB8_BUDGET_NOT_MET when none did (the best one is written all the same, and *out is filled), else an
- * error: CALIB8_INVALID_ARGUMENT (options, a log that does not belong to this search), CALIB8_CANCELLED,
- * errors of the data, the scorer and the writes. */
+ * rewind; it is rewound before each pass) that meets the budget with the fewest FP32 layers. Returns
+ * CALIB8_OK when a trial met the budget, CALIB8_BUDGET_NOT_MET when none did (the best one is written all the
+ * same, and *out is filled; the message says so), else an error: CALIB8_INVALID_ARGUMENT (options, an output
+ * that is the input model, a trial log line that is not JSON before the last, a dataset that cannot rewind),
+ * CALIB8_CANCELLED (options.cancel, polled before every trial: the best model so far stays written), errors
+ * of the data, of the scorer (a score callback's status is returned as is) and of the writes. */
 calib8_status calib8_search_run(const calib8_model *model, calib8_dataset *calib, const calib8_search_options *options,
                                 calib8_search_result *out);
 
@@ -103,7 +113,9 @@ typedef struct calib8_sensitivity calib8_sensitivity;
 /* Ranks every compute layer by the loss it causes alone in INT8 (every other layer FP32), trying every
  * method, worst first. options->evaluator or options->score scores (the loss is then the drop from the FP32
  * score); without either, the cosine of the outputs against FP32 on the first 64 calibration samples.
- * Uses options' threads, on_progress, cancel and user only. */
+ * Uses options' evaluator or score (with score_user), fp32_diff (the FP32 conversion check runs first), threads,
+ * on_progress, cancel and user only. Errors: CALIB8_INVALID_ARGUMENT (both scorers given), CALIB8_CANCELLED,
+ * errors of the data and the scorer. The ranking is the caller's: calib8_sensitivity_destroy. */
 calib8_status calib8_sensitivity_run(const calib8_model *model, calib8_dataset *calib,
                                      const calib8_search_options *options, calib8_sensitivity **out_ranking);
 int calib8_sensitivity_count(const calib8_sensitivity *ranking);

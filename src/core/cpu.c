@@ -29,8 +29,16 @@ c8_isa c8_cpu_detect(void) {
   if (!(f && dq && bw && vl) || (xcr0 & 0xe6) != 0xe6) return C8_ISA_AVX2; /* opmask, ZMM_Hi256, Hi16_ZMM */
   return vnni ? C8_ISA_AVX512VNNI : C8_ISA_AVX512;
 }
+
+int c8_cpu_has_avxvnni(void) {
+  unsigned a, b, c, d;
+  if (c8_cpu_detect() < C8_ISA_AVX2) return 0;
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+  return (a >> 4) & 1u;
+}
 #else
 c8_isa c8_cpu_detect(void) { return C8_ISA_SCALAR; }
+int c8_cpu_has_avxvnni(void) { return 0; }
 #endif
 
 static int current = -1;

@@ -17,5 +17,9 @@ c8_isa c8_cpu_isa(void);
 /* For tests: force a level (clamped to the detected one); returns the previous level. */
 c8_isa c8_cpu_set_isa(c8_isa isa);
 const char *c8_isa_name(c8_isa isa);
+/* AVX-VNNI (VEX-encoded vpdpbusd on ymm, CPUID.(7,1):EAX[4]) with OS-saved YMM state: not a step on the
+   ladder above (some CPUs have AVX-512 VNNI without it, others the reverse); the integer GEMM dispatch
+   decides with it (kernels/qgemm/qu8-gemm.c). */
+int c8_cpu_has_avxvnni(void);
 
 #endif

@@ -1,9 +1,13 @@
-/* Scoring a session on a test set with one metric, for quantize --test, auto and sensitivity.
- *   top1 / top5       class labels, first output [N, classes]
- *   map50 / map       detection labels (cls,x1,y1,x2,y2;...), first output decoded by --decode
- *   similarity        no labels: agreement with the FP32 reference session on the same inputs —
- *                     top-1 agreement when the first output is [N, classes>1], otherwise the mean
- *                     per-sample cosine similarity of all outputs (a score in [0, 1]). */
+/* Scoring a session on a test set with one metric: the one definition of each metric rule (docs/metrics.md),
+ * behind the public evaluator (include/calib8/evaluate.h), quantize --test, auto and sensitivity.
+ *   top1 / top5       class labels, first output [N, classes]; ranking by c8_class_rank
+ *   map50 / map       detection labels (cls,x1,y1,x2,y2;...), first output decoded by det_opts.decode
+ *   similarity        no labels: agreement with the reference session on the same inputs, outputs matched by
+ *                     name: top-1 agreement (c8_class_argmax) when the model's first output and its namesake
+ *                     in the reference are [N, classes>1], otherwise the mean per-sample cosine similarity of
+ *                     all outputs, clamped to [0, 1].
+ * An output that cannot be compared (missing in the reference, another size, not led by the batch) and an
+ * empty test set are errors, never a score. */
 #ifndef C8_EVALUATE_SCORE_H
 #define C8_EVALUATE_SCORE_H
 
@@ -19,16 +23,22 @@ typedef struct c8_scorer {
   const c8_preprocess *pp;     /* may be NULL */
   int batch;
   int64_t limit;
+  const char *labels;          /* the labels file in use (given, or found beside an LMDB), or NULL */
+  char *found_labels;          /* owned: an LMDB's data.label when no labels were given */
   c8_class_labels *cls;        /* top1/top5 */
   c8_det_labels *det;          /* map50/map */
   c8_det_options det_opts;
   calib8_session *reference;   /* similarity */
   bool cosine_only;            /* similarity: always the per-sample cosine (sensitivity ranking) */
-  int first_class;             /* top1/top5, set by c8_score: the first sample's top class (-1: scores not float) */
+  /* Set by c8_score: */
+  int first_class;             /* top1/top5: the first sample's top class (-1: scores not float, or NaN) */
   double first_prob;           /*   and its probability (softmax of the scores unless they are all in [0, 1]) */
+  int64_t correct;             /* top1/top5 hits, similarity top-1 agreements; -1 for the other metrics */
+  bool sim_decided, sim_classifier; /* similarity: top-1 agreement (decided on the first batch) or cosine */
 } c8_scorer;
 
-/* Loads the labels the metric needs and checks them against the test set. */
+/* Loads the labels the metric needs and checks them against the test set. Without labels, top1/top5 use the
+ * data.label beside an LMDB test set when there is one (sc->labels names it). */
 calib8_status c8_scorer_init(c8_scorer *sc, calib8_metric metric, const calib8_model *m, const char *test,
                               const c8_preprocess *pp, const char *labels, int batch, int64_t limit);
 void c8_scorer_free(c8_scorer *sc);
@@ -42,12 +52,16 @@ struct calib8_evaluator {
   c8_preprocess pp;            /* sc.pp points here when preprocessing was given */
   char *test, *labels;         /* owned copies of the specs sc points at */
   calib8_session *reference;   /* owned: similarity's reference run (sc.reference) */
-  calib8_model *reference_model; /* owned when the evaluator loaded one */
 };
 
-/* Position of `label` among the k scores of row `row` of out ([rows, k], any numeric dtype): 0 = top-1; k when the
- * label's score is NaN. */
-int64_t c8_label_rank(const calib8_tensor *out, int64_t row, int64_t k, int64_t label);
+/* The one ranking rule of top-k and argmax, over row `row` of scores t ([rows, k], any numeric dtype):
+ * the rank of class `cls` is the number of classes before it, where a larger score comes first, equal scores
+ * come in index order (numpy's stable argsort of -x; argmax returns the first maximum) and a NaN score comes
+ * before every number (as numpy's argmax returns a NaN). A class whose own score is NaN ranks INT64_MAX: it is
+ * in no top-k. So a NaN in a row makes that row's top-1 a miss. */
+int64_t c8_class_rank(const calib8_tensor *t, int64_t row, int64_t k, int64_t cls);
+/* The class of rank 0: the first maximum, or -1 when the row holds a NaN (no class ranks first). */
+int64_t c8_class_argmax(const calib8_tensor *t, int64_t row, int64_t k);
 
 /* Top-k hits of output `out` ([rows', classes], first `rows` real) against labels; -1 on a shape problem or a label
  * out of range (the message is the last error, CALIB8_INVALID_ARGUMENT). */

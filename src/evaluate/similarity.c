@@ -55,19 +55,3 @@ double c8_similarity_sqnr_db(const c8_similarity *s) {
   if (var_n <= 0.0 || var_a <= 0.0) return INFINITY;
   return 10.0 * log10(var_a / var_n);
 }
-
-int c8_argmax(const float *x, int n) {
-  int best = 0;
-  for (int i = 1; i < n; i++)
-    if (x[i] > x[best]) best = i;
-  return best;
-}
-
-int c8_in_top_k(const float *x, int n, int label, int k) {
-  if (label < 0 || label >= n) return 0;
-  /* label is in the top k when fewer than k scores beat it (ties favour the lower index, as argmax) */
-  int better = 0;
-  for (int i = 0; i < n; i++)
-    if (x[i] > x[label] || (x[i] == x[label] && i < label)) better++;
-  return better < k;
-}

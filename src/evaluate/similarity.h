@@ -23,8 +23,4 @@ double c8_similarity_cosine(const c8_similarity *s);    /* 1 when both are all z
 double c8_similarity_euclidean(const c8_similarity *s); /* 1 when identical */
 double c8_similarity_sqnr_db(const c8_similarity *s);   /* INFINITY when the noise is zero */
 
-/* Index of the largest of n scores (first one on ties), and whether `label` is among the top k. */
-int c8_argmax(const float *x, int n);
-int c8_in_top_k(const float *x, int n, int label, int k);
-
 #endif

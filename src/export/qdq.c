@@ -169,13 +169,16 @@ static int weight_axis(const c8_graph *g, const c8_node *n, c8_granularity gran,
 
 c8_status c8_qdq_build(const c8_qplan *p, c8_graph **out) {
   const c8_graph *src = p->g;
-  if (src->opset < 10)
-    return c8_error(CALIB8_UNSUPPORTED, "QuantizeLinear/DequantizeLinear need opset 10; the model is opset %d",
-                    src->opset);
   c8_graph *g = c8_graph_clone(src);
   if (!g) return OOM();
-  c8_status st = CALIB8_OK;
-  int n_orig_nodes = g->n_nodes, n_orig_values = g->n_values;
+  /* Models exported at older opsets are written at 13: QuantizeLinear/DequantizeLinear exist from 10 and take a
+     per-channel axis from 13. Node and value ids of the original graph are kept (rewrites only append). */
+  c8_status st = c8_graph_upgrade_opset(g, 13);
+  if (st) {
+    c8_graph_destroy(g);
+    return c8_error_prefix(st, "the model (opset %d) cannot be written at opset 13", src->opset);
+  }
+  int n_orig_nodes = p->n_nodes, n_orig_values = p->n_values; /* the plan's ids: the upgrade appended after them */
 
   /* weights and biases of INT8 compute nodes */
   for (int k = 0; k < n_orig_nodes; k++) {

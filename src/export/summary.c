@@ -4,20 +4,24 @@
 
 #include "ops/op.h"
 
-void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes) {
-  p->macs_total = p->macs_int8 = 0;
-  if (!shapes || shapes->g->n_nodes != p->g->n_nodes) return;
+int64_t c8_node_macs(const c8_graph *g, const c8_plan *shapes, int i) {
+  if (!shapes || shapes->g->n_nodes != g->n_nodes || i < 0 || i >= g->n_nodes) return 0;
+  const c8_node *n = &g->nodes[i];
+  const c8_op_def *d = c8_node_op(n);
+  if (!c8_qrole_is_compute(d->qrole) || !d->macs || n->n_in < 2 || n->out[0] < 0) return 0;
   /* Per sample: the plan is the last calibration batch's, whose size depends on --batch and the sample count.
      Every counted op is linear in the batch (the leading dimension of the first graph input). */
   int64_t batch = 1;
-  if (p->g->n_inputs > 0 && shapes->bound && shapes->bound[0].rank > 0 && shapes->bound[0].dims[0] > 0)
+  if (g->n_inputs > 0 && shapes->bound && shapes->bound[0].rank > 0 && shapes->bound[0].dims[0] > 0)
     batch = shapes->bound[0].dims[0];
+  const c8_tensor *y = &shapes->rt[n->out[0]], *w = &shapes->rt[n->in[1]], *x = &shapes->rt[n->in[0]];
+  return d->macs(n, x, w, y) / batch;
+}
+
+void c8_qplan_count_macs(c8_qplan *p, const c8_plan *shapes) {
+  p->macs_total = p->macs_int8 = 0;
   for (int i = 0; i < p->n_nodes; i++) {
-    const c8_node *n = &p->g->nodes[i];
-    const c8_op_def *d = c8_node_op(n);
-    if (!c8_qrole_is_compute(d->qrole) || !d->macs || n->n_in < 2 || n->out[0] < 0) continue;
-    const c8_tensor *y = &shapes->rt[n->out[0]], *w = &shapes->rt[n->in[1]], *x = &shapes->rt[n->in[0]];
-    int64_t macs = d->macs(n, x, w, y) / batch;
+    int64_t macs = c8_node_macs(p->g, shapes, i);
     p->macs_total += macs;
     if (p->node_prec[i] == C8_PREC_INT8) p->macs_int8 += macs;
   }

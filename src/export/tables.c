@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "data/npy.h"
 #include "ops/op.h"
@@ -116,10 +117,13 @@ c8_status c8_qtable_write(const c8_qplan *p, const char *path) {
   return sb_write(&b, path);
 }
 
-c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec) {
+c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec, bool *half) {
   FILE *f = fopen(path, "r");
   if (!f) return c8_error(CALIB8_IO, "cannot open qtable '%s': %s", path, strerror(errno));
-  for (int i = 0; i < g->n_nodes; i++) prec[i] = C8_PREC_AUTO;
+  for (int i = 0; i < g->n_nodes; i++) {
+    prec[i] = C8_PREC_AUTO;
+    if (half) half[i] = false;
+  }
   char line[4096];
   int lineno = 0;
   c8_status st = CALIB8_OK;
@@ -131,25 +135,38 @@ c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec
     int k = sscanf(line, "%2047s %63s %7s", name, word, extra);
     if (k <= 0) continue;
     if (k != 2) {
-      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: expected 'layer_name INT8|F32'", path, lineno);
+      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: expected 'layer_name INT8|F32' (a tensor name may stand for its layer; F16 and BF16 are kept FP32)",
+                    path, lineno);
       break;
     }
+    /* TPU-MLIR's modes, any case; F16 and BF16 rows stay in floating point (calib8 writes FP32) */
     c8_precision pr;
-    if (strcmp(word, "INT8") == 0 || strcmp(word, "int8") == 0) pr = C8_PREC_INT8;
-    else if (strcmp(word, "F32") == 0 || strcmp(word, "FP32") == 0 || strcmp(word, "f32") == 0 || strcmp(word, "fp32") == 0)
-      pr = C8_PREC_FP32;
+    bool is_half = false;
+    if (!strcasecmp(word, "INT8")) pr = C8_PREC_INT8;
+    else if (!strcasecmp(word, "F32") || !strcasecmp(word, "FP32")) pr = C8_PREC_FP32;
+    else if (!strcasecmp(word, "F16") || !strcasecmp(word, "FP16") || !strcasecmp(word, "BF16")) pr = C8_PREC_FP32, is_half = true;
     else {
-      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: precision '%s' is not INT8 or F32", path, lineno, word);
+      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: precision '%s' is not INT8 or F32 (nor F16 or BF16, kept in floating point)", path,
+                    lineno, word);
       break;
     }
+    /* a layer (node) name, or a tensor name standing for the layer that writes it (TPU-MLIR names ops by their
+       output tensors; after BatchNormalization folding the tensor is often all that is left of a name) */
     int found = -1;
     for (int i = 0; i < g->n_nodes && found < 0; i++)
       if (strcmp(g->nodes[i].name, name) == 0) found = i;
     if (found < 0) {
-      st = c8_error(CALIB8_INVALID_ARGUMENT, "qtable '%s' line %d: the model has no layer named '%s'", path, lineno, name);
+      int v = c8_graph_find_value(g, name);
+      if (v >= 0) found = c8_graph_producer(g, v);
+    }
+    if (found < 0) {
+      st = c8_error(CALIB8_INVALID_ARGUMENT,
+                    "qtable '%s' line %d: the model has no layer named '%s', and no layer computes a tensor of that name",
+                    path, lineno, name);
       break;
     }
     prec[found] = pr;
+    if (half) half[found] = is_half;
   }
   fclose(f);
   return st;

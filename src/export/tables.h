@@ -13,9 +13,10 @@ c8_status c8_calib_table_write(const c8_qplan *p, const c8_calibration *cal, con
 c8_status c8_trt_cache_write(const c8_qplan *p, const char *path);
 /* One `layer_name INT8|F32` line per node that could compute in INT8 or was forced. */
 c8_status c8_qtable_write(const c8_qplan *p, const char *path);
-/* Reads a qtable into per-node precisions (array of g->n_nodes, C8_PREC_AUTO where not listed).
- * Blank lines and '#' comments are skipped. An unknown layer name or a precision other than
- * INT8/F32/FP32 fails with the file, line number and the offending word. */
-c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec);
+/* Reads a qtable (TPU-MLIR's format: `layer_or_tensor_name MODE` per line, '#' comments) into per-node
+ * precisions (array of g->n_nodes, C8_PREC_AUTO where not listed). A name is a node, or a tensor standing for the
+ * node that computes it. MODE is INT8, F32/FP32, or F16/FP16/BF16 (kept in floating point: FP32, with half[i]
+ * set when half is not NULL), any case. An unknown name or mode fails naming the file, the line and the word. */
+c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec, bool *half);
 
 #endif

@@ -169,6 +169,52 @@ c8_attr *c8_node_add_attr(c8_node *node, const char *name, int type) {
   return at;
 }
 
+c8_status c8_node_set_inputs(c8_node *n, int n_in, const int *in) {
+  int *p = c8_malloc(sizeof(int) * (size_t)(n_in ? n_in : 1));
+  if (!p) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory rewriting node '%s'", n->name);
+  if (n_in) memcpy(p, in, sizeof(int) * (size_t)n_in);
+  c8_mfree(n->in);
+  n->in = p;
+  n->n_in = n_in;
+  return CALIB8_OK;
+}
+
+c8_status c8_node_set_op(c8_node *n, const char *op_type) {
+  char *t = xstrdup(op_type);
+  if (!t) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory rewriting node '%s'", n->name);
+  c8_mfree(n->op_type);
+  n->op_type = t;
+  n->def = c8_op_find(n->domain, t);
+  return CALIB8_OK;
+}
+
+void c8_node_remove_attr(c8_node *n, const char *name) {
+  for (int i = 0; i < n->n_attr; i++)
+    if (!strcmp(n->attr[i].name, name)) {
+      free_attr(&n->attr[i]);
+      memmove(&n->attr[i], &n->attr[i + 1], sizeof *n->attr * (size_t)(n->n_attr - i - 1));
+      n->n_attr--;
+      return;
+    }
+}
+
+int c8_graph_add_const(c8_graph *g, const char *hint, calib8_dtype dtype, int rank, const int64_t *dims,
+                       const void *data) {
+  c8_tensor t = {.dtype = dtype, .rank = rank};
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++) n *= (t.dims[i] = dims[i]);
+  size_t bytes = (size_t)n * calib8_dtype_size(dtype);
+  if (!(t.data = c8_alloc(bytes))) return -1;
+  if (bytes) memcpy(t.data, data, bytes);
+  int id = c8_graph_add_unique_value(g, hint);
+  if (id < 0) {
+    c8_free(t.data);
+    return -1;
+  }
+  c8_graph_set_const(g, id, t);
+  return id;
+}
+
 void c8_graph_set_const(c8_graph *g, int id, c8_tensor t) {
   c8_value *v = &g->values[id];
   if (v->owns_data) c8_free(v->t.data);

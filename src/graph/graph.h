@@ -90,6 +90,20 @@ int c8_graph_add_unique_value(c8_graph *g, const char *hint);
 int c8_graph_add_node(c8_graph *g, const char *name, const char *op_type, const char *domain, int n_in,
                       const int *in, int n_out, const int *out);
 c8_attr *c8_node_add_attr(c8_node *node, const char *name, int type); /* NULL on OOM */
+/* Rewriting nodes (opset upgrades, passes): new inputs (copied), a new op type (its definition looked up again),
+ * an attribute removed (no-op when absent). CALIB8_OUT_OF_MEMORY. */
+c8_status c8_node_set_inputs(c8_node *n, int n_in, const int *in);
+c8_status c8_node_set_op(c8_node *n, const char *op_type);
+void c8_node_remove_attr(c8_node *n, const char *name);
+/* A new constant value named after `hint` holding a copy of `data`; its id, or -1 on out-of-memory. */
+int c8_graph_add_const(c8_graph *g, const char *hint, calib8_dtype dtype, int rank, const int64_t *dims,
+                       const void *data);
+/* Rewrites every node into its form at opset `to` (each op's c8_op_def.upgrade: attributes that became inputs,
+ * changed semantics), sets g->opset and re-sorts. Needed to write per-channel QuantizeLinear/DequantizeLinear
+ * (opset 13) for models exported at older opsets. No-op when g->opset >= to. Ids are kept (rewrites append
+ * nodes and values); the graph is left unsorted: call c8_graph_toposort after. CALIB8_UNSUPPORTED naming the node
+ * when a node has no opset-`to` form (such as nearest downsampling with legacy rounding). */
+c8_status c8_graph_upgrade_opset(c8_graph *g, int to);
 /* Makes value `id` a constant holding `t` (the graph takes ownership of t->data, which must be c8_alloc'd). */
 void c8_graph_set_const(c8_graph *g, int id, c8_tensor t);
 
@@ -124,6 +138,11 @@ c8_status c8_graph_fold_batchnorm(c8_graph *g);   /* BatchNormalization after Co
  * pairs up to `iterations` (>= 1) times, stopping early when the scales settle. *pairs_out (may be NULL)
  * receives the number of pairs. CALIB8_INVALID_ARGUMENT for iterations < 1, CALIB8_OUT_OF_MEMORY. */
 c8_status c8_graph_equalize(c8_graph *g, int iterations, int *pairs_out);
+/* Integer folding (pass-int8.c): DequantizeLinear -> Conv -> [Relu | Clip] -> QuantizeLinear chains into
+ * com.calib8 QConv nodes on 8-bit tensors; what it cannot fold stays as fake quantization. *folded (may be
+ * NULL) receives the number of chains. Run before constant folding (which would turn the weights'
+ * DequantizeLinear into float constants). Sessions apply it to their own copy unless CALIB8_INT8=0. */
+c8_status c8_graph_fold_int8(c8_graph *g, int *folded);
 /* All passes used for an optimized session, in order. */
 c8_status c8_graph_optimize(c8_graph *g);
 

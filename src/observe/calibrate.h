@@ -45,4 +45,11 @@ c8_status c8_calibration_channel_mean(const c8_calibration *c, int v, double **o
 /* The histogram of a value by name (NULL when not observed). */
 const c8_histogram *c8_calibration_find(const c8_calibration *c, const char *name);
 
+/* The public calibration (include/calib8/calibration.h): the histograms of one session's graph and the
+ * session they are taken on (borrowed), which plans built from it read the graph and threads of. */
+struct calib8_calibration {
+  c8_calibration *cal;
+  calib8_session *session;
+};
+
 #endif

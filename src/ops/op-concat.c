@@ -190,7 +190,12 @@ static bool split_batch(const c8_batch_query *q) {
   return q->ax >= 0 && c8_wrap_axis(c8_attr_int(q->node, "axis", 0), rank) != q->ax;
 }
 
+/* split becomes an input at opset 13. */
+static c8_status split_upgrade(c8_graph *g, int k, int from, int to) {
+  return from < 13 && to >= 13 ? c8_upgrade_ints_to_input(g, k, "split", 1) : CALIB8_OK;
+}
+
 const c8_op_def c8_op_split = {
     .name = "Split", .domain = "", .prepare = split_prepare, .run = split_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = split_batch,
-    .fuse = C8_FUSE_NONE};
+    .fuse = C8_FUSE_NONE, .upgrade = split_upgrade};

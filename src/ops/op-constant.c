@@ -95,6 +95,17 @@ static c8_status identity_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_t
 const c8_op_def c8_op_identity = {
     .name = "Identity", .domain = "", .prepare = identity_prepare, .run = identity_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
+/* Dropout's ratio (and is_test before 7) are attributes before opset 12, inputs after; in inference it is the
+ * identity at every opset, so the attributes are dropped and ratio keeps its default. */
+static c8_status dropout_upgrade(c8_graph *g, int k, int from, int to) {
+  (void)to;
+  if (from < 12) {
+    c8_node_remove_attr(&g->nodes[k], "ratio");
+    c8_node_remove_attr(&g->nodes[k], "is_test");
+  }
+  return CALIB8_OK;
+}
+
 const c8_op_def c8_op_dropout = {
     .name = "Dropout", .domain = "", .prepare = identity_prepare, .run = identity_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE, .upgrade = dropout_upgrade};

@@ -107,9 +107,19 @@ static c8_status bn_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor 
   return CALIB8_OK;
 }
 
+/* Before opset 9, spatial=1 (the default) is the only form calib8 runs; the attribute is gone at 9. */
+static c8_status bn_upgrade(c8_graph *g, int k, int from, int to) {
+  (void)to;
+  if (from >= 9) return CALIB8_OK;
+  if (c8_attr_int(&g->nodes[k], "spatial", 1) != 1)
+    return c8_node_error(&g->nodes[k], CALIB8_UNSUPPORTED, "spatial=0 has no form at opset 9 and later");
+  c8_node_remove_attr(&g->nodes[k], "spatial");
+  return CALIB8_OK;
+}
+
 const c8_op_def c8_op_batchnormalization = {
     .name = "BatchNormalization", .domain = "", .prepare = bn_prepare, .run = bn_run,
-    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE, .upgrade = bn_upgrade};
 
 /* ---- InstanceNormalization: per (n, c) over the spatial dimensions. ---- */
 

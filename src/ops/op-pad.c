@@ -227,7 +227,14 @@ static bool pad_batch(const c8_batch_query *q) {
   return pads[q->ax] == 0 && pads[q->ax + rank] == 0;
 }
 
+/* pads (Pad-1: paddings) and value become inputs at opset 11. */
+static c8_status pad_upgrade(c8_graph *g, int k, int from, int to) {
+  if (from >= 11 || to < 11) return CALIB8_OK;
+  c8_status st = c8_upgrade_ints_to_input(g, k, from < 2 ? "paddings" : "pads", 1);
+  return st ? st : c8_upgrade_float_to_input(g, k, "value", 2, false, 0);
+}
+
 const c8_op_def c8_op_pad = {
     .name = "Pad", .domain = "", .prepare = pad_prepare, .run = pad_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = pad_batch,
-    .fuse = C8_FUSE_NONE};
+    .fuse = C8_FUSE_NONE, .upgrade = pad_upgrade};

@@ -14,11 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "kernels/quant/quant.h"
 #include "ops/op-conv.h"
 #include "ops/op-matmul.h"
+#include "ops/op-qconv.h"
 
 /* ---- helpers ---- */
+
+/* CALIB8_QCONV=reference runs the integer convolutions on the scalar references below (for comparisons). */
+static bool getenv_reference(void) {
+  const char *e = getenv("CALIB8_QCONV");
+  return e && strcmp(e, "reference") == 0;
+}
 
 static bool is_q8(c8_dtype t) { return t == CALIB8_UINT8 || t == CALIB8_INT8; }
 
@@ -208,7 +216,30 @@ typedef struct qconv_state {
   bool qlinear;
   int x_in, w_in, xzp_in, wzp_in; /* input indices */
   size_t xs_bytes, ws_bytes;      /* scratch: widened x | widened w | int32 accumulators (QLinear) */
+  c8_qconv_fast *fast;            /* the integer kernels (op-qconv.h), or NULL: the reference below */
 } qconv_state;
+
+static void qconv_destroy(void *state) {
+  qconv_state *s = state;
+  if (!s) return;
+  c8_qconv_fast_destroy(s->fast);
+  c8_mfree(s);
+}
+
+/* QConv's fused activation: the quantized output is clamped to [Q(act_min), Q(act_max)], which equals
+   QuantizeLinear(Clip(v, act_min, act_max)) because QuantizeLinear is monotonic (Relu: act_min = 0, giving
+   the zero point). */
+static void act_bounds(const c8_node *node, float ys, int32_t zp, int32_t *lo, int32_t *hi) {
+  const c8_attr *amin = c8_node_attr(node, "act_min"), *amax = c8_node_attr(node, "act_max");
+  if (amin) {
+    const int32_t q = c8_quantize_one(amin->f / ys, zp, *lo, *hi);
+    if (q > *lo) *lo = q;
+  }
+  if (amax) {
+    const int32_t q = c8_quantize_one(amax->f / ys, zp, *lo, *hi);
+    if (q < *hi) *hi = q;
+  }
+}
 
 static c8_status qconv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
                                bool qlinear) {
@@ -260,6 +291,27 @@ static c8_status qconv_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_
   s->xs_bytes = (size_t)c8_numel(x) * sizeof(int32_t);
   s->ws_bytes = (size_t)c8_numel(w) * sizeof(int32_t);
   c8_conv_set_output(&s->g, out[0], ydt);
+  /* The kernels need constant int8 weights with zero points 0, and known scalar parameters. */
+  const c8_tensor *b = qlinear && n_in > 8 ? in[8] : NULL;
+  bool known = (!xzp || xzp->data) && (!b || b->data);
+  if (qlinear) known = known && in[1]->data && in[4]->data && in[6]->data && (!in[7] || in[7]->data);
+  if (known && !getenv_reference()) {
+    c8_qconv_params p = {.g = &s->g, .x_signed = x->dtype == CALIB8_INT8, .x_zp = pzero(xzp, 0), .w = w,
+                         .w_zp = wzp, .bias = b ? b->data : NULL, .out_s32 = !qlinear, .x_scale = 1.0f,
+                         .y_scale = 1.0f, .w_scale = NULL, .threads = c8_threadpool_size(k->pool)};
+    if (qlinear) {
+      p.x_scale = pscale(in[1], 0), p.y_scale = pscale(in[6], 0), p.w_scale = in[4];
+      p.y_zp = pzero(in[7], 0), p.y_signed = ydt == CALIB8_INT8;
+      qrange(ydt, &p.lo, &p.hi);
+      act_bounds(node, p.y_scale, p.y_zp, &p.lo, &p.hi);
+    }
+    size_t scratch = 0;
+    if ((st = c8_qconv_fast_prepare(node, &p, &s->fast, &scratch))) return st;
+    if (s->fast) {
+      k->scratch_bytes = scratch;
+      return CALIB8_OK;
+    }
+  }
   k->scratch_bytes = s->xs_bytes + s->ws_bytes + (qlinear ? (size_t)c8_numel(out[0]) * sizeof(int32_t) : 0);
   return CALIB8_OK;
 }
@@ -306,6 +358,10 @@ static c8_status qconv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
                            void *scratch) {
   (void)n_out;
   const qconv_state *s = k->state;
+  if (s->fast) {
+    c8_qconv_fast_run(s->fast, in[s->x_in]->data, out[0]->data, scratch, k->pool);
+    return CALIB8_OK;
+  }
   const c8_conv_geom *g = &s->g;
   const c8_tensor *x = in[s->x_in], *w = in[s->w_in];
   const c8_tensor *xzp = n_in > s->xzp_in ? in[s->xzp_in] : NULL, *wzp = n_in > s->wzp_in ? in[s->wzp_in] : NULL;
@@ -329,6 +385,7 @@ static c8_status qconv_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tens
   int32_t lo, hi;
   qrange(y->dtype, &lo, &hi);
   const int32_t yz = pzero(yzp, 0);
+  act_bounds(k->node, pscale(ys, 0), yz, &lo, &hi);
   const int64_t ohw = c8_conv_out_size(g);
   for (int64_t n = 0; n < g->n; n++)
     for (int64_t m = 0; m < g->m; m++) {
@@ -349,11 +406,18 @@ static c8_status qlinearconv_prepare(c8_kernel *k, c8_tensor *const *in, int n_i
 }
 
 const c8_op_def c8_op_conv_integer = {
-    .name = "ConvInteger", .domain = "", .prepare = convinteger_prepare, .run = qconv_run,
+    .name = "ConvInteger", .domain = "", .prepare = convinteger_prepare, .run = qconv_run, .destroy = qconv_destroy,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
 const c8_op_def c8_op_qlinear_conv = {
-    .name = "QLinearConv", .domain = "", .prepare = qlinearconv_prepare, .run = qconv_run,
+    .name = "QLinearConv", .domain = "", .prepare = qlinearconv_prepare, .run = qconv_run, .destroy = qconv_destroy,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS, .fuse = C8_FUSE_NONE};
+/* calib8's folded convolution (graph/pass-int8.c): QLinearConv's inputs and attributes, plus the fused
+   activation act_min / act_max (floats, in the output's real units; either may be absent). It is already
+   integer: not planned again, not a fusion head. */
+const c8_op_def c8_op_qconv = {
+    .name = "QConv", .domain = "com.calib8", .prepare = qlinearconv_prepare, .run = qconv_run,
+    .destroy = qconv_destroy, .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS,
+    .fuse = C8_FUSE_NONE};
 
 /* ---- integer matrix products: MatMulInteger, QLinearMatMul ---- */
 

@@ -317,15 +317,21 @@ static c8_status reduce_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_ten
   return CALIB8_OK;
 }
 
-#define REDUCE_OP(SYM, OP, NAME)                                                                                   \
+#define REDUCE_OP(SYM, OP, NAME) REDUCE_OP_UP(SYM, OP, NAME, NULL)
+#define REDUCE_OP_UP(SYM, OP, NAME, UPGRADE)                                                               \
   static c8_status SYM##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
     return reduce_prepare_op(k, in, n_in, out, n_out, OP);                                                         \
   }                                                                                                                \
   const c8_op_def c8_op_##SYM = {.name = NAME, .domain = "", .prepare = SYM##_prepare, .run = reduce_run, \
                                  .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED,                            \
-                                 .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
+                                 .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE, .upgrade = UPGRADE};
 
-REDUCE_OP(reducesum, R_SUM, "ReduceSum")
+/* ReduceSum takes its axes as an input from opset 13 (the others from 18). */
+static c8_status reducesum_upgrade(c8_graph *g, int k, int from, int to) {
+  return from < 13 && to >= 13 ? c8_upgrade_ints_to_input(g, k, "axes", 1) : CALIB8_OK;
+}
+
+REDUCE_OP_UP(reducesum, R_SUM, "ReduceSum", reducesum_upgrade)
 REDUCE_OP(reducemean, R_MEAN, "ReduceMean")
 REDUCE_OP(reducemax, R_MAX, "ReduceMax")
 REDUCE_OP(reducemin, R_MIN, "ReduceMin")

@@ -179,9 +179,14 @@ static c8_status squeeze_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c
   return CALIB8_OK;
 }
 
+/* Squeeze's and Unsqueeze's axes become an input at opset 13. */
+static c8_status axes_upgrade(c8_graph *g, int k, int from, int to) {
+  return from < 13 && to >= 13 ? c8_upgrade_ints_to_input(g, k, "axes", 1) : CALIB8_OK;
+}
+
 const c8_op_def c8_op_squeeze = {
     .name = "Squeeze", .domain = "", .prepare = squeeze_prepare, .run = copy_run,
-    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_BLOCKS, .fuse = C8_FUSE_NONE};
+    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_BLOCKS, .fuse = C8_FUSE_NONE, .upgrade = axes_upgrade};
 
 static c8_status unsqueeze_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out,
                                    int n_out) {
@@ -214,4 +219,4 @@ static c8_status unsqueeze_prepare(c8_kernel *k, c8_tensor *const *in, int n_in,
 
 const c8_op_def c8_op_unsqueeze = {
     .name = "Unsqueeze", .domain = "", .prepare = unsqueeze_prepare, .run = copy_run,
-    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_BLOCKS, .fuse = C8_FUSE_NONE};
+    .qrole = C8_QROLE_SHARES_SCALE, .values = C8_VALUES_MOVED, .batch = C8_BATCH_BLOCKS, .fuse = C8_FUSE_NONE, .upgrade = axes_upgrade};

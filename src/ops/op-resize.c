@@ -11,6 +11,7 @@
  * 2 for linear, 4 for cubic; 1 for axes the resize leaves unchanged). run walks output rows: the taps of the
  * outer axes are combined once per row, the last axis runs a tight loop over its table. Nearest copies elements
  * by size (any dtype) and reuses the previous output row when two rows read the same input row. */
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,11 +609,60 @@ static bool upsample_batch(const c8_batch_query *q) {
   return scales_keep_batch(q, q->n_in > 1 ? q->in[1] : NULL, true);
 }
 
+/* Upsample (removed at opset 10) and Resize-10 become Resize-13 with inputs (X, no roi, scales): asymmetric
+ * coordinates, and for nearest the legacy rounding as a nearest_mode, which exists only when every axis rounds
+ * the same way (floor where scale >= 1, ceil where scale <= 1). The scales must be constants. */
+static c8_status resize_upgrade(c8_graph *g, int k, int from, int to) {
+  (void)to;
+  c8_node *n = &g->nodes[k];
+  bool upsample = strcmp(n->op_type, "Upsample") == 0;
+  if (!upsample && from >= 11) return CALIB8_OK;
+  int x = n->in[0], scales = -1;
+  const float *sv = NULL;
+  int64_t ns = 0;
+  if (upsample && from < 9) {
+    int na;
+    const float *a = c8_attr_floats(n, "scales", &na);
+    if (!a) return c8_node_error(n, CALIB8_MALFORMED_MODEL, "attribute 'scales' is required");
+    char hint[512];
+    snprintf(hint, sizeof hint, "%s_scales", n->name);
+    int64_t dims[1] = {na};
+    if ((scales = c8_graph_add_const(g, hint, CALIB8_FLOAT, 1, dims, a)) < 0)
+      return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory upgrading node '%s'", n->name);
+    n = &g->nodes[k];
+    c8_node_remove_attr(n, "scales");
+  } else {
+    scales = n->n_in > 1 ? n->in[1] : -1;
+  }
+  if (scales < 0 || !g->values[scales].is_const || g->values[scales].t.dtype != CALIB8_FLOAT)
+    return c8_node_error(n, CALIB8_UNSUPPORTED, "scales computed at run time cannot be written at opset %d", to);
+  sv = g->values[scales].t.data;
+  ns = c8_numel(&g->values[scales].t);
+  const char *mode = c8_attr_string(n, "mode", "nearest");
+  const char *nearest = NULL;
+  if (!strcmp(mode, "nearest")) {
+    bool up = true, down = true;
+    for (int64_t i = 0; i < ns; i++) up &= sv[i] >= 1, down &= sv[i] <= 1;
+    if (!up && !down)
+      return c8_node_error(n, CALIB8_UNSUPPORTED,
+                           "nearest with scales both above and below 1 rounds two ways; opset %d has one nearest_mode", to);
+    nearest = up ? "floor" : "ceil";
+  }
+  int in[3] = {x, -1, scales};
+  c8_status st = c8_node_set_inputs(n, 3, in);
+  if (!st && upsample) st = c8_node_set_op(n, "Resize");
+  c8_attr *a = st ? NULL : c8_node_add_attr(n, "coordinate_transformation_mode", C8_ATTR_STRING);
+  if (a && !(a->s = c8_strdup("asymmetric"))) a = NULL;
+  if (a && nearest && (a = c8_node_add_attr(n, "nearest_mode", C8_ATTR_STRING)) && !(a->s = c8_strdup(nearest))) a = NULL;
+  if (!st && !a) st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory upgrading node '%s'", g->nodes[k].name);
+  return st;
+}
+
 const c8_op_def c8_op_resize = {
     .name = "Resize", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = resize_batch,
-    .batch_shape_inputs = 1u << 3, .fuse = C8_FUSE_NONE};
+    .batch_shape_inputs = 1u << 3, .fuse = C8_FUSE_NONE, .upgrade = resize_upgrade};
 const c8_op_def c8_op_upsample = {
     .name = "Upsample", .domain = "", .prepare = resize_prepare, .run = resize_run, .destroy = resize_destroy,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = upsample_batch,
-    .fuse = C8_FUSE_NONE};
+    .fuse = C8_FUSE_NONE, .upgrade = resize_upgrade};

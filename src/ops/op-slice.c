@@ -212,7 +212,15 @@ static bool slice_batch(const c8_batch_query *q) {
   return true;
 }
 
+/* starts, ends and axes become inputs at opset 10. */
+static c8_status slice_upgrade(c8_graph *g, int k, int from, int to) {
+  if (from >= 10 || to < 10) return CALIB8_OK;
+  c8_status st = c8_upgrade_ints_to_input(g, k, "starts", 1);
+  if (!st) st = c8_upgrade_ints_to_input(g, k, "ends", 2);
+  return st ? st : c8_upgrade_ints_to_input(g, k, "axes", 3);
+}
+
 const c8_op_def c8_op_slice = {
     .name = "Slice", .domain = "", .prepare = slice_prepare, .run = slice_run,
     .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK, .batch_check = slice_batch,
-    .batch_shape_inputs = (1u << 1) | (1u << 2), .fuse = C8_FUSE_NONE};
+    .batch_shape_inputs = (1u << 1) | (1u << 2), .fuse = C8_FUSE_NONE, .upgrade = slice_upgrade};

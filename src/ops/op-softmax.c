@@ -11,6 +11,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,13 +192,49 @@ static bool softmax_batch(const c8_batch_query *q) {
   return q->opset < 13 ? q->ax < axis : q->ax != axis;
 }
 
+/* Before opset 13 the input is coerced to 2-D at `axis` (default 1); from 13 on one axis is normalized (default
+ * -1). Flatten has the old coercion, so Softmax_12(x, axis) = Reshape(Softmax_13(Flatten(x, axis), -1),
+ * Shape(x)); with axis -1 both read the same. No shapes are needed. */
+static c8_status softmax_upgrade(c8_graph *g, int k, int from, int to) {
+  (void)to;
+  if (from >= 13) return CALIB8_OK;
+  int64_t axis = c8_attr_int(&g->nodes[k], "axis", 1);
+  if (axis == -1) return CALIB8_OK;
+  char op[32], name[480], hint[512];
+  snprintf(op, sizeof op, "%s", g->nodes[k].op_type);
+  snprintf(name, sizeof name, "%s", g->nodes[k].name);
+  int x = g->nodes[k].in[0], y = g->nodes[k].out[0];
+  snprintf(hint, sizeof hint, "%s_flat", name);
+  int flat = c8_graph_add_unique_value(g, hint);
+  snprintf(hint, sizeof hint, "%s_2d", name);
+  int y2 = c8_graph_add_unique_value(g, hint);
+  snprintf(hint, sizeof hint, "%s_shape", name);
+  int shp = c8_graph_add_unique_value(g, hint);
+  if (flat < 0 || y2 < 0 || shp < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory upgrading node '%s'", name);
+  c8_status st = c8_node_set_op(&g->nodes[k], "Flatten"); /* keeps `axis`: Flatten's coercion is Softmax-12's */
+  if (st) return st;
+  g->nodes[k].out[0] = flat;
+  snprintf(hint, sizeof hint, "%s_opset13", name);
+  int s = c8_graph_add_node(g, hint, op, "", 1, &flat, 1, &y2);
+  c8_attr *a = s >= 0 ? c8_node_add_attr(&g->nodes[s], "axis", C8_ATTR_INT) : NULL;
+  if (a) a->i = -1;
+  snprintf(hint, sizeof hint, "%s_shape", name);
+  int h = a ? c8_graph_add_node(g, hint, "Shape", "", 1, &x, 1, &shp) : -1;
+  int rin[2] = {y2, shp};
+  snprintf(hint, sizeof hint, "%s_reshape", name);
+  int r = h >= 0 ? c8_graph_add_node(g, hint, "Reshape", "", 2, rin, 1, &y) : -1;
+  if (r < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory upgrading node '%s'", name);
+  return CALIB8_OK;
+}
+
 #define SOFTMAX_OP(Name, sym, mode)                                                                            \
   static c8_status sym##_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) { \
     return softmax_prepare_mode(k, in, n_in, out, n_out, mode);                                                 \
   }                                                                                                            \
   const c8_op_def c8_op_##sym = {.name = #Name, .domain = "", .prepare = sym##_prepare, .run = softmax_run, \
                                  .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_CHECK,  \
-                                 .batch_check = softmax_batch, .fuse = C8_FUSE_NONE};
+                                 .batch_check = softmax_batch, .fuse = C8_FUSE_NONE,                             \
+                                 .upgrade = softmax_upgrade};
 
 SOFTMAX_OP(Softmax, softmax, SOFTMAX)
 SOFTMAX_OP(LogSoftmax, log_softmax, LOG_SOFTMAX)

@@ -490,5 +490,12 @@ static c8_status clip_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tenso
   return CALIB8_OK;
 }
 
+/* min and max become inputs at opset 11 (absent bounds stay omitted: no clipping on that side). */
+static c8_status clip_upgrade(c8_graph *g, int k, int from, int to) {
+  if (from >= 11 || to < 11) return CALIB8_OK;
+  c8_status st = c8_upgrade_float_to_input(g, k, "min", 1, false, 0);
+  return st ? st : c8_upgrade_float_to_input(g, k, "max", 2, false, 0);
+}
+
 const c8_op_def c8_op_clip = {.name = "Clip", .domain = "", .prepare = clip_prepare, .run = clip_run,
-                              ELEMENTWISE, .fuse = C8_FUSE_CLIP};
+                              ELEMENTWISE, .fuse = C8_FUSE_CLIP, .upgrade = clip_upgrade};

@@ -177,11 +177,21 @@ typedef struct c8_op_def {
   c8_axis_rule mean_axis;
   c8_bias_rule bias;
   c8_macs_fn macs;
+  /* Rewrites node k of g, written for opset `from`, into its form at opset `to` > from (attributes that became
+     inputs, semantics that changed; c8_graph_upgrade_opset). NULL: the node reads the same at every opset
+     calib8 writes. */
+  c8_status (*upgrade)(c8_graph *g, int k, int from, int to);
 } c8_op_def;
 
 /* The definition of a node's op: node->def (set when the graph is built), else a registry lookup (nodes built
    by hand), else a definition with no role in anything (FP32, unfused, unsplit). Never NULL. */
 const c8_op_def *c8_node_op(const c8_node *node);
+/* For c8_op_def.upgrade: moves the INTS attribute `attr` of node k into input `index` as a 1-D int64 constant
+ * (inputs before it that do not exist become omitted, -1). Nothing when the attribute is absent. */
+c8_status c8_upgrade_ints_to_input(c8_graph *g, int k, const char *attr, int index);
+/* The same for a FLOAT attribute, as a scalar float constant; `dflt` when absent, or nothing when absent and
+   has_dflt is false. */
+c8_status c8_upgrade_float_to_input(c8_graph *g, int k, const char *attr, int index, bool has_dflt, float dflt);
 /* The axis a rule gives for node n: >= 0, -1 for the last axis, -2 for none. */
 int c8_op_axis(c8_axis_rule r, const c8_node *n);
 static inline bool c8_qrole_is_compute(c8_qrole r) { return r == C8_QROLE_COMPUTE || r == C8_QROLE_COMPUTE_ANY; }

@@ -109,3 +109,41 @@ int c8_known_ints(const c8_tensor *t, int64_t *v, int max) {
   }
   return (int)n;
 }
+
+/* Puts value id v at input `index` of node k, padding with omitted inputs. */
+static c8_status set_input(c8_graph *g, int k, int index, int v) {
+  c8_node *n = &g->nodes[k];
+  int in[64];
+  int m = n->n_in > index + 1 ? n->n_in : index + 1;
+  if (m > 64) return c8_node_error(n, CALIB8_UNSUPPORTED, "more than 64 inputs");
+  for (int i = 0; i < m; i++) in[i] = i < n->n_in ? n->in[i] : -1;
+  in[index] = v;
+  return c8_node_set_inputs(n, m, in);
+}
+
+c8_status c8_upgrade_ints_to_input(c8_graph *g, int k, const char *attr, int index) {
+  int n;
+  const int64_t *v = c8_attr_ints(&g->nodes[k], attr, &n);
+  if (!v) return CALIB8_OK;
+  char hint[256];
+  snprintf(hint, sizeof hint, "%s_%s", g->nodes[k].name, attr);
+  int64_t dims[1] = {n};
+  int id = c8_graph_add_const(g, hint, CALIB8_INT64, 1, dims, v);
+  if (id < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory upgrading node '%s'", g->nodes[k].name);
+  c8_status st = set_input(g, k, index, id);
+  if (!st) c8_node_remove_attr(&g->nodes[k], attr);
+  return st;
+}
+
+c8_status c8_upgrade_float_to_input(c8_graph *g, int k, const char *attr, int index, bool has_dflt, float dflt) {
+  const c8_attr *a = c8_node_attr(&g->nodes[k], attr);
+  if (!a && !has_dflt) return CALIB8_OK;
+  float v = a ? a->f : dflt;
+  char hint[256];
+  snprintf(hint, sizeof hint, "%s_%s", g->nodes[k].name, attr);
+  int id = c8_graph_add_const(g, hint, CALIB8_FLOAT, 0, NULL, &v);
+  if (id < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory upgrading node '%s'", g->nodes[k].name);
+  c8_status st = set_input(g, k, index, id);
+  if (!st) c8_node_remove_attr(&g->nodes[k], attr);
+  return st;
+}

@@ -366,40 +366,66 @@ c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, 
   return CALIB8_OK;
 }
 
+/* Marks a region FP32: from the value `t` forward (every node reading it or computed from it) or backward (its
+ * producer and everything it depends on), plus node `layer` itself when >= 0. A region that holds no compute layer
+ * (Conv, Gemm, MatMul, ...) that could be INT8 changes no layer's precision: that is an error naming the option and
+ * the name, since it is always a mistake (a recipe that names the wrong tensors looks applied and is not). */
+static c8_status mark_region(const c8_graph *g, int t, int layer, bool forward, const char *opt, const char *name,
+                             c8_precision *prec) {
+  unsigned char *reached = c8_calloc((size_t)g->n_values + 1, 1);
+  if (!reached) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  int changed = 0;
+  if (t >= 0) reached[t] = 1;
+  if (layer >= 0)
+    for (int j = 0; j < g->nodes[layer].n_out; j++)
+      if (g->nodes[layer].out[j] >= 0) reached[g->nodes[layer].out[j]] = 1;
+  for (int s = 0; s < g->n_nodes; s++) { /* nodes are in topological order */
+    int i = forward ? s : g->n_nodes - 1 - s;
+    const c8_node *n = &g->nodes[i];
+    bool hit = i == layer;
+    int nv = forward ? n->n_in : n->n_out;
+    const int *vs = forward ? n->in : n->out;
+    for (int j = 0; j < nv; j++) hit |= vs[j] >= 0 && reached[vs[j]];
+    if (!hit) continue;
+    changed += prec[i] != C8_PREC_FP32 && c8_qrole_is_compute(c8_node_op(n)->qrole);
+    prec[i] = C8_PREC_FP32;
+    nv = forward ? n->n_out : n->n_in;
+    vs = forward ? n->out : n->in;
+    for (int j = 0; j < nv; j++)
+      if (vs[j] >= 0) reached[vs[j]] = 1;
+  }
+  c8_mfree(reached);
+  if (!changed)
+    return c8_error(CALIB8_INVALID_ARGUMENT,
+                    "%s '%s' changes nothing: no layer %s it could compute in INT8 (or they are FP32 already)", opt,
+                    name, forward ? "from there on" : "up to there");
+  return CALIB8_OK;
+}
+
 c8_status c8_precision_fp32_after(const c8_graph *g, const char *tensor, c8_precision *prec) {
   int t = c8_graph_find_value(g, tensor);
   if (t < 0) return c8_error(CALIB8_INVALID_ARGUMENT, "--fp32-after: the model has no tensor named '%s'", tensor);
-  unsigned char *reached = c8_calloc((size_t)g->n_values + 1, 1);
-  if (!reached) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
-  reached[t] = 1;
-  for (int i = 0; i < g->n_nodes; i++) { /* nodes are in topological order */
-    const c8_node *n = &g->nodes[i];
-    bool hit = false;
-    for (int j = 0; j < n->n_in; j++) hit |= n->in[j] >= 0 && reached[n->in[j]];
-    if (!hit) continue;
-    prec[i] = C8_PREC_FP32;
-    for (int j = 0; j < n->n_out; j++)
-      if (n->out[j] >= 0) reached[n->out[j]] = 1;
-  }
-  c8_mfree(reached);
-  return CALIB8_OK;
+  return mark_region(g, t, -1, true, "--fp32-after", tensor, prec);
 }
 
 c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_precision *prec) {
   int t = c8_graph_find_value(g, tensor);
   if (t < 0) return c8_error(CALIB8_INVALID_ARGUMENT, "--fp32-before: the model has no tensor named '%s'", tensor);
-  unsigned char *needed = c8_calloc((size_t)g->n_values + 1, 1);
-  if (!needed) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
-  needed[t] = 1;
-  for (int i = g->n_nodes - 1; i >= 0; i--) {
-    const c8_node *n = &g->nodes[i];
-    bool hit = false;
-    for (int j = 0; j < n->n_out; j++) hit |= n->out[j] >= 0 && needed[n->out[j]];
-    if (!hit) continue;
-    prec[i] = C8_PREC_FP32;
-    for (int j = 0; j < n->n_in; j++)
-      if (n->in[j] >= 0) needed[n->in[j]] = 1;
-  }
-  c8_mfree(needed);
-  return CALIB8_OK;
+  return mark_region(g, t, -1, false, "--fp32-before", tensor, prec);
+}
+
+/* A layer by node name, or the layer computing a tensor of that name. */
+static int find_layer(const c8_graph *g, const char *name) {
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!strcmp(g->nodes[i].name, name)) return i;
+  int v = c8_graph_find_value(g, name);
+  return v >= 0 ? c8_graph_producer(g, v) : -1;
+}
+
+c8_status c8_precision_fpfwd(const c8_graph *g, const char *name, bool outputs, c8_precision *prec) {
+  const char *opt = outputs ? "--fpfwd-outputs" : "--fpfwd-inputs";
+  int layer = find_layer(g, name);
+  if (layer < 0)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "%s: the model has no layer, and no computed tensor, named '%s'", opt, name);
+  return mark_region(g, -1, layer, outputs, opt, name, prec);
 }

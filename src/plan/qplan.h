@@ -94,11 +94,28 @@ c8_status c8_quantize_weights(const c8_tensor *w, int axis, c8_weight_method m, 
  * An unknown tensor name fails naming it. */
 c8_status c8_precision_fp32_after(const c8_graph *g, const char *tensor, c8_precision *prec);
 c8_status c8_precision_fp32_before(const c8_graph *g, const char *tensor, c8_precision *prec);
+/* NNTC/TPU-MLIR's --fpfwd_outputs / --fpfwd_inputs: the layer `name` (a node, or the node computing a tensor of
+ * that name) and everything after it (outputs) or before it (inputs) become FP32; the named layer is included.
+ * All four fail, naming the option and the name, when the region holds no compute layer that could be INT8. */
+c8_status c8_precision_fpfwd(const c8_graph *g, const char *name, bool outputs, c8_precision *prec);
 
 /* Detection heads, found automatically: the last convolution (or Gemm/MatMul with constant weights) on each
  * path to a graph output, and every node between it and the output (the decode). Walks back from the outputs
  * and stops at those layers; Shape-like nodes are included but not walked through (they read only shapes).
  * Sets head[i] for the nodes found; returns their count. */
 int c8_find_heads(const c8_graph *g, bool *head);
+
+/* The public plan (include/calib8/plan.h): the plan, its QDQ graph, and what it was built from (borrowed). */
+struct calib8_qplan {
+  c8_qplan *p;
+  c8_graph *qdq;
+  const struct calib8_calibration *cal;
+  calib8_session *session;
+  c8_precision *prec;  /* the forced precisions p->opts.node_precision points at (the qtable writer reads them) */
+  int *value_method;   /* p->opts.value_method, or NULL */
+  int64_t *node_macs;  /* per node of the session's graph, per sample */
+  int *layers, n_layers;   /* INT8-capable compute nodes, in graph order */
+  int *tensors, n_tensors; /* quantized values, in value order */
+};
 
 #endif

@@ -19,6 +19,27 @@ calib8_status calib8_session_create(const calib8_model *model, const calib8_sess
   return c8_session_create_from_graph(model->graph, options, out_session);
 }
 
+/* The integer copy (session.h: gi), from the graph as given (before constant folding turns the weights'
+   DequantizeLinear into floats). */
+static c8_status build_int8_graph(calib8_session *s, const c8_graph *graph) {
+  /* Opt-in for now (CALIB8_INT8=1): the integer kernels are bit-exact but not yet faster than fake quantization
+     on small models (im2col copies dominate; see the issue 13 note), so the default stays the faster path. */
+  const char *env = getenv("CALIB8_INT8");
+  if (!env || strcmp(env, "1") != 0) return CALIB8_OK;
+  c8_graph *gi = c8_graph_clone(graph);
+  if (!gi) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");
+  int n = 0;
+  c8_status st = c8_graph_fold_int8(gi, &n);
+  if (!st && n > 0) st = c8_graph_optimize(gi);
+  if (st || n == 0) {
+    c8_graph_destroy(gi);
+    return st;
+  }
+  s->gi = gi;
+  s->int8_layers = n;
+  return CALIB8_OK;
+}
+
 c8_status c8_session_create_from_graph(const c8_graph *graph, const calib8_session_options *options,
                                        calib8_session **out_session) {
   calib8_session *s = c8_calloc(1, sizeof *s);
@@ -44,6 +65,10 @@ c8_status c8_session_create_from_graph(const c8_graph *graph, const calib8_sessi
       calib8_session_destroy(s);
       return st;
     }
+    if ((st = build_int8_graph(s, graph))) {
+      calib8_session_destroy(s);
+      return st;
+    }
   }
   *out_session = s;
   return CALIB8_OK;
@@ -56,6 +81,7 @@ void calib8_session_destroy(calib8_session *s) {
   c8_mfree(s->by_value);
   c8_threadpool_destroy(s->pool);
   c8_graph_destroy(s->g);
+  c8_graph_destroy(s->gi);
   c8_mfree(s);
 }
 
@@ -102,7 +128,7 @@ static c8_status check_input(const c8_value *v, const calib8_tensor *t) {
    (the first that works is kept for later runs, which plan again when those values change). When none works,
    the first error stands. */
 static c8_status build_plan(calib8_session *s, const calib8_tensor *bound, bool fuse) {
-  const c8_graph *g = s->g;
+  const c8_graph *g = fuse && s->gi ? s->gi : s->g;
   c8_status st = c8_plan_build_values(g, bound, s->pool, fuse, s->by_value, &s->plan);
   if (st != CALIB8_UNSUPPORTED || g->n_inputs == 0) return st;
   char first[1024];
@@ -206,6 +232,6 @@ calib8_status calib8_session_output(const calib8_session *s, int index, calib8_t
     return CALIB8_OK;
   }
   if (!s->plan) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_session_output: the session has not run yet");
-  *out_view = s->plan->rt[s->g->outputs[index]];
+  *out_view = s->plan->rt[s->plan->g->outputs[index]];
   return CALIB8_OK;
 }

@@ -7,6 +7,11 @@
 
 struct calib8_session {
   c8_graph *g; /* owned copy, optimized when options.optimize */
+  /* The copy that plain (fused, unobserved) runs use when integer folding found something to fold
+     (graph/pass-int8.c): convolutions of a QDQ model on integer kernels. NULL otherwise, and when
+     CALIB8_INT8=0 keeps every run on fake quantization. Observers always see g. */
+  c8_graph *gi;
+  int int8_layers; /* chains folded into gi */
   calib8_session_options opts;
   struct c8_threadpool *pool;
   c8_plan *plan; /* the plan of the last run: fused when optimizing and nothing observes, else unfused */

@@ -1,5 +1,6 @@
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 #include "threshold/threshold.h"
 
@@ -16,7 +17,7 @@ const char *c8_threshold_method_name(c8_threshold_method m) {
 
 int c8_threshold_method_parse(const char *name) {
   for (int i = 0; i < C8_THRESHOLD_COUNT; i++)
-    if (strcmp(name, names[i]) == 0) return i;
+    if (name && strcasecmp(name, names[i]) == 0) return i;
   return -1;
 }
 

@@ -21,7 +21,7 @@ typedef struct c8_threshold_options {
 
 c8_threshold_options c8_threshold_options_default(void);
 const char *c8_threshold_method_name(c8_threshold_method m);
-/* Parses "max", "kl", "percentile", "mse", "aciq"; returns -1 when unknown. */
+/* Parses "max", "kl", "percentile", "mse", "aciq" (any case); returns -1 when unknown. */
 int c8_threshold_method_parse(const char *name);
 
 /* The threshold for one tensor; 0 when the tensor was all zeros (or never observed).

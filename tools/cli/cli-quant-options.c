@@ -3,9 +3,7 @@
 
 #include <string.h>
 
-#include "evaluate/score.h"
 #include "cli.h"
-#include "evaluate/detection.h"
 
 int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cli_quant_common *c) {
   const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
@@ -16,7 +14,7 @@ int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cl
   } while (0)
   if (!strcmp(o, "--calib") || !strcmp(o, "-c")) {
     NEED(w->calib_need);
-    if (c->n_calib == C8_DATASET_MAX_INPUTS) return cli_fail("at most %d --calib sources", C8_DATASET_MAX_INPUTS), 2;
+    if (c->n_calib == CALIB8_MAX_INPUTS) return cli_fail("at most %d --calib sources", CALIB8_MAX_INPUTS), 2;
     c->calib[c->n_calib++] = v;
   } else if (!strcmp(o, "-o") || !strcmp(o, "--output")) { NEED(w->out_need); c->out = v; }
   else if (!strcmp(o, "--json")) { NEED("a file name"); c->json = v; }
@@ -31,7 +29,7 @@ int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cl
     c->metric = v;
   } else if (!strcmp(o, "--decode")) {
     NEED("yolov5, yolov8 or boxes");
-    if (w->check_now && c8_decode_parse(v) < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", v), 2;
+    if (w->check_now && calib8_decode_parse(v) < 0) return cli_fail("--decode '%s' is not yolov5, yolov8 or boxes", v), 2;
     c->decode = v;
   } else if (!strcmp(o, "--batch")) {
     NEED("a batch size");

@@ -7,11 +7,10 @@
 #include <stdbool.h>
 
 #include "calib8/calib8.h"
-#include "data/dataset.h"
 
 typedef struct cli_quant_common {
   const char *model;                         /* the positional MODEL (the command sets it) */
-  const char *calib[C8_DATASET_MAX_INPUTS];  /* --calib / -c, one per source */
+  const char *calib[CALIB8_MAX_INPUTS];      /* --calib / -c, one per source */
   int n_calib;
   const char *out, *json;                    /* -o / --output, --json */
   const char *test, *labels;                 /* --test, --labels */

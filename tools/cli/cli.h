@@ -21,10 +21,19 @@ int cli_fail_status(calib8_status st);
 /* Parses a positive integer option value; prints an error naming the option on failure. */
 bool cli_parse_int(const char *opt, const char *text, int min, int max, int *out);
 double cli_now(void); /* monotonic seconds */
+/* --check-preprocess (quantize, eval): prints the report and returns 0, or prints the difference and returns
+ * the exit code. */
+int cli_preprocess_check(const calib8_model *m, const char *user_npy, const char *images, const char *pp_text,
+                         const char *template_name);
+/* A progress bar for calib8_progress_fn: user is a cli_progress (quiet: none). */
+typedef struct cli_progress {
+  bool quiet, drawn;
+  double start, last_draw;
+} cli_progress;
+void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total);
+void cli_progress_finish(cli_progress *p); /* clears the bar when one was drawn */
 
-/* Temporary shims while the commands move onto the public API. */
-struct c8_preprocess;
-bool cli_parse_preprocess(const char *text, const char *template_name, struct c8_preprocess *pp, bool *has);
+/* Checks with calib8_model_check_same_inputs; prints "calib8: CMD: <message>" and returns 1 when they differ. */
 int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b,
                           const char *pb);
 

@@ -4,8 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "load/model.h"
-#include "plan/qplan.h"
 
 static void print_value(const calib8_value_info *vi) {
   printf("  %-32s %-8s ", vi->name, calib8_dtype_name(vi->dtype));
@@ -81,21 +79,17 @@ int cmd_info(int argc, char **argv) {
   printf("parameters: %lld\n", (long long)calib8_model_parameter_count(m));
   if (heads) {
     /* what `quantize --fp32-heads` keeps in FP32: the last layers on each path to an output and the decode */
-    const c8_graph *g = m->graph;
-    bool *h = calloc((size_t)g->n_nodes + 1, sizeof *h);
-    int nh = h ? c8_find_heads(g, h) : -1;
-    if (nh < 0) {
-      free(h);
+    const char **names = NULL, **ops = NULL;
+    int nh = 0;
+    if ((st = calib8_model_heads(m, &names, &ops, &nh))) {
       free(hist);
       calib8_model_destroy(m);
-      return cli_fail("out of memory");
+      return cli_fail_status(st);
     }
-    int shown = 0;
-    for (int i = 0; i < g->n_nodes; i++) shown += h[i] && strcmp(g->nodes[i].op_type, "Constant") != 0;
-    printf("detection heads (kept in FP32 by quantize --fp32-heads): %d nodes\n", shown);
-    for (int i = 0; i < g->n_nodes; i++)
-      if (h[i] && strcmp(g->nodes[i].op_type, "Constant") != 0) printf("  %-40s %s\n", g->nodes[i].name, g->nodes[i].op_type);
-    free(h);
+    printf("detection heads (kept in FP32 by quantize --fp32-heads): %d nodes\n", nh);
+    for (int i = 0; i < nh; i++) printf("  %-40s %s\n", names[i], ops[i]);
+    calib8_free(names);
+    calib8_free(ops);
   }
   free(hist);
   calib8_model_destroy(m);

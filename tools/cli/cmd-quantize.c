@@ -4,34 +4,21 @@
  * calibration data -> histograms -> thresholds -> quantization plan -> QDQ ONNX model,
  * plus the calibration table, TensorRT cache, qtable and JSON summary on request,
  * and FP32-against-INT8 accuracy on a labelled test set. */
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "data/feed.h"
-#include "evaluate/score.h"
-#include "cli-ppcheck.h"
+#include "calib8/calib8.h"
 #include "cli-quant-options.h"
 #include "cli.h"
-#include "core/progress.h"
-#include "data/npy.h"
-#include "export/onnx-write.h"
-#include "export/qdq.h"
-#include "export/summary.h"
-#include "export/tables.h"
-#include "load/model.h"
-#include "observe/calibrate.h"
-#include "plan/qplan.h"
 
 static const char *usage_text =
     "usage: calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx\n"
     "         [--preprocess STR | --template NAME] [--method kl|max|percentile|mse|aciq] [--percentile P]\n"
     "         [--weights minmax|admm] [--granularity per-channel|per-tensor|mix] [--asymmetric]\n"
     "         [--qtable FILE] [--fp32-after T[,T...]] [--fp32-before T[,T...]] [--fp32-heads]\n"
+    "         [--fpfwd-outputs LAYER[,...]] [--fpfwd-inputs LAYER[,...]] (the named layers and all after / before them FP32)\n"
     "         [--write-qtable FILE] [--table FILE] [--trt-cache FILE] [--json FILE]\n"
     "         [--test SRC [--labels FILE] [--metric top1|top5|map50|map|similarity] [--decode yolov5|yolov8|boxes]\n"
     "          [--test-limit N]] [--batch B] [--threads N] [--limit N (calibration samples)] [--fp32-heads] [--quiet]\n"
@@ -43,94 +30,25 @@ static const char *usage_text =
 
 typedef struct quantize_args {
   cli_quant_common c; /* model, data, preprocessing, -o, --json, test set, batch, threads, limits, --quiet */
-  const char *qtable, *write_qtable, *table, *trt_cache, *fp32_after, *fp32_before, *check_pp;
-  bool fp32_heads;
+  const char *write_qtable, *table, *trt_cache, *check_pp;
   bool equalize;
-  c8_quant_options q;
+  calib8_quant_options q;
 } quantize_args;
-
-/* Where writing `path` lands: the file itself when it exists (symbolic links followed), else the real path
- * of its folder and its base name. False (message printed) when the folder does not exist or `path` is a folder. */
-static bool resolve_output(const char *opt, const char *path, char out[PATH_MAX]) {
-  struct stat sb;
-  if (realpath(path, out)) {
-    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode))
-      return cli_fail("%s '%s' is a folder, not a file name", opt, path), false;
-    return true;
-  }
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  const char *base = slash ? slash + 1 : dir;
-  if (!*base) return cli_fail("%s '%s' is a folder, not a file name", opt, path), false;
-  char rdir[PATH_MAX];
-  if (slash == dir) snprintf(rdir, sizeof rdir, "/");
-  else if (slash) {
-    *slash = 0;
-    if (!realpath(dir, rdir))
-      return cli_fail("cannot write %s '%s': folder '%s' does not exist", opt, path, dir), false;
-  } else if (!realpath(".", rdir)) {
-    return cli_fail("cannot write %s '%s': the current folder cannot be resolved", opt, path), false;
-  }
-  if (strlen(rdir) + strlen(base) + 2 > PATH_MAX) return cli_fail("%s '%s': the path is too long", opt, path), false;
-  snprintf(out, PATH_MAX, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base);
-  return true;
-}
-
-/* 1 when `spec` (a file or folder, or a dataset spec "NAME=SRC", "KIND:SRC") names the file `resolved`, 2 when
- * `resolved` is an existing file inside the folder `spec` names (a sample of an image or .npy folder), else 0. */
-static int names_file(const char *spec, const char *resolved) {
-  const char *cands[3] = {spec, strchr(spec, '='), strchr(spec, ':')};
-  for (int i = 0; i < 3; i++) {
-    if (!cands[i]) continue;
-    char r[PATH_MAX];
-    struct stat sb;
-    if (!realpath(i ? cands[i] + 1 : cands[i], r)) continue;
-    if (strcmp(r, resolved) == 0) return 1;
-    size_t n = strlen(r);
-    if (stat(r, &sb) == 0 && S_ISDIR(sb.st_mode) && strncmp(r, resolved, n) == 0 && resolved[n] == '/' &&
-        !strchr(resolved + n + 1, '/') && access(resolved, F_OK) == 0)
-      return 2;
-  }
-  return 0;
-}
 
 /* Every output has an existing folder, no output is an input (model, qtable, labels, data), and no two
  * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
-static bool check_outputs(const quantize_args *a) {
-  const char *opt[5] = {"-o", "--table", "--trt-cache", "--write-qtable", "--json"};
-  const char *path[5] = {a->c.out, a->table, a->trt_cache, a->write_qtable, a->c.json};
-  char res[5][PATH_MAX];
-  for (int i = 0; i < 5; i++) {
-    if (!path[i]) continue;
-    if (!resolve_output(opt[i], path[i], res[i])) return false;
-    const char *what = NULL, *in = NULL;
-    int how = 0;
-    if ((how = names_file(a->c.model, res[i]))) what = "the input model", in = a->c.model;
-    else if (a->qtable && (how = names_file(a->qtable, res[i]))) what = "the qtable read with --qtable", in = a->qtable;
-    else if (a->c.labels && (how = names_file(a->c.labels, res[i]))) what = "the labels file", in = a->c.labels;
-    else if (a->c.test && (how = names_file(a->c.test, res[i]))) what = "the test set", in = a->c.test;
-    for (int k = 0; k < a->c.n_calib && !what; k++)
-      if ((how = names_file(a->c.calib[k], res[i]))) what = "the calibration source", in = a->c.calib[k];
-    if (what) {
-      if (i == 0 && in == a->c.model)
-        return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", path[i]), false;
-      return cli_fail("%s '%s' is %s%s '%s'; calib8 never overwrites an input", opt[i], path[i],
-                      how == 2 ? "a file of " : "", what, in),
-             false;
-    }
-    for (int k = 0; k < i; k++)
-      if (path[k] && strcmp(res[k], res[i]) == 0)
-        return cli_fail("%s '%s' and %s '%s' are the same file; each output needs its own name", opt[k], path[k],
-                        opt[i], path[i]),
-               false;
-  }
-  return true;
+static calib8_status check_outputs(const quantize_args *a) {
+  calib8_outputs out = {a->c.out, a->table, a->trt_cache, a->write_qtable, a->c.json};
+  const char *in[4 + CALIB8_MAX_INPUTS] = {a->c.model, a->q.qtable, a->c.labels, a->c.test};
+  const char *role[4 + CALIB8_MAX_INPUTS] = {"the input model", "the qtable read with --qtable", "the labels file",
+                                             "the test set"};
+  for (int k = 0; k < a->c.n_calib; k++) in[4 + k] = a->c.calib[k], role[4 + k] = "the calibration source";
+  return calib8_outputs_check(&out, NULL, 4 + a->c.n_calib, in, role);
 }
 
 static int parse_args(int argc, char **argv, quantize_args *a) {
   memset(a, 0, sizeof *a);
-  a->q = c8_quant_options_default();
+  a->q = calib8_quant_options_default();
   a->c.metric = "top1";
   const cli_quant_words words = {.calib_need = "a dataset (SRC or NAME=SRC)",
                                  .out_need = "the output model path",
@@ -143,9 +61,9 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(o, "--method")) {
       CLI_NEED("kl, max, percentile, mse or aciq");
-      int m = c8_threshold_method_parse(v);
+      int m = calib8_method_parse(v);
       if (m < 0) return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq", v), 2;
-      a->q.method = (c8_threshold_method)m;
+      a->q.method = (calib8_method)m;
     } else if (!strcmp(o, "--percentile")) {
       CLI_NEED("a percentage");
       char *end;
@@ -154,23 +72,25 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
       a->q.percentile = p;
     } else if (!strcmp(o, "--weights")) {
       CLI_NEED("minmax or admm");
-      if (!strcmp(v, "minmax")) a->q.weights = C8_WEIGHTS_MINMAX;
-      else if (!strcmp(v, "admm")) a->q.weights = C8_WEIGHTS_ADMM;
+      if (!strcmp(v, "minmax")) a->q.weights = CALIB8_WEIGHTS_MINMAX;
+      else if (!strcmp(v, "admm")) a->q.weights = CALIB8_WEIGHTS_ADMM;
       else return cli_fail("--weights '%s' is not minmax or admm", v), 2;
     } else if (!strcmp(o, "--granularity")) {
       CLI_NEED("per-channel, per-tensor or mix");
-      if (!strcmp(v, "per-channel")) a->q.granularity = C8_GRAN_PER_CHANNEL;
-      else if (!strcmp(v, "per-tensor")) a->q.granularity = C8_GRAN_PER_TENSOR;
-      else if (!strcmp(v, "mix")) a->q.granularity = C8_GRAN_MIX;
+      if (!strcmp(v, "per-channel")) a->q.granularity = CALIB8_PER_CHANNEL;
+      else if (!strcmp(v, "per-tensor")) a->q.granularity = CALIB8_PER_TENSOR;
+      else if (!strcmp(v, "mix")) a->q.granularity = CALIB8_GRANULARITY_MIX;
       else return cli_fail("--granularity '%s' is not per-channel, per-tensor or mix", v), 2;
-    } else if (!strcmp(o, "--asymmetric")) a->q.asymmetric = true;
-    else if (!strcmp(o, "--qtable")) { CLI_NEED("a qtable file"); a->qtable = v; }
+    } else if (!strcmp(o, "--asymmetric")) a->q.asymmetric = 1;
+    else if (!strcmp(o, "--qtable")) { CLI_NEED("a qtable file"); a->q.qtable = v; }
     else if (!strcmp(o, "--write-qtable")) { CLI_NEED("a file name"); a->write_qtable = v; }
-    else if (!strcmp(o, "--fp32-after")) { CLI_NEED("tensor names"); a->fp32_after = v; }
-    else if (!strcmp(o, "--fp32-before")) { CLI_NEED("tensor names"); a->fp32_before = v; }
-    else if (!strcmp(o, "--fp32-heads")) a->fp32_heads = true;
+    else if (!strcmp(o, "--fp32-after")) { CLI_NEED("tensor names"); a->q.fp32_after = v; }
+    else if (!strcmp(o, "--fp32-before")) { CLI_NEED("tensor names"); a->q.fp32_before = v; }
+    else if (!strcmp(o, "--fp32-heads")) a->q.fp32_heads = 1;
+    else if (!strcmp(o, "--fpfwd-outputs") || !strcmp(o, "--fpfwd_outputs")) { CLI_NEED("layer names"); a->q.fpfwd_outputs = v; }
+    else if (!strcmp(o, "--fpfwd-inputs") || !strcmp(o, "--fpfwd_inputs")) { CLI_NEED("layer names"); a->q.fpfwd_inputs = v; }
     else if (!strcmp(o, "--equalize")) a->equalize = true;
-    else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = true;
+    else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = 1;
     else if (!strcmp(o, "--table")) { CLI_NEED("a file name"); a->table = v; }
     else if (!strcmp(o, "--trt-cache")) { CLI_NEED("a file name"); a->trt_cache = v; }
     else if (!strcmp(o, "--check-preprocess")) {
@@ -190,244 +110,149 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
     return cli_fail("quantize needs MODEL, --calib SRC and -o OUT.onnx (run 'calib8 quantize' for the options)"), 2;
   if (a->c.test && !a->c.labels && strcmp(a->c.metric, "similarity"))
     return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
-  if (!check_outputs(a)) return 2;
-  return 0;
+  calib8_status st = check_outputs(a);
+  return st ? cli_fail_status(st) : 0;
 }
 
-/* Applies a comma-separated list of tensor names with fn. */
-static calib8_status apply_list(const char *list, const c8_graph *g, c8_precision *prec,
-                                c8_status (*fn)(const c8_graph *, const char *, c8_precision *)) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", list);
-  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    calib8_status st = fn(g, t, prec);
-    if (st) return st;
+/* FP32 and INT8 scores on the test set (quantize --test), with the first sample's classes for top1/top5. */
+typedef struct test_result {
+  double fp32, int8;
+  int64_t count;
+  int fp_cls, q_cls;
+  double fp_prob, q_prob;
+} test_result;
+
+static calib8_status test_scores(const quantize_args *a, const calib8_model *m, calib8_session *s,
+                                 const calib8_qplan *plan, const calib8_session_options *so, test_result *r) {
+  bool classify = !strcmp(a->c.metric, "top1") || !strcmp(a->c.metric, "top5");
+  calib8_eval_options eo = calib8_eval_options_default();
+  eo.metric = (calib8_metric)calib8_metric_parse(a->c.metric);
+  eo.labels = a->c.labels;
+  eo.decode = a->c.decode ? calib8_decode_parse(a->c.decode) : eo.decode;
+  eo.data.preprocess = a->c.pp_text;
+  eo.data.template_name = a->c.template_name;
+  eo.data.batch = a->c.batch;
+  eo.threads = so->threads;
+  calib8_evaluator *ev = NULL;
+  calib8_session *qs = NULL;
+  calib8_eval_result fr, qr;
+  calib8_status st;
+  /* class labels are checked against the whole test set, --test-limit or not: an evaluator checks them only
+     when it is given no limit, so one without the limit checks them first */
+  if (classify && a->c.test_limit) {
+    if ((st = calib8_evaluator_create(m, a->c.test, &eo, &ev))) return st;
+    calib8_evaluator_destroy(ev);
+    ev = NULL;
   }
-  return CALIB8_OK;
-}
-
-/* --equalize: a session over the session's optimized graph after cross-layer equalization replaces it. */
-#define CLE_ITERATIONS 20
-static calib8_status equalize_session(calib8_session **s, const calib8_session_options *so, int *pairs) {
-  c8_graph *g = c8_graph_clone((*s)->g);
-  if (!g) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory equalizing the model");
-  calib8_session *e = NULL;
-  calib8_status st = c8_graph_equalize(g, CLE_ITERATIONS, pairs);
-  if (!st) st = c8_session_create_from_graph(g, so, &e);
-  c8_graph_destroy(g);
-  if (st) return st;
-  calib8_session_destroy(*s);
-  *s = e;
-  return CALIB8_OK;
+  eo.data.limit = a->c.test_limit;
+  if ((st = calib8_evaluator_create(m, a->c.test, &eo, &ev))) return st;
+  if ((st = calib8_qplan_session(plan, so, &qs))) goto out;
+  /* similarity's reference is the FP32 model itself: its own score is 1 */
+  if (eo.metric == CALIB8_METRIC_SIMILARITY) r->fp32 = 1.0;
+  else if ((st = calib8_evaluate(ev, s, &fr))) goto out;
+  else r->fp32 = fr.score, r->count = fr.count, r->fp_cls = fr.first_class, r->fp_prob = fr.first_prob;
+  if ((st = calib8_evaluate(ev, qs, &qr))) goto out;
+  r->int8 = qr.score, r->count = qr.count, r->q_cls = qr.first_class, r->q_prob = qr.first_prob;
+out:
+  calib8_session_destroy(qs);
+  calib8_evaluator_destroy(ev);
+  return st;
 }
 
 int cmd_quantize(int argc, char **argv) {
   quantize_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc; /* -1: --help printed */
-  rc = 1;
-  c8_preprocess pp;
-  bool has_pp;
-  if (!cli_parse_preprocess(a.c.pp_text, a.c.template_name, &pp, &has_pp)) return 2;
+  calib8_status st = calib8_preprocess_validate(a.c.pp_text, a.c.template_name);
+  if (st) return cli_fail_status(st);
 
   calib8_model *m = NULL;
-  calib8_session *s = NULL, *qs = NULL;
-  c8_calibration *cal = NULL;
-  c8_qplan *plan = NULL;
-  c8_graph *qdq = NULL;
-  c8_precision *prec = NULL;
-  cJSON *summary = NULL;
-  c8_feed feed;
-  bool feed_open = false;
-  const char *written[5];
-  int n_written = 0;
-  calib8_status st;
-  double t0 = c8_now();
+  calib8_session *s = NULL;
+  calib8_dataset *ds = NULL;
+  calib8_calibration *cal = NULL;
+  calib8_qplan *plan = NULL;
+  double t0 = cli_now();
 
   if ((st = calib8_model_load(a.c.model, &m))) goto fail_status;
   if (a.check_pp) {
     /* the user's tensors for the first K calibration images against calib8's, before any work */
-    const char *spec = a.c.calib[0], *eq = strchr(spec, '=');
-    calib8_value_info in0;
     if (a.c.n_calib != 1) {
       rc = cli_fail("--check-preprocess needs one --calib image source; %d are given", a.c.n_calib);
       goto out;
     }
-    calib8_model_input_info(m, 0, &in0);
-    if (eq && !strchr(spec, '/') && strlen(in0.name) == (size_t)(eq - spec) && !strncmp(in0.name, spec, (size_t)(eq - spec)))
-      spec = eq + 1;
-    if ((rc = cli_check_preprocess(a.check_pp, spec, &in0, calib8_model_input_count(m), has_pp ? &pp : NULL))) goto out;
-    rc = 1;
+    if ((rc = cli_preprocess_check(m, a.check_pp, a.c.calib[0], a.c.pp_text, a.c.template_name))) goto out;
   }
   calib8_session_options so = calib8_session_options_default();
   so.threads = a.c.threads;
   if ((st = calib8_session_create(m, &so, &s))) goto fail_status;
   int cle_pairs = -1;
-  if (a.equalize && (st = equalize_session(&s, &so, &cle_pairs))) goto fail_status;
+  if (a.equalize) {
+    /* a session over the equalized graph replaces the plain one */
+    calib8_session *e = NULL;
+    if ((st = calib8_session_equalize(s, 0, &so, &cle_pairs, &e))) goto fail_status;
+    calib8_session_destroy(s);
+    s = e;
+  }
 
   /* 1. calibration: one streaming pass */
-  if ((st = c8_feed_open(&feed, m, a.c.n_calib, a.c.calib, has_pp ? &pp : NULL, a.c.batch, a.c.limit)))
-    goto fail_status;
-  feed_open = true;
-  if ((st = c8_calibration_create(s, &cal))) goto fail_status;
-  if (a.q.bias_correction && (st = c8_calibration_enable_means(cal))) goto fail_status;
-  c8_progress bar;
-  c8_progress_start(&bar, "calibrating", feed.count, a.c.quiet);
-  for (;;) {
-    int rows;
-    if ((st = c8_feed_next(&feed, NULL, NULL, &rows))) goto fail_status;
-    if (!rows) break;
-    if ((st = c8_calibration_run(cal, s, feed.n_inputs, feed.names, feed.in))) goto fail_status;
-    c8_progress_update(&bar, cal->samples);
-  }
-  c8_progress_finish(&bar);
-  if (cal->samples == 0) {
-    rc = cli_fail("calibration set '%s' holds no samples", a.c.calib[0]);
-    goto out;
-  }
+  calib8_dataset_options dopt = {a.c.pp_text, a.c.template_name, a.c.batch, a.c.limit};
+  if ((st = calib8_dataset_open(m, a.c.n_calib, a.c.calib, &dopt, &ds))) goto fail_status;
+  calib8_calibration_options copt = {.channel_means = a.q.bias_correction};
+  if ((st = calib8_calibration_create(s, &copt, &cal))) goto fail_status;
+  cli_progress bar = {.quiet = a.c.quiet};
+  st = calib8_calibration_add_dataset(cal, ds, cli_progress_fn, &bar);
+  cli_progress_finish(&bar);
+  if (st) goto fail_status;
 
-  /* 2. precision: qtable, then --fp32-after/--fp32-before */
-  const c8_graph *g = s->g;
-  prec = calloc((size_t)g->n_nodes + 1, sizeof *prec);
-  if (!prec) {
-    rc = cli_fail("out of memory");
-    goto out;
-  }
-  if (a.qtable && (st = c8_qtable_read(a.qtable, g, prec))) goto fail_status;
-  if (a.fp32_after && (st = apply_list(a.fp32_after, g, prec, c8_precision_fp32_after))) goto fail_status;
-  if (a.fp32_before && (st = apply_list(a.fp32_before, g, prec, c8_precision_fp32_before))) goto fail_status;
-  if (a.fp32_heads) {
-    bool *h = calloc((size_t)g->n_nodes + 1, sizeof *h);
-    if (!h || c8_find_heads(g, h) < 0) {
-      free(h);
-      rc = cli_fail("out of memory");
-      goto out;
-    }
-    for (int i = 0; i < g->n_nodes; i++)
-      if (h[i]) prec[i] = C8_PREC_FP32;
-    free(h);
-  }
-  a.q.node_precision = prec;
-
-  /* 3. plan and QDQ graph */
-  a.q.pool = s->pool; /* the thresholds run on the session's threads */
-  if ((st = c8_qplan_build(g, cal, &a.q, &plan))) goto fail_status;
+  /* 2. precision, plan and QDQ model */
+  if ((st = calib8_qplan_build(s, cal, &a.q, &plan))) goto fail_status;
   /* calibration time: model load, data, FP32 passes with the observers, thresholds and weight scales */
-  double t_cal = c8_now() - t0;
-  c8_qplan_count_macs(plan, c8_session_plan(s));
-  if ((st = c8_qdq_build(plan, &qdq))) goto fail_status;
+  double t_cal = cli_now() - t0;
 
-  /* 4. evaluation (before anything is written, so a failure leaves no partial output) */
-  double fp32_score = NAN, int8_score = NAN;
-  int64_t n_test = 0;
-  int fp_cls = -1, q_cls = -1;
-  double fp_prob = 0, q_prob = 0;
-  bool classify = !strcmp(a.c.metric, "top1") || !strcmp(a.c.metric, "top5");
-  if (a.c.test) {
-    /* class accuracy, detection mAP or label-free similarity, through the shared scorer */
-    if ((st = c8_session_create_from_graph(qdq, &so, &qs))) goto fail_status;
-    c8_scorer sc;
-    calib8_session *ref = NULL;
-    calib8_metric mt = (calib8_metric)calib8_metric_parse(a.c.metric);
-    /* class labels are checked against the whole test set, --test-limit or not: the scorer checks them only
-       when it is given no limit, so the limit is set after */
-    if ((st = c8_scorer_init(&sc, mt, m, a.c.test, has_pp ? &pp : NULL, a.c.labels, a.c.batch,
-                              classify ? 0 : a.c.test_limit))) {
-      c8_scorer_free(&sc);
-      goto fail_status;
-    }
-    sc.limit = a.c.test_limit;
-    sc.det_opts.decode = a.c.decode ? (c8_decode_kind)c8_decode_parse(a.c.decode) : C8_DECODE_YOLOV5;
-    if (mt == CALIB8_METRIC_SIMILARITY && !(st = calib8_session_create(m, &so, &ref))) sc.reference = ref;
-    if (!st && mt == CALIB8_METRIC_SIMILARITY) fp32_score = 1.0;
-    else if (!st) st = c8_score(&sc, s, &fp32_score, &n_test);
-    fp_cls = sc.first_class, fp_prob = sc.first_prob;
-    if (!st) st = c8_score(&sc, qs, &int8_score, &n_test);
-    q_cls = sc.first_class, q_prob = sc.first_prob;
-    c8_scorer_free(&sc);
-    calib8_session_destroy(ref);
-    if (st) goto fail_status;
-  }
+  /* 3. evaluation (before anything is written, so a failure leaves no partial output) */
+  test_result tr = {NAN, NAN, 0, -1, -1, 0, 0};
+  if (a.c.test && (st = test_scores(&a, m, s, plan, &so, &tr))) goto fail_status;
 
-  /* 5. write the artifacts, each whole or not at all; when one fails, the ones written before it are removed */
-  c8_onnx_write_options wo = {.producer = "calib8"};
-  if ((st = c8_onnx_write(qdq, &wo, a.c.out))) goto fail_status;
-  written[n_written++] = a.c.out;
-  if (a.table) {
-    if ((st = c8_calib_table_write(plan, cal, a.table))) goto fail_status;
-    written[n_written++] = a.table;
-  }
-  if (a.trt_cache) {
-    if ((st = c8_trt_cache_write(plan, a.trt_cache))) goto fail_status;
-    written[n_written++] = a.trt_cache;
-  }
-  if (a.write_qtable) {
-    if ((st = c8_qtable_write(plan, a.write_qtable))) goto fail_status;
-    written[n_written++] = a.write_qtable;
-  }
-  if (a.c.json) {
-    summary = c8_summary_json(plan, cal, m->graph, qdq);
-    if (!summary) {
-      rc = cli_fail("out of memory writing '%s'", a.c.json);
-      goto out;
-    }
-    cJSON_AddStringToObject(summary, "model", a.c.model);
-    cJSON_AddStringToObject(summary, "output", a.c.out);
-    cJSON_AddNumberToObject(summary, "calibration_seconds", t_cal);
-    if (a.equalize) cJSON_AddNumberToObject(summary, "equalized_pairs", cle_pairs);
-    cJSON_AddBoolToObject(summary, "bias_correction", a.q.bias_correction);
-    if (a.c.test) {
-      cJSON *mt = cJSON_AddObjectToObject(summary, "metrics");
-      cJSON_AddStringToObject(mt, "metric", a.c.metric);
-      cJSON_AddNumberToObject(mt, "fp32", fp32_score);
-      cJSON_AddNumberToObject(mt, "int8", int8_score);
-      cJSON_AddNumberToObject(mt, "count", (double)n_test);
-    }
-    char *text = cJSON_Print(summary);
-    if (!text) {
-      rc = cli_fail("out of memory writing '%s'", a.c.json);
-      goto out;
-    }
-    st = c8_write_file_atomic(a.c.json, text, strlen(text));
-    free(text);
-    if (st) goto fail_status;
-    written[n_written++] = a.c.json;
-  }
+  /* 4. the artefacts, each whole or not at all; when one fails, the ones written before it are removed */
+  calib8_outputs outs = {a.c.out, a.table, a.trt_cache, a.write_qtable, a.c.json};
+  calib8_summary_extra x = {.model = m, .model_path = a.c.model, .output_path = a.c.out, .calibration_seconds = t_cal,
+                            .equalized_pairs = a.equalize ? cle_pairs : -1, .metric = a.c.test ? a.c.metric : NULL,
+                            .fp32_score = tr.fp32, .int8_score = tr.int8, .count = tr.count};
+  if ((st = calib8_qplan_write(plan, &outs, &x))) goto fail_status;
 
-  int n_int8 = 0, n_cand = 0;
-  for (int i = 0; i < g->n_nodes; i++)
-    if (c8_op_is_int8_compute(g->nodes[i].op_type)) {
-      n_cand++;
-      n_int8 += plan->node_prec[i] == C8_PREC_INT8;
-    }
-  printf("calibrated on %lld samples in %.3f s (%s, %s weights, %s)\n", (long long)cal->samples, t_cal,
-         c8_threshold_method_name(a.q.method), a.q.weights == C8_WEIGHTS_ADMM ? "admm" : "minmax",
-         a.q.granularity == C8_GRAN_PER_TENSOR ? "per-tensor" : a.q.granularity == C8_GRAN_MIX ? "mix" : "per-channel");
+  int n_int8 = 0, n_cand = calib8_qplan_layer_count(plan);
+  for (int i = 0; i < n_cand; i++) {
+    calib8_layer_info li;
+    calib8_qplan_layer(plan, i, &li);
+    n_int8 += li.precision == CALIB8_PRECISION_INT8;
+  }
+  int64_t macs, macs8;
+  calib8_qplan_macs(plan, &macs, &macs8);
+  printf("calibrated on %lld samples in %.3f s (%s, %s weights, %s)\n", (long long)calib8_calibration_samples(cal),
+         t_cal, calib8_method_name(a.q.method), a.q.weights == CALIB8_WEIGHTS_ADMM ? "admm" : "minmax",
+         a.q.granularity == CALIB8_PER_TENSOR       ? "per-tensor"
+         : a.q.granularity == CALIB8_GRANULARITY_MIX ? "mix"
+                                                     : "per-channel");
   printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,
-         plan->macs_total ? 100.0 * (double)plan->macs_int8 / (double)plan->macs_total : 0.0);
+         macs ? 100.0 * (double)macs8 / (double)macs : 0.0);
   if (a.equalize) printf("cross-layer equalization: %d convolution pairs\n", cle_pairs);
   if (a.q.bias_correction) printf("bias correction: on\n");
   printf("wrote %s\n", a.c.out);
   if (a.c.test) {
-    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.c.metric, fp32_score, int8_score,
-           fp32_score - int8_score, (long long)n_test);
-    if (classify)
-      printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", fp_cls, fp_prob, q_cls, q_prob);
+    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.c.metric, tr.fp32, tr.int8,
+           tr.fp32 - tr.int8, (long long)tr.count);
+    if (!strcmp(a.c.metric, "top1") || !strcmp(a.c.metric, "top5"))
+      printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", tr.fp_cls, tr.fp_prob, tr.q_cls,
+             tr.q_prob);
   }
   rc = 0;
   goto out;
 fail_status:
   rc = cli_fail_status(st);
 out:
-  if (rc)
-    for (int i = 0; i < n_written; i++) unlink(written[i]);
-  cJSON_Delete(summary);
-  if (feed_open) c8_feed_close(&feed);
-  free(prec);
-  c8_graph_destroy(qdq);
-  c8_qplan_destroy(plan);
-  c8_calibration_destroy(cal);
-  calib8_session_destroy(qs);
+  calib8_qplan_destroy(plan);
+  calib8_calibration_destroy(cal);
+  calib8_dataset_close(ds);
   calib8_session_destroy(s);
   calib8_model_destroy(m);
   return rc;

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "data/npy.h"
 
 #define MAX_INPUTS 64
 
@@ -105,7 +104,7 @@ int cmd_run(int argc, char **argv) {
   calib8_status st = calib8_model_load(model_path, &m);
   if (st) return cli_fail_status(st);
   for (int i = 0; i < n_in; i++) {
-    st = c8_npy_read(files[i], &inputs[i]);
+    st = calib8_npy_read(files[i], &inputs[i]);
     if (st) {
       rc = cli_fail_status(st);
       goto out;
@@ -141,7 +140,7 @@ int cmd_run(int argc, char **argv) {
     calib8_session_output(s, o, &t);
     sanitize(calib8_session_output_name(s, o), fname, sizeof fname);
     snprintf(path, sizeof path, "%s/%s.npy", outdir, fname);
-    st = c8_npy_write(path, &t);
+    st = calib8_npy_write(path, &t);
     if (st) {
       rc = cli_fail_status(st);
       goto out;
@@ -160,7 +159,7 @@ int cmd_run(int argc, char **argv) {
   rc = 0;
 out:
   free(times);
-  for (int i = 0; i < n_in; i++) c8_free(inputs[i].data);
+  for (int i = 0; i < n_in; i++) calib8_tensor_free(&inputs[i]);
   calib8_session_destroy(s);
   calib8_model_destroy(m);
   return rc;

@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "data/feed.h"
 
 int cli_fail(const char *fmt, ...) {
   va_list ap;
@@ -92,12 +91,7 @@ int main(int argc, char **argv) {
   return 2;
 }
 
-bool cli_parse_preprocess(const char *text, const char *template_name, c8_preprocess *pp, bool *has) {
-  calib8_status st = c8_preprocess_from(text, template_name, pp, has);
-  if (st) cli_fail_status(st);
-  return st == CALIB8_OK;
-}
-
+/* "CMD: <message>" for calib8_model_check_same_inputs. */
 int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b, const char *pb) {
   if (calib8_model_check_same_inputs(a, pa, b, pb) == CALIB8_OK) return 0;
   return cli_fail("%s: %s", cmd, calib8_last_error());

@@ -1,14 +1,20 @@
-#include "cli-ppcheck.h"
-
+/* The preprocessing check (include/calib8/dataset.h, calib8_preprocess_check; docs/preprocessing.md): compares
+ * the tensors the user's own pipeline made for the first K images of an image source ([K, ...] in a .npy file)
+ * with calib8's preprocessing of the same images, and when they differ, names the first differing image and
+ * the common mistake that explains it: each known mistake is replayed through calib8's own preprocessing and
+ * kept when it reproduces the user's tensors. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "calib8/calib8.h" /* first: the part headers are complete only through it */
 #include "core/tensor.h"
 #include "data/dataset.h"
+#include "data/feed.h"
 #include "load/model.h"
+
+/* Differ: max |user - calib8| > PPCHECK_TOL * max |user| over one image. */
+#define PPCHECK_TOL 1e-3
 
 /* A preprocessed set: K images of C x H x W in the model's layout, as floats. */
 typedef struct pp_set {
@@ -20,9 +26,9 @@ typedef struct pp_set {
 
 static void pp_set_free(pp_set *s) {
   if (s->source)
-    for (int64_t i = 0; i < s->k; i++) free(s->source[i]);
-  free(s->source);
-  free(s->x);
+    for (int64_t i = 0; i < s->k; i++) c8_mfree(s->source[i]);
+  c8_mfree(s->source);
+  c8_mfree(s->x);
   memset(s, 0, sizeof *s);
 }
 
@@ -48,7 +54,7 @@ static c8_status run_pp(const char *spec, const calib8_value_info *in, const c8_
   }
   out->k = k;
   out->layout = tgt.layout;
-  out->source = calloc((size_t)k, sizeof *out->source);
+  out->source = c8_calloc((size_t)k, sizeof *out->source);
   if (!out->source) goto oom;
   for (int64_t i = 0; i < k; i++) {
     const c8_sample *s;
@@ -63,7 +69,7 @@ static c8_status run_pp(const char *spec, const calib8_value_info *in, const c8_
     int64_t w = tgt.layout == C8_LAYOUT_NCHW ? t->dims[3] : t->dims[2];
     if (i == 0) {
       out->c = c, out->h = h, out->w = w;
-      out->x = malloc(sizeof(float) * (size_t)(k * c * h * w));
+      out->x = c8_malloc(sizeof(float) * (size_t)(k * c * h * w));
       if (!out->x) goto oom;
     } else if (c != out->c || h != out->h || w != out->w) {
       st = c8_error(CALIB8_INVALID_ARGUMENT,
@@ -77,7 +83,7 @@ static c8_status run_pp(const char *spec, const calib8_value_info *in, const c8_
       st = c8_error(CALIB8_UNSUPPORTED, "--check-preprocess: cannot compare %s samples", calib8_dtype_name(t->dtype));
       goto out;
     }
-    if (keep_sources && !(out->source[i] = strdup(s->source))) goto oom;
+    if (keep_sources && !(out->source[i] = c8_strdup(s->source))) goto oom;
   }
   goto out;
 oom:
@@ -125,7 +131,7 @@ static c8_status read_user(const char *path, user_set *u) {
     st = c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated: its header declares more data than it holds", what);
     goto out;
   }
-  u->x = malloc(sizeof(float) * (size_t)n);
+  u->x = c8_malloc(sizeof(float) * (size_t)n);
   if (!u->x) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading %s", what);
     goto out;
@@ -136,9 +142,9 @@ static c8_status read_user(const char *path, user_set *u) {
     goto out;
   }
 out:
-  free(bytes);
+  c8_mfree(bytes);
   if (st) {
-    free(u->x);
+    c8_mfree(u->x);
     u->x = NULL;
   }
   return st;
@@ -330,7 +336,7 @@ static int try_alt(const char *spec, const calib8_value_info *in, const alt *a, 
   if (run_pp(spec, in, &a->pp, u->k, false, &s)) return 0; /* this variant does not apply to these images */
   int64_t n = s.c * s.h * s.w, at;
   int res = 0;
-  float *tmp = malloc(sizeof(float) * (size_t)n);
+  float *tmp = c8_malloc(sizeof(float) * (size_t)n);
   if (n != u->d[0] * u->d[1] * u->d[2] || !tmp) goto out;
   bool all = true, first = false;
   for (int64_t i = 0; i < u->k; i++) {
@@ -342,36 +348,56 @@ static int try_alt(const char *spec, const calib8_value_info *in, const alt *a, 
     }
     if (a->post == POST_SCALE)
       for (int64_t j = 0; j < n; j++) x[j] *= a->post_scale;
-    bool ok = rel_diff(u->x + i * n, x, n, &at) <= C8_PPCHECK_TOL;
+    bool ok = rel_diff(u->x + i * n, x, n, &at) <= PPCHECK_TOL;
     all &= ok;
     if (i == i0) first = ok;
   }
   res = all ? 2 : first ? 1 : 0;
 out:
-  free(tmp);
+  c8_mfree(tmp);
   pp_set_free(&s);
   return res;
 }
 
 static const char *layout_name(c8_layout l) { return l == C8_LAYOUT_NCHW ? "NCHW" : "NHWC"; }
 
-int cli_check_preprocess(const char *npy_path, const char *spec, const calib8_value_info *input, int n_inputs,
-                         const c8_preprocess *pp_in) {
+/* The report of a check whose images all match. */
+static c8_status match_report(int64_t k, char **report) {
+  char text[96];
+  snprintf(text, sizeof text, "preprocessing check: %lld images match", (long long)k);
+  if (!(*report = c8_strdup(text))) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory checking the preprocessing");
+  return CALIB8_OK;
+}
+
+calib8_status calib8_preprocess_check(const calib8_model *model, const char *user_npy, const char *images,
+                                      const char *preprocess, const char *template_name, char **report) {
+  if (!model || !user_npy || !images || !report)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_preprocess_check needs a model, a .npy file, images and a report");
+  int n_inputs = calib8_model_input_count(model);
   if (n_inputs != 1)
-    return cli_fail("--check-preprocess compares image preprocessing; the model has %d inputs, images feed one",
-                    n_inputs);
-  c8_preprocess none;
+    return c8_error(CALIB8_INVALID_ARGUMENT,
+                    "--check-preprocess compares image preprocessing; the model has %d inputs, images feed one", n_inputs);
+  calib8_value_info in;
+  calib8_model_input_info(model, 0, &in);
+  const calib8_value_info *input = &in;
+  /* "NAME=SRC" naming the one input is the same source as SRC */
+  const char *spec = images, *eq = strchr(images, '=');
+  if (eq && !strchr(images, '/') && strlen(in.name) == (size_t)(eq - images) && !strncmp(in.name, images, (size_t)(eq - images)))
+    spec = eq + 1;
+  c8_preprocess given, none;
+  bool has_pp;
+  c8_status st = c8_preprocess_from(preprocess, template_name, &given, &has_pp);
+  if (st) return st;
   memset(&none, 0, sizeof none);
-  const c8_preprocess *pp = pp_in ? pp_in : &none;
+  const c8_preprocess *pp_in = has_pp ? &given : NULL, *pp = has_pp ? &given : &none;
   user_set u;
   pp_set s;
-  int rc = 1;
-  c8_status st = read_user(npy_path, &u);
-  if (st) return cli_fail_status(st);
+  if ((st = read_user(user_npy, &u))) return st;
   if ((st = run_pp(spec, input, pp_in, u.k, true, &s))) { /* NULL: no pipeline, as calibration opens it */
-    free(u.x);
-    return cli_fail_status(st);
+    c8_mfree(u.x);
+    return st;
   }
+  const char *npy_path = user_npy;
   int64_t n = s.c * s.h * s.w, at = 0;
   /* shape: the same per-image shape, or the other layout's */
   int64_t mine[3], other[3];
@@ -386,39 +412,38 @@ int cli_check_preprocess(const char *npy_path, const char *spec, const calib8_va
   bool swapped = u.d[0] == other[0] && u.d[1] == other[1] && u.d[2] == other[2];
   if (!same && swapped) {
     /* the layout is the mistake; say whether the values agree once transposed */
-    float *tmp = malloc(sizeof(float) * (size_t)n);
+    float *tmp = c8_malloc(sizeof(float) * (size_t)n);
     int64_t bad = -1;
     for (int64_t i = 0; tmp && i < u.k && bad < 0; i++) {
       relayout(s.x + i * n, tmp, s.c, s.h, s.w, s.layout);
-      if (rel_diff(u.x + i * n, tmp, n, &at) > C8_PPCHECK_TOL) bad = i;
+      if (rel_diff(u.x + i * n, tmp, n, &at) > PPCHECK_TOL) bad = i;
     }
-    free(tmp);
+    c8_mfree(tmp);
     c8_layout ul = s.layout == C8_LAYOUT_NCHW ? C8_LAYOUT_NHWC : C8_LAYOUT_NCHW;
-    rc = cli_fail(
-        "--check-preprocess: '%s' holds %s tensors [%lld,%lld,%lld,%lld] but the model reads %s "
-        "[%lld,%lld,%lld]: layout (NCHW against NHWC), transpose them%s",
-        npy_path, layout_name(ul), (long long)u.k, (long long)u.d[0], (long long)u.d[1], (long long)u.d[2],
-        layout_name(s.layout), (long long)mine[0], (long long)mine[1], (long long)mine[2],
-        bad < 0 ? "; transposed, all images match calib8's" : "; even transposed, the values differ too");
+    st = c8_error(CALIB8_INVALID_ARGUMENT,
+                  "--check-preprocess: '%s' holds %s tensors [%lld,%lld,%lld,%lld] but the model reads %s "
+                  "[%lld,%lld,%lld]: layout (NCHW against NHWC), transpose them%s",
+                  npy_path, layout_name(ul), (long long)u.k, (long long)u.d[0], (long long)u.d[1], (long long)u.d[2],
+                  layout_name(s.layout), (long long)mine[0], (long long)mine[1], (long long)mine[2],
+                  bad < 0 ? "; transposed, all images match calib8's" : "; even transposed, the values differ too");
     goto out;
   }
   if (!same) {
-    rc = cli_fail(
-        "--check-preprocess: '%s' holds tensors of [%lld,%lld,%lld] per image, calib8 makes [%lld,%lld,%lld] "
-        "(%s) for model input '%s'",
-        npy_path, (long long)u.d[0], (long long)u.d[1], (long long)u.d[2], (long long)mine[0], (long long)mine[1],
-        (long long)mine[2], layout_name(s.layout), input->name);
+    st = c8_error(CALIB8_INVALID_ARGUMENT,
+                  "--check-preprocess: '%s' holds tensors of [%lld,%lld,%lld] per image, calib8 makes [%lld,%lld,%lld] "
+                  "(%s) for model input '%s'",
+                  npy_path, (long long)u.d[0], (long long)u.d[1], (long long)u.d[2], (long long)mine[0],
+                  (long long)mine[1], (long long)mine[2], layout_name(s.layout), input->name);
     goto out;
   }
   int64_t i0 = -1;
   double r0 = 0;
   for (int64_t i = 0; i < u.k && i0 < 0; i++) {
     double r = rel_diff(u.x + i * n, s.x + i * n, n, &at);
-    if (r > C8_PPCHECK_TOL) i0 = i, r0 = r;
+    if (r > PPCHECK_TOL) i0 = i, r0 = r;
   }
   if (i0 < 0) {
-    printf("preprocessing check: %lld images match\n", (long long)u.k);
-    rc = 0;
+    st = match_report(u.k, report);
     goto out;
   }
   int64_t ch, y, x;
@@ -443,16 +468,17 @@ int cli_check_preprocess(const char *npy_path, const char *spec, const calib8_va
            (long long)i0, s.source[i0], r0, (long long)ch, (long long)y, (long long)x, (double)u.x[i0 * n + at],
            (double)s.x[i0 * n + at]);
   if (full)
-    rc = cli_fail("%s; all %lld images match calib8's output with %s", head, (long long)u.k, full->what);
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "%s; all %lld images match calib8's output with %s", head, (long long)u.k,
+                  full->what);
   else if (partial)
-    rc = cli_fail("%s; this image matches calib8's output with %s", head, partial->what);
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "%s; this image matches calib8's output with %s", head, partial->what);
   else
-    rc = cli_fail(
-        "%s; no common mistake (channel order, layout, mean/std swap, resize against crop, pixel range) "
-        "explains it",
-        head);
+    st = c8_error(CALIB8_INVALID_ARGUMENT,
+                  "%s; no common mistake (channel order, layout, mean/std swap, resize against crop, pixel range) "
+                  "explains it",
+                  head);
 out:
-  free(u.x);
+  c8_mfree(u.x);
   pp_set_free(&s);
-  return rc;
+  return st;
 }

@@ -1,5 +1,5 @@
 /* The qtable reader (c8_qtable_read) on a small graph whose layer names include the usual ONNX shapes
- * ("conv1", "/layer1/Conv", "Relu_3"). */
+ * ("conv1", "/layer1/Conv", "Relu_3"); names may also be tensors ("v1"). */
 #include "export/tables.h"
 #include "fuzz.h"
 #include "graph/graph.h"
@@ -29,6 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char path[128];
   fuzz_write("q.table", data, size, path, sizeof path);
   c8_precision prec[4];
-  (void)c8_qtable_read(path, g, prec);
+  bool half[4];
+  (void)c8_qtable_read(path, g, prec, half);
+  (void)c8_qtable_read(path, g, prec, NULL);
   return 0;
 }

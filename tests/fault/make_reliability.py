@@ -10,6 +10,7 @@ import zipfile
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 from onnx import TensorProto, helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -81,6 +82,13 @@ def main():
     save_model(model([helper.make_node("Identity", ["x"], ["y"])], [x, x], [y]), "r15_dup_input.onnx")
     # the same output declared twice (its dimension names leaked; found by tests/fuzz/fuzz-onnx)
     save_model(model([helper.make_node("Identity", ["x"], ["y"])], [x], [y, y]), "r15_dup_output.onnx")
+    # a Conv without its weight input feeding a BatchNormalization: BN folding read past the Conv's inputs
+    # (found by tests/fuzz/fuzz-onnx)
+    x4 = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])
+    bn_p = [onnx.numpy_helper.from_array(np.ones(3, np.float32), nm) for nm in ("s", "b", "m", "v")]
+    save_model(model([helper.make_node("Conv", ["x"], ["c"], name="weightless"),
+                      helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"])], [x4], [y], bn_p),
+               "r15_conv_no_weight_bn.onnx")
     # a graph output nothing produces, beside a real one
     z = helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 3])
     save_model(model([helper.make_node("Identity", ["x"], ["y"])], [x], [y, z]), "r15_dangling_output.onnx")

@@ -223,6 +223,8 @@ if [ $ms -lt 1500 ]; then pass "huge claim refused before allocating (${ms} ms)"
 expect_ok "a graph with no nodes runs (no memcpy from NULL)" "output x float32 [2,3]" -- \
   run r15_no_nodes.onnx -i x.npy -o "$OUT"
 expect_error "graph input declared twice" "'x'" "declared twice" -- info r15_dup_input.onnx
+expect_error "Conv without weights before BatchNormalization (BN folding read past its inputs)" "weightless" -- \
+  run r15_conv_no_weight_bn.onnx -i x.npy -o "$OUT"
 expect_error "graph output declared twice (leaked its dimension names)" "'y'" "output" "declared twice" -- \
   info r15_dup_output.onnx
 expect_error "graph output nothing produces" "'z'" "not produced" -- run r15_dangling_output.onnx -i x.npy -o "$WORK/dangling"

@@ -6,6 +6,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=(
   build-essential cmake pkg-config git
+  clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer harnesses (scripts/fuzz.sh)
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev
   libjpeg-dev libpng-dev liblmdb-dev libcjson-dev libmicrohttpd-dev libzip-dev zlib1g-dev
   python3 python3-numpy python3-onnx python3-pil python3-lmdb fonts-dejavu-core

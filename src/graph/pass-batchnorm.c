@@ -25,7 +25,8 @@ c8_status c8_graph_fold_batchnorm(c8_graph *g) {
     int ci = c8_graph_producer(g, x);
     if (ci < 0) continue;
     c8_node *conv = &g->nodes[ci];
-    if (c8_node_op(conv) != &c8_op_conv || c8_graph_use_count(g, x) != 1) continue;
+    /* a Conv without weights is refused later by its own checks; it is not folded into (it read past in[]) */
+    if (c8_node_op(conv) != &c8_op_conv || conv->n_in < 2 || c8_graph_use_count(g, x) != 1) continue;
     if (!is_f32_const(g, conv->in[1]) || (conv->n_in > 2 && conv->in[2] >= 0 && !is_f32_const(g, conv->in[2])))
       continue;
     bool params = true;

@@ -242,6 +242,11 @@ static c8_status decode_value_info(c8_value *v, const Onnx__ValueInfoProto *vi, 
     return c8_error(CALIB8_UNSUPPORTED, "%s: tensor '%s' has rank %zu, more than %d", what, v->name,
                     tt->shape->n_dim, C8_MAX_RANK);
   v->decl_rank = (int)tt->shape->n_dim;
+  /* a graph input that is also a graph output is declared twice: the later declaration replaces the names */
+  for (int d = 0; d < C8_MAX_RANK; d++) {
+    c8_mfree(v->decl_dim_names[d]);
+    v->decl_dim_names[d] = NULL;
+  }
   for (size_t d = 0; d < tt->shape->n_dim; d++) {
     const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
     if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dim->dim_value > 0) {
@@ -437,6 +442,11 @@ c8_status c8_onnx_parse(const void *bytes, size_t len, const char *dir, const ch
       st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory loading %s", what);
       goto fail;
     }
+    for (int k = 0; k < g->n_outputs; k++)
+      if (g->outputs[k] == id) {
+        st = c8_error(CALIB8_MALFORMED_MODEL, "%s: graph output '%s' is declared twice", what, nm);
+        goto fail;
+      }
     C8_TRY(decode_value_info(&g->values[id], gp->output[i], what));
     g->outputs[g->n_outputs++] = id;
   }

@@ -164,7 +164,7 @@ static void run_range(void *vj, int64_t b, int64_t e, int thread) {
   const c8_qconv_fast *f = j->f;
   const c8_conv_geom *g = &f->g;
   const size_t es = f->out_s32 ? 4 : 1;
-  unsigned char *mine = j->scratch + (size_t)thread * f->per_thread;
+  unsigned char *mine = j->scratch ? j->scratch + (size_t)thread * f->per_thread : NULL; /* NULL + 0 is UB */
   for (int64_t it = b; it < e; it++) {
     const int64_t n = it / g->groups, gi = it % g->groups;
     const uint8_t *x = j->x + (n * g->c + gi * f->cg) * f->ihw;

@@ -160,7 +160,7 @@ typedef struct softmax_job {
 /* Rows [o0, o1); rows are independent, each computed the same way on any thread. */
 static void softmax_range(void *vjob, int64_t o0, int64_t o1, int thread) {
   const softmax_job *j = vjob;
-  float *scratch = (float *)(j->scratch + (size_t)thread * j->scratch_one);
+  float *scratch = j->scratch ? (float *)(j->scratch + (size_t)thread * j->scratch_one) : NULL; /* NULL + 0 is UB */
 #if C8_AVX2_CLONES
   if (j->s->avx2) {
     softmax_avx2(j->s, j->y, j->x, scratch, o0, o1);

@@ -187,7 +187,7 @@ static bool same_file(const char *a, const char *b) {
   return a && b && realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);
 }
 
-static c8_status load_log(c8_search *S) {
+c8_status c8_search_log_load(c8_search *S) {
   FILE *f = fopen(S->log_path, "r");
   if (!f) return c8_error(CALIB8_IO, "--resume: cannot open the trial log '%s'", S->log_path);
   S->log = cJSON_CreateArray();
@@ -239,7 +239,7 @@ c8_status c8_search_open(c8_search *S, const calib8_model *m, calib8_dataset *ca
   S->max_trials = o->max_trials ? o->max_trials : S->full ? C8_SEARCH_MAX_TRIALS_FULL : C8_SEARCH_MAX_TRIALS_FAST;
   if (st) return st;
   if (o->resume) {
-    if ((st = load_log(S))) return st;
+    if ((st = c8_search_log_load(S))) return st;
   } else {
     remove(S->log_path); /* a new search starts a new log */
   }

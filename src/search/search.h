@@ -140,6 +140,8 @@ c8_status c8_search_step_run(c8_search *S, const c8_search_step *step, bool *fin
 
 /* Writes the best trial's model, qtable and calibration table. */
 c8_status c8_search_write_best(c8_search *S);
+/* Reads the trial log at S->log_path into S->log (--resume; a torn last line is ignored). */
+c8_status c8_search_log_load(c8_search *S);
 /* Appends one entry to the trial log. */
 c8_status c8_search_log_append(c8_search *S, cJSON *entry);
 const cJSON *c8_search_log_find(const c8_search *S, const char *field, const char *value);

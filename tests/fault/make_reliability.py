@@ -10,6 +10,7 @@ import zipfile
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 from onnx import TensorProto, helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -79,6 +80,15 @@ def main():
     save_model(model([], [x], [x]), "r15_no_nodes.onnx")
     # the same input declared twice
     save_model(model([helper.make_node("Identity", ["x"], ["y"])], [x, x], [y]), "r15_dup_input.onnx")
+    # the same output declared twice (its dimension names leaked; found by tests/fuzz/fuzz-onnx)
+    save_model(model([helper.make_node("Identity", ["x"], ["y"])], [x], [y, y]), "r15_dup_output.onnx")
+    # a Conv without its weight input feeding a BatchNormalization: BN folding read past the Conv's inputs
+    # (found by tests/fuzz/fuzz-onnx)
+    x4 = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])
+    bn_p = [onnx.numpy_helper.from_array(np.ones(3, np.float32), nm) for nm in ("s", "b", "m", "v")]
+    save_model(model([helper.make_node("Conv", ["x"], ["c"], name="weightless"),
+                      helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"])], [x4], [y], bn_p),
+               "r15_conv_no_weight_bn.onnx")
     # a graph output nothing produces, beside a real one
     z = helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 3])
     save_model(model([helper.make_node("Identity", ["x"], ["y"])], [x], [y, z]), "r15_dangling_output.onnx")
@@ -117,6 +127,16 @@ def main():
     mdb = os.path.join(d, "data.mdb")
     raw = open(mdb, "rb").read()
     open(mdb, "wb").write(raw[: len(raw) // 3])
+    # found by tests/fuzz/fuzz-lmdb: liblmdb divides by the meta page's page size (SIGFPE when it is 0), and
+    # follows a root page number past the end of the file (SIGBUS)
+    psize = struct.unpack_from("<I", raw, 40)[0]
+    for name, patch in (("r15_lmdb_psize0", lambda b: struct.pack_into("<I", b, 40, 0)),
+                        ("r15_lmdb_bad_root", lambda b: [struct.pack_into("<Q", b, m * psize + 128, len(raw) // psize + 5)
+                                                         for m in (0, 1)])):
+        b = bytearray(raw)
+        patch(b)
+        os.makedirs(os.path.join(FIX, name), exist_ok=True)
+        open(os.path.join(FIX, name, "data.mdb"), "wb").write(bytes(b))
     # a PNG 40000 x 1 (resize_side=65536 overflowed an int) and a JPEG header declaring 16384 x 16384 in 1 KB
     from PIL import Image
     Image.new("L", (40000, 1), 128).save(os.path.join(FIX, "r15_wide.png"))

@@ -225,6 +225,10 @@ if [ $ms -lt 4000 ]; then pass "huge claim refused before allocating (${ms} ms)"
 expect_ok "a graph with no nodes runs (no memcpy from NULL)" "output x float32 [2,3]" -- \
   run r15_no_nodes.onnx -i x.npy -o "$OUT"
 expect_error "graph input declared twice" "'x'" "declared twice" -- info r15_dup_input.onnx
+expect_error "Conv without weights before BatchNormalization (BN folding read past its inputs)" "weightless" -- \
+  run r15_conv_no_weight_bn.onnx -i x.npy -o "$OUT"
+expect_error "graph output declared twice (leaked its dimension names)" "'y'" "output" "declared twice" -- \
+  info r15_dup_output.onnx
 expect_error "graph output nothing produces" "'z'" "not produced" -- run r15_dangling_output.onnx -i x.npy -o "$WORK/dangling"
 if [ -e "$WORK/dangling/y.npy" ]; then fail "dangling output leaves nothing" "y.npy was written"; else
   pass "dangling output leaves nothing"; fi
@@ -236,6 +240,10 @@ expect_error "non-zip .npz (was read as a list of images)" "r15_not_zip.npz" "zi
   quantize identity.onnx --calib r15_not_zip.npz -o "$OUT/q.onnx"
 expect_error "LMDB cut to a third (SIGBUS)" "r15_lmdb_truncated" "truncated" -- \
   quantize identity.onnx --calib r15_lmdb_truncated -o "$OUT/q.onnx"
+expect_error "LMDB meta page with page size 0 (SIGFPE in liblmdb)" "r15_lmdb_psize0" "page size 0" -- \
+  quantize identity.onnx --calib r15_lmdb_psize0 -o "$OUT/q.onnx"
+expect_error "LMDB root page past the end of the file (SIGBUS in liblmdb)" "r15_lmdb_bad_root" "outside the file" -- \
+  quantize identity.onnx --calib r15_lmdb_bad_root -o "$OUT/q.onnx"
 expect_error "resize_side=65536 on a 40000x1 image (float-to-int overflow)" "r15_wide.png" "resize_side=65536" -- \
   quantize "$LENET" --calib r15_wide.png -p 'resize_side=65536' -o "$OUT/q.onnx"
 t0=$(date +%s%N)

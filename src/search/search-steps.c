@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/progress.h"
+#include "core/clock.h"
 #include "search/search.h"
 
 /* The strategy of the best trial so far among the bases tried (its method/granularity/weights; FP32 sets are not

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/atomic-file.h"
-#include "core/progress.h"
+#include "core/clock.h"
 #include "core/tensor.h"
 #include "data/npy.h"
 #include "evaluate/similarity.h"

@@ -18,7 +18,7 @@
 #include "calib8/serve.h"
 #include "core/alloc.h"
 #include "core/json.h"
-#include "core/progress.h"
+#include "core/clock.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "data/dataset.h"

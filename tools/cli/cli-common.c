@@ -10,7 +10,7 @@
 void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total) {
   cli_progress *p = user;
   double now = cli_now();
-  if (p->start == 0) p->start = p->last_draw = now;
+  if (!p->stage || strcmp(p->stage, stage)) cli_progress_finish(p), p->stage = stage, p->start = p->last_draw = now;
   if (p->quiet || !isatty(fileno(stderr)) || now - p->start < 1.0 || now - p->last_draw < 0.1) return;
   p->last_draw = now;
   p->drawn = true;
@@ -33,6 +33,7 @@ void cli_progress_finish(cli_progress *p) {
     fflush(stderr);
   }
   p->drawn = false;
+  p->stage = NULL;
 }
 
 int cli_preprocess_check(const calib8_model *m, const char *user_npy, const char *images, const char *pp_text,

@@ -29,6 +29,7 @@ int cli_preprocess_check(const calib8_model *m, const char *user_npy, const char
 /* A progress bar for calib8_progress_fn: user is a cli_progress (quiet: none). */
 typedef struct cli_progress {
   bool quiet, drawn;
+  const char *stage; /* a new stage restarts the bar */
   double start, last_draw;
 } cli_progress;
 void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total);

@@ -21,39 +21,16 @@ typedef struct auto_args {
   int decode, top_k;
 } auto_args;
 
-/* The progress bar on stderr: drawn only on a terminal, after a second, not with --quiet. */
+/* The shared progress bar, and the metric's name for the trial lines. */
 typedef struct bar {
-  const char *metric; /* the metric's name in trial lines */
-  bool quiet, drawn;
-  const char *stage;
-  double start, last;
+  cli_progress p;
+  const char *metric;
 } bar;
 
-static void bar_finish(bar *b) {
-  if (b->drawn) fprintf(stderr, "\r%*s\r", 80, ""), fflush(stderr);
-  b->drawn = false;
-  b->stage = NULL;
-}
+static void bar_finish(bar *b) { cli_progress_finish(&b->p); }
 
 static void on_progress(void *user, const char *stage, int64_t done, int64_t total) {
-  bar *b = user;
-  if (b->quiet || !isatty(fileno(stderr))) return;
-  double now = cli_now();
-  if (!b->stage || strcmp(b->stage, stage)) bar_finish(b), b->stage = stage, b->start = b->last = now;
-  if (now - b->start < 1.0 || now - b->last < 0.1) return;
-  b->last = now;
-  b->drawn = true;
-  double el = now - b->start;
-  if (total > 0) {
-    int width = 30, fill = (int)(width * (double)done / (double)total);
-    if (fill > width) fill = width;
-    double eta = done > 0 ? el * (double)(total - done) / (double)done : 0;
-    fprintf(stderr, "\r%s [%.*s%*s] %lld/%lld %.0fs eta %.0fs ", stage, fill, "##############################",
-            width - fill, "", (long long)done, (long long)total, el, eta);
-  } else {
-    fprintf(stderr, "\r%s %lld %.0fs ", stage, (long long)done, el);
-  }
-  fflush(stderr);
+  cli_progress_fn(&((bar *)user)->p, stage, done, total);
 }
 
 static void on_message(void *user, const char *line) {
@@ -202,7 +179,7 @@ int cmd_auto(int argc, char **argv) {
   calib8_model *m = NULL;
   calib8_evaluator *ev = NULL;
   calib8_dataset *calib = NULL;
-  bar b = {.quiet = a.c.quiet};
+  bar b = {.p = {.quiet = a.c.quiet}};
   calib8_search_result *r = calloc(1, sizeof *r);
   calib8_status st = r ? open_inputs(&a, a.c.test, a.c.test_limit, false, true, &m, &ev, &calib)
                        : calib8_set_error(CALIB8_OUT_OF_MEMORY, "out of memory");
@@ -260,7 +237,7 @@ int cmd_sensitivity(int argc, char **argv) {
   calib8_evaluator *ev = NULL;
   calib8_dataset *calib = NULL;
   calib8_sensitivity *rank = NULL;
-  bar b = {.quiet = a.c.quiet};
+  bar b = {.p = {.quiet = a.c.quiet}};
   calib8_status st = open_inputs(&a, test, test_limit, !with_metric, false, &m, &ev, &calib);
   if (!st) {
     a.so.evaluator = ev;

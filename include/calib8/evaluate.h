@@ -150,6 +150,66 @@ calib8_status calib8_compare_verdict_at(const calib8_compare *cmp, double cosine
 calib8_status calib8_compare_write_json(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
                                         const char *fp32_name, const char *int8_name, const char *path);
 
+/* ---- two .npz tensor dumps (TPU-MLIR's `npz_tool.py compare TARGET REF`) ----------------------------------- *
+ * Every tensor name in both files is compared by npz_tool's rules: EQUAL (every element), CLOSE (allclose at
+ * rtol 1e-3 or tighter, atol 1e-8), else SIMILAR when cosine > cosine_tol and euclidean similarity
+ * (1 - ||t - r|| / ||(t + r) / 2||) > euclid_tol, strictly; an int8 tensor on either side is compared for
+ * equality only (EQUAL or NOT_EQUAL); shapes of different sizes are NOT_MATCH unless one crops to the other
+ * (same rank, at least as large in every dimension). Names in one file only are listed, not failed. */
+
+typedef enum calib8_npz_verdict {
+  CALIB8_NPZ_EQUAL = 0,
+  CALIB8_NPZ_CLOSE,
+  CALIB8_NPZ_SIMILAR,        /* the three that pass */
+  CALIB8_NPZ_NOT_SIMILAR,
+  CALIB8_NPZ_NOT_EQUAL,
+  CALIB8_NPZ_NOT_MATCH,      /* the three that fail */
+  CALIB8_NPZ_ONLY_TARGET,
+  CALIB8_NPZ_ONLY_REFERENCE,
+  CALIB8_NPZ_EXCEPTED,       /* not compared */
+  CALIB8_NPZ_VERDICT_COUNT
+} calib8_npz_verdict;
+/* "EQUAL", "CLOSE", "SIMILAR", "NOT_SIMILAR", "NOT_EQUAL", "NOT_MATCH", "ONLY_IN_TARGET", ... */
+const char *calib8_npz_verdict_name(int verdict);
+
+typedef struct calib8_npz_compare_options {
+  double cosine_tol, euclid_tol;    /* default 0.99, 0.99 (npz_tool's) */
+  const char *excepts;              /* comma-separated names not to compare (npz_tool's --excepts); NULL: none */
+} calib8_npz_compare_options;
+calib8_npz_compare_options calib8_npz_compare_options_default(void);
+
+typedef struct calib8_npz_row {
+  const char *name;                 /* the entry's name without ".npy"; valid while the comparison lives */
+  int verdict;                      /* calib8_npz_verdict */
+  int compared, pass;               /* compared: in both files and not excepted */
+  int close_order;                  /* CLOSE: the largest k in 5..3 with allclose at rtol 1e-k */
+  double cosine, euclidean, sqnr_db;/* SIMILAR / NOT_SIMILAR, else NaN; SQNR is reported, never judged */
+  int target_shape_rank, reference_shape_rank;
+  int64_t target_dims[CALIB8_MAX_RANK], reference_dims[CALIB8_MAX_RANK];
+} calib8_npz_row;
+
+typedef struct calib8_npz_summary {
+  int compared, passed, failed;
+  int count[CALIB8_NPZ_VERDICT_COUNT];
+  double min_cosine, min_euclidean, min_sqnr_db; /* over SIMILAR and NOT_SIMILAR rows; 1, 1, INFINITY when none */
+} calib8_npz_summary;
+
+typedef struct calib8_npz_compare calib8_npz_compare;
+
+/* Loads both files whole and compares them. Rows: the reference's names in its order, then names only in the
+ * target. CALIB8_INVALID_ARGUMENT for a file that is not an .npz of .npy entries (naming the file and entry), an
+ * excepted name in neither file, a tolerance out of range, files that share no name to compare;
+ * CALIB8_UNSUPPORTED for an element type .npy readers here do not take (float16). */
+calib8_status calib8_npz_compare_files(const char *target, const char *reference,
+                                       const calib8_npz_compare_options *options, calib8_npz_compare **out_compare);
+void calib8_npz_compare_destroy(calib8_npz_compare *cmp);
+int calib8_npz_compare_row_count(const calib8_npz_compare *cmp);
+calib8_status calib8_npz_compare_row_at(const calib8_npz_compare *cmp, int index, calib8_npz_row *out);
+calib8_status calib8_npz_compare_summary(const calib8_npz_compare *cmp, calib8_npz_summary *out);
+/* The comparison as text: one line per compared tensor, the names in one file only, the counts, the minimum
+ * similarities, and "npz compare PASSED" or "npz compare FAILED" last. Free with calib8_free. */
+calib8_status calib8_npz_compare_format(const calib8_npz_compare *cmp, char **out_text);
+
 /* Checks that model b reads the inputs model a reads (names, ranks, fixed dimensions); the paths name them in
  * the message. CALIB8_INVALID_ARGUMENT. */
 calib8_status calib8_model_check_same_inputs(const calib8_model *a, const char *a_path, const calib8_model *b,

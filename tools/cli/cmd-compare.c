@@ -15,7 +15,8 @@
 static const char *usage_text =
     "usage: calib8 compare FP32.onnx INT8.onnx --data SRC [--data NAME=SRC ...] [--preprocess STR | --template NAME]\n"
     "                      [--tolerance COS,EUCLID] [--limit N] [--batch B] [--threads N] [--json FILE]\n"
-    "                      [--report FILE.html]";
+    "                      [--report FILE.html]\n"
+    "       calib8 compare TARGET.npz REFERENCE.npz [--tolerance COS,EUCLID] [--except NAME,...]";
 
 #define DEFAULT_TOL_COS 0.9
 #define DEFAULT_TOL_EUCLID 0.5
@@ -46,11 +47,29 @@ static const char *fmt_db(double v, char *buf, size_t n) {
   return buf;
 }
 
+/* Two .npz tensor dumps (TPU-MLIR's npz_tool compare): the library compares and formats. Exit 3 when a tensor
+ * fails. */
+static int compare_npz(const char *target, const char *ref, const calib8_npz_compare_options *o, bool model_opts) {
+  if (model_opts) return cli_fail("compare: --data, --preprocess, --template, --json, --report, --batch, --limit and "
+                                  "--threads apply to comparing two models, not two .npz files"), 2;
+  calib8_npz_compare *c = NULL;
+  char *text = NULL;
+  calib8_npz_summary s;
+  calib8_status st = calib8_npz_compare_files(target, ref, o, &c);
+  if (!st) st = calib8_npz_compare_format(c, &text);
+  if (!st) fputs(text, stdout), calib8_npz_compare_summary(c, &s);
+  calib8_free(text);
+  calib8_npz_compare_destroy(c);
+  return st ? cli_fail_status(st) : s.failed ? 3 : 0;
+}
+
 int cmd_compare(int argc, char **argv) {
   const char *paths[2] = {NULL, NULL}, *pp_text = NULL, *template_name = NULL, *json = NULL, *report = NULL;
   const char *specs[CALIB8_MAX_INPUTS];
   int n_specs = 0, batch = 0, limit = 0, threads = 0, n_paths = 0;
   double tc = DEFAULT_TOL_COS, te = DEFAULT_TOL_EUCLID;
+  const char *excepts = NULL;
+  calib8_npz_compare_options no = calib8_npz_compare_options_default();
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--data") || !strcmp(a, "-d")) {
@@ -66,7 +85,10 @@ int cmd_compare(int argc, char **argv) {
     } else if (!strcmp(a, "--tolerance")) {
       if (!v) return cli_fail("option %s needs COS,EUCLID (e.g. 0.9,0.5)", a), 2;
       if (!parse_tolerance(v, &tc, &te)) return 2;
-      i++;
+      no.cosine_tol = tc, no.euclid_tol = te, i++;
+    } else if (!strcmp(a, "--except") || !strcmp(a, "--excepts")) {
+      if (!v) return cli_fail("option %s needs tensor names (NAME,NAME,...)", a), 2;
+      excepts = no.excepts = v, i++;
     } else if (!strcmp(a, "--json")) {
       if (!v) return cli_fail("option %s needs a file name", a), 2;
       json = v, i++;
@@ -90,6 +112,11 @@ int cmd_compare(int argc, char **argv) {
       return cli_fail("compare: unexpected argument '%s'\n%s", a, usage_text), 2;
     }
   }
+  size_t l0 = paths[0] ? strlen(paths[0]) : 0, l1 = paths[1] ? strlen(paths[1]) : 0;
+  if (l0 > 4 && l1 > 4 && !strcmp(paths[0] + l0 - 4, ".npz") && !strcmp(paths[1] + l1 - 4, ".npz"))
+    return compare_npz(paths[0], paths[1], &no, n_specs || pp_text || template_name || json || report || batch ||
+                                                    limit || threads);
+  if (excepts) return cli_fail("--except applies to comparing two .npz files\n%s", usage_text), 2;
   if (n_paths < 2 || !n_specs) return cli_fail("compare needs FP32.onnx, INT8.onnx and --data SRC\n%s", usage_text), 2;
   const char *others[3 + CALIB8_MAX_INPUTS] = {paths[0], paths[1], json};
   for (int k = 0; k < n_specs; k++) others[3 + k] = specs[k];

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "export/tables.h"
 #include "ops/op.h"
 
 int64_t c8_node_macs(const c8_graph *g, const c8_plan *shapes, int i) {
@@ -34,6 +35,22 @@ static const char *origin_name(const c8_graph *original, int origin) {
   for (int i = 0; i < original->n_nodes; i++)
     if (original->nodes[i].origin == origin) return original->nodes[i].name;
   return NULL;
+}
+
+/* AMCT's record carries the weight scales and offsets per layer (--record); the JSON does too: those of the
+ * DequantizeLinear feeding the weight input of the layer's node in the QDQ graph (one per output channel). */
+static void weight_scales(cJSON *l, const c8_graph *qdq, const c8_node *n) {
+  if (!qdq) return;
+  for (int i = 0; i < qdq->n_nodes; i++) {
+    const c8_node *m = &qdq->nodes[i];
+    const c8_tensor *sw, *zw;
+    if (strcmp(m->name, n->name) || m->n_in < 2 || !c8_dq_consts(qdq, m->in[1], &sw, &zw)) continue;
+    cJSON *a = cJSON_AddArrayToObject(l, "weight_scales"), *z = cJSON_AddArrayToObject(l, "weight_offsets");
+    for (int64_t k = 0; k < c8_numel(sw); k++)
+      c8_json_attach(a, NULL, cJSON_CreateNumber(((const float *)sw->data)[k]));
+    for (int64_t k = 0; k < c8_numel(zw); k++) c8_json_attach(z, NULL, cJSON_CreateNumber(c8_dq_zero_point(zw, k)));
+    return;
+  }
 }
 
 cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_graph *original, const c8_graph *qdq) {
@@ -79,6 +96,7 @@ cJSON *c8_summary_json(const c8_qplan *p, const c8_calibration *cal, const c8_gr
     cJSON_AddStringToObject(l, "precision", p->node_prec[i] == C8_PREC_INT8 ? "INT8" : "F32");
     const char *o = origin_name(original, n->origin);
     if (o) cJSON_AddStringToObject(l, "origin", o);
+    weight_scales(l, qdq, n);
     /* only when asked: a qtable's F16/BF16 row, kept in FP32 (calib8 writes no half precision) */
     if (p->opts.node_half && p->opts.node_half[i]) cJSON_AddStringToObject(l, "requested", "F16/BF16, kept F32");
   }

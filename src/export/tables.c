@@ -117,8 +117,7 @@ c8_status c8_qtable_write(const c8_qplan *p, const char *path) {
   return sb_write(&b, path);
 }
 
-/* The scale and zero point constants of the DequantizeLinear producing value v, or false. */
-static bool dq_of(const c8_graph *g, int v, const c8_tensor **scale, const c8_tensor **zp) {
+bool c8_dq_consts(const c8_graph *g, int v, const c8_tensor **scale, const c8_tensor **zp) {
   int p = v >= 0 ? c8_graph_producer(g, v) : -1;
   if (p < 0 || strcmp(g->nodes[p].op_type, "DequantizeLinear") || g->nodes[p].n_in < 3) return false;
   const c8_node *n = &g->nodes[p];
@@ -128,7 +127,7 @@ static bool dq_of(const c8_graph *g, int v, const c8_tensor **scale, const c8_te
   return (*scale)->dtype == CALIB8_FLOAT;
 }
 
-static int zp_at(const c8_tensor *zp, int64_t i) {
+int c8_dq_zero_point(const c8_tensor *zp, int64_t i) {
   if (zp->dtype == CALIB8_UINT8) return (int)((const uint8_t *)zp->data)[i] - 128;
   if (zp->dtype == CALIB8_INT8) return ((const int8_t *)zp->data)[i];
   return ((const int32_t *)zp->data)[i];
@@ -143,12 +142,12 @@ c8_status c8_record_write(const c8_graph *g, const char *path) {
     const char *op = n->op_type;
     if (strcmp(op, "Conv") && strcmp(op, "ConvTranspose") && strcmp(op, "Gemm") && strcmp(op, "MatMul")) continue;
     const c8_tensor *sd, *zd, *sw, *zw;
-    if (n->n_in < 2 || !dq_of(g, n->in[0], &sd, &zd) || !dq_of(g, n->in[1], &sw, &zw)) continue;
+    if (n->n_in < 2 || !c8_dq_consts(g, n->in[0], &sd, &zd) || !c8_dq_consts(g, n->in[1], &sw, &zw)) continue;
     sb_printf(&b, "record {\n  key: \"%s\"\n  value {\n", n->name);
-    sb_printf(&b, "    scale_d: %.9g\n    offset_d: %d\n", ((const float *)sd->data)[0], zp_at(zd, 0));
+    sb_printf(&b, "    scale_d: %.9g\n    offset_d: %d\n", ((const float *)sd->data)[0], c8_dq_zero_point(zd, 0));
     int64_t c = c8_numel(sw);
     for (int64_t k = 0; k < c; k++) sb_printf(&b, "    scale_w: %.9g\n", ((const float *)sw->data)[k]);
-    for (int64_t k = 0; k < c8_numel(zw); k++) sb_printf(&b, "    offset_w: %d\n", zp_at(zw, k));
+    for (int64_t k = 0; k < c8_numel(zw); k++) sb_printf(&b, "    offset_w: %d\n", c8_dq_zero_point(zw, k));
     sb_printf(&b, "  }\n}\n");
   }
   return sb_write(&b, path);

@@ -21,6 +21,10 @@ c8_status c8_qtable_write(const c8_qplan *p, const char *path);
  * activation input's scale_d and offset_d (in int8 terms: a uint8 zero point minus 128) and the weight's
  * scale_w and offset_w, one per channel. */
 c8_status c8_record_write(const c8_graph *qdq, const char *path);
+/* The float scale and the zero point constants of the DequantizeLinear producing value v in a QDQ graph, or
+ * false; a zero point as int8 (a uint8 one minus 128, as the record writes offsets). */
+bool c8_dq_consts(const c8_graph *g, int v, const c8_tensor **scale, const c8_tensor **zp);
+int c8_dq_zero_point(const c8_tensor *zp, int64_t i);
 c8_status c8_qtable_read(const char *path, const c8_graph *g, c8_precision *prec, bool *half);
 
 #endif

@@ -186,6 +186,18 @@ check "rgb2bgr=true as the last step hands the model B,G,R" sh -c "[ -e $A/x.onn
 # --- AMCT's record: --record FILE, per INT8 layer the activation scale/offset and the weight scales/offsets ---
 if $Q $LENET --calib $EX -p $PP_LENET -q -o $A/rec.onnx --record $A/rec.txt --json $A/rec.json >$A/log 2>&1; then
   check "--record: one record per INT8 layer (5 on the LeNet)" sh -c "[ \$(grep -c '^record {' $A/rec.txt) = 5 ]"
+  check "the JSON summary carries each INT8 layer's weight scales and offsets, as the record does" $PY -c "
+import json, re
+txt = open('$A/rec.txt').read()
+recs = dict(re.findall(r'key: \"([^\"]+)\"\n  value \{\n(.*?)\n  \}', txt, re.S))
+layers = {l['name']: l for l in json.load(open('$A/rec.json'))['layers'] if 'weight_scales' in l}
+assert sorted(layers) == sorted(recs) and len(recs) == 5, (sorted(layers), sorted(recs))
+for name, body in recs.items():
+    sw = [float(x) for x in re.findall(r'scale_w: (\S+)', body)]
+    ow = [int(x) for x in re.findall(r'offset_w: (\S+)', body)]
+    l = layers[name]
+    assert len(sw) == len(l['weight_scales']) > 1 and ow == l['weight_offsets'], name
+    assert all(abs(a - b) <= 1e-7 * b for a, b in zip(sw, l['weight_scales'])), (name, sw, l['weight_scales'])"
   if have_python; then
     check "--record: scale_d is the input tensor's scale in the JSON, one scale_w/offset_w per output channel" $PY -c "
 import json, re, onnx

@@ -95,6 +95,29 @@ void calib8_dataset_close(calib8_dataset *ds);
  * path[size], or 0 when there is none (or it does not fit). */
 int calib8_dataset_labels(const calib8_dataset *ds, char *path, size_t size);
 
+/* ---- writing an LMDB data set (NNTC auto_calib's lmdb_save layout) -------------------------------------------
+ * One record per put, keyed by its number as 8 decimal digits ("00000000", ...), the value a complete .npy file
+ * (one sample, or a batch [k, ...]); the put's label lines appended to data.label beside data.mdb. A put is
+ * atomic: one LMDB write transaction, committed only after its label lines are appended, and on any failure the
+ * transaction is aborted and data.label cut back, so a failed put leaves no record and no label line. The
+ * Python package's calib8.lmdb_save builds auto_calib's LMDB_Dataset on it. */
+typedef struct calib8_lmdb_writer calib8_lmdb_writer;
+/* Opens the LMDB environment in folder `dir` (created when missing) to append records after those it holds.
+ * CALIB8_IO naming the folder and liblmdb's reason. */
+calib8_status calib8_lmdb_writer_open(const char *dir, calib8_lmdb_writer **out_writer);
+/* Records the writer holds. */
+int64_t calib8_lmdb_writer_count(const calib8_lmdb_writer *w);
+/* Appends record number count(w): `npy` (size bytes) must be a whole .npy file of at least one element;
+ * `labels` (NULL: none) whole lines, each ending in '\n', for data.label. The record number goes to
+ * *out_record (may be NULL). CALIB8_INVALID_ARGUMENT for a value that is no .npy file, truncated or empty, or
+ * labels not ending in a newline; CALIB8_IO. */
+calib8_status calib8_lmdb_writer_put(calib8_lmdb_writer *w, const void *npy, size_t size, const char *labels,
+                                     int64_t *out_record);
+/* A copy of record `record`'s value (free with calib8_free). CALIB8_INVALID_ARGUMENT when there is none. */
+calib8_status calib8_lmdb_writer_get(const calib8_lmdb_writer *w, int64_t record, void **out_npy, size_t *out_size);
+/* Flushes and closes; NULL is a no-op. */
+void calib8_lmdb_writer_close(calib8_lmdb_writer *w);
+
 /* Records a failure message (for callbacks that return an error to calib8); returns `status`. */
 calib8_status calib8_set_error(calib8_status status, const char *message);
 

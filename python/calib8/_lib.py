@@ -192,6 +192,11 @@ PROTOTYPES = {
     "calib8_session_output": (c_status, [P, c_int, POINTER(Tensor)]),
     # datasets
     "calib8_dataset_options_default": (DatasetOptions, []),
+    "calib8_lmdb_writer_open": (c_status, [c_char_p, PP]),
+    "calib8_lmdb_writer_count": (c_int64, [P]),
+    "calib8_lmdb_writer_put": (c_status, [P, c_void_p, c_size_t, c_char_p, POINTER(c_int64)]),
+    "calib8_lmdb_writer_get": (c_status, [P, c_int64, PP, POINTER(c_size_t)]),
+    "calib8_lmdb_writer_close": (None, [P]),
     "calib8_dataset_open": (c_status, [P, c_int, POINTER(c_char_p), POINTER(DatasetOptions), PP]),
     "calib8_dataset_from_source": (c_status, [P, POINTER(BatchSource), PP]),
     "calib8_dataset_next": (c_status, [P, POINTER(Batch)]),

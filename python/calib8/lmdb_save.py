@@ -33,7 +33,7 @@ from ctypes import byref, c_int64, c_size_t, c_void_p, string_at
 import numpy as np
 
 from . import _lib
-from ._errors import InvalidArgument, check
+from ._errors import Error, InvalidArgument, check
 
 KEY_DIGITS = 8
 
@@ -358,6 +358,10 @@ if __name__ == "__main__":
         sys.stderr.write("usage: python3 -m calib8.lmdb_save LMDB_DIR   (auto_calib's refresh_lmdb: drops the samples "
                          "whose JPEG was deleted from LMDB_DIR/original_images)\n")
         sys.exit(2)
-    r = refresh_lmdb(sys.argv[1])
+    try:
+        r = refresh_lmdb(sys.argv[1])
+    except Error as e:
+        sys.stderr.write("%s\n" % e)
+        sys.exit(1)
     print("removed %d samples (%d records emptied and dropped); %d samples remain in %d records"
           % (r["removed"], r["dropped"], r["samples"], r["records"]))

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,17 @@ calib8_status calib8_lmdb_writer_put(calib8_lmdb_writer *w, const void *npy, siz
     size_t n = strlen(labels);
     if (!n || labels[n - 1] != '\n')
       return c8_error(CALIB8_INVALID_ARGUMENT, "the labels of %s must be whole lines, each ending in a newline", what);
+  }
+  /* data.label lines follow the records: labels are given for every record or for none */
+  if (w->count > 0) {
+    struct stat lb;
+    const bool labelled = stat(w->label_path, &lb) == 0 && lb.st_size > 0;
+    if (labels && !labelled)
+      return c8_error(CALIB8_INVALID_ARGUMENT, "%s has labels, but the %lld records before it have none: give labels "
+                      "for every record or for none", what, (long long)w->count);
+    if (!labels && labelled)
+      return c8_error(CALIB8_INVALID_ARGUMENT, "%s has no labels, but the records before it have (data.label): give "
+                      "labels for every record or for none", what);
   }
   if (w->count >= MAX_RECORDS)
     return c8_error(CALIB8_INVALID_ARGUMENT, "LMDB '%s' holds %lld records, the most 8-digit keys allow", w->dir,

@@ -1,13 +1,16 @@
 #!/bin/sh
-# tools/lmdb_save.py and tools/lmdb_refresh.py against calib8's LMDB reader (src/data/dataset-lmdb.c):
+# The Python package's calib8.lmdb_save (NNTC auto_calib's LMDB_Dataset and refresh_lmdb, over the C library's
+# calib8_lmdb_writer_*) against calib8's LMDB reader (src/data/dataset-lmdb.c):
 # 24 real Fashion-MNIST test images saved as 4 one-sample records and 5 batch records of 4, with labels and
 # original JPEGs; `calib8 eval` reads them with data.label and counts as many top-1 hits as it does on the PNGs;
 # then one JPEG inside a batch, one single-sample record's JPEG and all JPEGs of another batch are deleted,
-# lmdb_refresh.py rebuilds the set, and eval counts 24 - 6 samples with labels still lined up (its hits equal
+# refresh_lmdb (python3 -m calib8.lmdb_save) rebuilds the set, and eval counts 24 - 6 samples with labels still lined up (its hits equal
 # eval's over the same PNGs minus the deleted ones, and python reads back every record and label in order).
-# Usage: lmdb-tools.sh path/to/calib8   (run from the repository root). Needs python3-lmdb.
+# Usage: lmdb-tools.sh path/to/calib8 path/to/libcalib8.so   (run from the repository root). The read-back check uses python3-lmdb,
+# a reader independent of calib8's.
 HARNESS_NAME=lmdbtools
 . tests/harness.sh
+export CALIB8_LIBRARY=$2 PYTHONPATH=python${PYTHONPATH:+:$PYTHONPATH}
 MODEL=models/fmnist_lenet.onnx
 FIX=tests/data/fixtures/fmnist
 PP="mean_value=72.94,std_value=90.0"
@@ -23,19 +26,19 @@ $PY - "$FIX" "$TMP" <<'EOF' || bad "lmdb_save"
 import os, sys
 import numpy as np
 from PIL import Image
-sys.path.insert(0, 'tools')
-from lmdb_save import LMDBSaver
+import json
+from calib8.lmdb_save import LMDB_Dataset
 fix, tmp = sys.argv[1:]
 names = sorted(f for f in os.listdir(fix) if f.endswith('.png'))[:24]
 all_labels = [int(l) for l in open(os.path.join(fix, 'labels.txt')).read().split()]  # one per image, name order
 imgs = [np.asarray(Image.open(os.path.join(fix, n))) for n in names]
 x = [((im.astype(np.float32) - np.float32(72.94)) / np.float32(90.0))[None] for im in imgs]  # [1,28,28]
 y = all_labels[:24]
-with LMDBSaver(os.path.join(tmp, 'db')) as s:
+with LMDB_Dataset(os.path.join(tmp, 'db')) as s:
     for i in range(4):                                   # one sample per record
-        s.put(x[i], labels=y[i], originals=imgs[i])
+        s.put(x[i], imgs[i], labels=json.dumps(y[i]))
     for b in range(4, 24, 4):                            # batches [4,1,28,28]
-        s.put(np.stack(x[b:b + 4]), labels=y[b:b + 4], originals=imgs[b:b + 4])
+        s.put(np.stack(x[b:b + 4]), imgs[b:b + 4], labels=json.dumps(y[b:b + 4]))
 # the same images as a PNG folder with 'name label' lines, for eval on the same samples
 os.makedirs(os.path.join(tmp, 'png'))
 with open(os.path.join(tmp, 'png', 'labels.txt'), 'w') as f:
@@ -65,7 +68,7 @@ else bad "eval lmdb: rc=$rc $out / png $(cat "$TMP/png.json")"; fi
 # --- delete: a sample inside a batch, a one-sample record, and a whole batch ------------------------------------
 # record 1 = image 1; record 5 item 2 = image 4 + 4*1 + 2 = 10; record 7 = images 16..19
 rm "$DB/original_images/00000001_0000.jpg" "$DB/original_images/00000005_0002.jpg" "$DB"/original_images/00000007_000?.jpg
-out=$($PY tools/lmdb_refresh.py "$DB" 2>&1); rc=$?
+out=$($PY -m calib8.lmdb_save "$DB" 2>&1); rc=$?
 if [ $rc -eq 0 ] && echo "$out" | grep -q "removed 6 samples (2 records emptied and dropped); 18 samples remain in 7 records"; then
   ok "lmdb_refresh: $out"
 else bad "lmdb_refresh: rc=$rc $out"; fi
@@ -122,26 +125,25 @@ then ok "records, labels and JPEG names line up with the original images"; else 
 $PY - "$DB" <<'EOF' || bad "append"
 import sys
 import numpy as np
-sys.path.insert(0, 'tools')
-from lmdb_save import LMDBSaver
-s = LMDBSaver(sys.argv[1])
-assert s.count == 7
-assert s.put(np.zeros((1, 28, 28), np.float32), labels=3) == 7
+from calib8.lmdb_save import LMDB_Dataset
+s = LMDB_Dataset(sys.argv[1])
+assert len(s) == 7
+assert s.put(np.zeros((1, 28, 28), np.float32), labels='3') == 7
 try:
     s.put(np.zeros((1, 28, 28), np.float32))
     raise SystemExit('a record without labels was accepted')
 except ValueError as e:
-    assert 'labels for every record' in str(e)
+    assert 'labels for every record or for none' in str(e), e
 try:
     s.put(np.zeros((3, 1, 28, 28), np.float32), labels=[1, 2])
     raise SystemExit('2 labels for a batch of 3 were accepted')
 except ValueError as e:
-    assert 'need a batch [2, ...]' in str(e)
+    assert 'need a batch [2, ...]' in str(e), e
 s.close()
 EOF
 out=$("$C8" eval "$MODEL" --data "$DB" --json "$TMP/lmdb3.json" 2>&1); rc=$?
 if [ $rc -eq 0 ] && [ "$(json "$TMP/lmdb3.json" count)" = 19 ]; then ok "append: 19 samples"; else bad "append: rc=$rc $out"; fi
-out=$($PY tools/lmdb_refresh.py "$TMP/nothing" 2>&1); rc=$?
+out=$($PY -m calib8.lmdb_save "$TMP/nothing" 2>&1); rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -q "holds no data.mdb"; then ok "refresh of a folder without a database"; else bad "refresh missing: rc=$rc $out"; fi
 
 echo "$pass passed, $fail failed" >&2

@@ -78,9 +78,25 @@ static void test_writer(void) {
   CHECK_EQ_INT(calib8_lmdb_writer_get(w, 1, &got, &n), CALIB8_OK);
   CHECK(n == lb && !memcmp(got, b, lb));
   calib8_free(got);
-  CHECK_EQ_INT(calib8_lmdb_writer_put(w, a, la, NULL, &rec), CALIB8_OK); /* no labels: data.label untouched */
-  CHECK_EQ_INT(rec, 2);
+  /* labels for every record or for none: a record without them after labelled ones is refused */
+  CHECK_EQ_INT(calib8_lmdb_writer_put(w, a, la, NULL, &rec), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "every record or for none");
+  CHECK_EQ_INT(calib8_lmdb_writer_count(w), 2);
   CHECK(!strcmp(slurp(label), "3,13\n1,2,3,4\n"));
+  calib8_lmdb_writer_close(w);
+  /* and labels after unlabelled records too */
+  char db2[4200], cmd2[4300];
+  snprintf(db2, sizeof db2, "%s/nolabels", dir);
+  w = NULL;
+  CHECK_EQ_INT(calib8_lmdb_writer_open(db2, &w), CALIB8_OK);
+  CHECK_EQ_INT(calib8_lmdb_writer_put(w, a, la, NULL, &rec), CALIB8_OK);
+  CHECK_EQ_INT(calib8_lmdb_writer_put(w, a, la, NULL, &rec), CALIB8_OK);
+  CHECK_EQ_INT(rec, 1);
+  CHECK_EQ_INT(calib8_lmdb_writer_put(w, a, la, "4\n", &rec), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "the 2 records before it have none");
+  CHECK_EQ_INT(calib8_lmdb_writer_count(w), 2);
+  snprintf(cmd2, sizeof cmd2, "%s/data.label", db2);
+  CHECK(access(cmd2, F_OK) != 0);
   calib8_lmdb_writer_close(w);
   calib8_lmdb_writer_close(NULL);
   free(a);

@@ -125,6 +125,7 @@ typedef struct calib8_summary_extra {
   const char *metric;           /* with fp32/int8 scores over count test samples; NULL: no metrics */
   double fp32_score, int8_score;
   int64_t count;
+  const char *predictions_json; /* calib8_predictions_json's text ("predictions"), or NULL */
 } calib8_summary_extra;
 
 /* Checks, before any work, that every output can be written: its folder exists, it is not a folder, no two

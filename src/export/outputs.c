@@ -122,6 +122,9 @@ static char *summary_text(const calib8_qplan *plan, const calib8_summary_extra *
     cJSON_AddNumberToObject(mt, "int8", x->int8_score);
     cJSON_AddNumberToObject(mt, "count", (double)x->count);
   }
+  cJSON *pred = x && x->predictions_json ? cJSON_Parse(x->predictions_json) : NULL;
+  if (pred && !cJSON_IsArray(pred)) cJSON_Delete(pred), pred = NULL;
+  if (pred) c8_json_attach(root, "predictions", pred);
   char *text = c8_json_print(root);
   cJSON_Delete(root);
   return text;

@@ -114,8 +114,13 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   c8_status st = CALIB8_OK;
   cJSON *summary = parse(in->summary_json, "summary", &st);
   cJSON *compare = st ? NULL : parse(in->compare_json, "comparison", &st);
+  cJSON *pred = NULL;
+  if (!st && in->predictions_json && !cJSON_IsArray(pred = cJSON_Parse(in->predictions_json)))
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "the report's predictions are not a JSON array");
   if (st) {
     cJSON_Delete(summary);
+    cJSON_Delete(compare);
+    cJSON_Delete(pred);
     return st;
   }
   c8_json_begin();
@@ -123,6 +128,7 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   if (!root) {
     cJSON_Delete(summary);
     cJSON_Delete(compare);
+    cJSON_Delete(pred);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building the report");
   }
   cJSON_AddStringToObject(root, "calib8", CALIB8_VERSION);
@@ -136,6 +142,10 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   /* attached first (never orphaned); c8_json_attach returns NULL, having freed it, when that fails */
   if (summary) summary = c8_json_attach(root, "summary", summary);
   if (compare) c8_json_attach(root, "compare", compare);
+  /* the predictions given, else those of the summary (its --json carries them) */
+  cJSON *sp = summary ? cJSON_GetObjectItem(summary, "predictions") : NULL;
+  if (!pred && cJSON_IsArray(sp)) pred = cJSON_Duplicate(sp, true);
+  if (pred) c8_json_attach(root, "predictions", pred);
   st = histograms(root, summary, in->calibration);
   char *text = st ? NULL : c8_json_print(root);
   cJSON_Delete(root);

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/tensor.h"
 #include "data/npy.h"
+#include "evaluate/predictions.h"
 #include "evaluate/similarity.h"
 #include "export/onnx-write.h"
 #include "export/qdq.h"
@@ -590,6 +591,7 @@ static char *search_json_text(c8_search *S) {
   cJSON_AddNumberToObject(root, "max_drop", S->o.max_drop);
   cJSON_AddStringToObject(root, "mode", S->full ? "full" : "fast");
   cJSON_AddNumberToObject(root, "calibration_seconds", S->t_cal);
+  if (S->o.evaluator) c8_predictions_add(root, S->o.evaluator, S->s, S->best_qdq, S->o.threads);
   cJSON *arr = cJSON_AddArrayToObject(root, "trials");
   for (int i = 0; i < S->n_trials; i++) {
     const c8_trial_rec *t = &S->trials[i];

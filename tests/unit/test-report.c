@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "calib8/calib8.h"
 #include "check.h"
 
@@ -98,12 +100,86 @@ static void test_quantization(void) {
   calib8_model_destroy(m);
 }
 
+/* The first test samples' predictions: read as the metric reads them (the evaluator's first sample agrees), one
+   image thumbnail each, the 3 best classes in order with probabilities, and in the report's document. */
+static void test_predictions(void) {
+  calib8_model *m = NULL;
+  calib8_session *s = NULL;
+  calib8_evaluator *ev = NULL;
+  char *pred = NULL, *data = NULL;
+  CHECK_EQ_INT(calib8_model_load("examples/fmnist/fmnist_lenet.onnx", &m), CALIB8_OK);
+  CHECK_EQ_INT(calib8_session_create(m, NULL, &s), CALIB8_OK);
+  calib8_eval_options eo = calib8_eval_options_default();
+  eo.labels = "examples/fmnist/labels.txt";
+  eo.data.preprocess = "mean_value=72.94,std_value=90.0";
+  eo.data.limit = 20;
+  CHECK_EQ_INT(calib8_evaluator_create(m, "examples/fmnist", &eo, &ev), CALIB8_OK);
+  calib8_eval_result r;
+  CHECK_EQ_INT(calib8_evaluate(ev, s, &r), CALIB8_OK);
+  CHECK_EQ_INT(calib8_predictions_json(ev, s, s, 0, &pred), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "1 to 64 samples (got 0)");
+  /* the same session twice: INT8 predictions equal FP32's, cosine 1 */
+  CHECK_EQ_INT(calib8_predictions_json(ev, s, s, 8, &pred), CALIB8_OK);
+  cJSON *a = pred ? cJSON_Parse(pred) : NULL;
+  CHECK(cJSON_IsArray(a));
+  CHECK_EQ_INT(cJSON_GetArraySize(a), 8);
+  int i = 0;
+  cJSON *p;
+  cJSON_ArrayForEach(p, a) {
+    CHECK_EQ_INT((int)cJSON_GetObjectItem(p, "index")->valuedouble, i);
+    cJSON *th = cJSON_GetObjectItem(p, "thumbnail");
+    CHECK(cJSON_IsString(th) && !strncmp(th->valuestring, "data:image/png;base64,iVBORw0KGgo", 33));
+    CHECK_EQ_INT((int)cJSON_GetObjectItem(p, "width")->valuedouble, 28);
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItem(p, "label")));
+    cJSON *top = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "fp32"), "top");
+    CHECK_EQ_INT(cJSON_GetArraySize(top), 3);
+    double p0 = cJSON_GetObjectItem(cJSON_GetArrayItem(top, 0), "p")->valuedouble;
+    double p1 = cJSON_GetObjectItem(cJSON_GetArrayItem(top, 1), "p")->valuedouble;
+    double p2 = cJSON_GetObjectItem(cJSON_GetArrayItem(top, 2), "p")->valuedouble;
+    CHECK(p0 >= p1 && p1 >= p2 && p2 >= 0 && p0 + p1 + p2 <= 1 + 1e-9);
+    if (i == 0) {
+      CHECK_EQ_INT((int)cJSON_GetObjectItem(cJSON_GetArrayItem(top, 0), "class")->valuedouble, r.first_class);
+      CHECK_NEAR(p0, r.first_prob, 1e-9);
+    }
+    char *x = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "fp32")), *y = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "int8"));
+    CHECK(x && y && !strcmp(x, y));
+    free(x);
+    free(y);
+    CHECK_NEAR(cJSON_GetObjectItem(p, "cosine")->valuedouble, 1.0, 1e-9);
+    i++;
+  }
+  cJSON_Delete(a);
+  /* fewer samples than asked: as many as there are */
+  calib8_evaluator *ev3 = NULL;
+  eo.data.limit = 3;
+  CHECK_EQ_INT(calib8_evaluator_create(m, "examples/fmnist", &eo, &ev3), CALIB8_OK);
+  char *pred3 = NULL;
+  CHECK_EQ_INT(calib8_predictions_json(ev3, s, s, 8, &pred3), CALIB8_OK);
+  a = pred3 ? cJSON_Parse(pred3) : NULL;
+  CHECK_EQ_INT(cJSON_GetArraySize(a), 3);
+  cJSON_Delete(a);
+  calib8_free(pred3);
+  calib8_evaluator_destroy(ev3);
+  calib8_report_input in = {.compare_json = "{\"int8\": \"x.onnx\", \"tensors\": []}", .predictions_json = pred};
+  CHECK_EQ_INT(calib8_report_data(&in, &data), CALIB8_OK);
+  if (data) CHECK_STR_CONTAINS(data, "\"predictions\":\t[{");
+  in.predictions_json = "{}";
+  CHECK_EQ_INT(calib8_report_data(&in, &data), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "predictions are not a JSON array");
+  calib8_free(data);
+  calib8_free(pred);
+  calib8_evaluator_destroy(ev);
+  calib8_session_destroy(s);
+  calib8_model_destroy(m);
+}
+
 int main(void) {
   snprintf(tmp, sizeof tmp, "/tmp/c8-report-XXXXXX");
   if (!mkdtemp(tmp)) return 1;
   CHECK_RUN(test_errors);
   CHECK_RUN(test_script_safe);
   CHECK_RUN(test_quantization);
+  CHECK_RUN(test_predictions);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (system(cmd)) return 1;

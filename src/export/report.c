@@ -102,6 +102,51 @@ static c8_status histograms(cJSON *root, cJSON *summary, const calib8_calibratio
   return st;
 }
 
+/* The plan's graph for a layered drawing: each node's depth (the longest path from a graph input, so every edge
+   goes to a deeper layer), precision (INT8, FP32 for a compute layer kept in float, "other" for the rest) and the
+   tensor it produces; edges as [from, to] node indices. The nodes are in topological order. */
+static c8_status graph(cJSON *root, const calib8_qplan *plan) {
+  const c8_qplan *p = plan ? plan->p : NULL;
+  if (!p) return CALIB8_OK;
+  const c8_graph *g = p->g;
+  int *prod = c8_malloc(sizeof *prod * (size_t)(g->n_values ? g->n_values : 1));
+  int *depth = c8_malloc(sizeof *depth * (size_t)(p->n_nodes ? p->n_nodes : 1));
+  if (!prod || !depth) {
+    c8_mfree(prod);
+    c8_mfree(depth);
+    return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory drawing the report's graph");
+  }
+  for (int v = 0; v < g->n_values; v++) prod[v] = -1;
+  cJSON *gj = c8_json_attach(root, "graph", cJSON_CreateObject());
+  cJSON *nodes = gj ? c8_json_attach(gj, "nodes", cJSON_CreateArray()) : NULL;
+  cJSON *edges = gj ? c8_json_attach(gj, "edges", cJSON_CreateArray()) : NULL;
+  for (int i = 0; i < p->n_nodes && nodes && edges; i++) {
+    const c8_node *n = &g->nodes[i];
+    depth[i] = 0;
+    for (int k = 0; k < n->n_in; k++) {
+      int from = n->in[k] >= 0 ? prod[n->in[k]] : -1;
+      if (from < 0) continue;
+      if (depth[from] + 1 > depth[i]) depth[i] = depth[from] + 1;
+      cJSON *e = c8_json_attach(edges, NULL, cJSON_CreateArray());
+      if (e) c8_json_attach(e, NULL, cJSON_CreateNumber(from)), c8_json_attach(e, NULL, cJSON_CreateNumber(i));
+    }
+    for (int k = 0; k < n->n_out; k++)
+      if (n->out[k] >= 0) prod[n->out[k]] = i;
+    cJSON *o = c8_json_attach(nodes, NULL, cJSON_CreateObject());
+    if (!o) break;
+    cJSON_AddStringToObject(o, "name", n->name);
+    cJSON_AddStringToObject(o, "op", n->op_type);
+    cJSON_AddStringToObject(o, "precision", p->node_prec[i] == C8_PREC_INT8    ? "INT8"
+                                            : c8_op_is_int8_compute(n->op_type) ? "FP32"
+                                                                                : "other");
+    cJSON_AddNumberToObject(o, "depth", depth[i]);
+    if (n->n_out > 0 && n->out[0] >= 0) cJSON_AddStringToObject(o, "output", g->values[n->out[0]].name);
+  }
+  c8_mfree(prod);
+  c8_mfree(depth);
+  return CALIB8_OK;
+}
+
 static const char *base_name(const char *path) {
   const char *s = path ? strrchr(path, '/') : NULL;
   return s ? s + 1 : path;
@@ -147,6 +192,7 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   if (!pred && cJSON_IsArray(sp)) pred = cJSON_Duplicate(sp, true);
   if (pred) c8_json_attach(root, "predictions", pred);
   st = histograms(root, summary, in->calibration);
+  if (!st) st = graph(root, in->plan);
   char *text = st ? NULL : c8_json_print(root);
   cJSON_Delete(root);
   if (st) return st;

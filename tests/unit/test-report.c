@@ -87,6 +87,25 @@ static void test_quantization(void) {
     CHECK_STR_CONTAINS(data, "\"admm\"");
     CHECK_STR_CONTAINS(data, "\"precision\":\t\"INT8\"");
     CHECK_STR_CONTAINS(data, "\"title\":\t\"lenet.onnx\"");
+    /* the layered graph: every edge goes to a deeper layer, the convolutions are INT8, the layers all there */
+    cJSON *doc = cJSON_Parse(data);
+    cJSON *g = cJSON_GetObjectItem(doc, "graph"), *nodes = cJSON_GetObjectItem(g, "nodes");
+    cJSON *layers = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "summary"), "layers");
+    CHECK(cJSON_GetArraySize(nodes) > 0);
+    CHECK_EQ_INT(cJSON_GetArraySize(nodes), cJSON_GetArraySize(layers));
+    cJSON *e;
+    int n_edges = 0, conv_int8 = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(g, "edges")) {
+      cJSON *a = cJSON_GetArrayItem(nodes, (int)cJSON_GetArrayItem(e, 0)->valuedouble);
+      cJSON *b = cJSON_GetArrayItem(nodes, (int)cJSON_GetArrayItem(e, 1)->valuedouble);
+      CHECK(cJSON_GetObjectItem(b, "depth")->valuedouble > cJSON_GetObjectItem(a, "depth")->valuedouble);
+      n_edges++;
+    }
+    CHECK(n_edges >= cJSON_GetArraySize(nodes) - 1);
+    cJSON_ArrayForEach(e, nodes) conv_int8 += !strcmp(cJSON_GetObjectItem(e, "op")->valuestring, "Conv") &&
+                                               !strcmp(cJSON_GetObjectItem(e, "precision")->valuestring, "INT8");
+    CHECK(conv_int8 >= 2);
+    cJSON_Delete(doc);
   }
   char path[128];
   snprintf(path, sizeof path, "%s/q.html", tmp);

@@ -79,6 +79,18 @@ static void test_quantization(void) {
   CHECK_EQ_INT(calib8_qplan_build(s, cal, NULL, &plan), CALIB8_OK);
   calib8_summary_extra x = {.model = m, .model_path = "lenet.onnx", .calibration_seconds = -1, .equalized_pairs = -1};
   CHECK_EQ_INT(calib8_qplan_summary_json(plan, &x, &summary), CALIB8_OK);
+  /* sizes: the QDQ file as serialized, the INT8 weights a quarter of FP32's or a little more (biases stay) */
+  void *bytes = NULL;
+  size_t len = 0;
+  CHECK_EQ_INT(calib8_qplan_serialize(plan, &bytes, &len), CALIB8_OK);
+  calib8_free(bytes);
+  cJSON *sj = summary ? cJSON_Parse(summary) : NULL, *sz = cJSON_GetObjectItem(sj, "sizes");
+  CHECK(cJSON_GetObjectItem(sz, "fp32_file") == NULL); /* "lenet.onnx" is no file here */
+  CHECK_NEAR(cJSON_GetObjectItem(sz, "qdq_file")->valuedouble, (double)len, 0);
+  double w32 = cJSON_GetObjectItem(sz, "weights_fp32")->valuedouble, w8 = cJSON_GetObjectItem(sz, "weights_int8_estimate")->valuedouble;
+  CHECK(w32 > 0 && w8 >= w32 / 4 && w8 < w32 / 3);
+  CHECK(cJSON_GetObjectItem(sj, "planning_seconds") == NULL); /* 0: left out */
+  cJSON_Delete(sj);
   calib8_report_input in = {.summary_json = summary, .plan = plan, .calibration = cal};
   CHECK_EQ_INT(calib8_report_data(&in, &data), CALIB8_OK);
   if (data) {

@@ -306,20 +306,23 @@ int cmd_quantize(int argc, char **argv) {
   cli_progress_finish(&bar);
   if (st) goto fail_status;
 
-  /* 2. precision, plan and QDQ model */
-  if ((st = calib8_qplan_build(s, cal, &a.q, &plan))) goto fail_status;
-  /* calibration time: model load, data, FP32 passes with the observers, thresholds and weight scales */
+  /* calibration time: model load, data, FP32 passes with the observers */
   double t_cal = cli_now() - t0;
+  /* 2. precision, plan (thresholds, weight scales) and QDQ model */
+  if ((st = calib8_qplan_build(s, cal, &a.q, &plan))) goto fail_status;
+  double t_plan = cli_now() - t0 - t_cal;
 
   /* 3. evaluation (before anything is written, so a failure leaves no partial output) */
   if (a.c.test && (st = test_scores(&a, m, s, plan, &so, &tr))) goto fail_status;
+  double t_eval = a.c.test ? cli_now() - t0 - t_cal - t_plan : 0;
 
   /* 4. the artefacts, each whole or not at all; when one fails, the ones written before it are removed */
   calib8_outputs outs = {a.c.out, a.table, a.trt_cache, a.write_qtable, a.c.json, a.record};
   calib8_summary_extra x = {.model = m, .model_path = a.c.model, .output_path = a.c.out, .calibration_seconds = t_cal,
                             .equalized_pairs = a.equalize ? cle_pairs : -1, .metric = a.c.test ? a.c.metric : NULL,
                             .fp32_score = tr.fp32, .int8_score = tr.int8, .count = tr.count,
-                            .predictions_json = tr.predictions};
+                            .predictions_json = tr.predictions, .planning_seconds = t_plan,
+                            .evaluation_seconds = t_eval};
   if ((st = calib8_qplan_write(plan, &outs, &x))) goto fail_status;
 
   int n_int8 = 0, n_cand = calib8_qplan_layer_count(plan), n_half = 0;

@@ -52,6 +52,8 @@ static const char c8_report_js[] =
     "['tolerance','cosine '+C.tolerance.cosine+', euclidean '+C.tolerance.euclidean],"
     "['verdict',C.pass?'all tensors within tolerance':'first below tolerance: '+C.first_failure.name+' ('+"
     "C.first_failure.cause+')',C.pass?'good':'bad']);}\n"
+    "if(D.sensitivity&&!S&&!C)rows.push(['model',D.title],['ranked layers',D.sensitivity.layers.length],"
+    "['loss',D.sensitivity.loss+(D.sensitivity.metric?' ('+D.sensitivity.metric+')':'')]);\n"
     "kv(s,rows);\n"
     /* layers */
     "var L=[],byName={};\n"
@@ -136,6 +138,16 @@ static const char c8_report_js[] =
     " T.forEach(function(t){var tr=el('tr',{'class':'trial-row'+(t.trial===ch?' first':'')});[t.trial,t.strategy,t.fp32_layers,"
     "f(t.score),f(t.drop),pct(t.int8_macs),f(t.seconds,2),t.within_budget?'yes':'no'].forEach(function(v){"
     "tr.appendChild(el('td',null,String(v)));});tt.appendChild(tr);});ss.appendChild(tt);}\n"
+    /* sensitivity: each layer alone in INT8, its loss as a bar, most sensitive first */
+    "var Q=D.sensitivity;if(Q&&Q.layers){var qs=sec('sensitivity','Sensitivity');qs.appendChild(el('p',{'class':'note'},"
+    "Q.layers.length+' layers, each quantized alone, most sensitive first; loss: '+Q.loss+(Q.metric?' ('+Q.metric+')':'')));\n"
+    " var mx=0;Q.layers.forEach(function(r){if(r.loss>mx)mx=r.loss;});var BW=300,qt=el('table',{id:'sensitivity-table'});"
+    "var qh=el('tr');['#','layer','op','loss','best method'].forEach(function(h){qh.appendChild(el('th',null,h));});qt.appendChild(qh);\n"
+    " Q.layers.forEach(function(r,i){var tr=el('tr',{'class':'sensitivity-row'});[String(i+1),r.layer,r.op].forEach(function(v){"
+    "tr.appendChild(el('td',null,v));});var td=el('td'),svg=sv('svg',{width:BW+80,height:14,'class':'bar'});"
+    "var w=mx>0&&r.loss>0?BW*r.loss/mx:0;svg.appendChild(sv('rect',{x:0,y:2,width:w.toFixed(1),height:10,fill:'#d54'}));"
+    "svg.appendChild(sv('text',{x:w+4,y:11},g(r.loss)));td.appendChild(svg);tr.appendChild(td);"
+    "tr.appendChild(el('td',null,r.best_method));qt.appendChild(tr);});qs.appendChild(qt);}\n"
     /* predictions: the first test samples, FP32 and INT8 side by side; boxes over the thumbnail for detectors */
     "var P=D.predictions||[];if(P.length){var ps=sec('predictions','Predictions');ps.appendChild(el('p',{'class':'note'},"
     "'the first '+P.length+' test samples as the models see them (the preprocessed input, stretched to its own range); '+"
@@ -179,6 +191,8 @@ static const char c8_report_js[] =
     "var row=document.getElementById('row-'+n.output);if(!row)return;row.scrollIntoView();row.classList.add('hit');"
     "setTimeout(function(){row.classList.remove('hit');},1500);});}svg.appendChild(g);});\n"
     " wrap.appendChild(svg);gs.appendChild(wrap);}\n"
+    /* a sensitivity ranking alone has no quantized tensors to list */
+    "if(!S&&!C)['layers','histograms'].forEach(function(id){var e=document.getElementById(id);if(e)e.remove();});\n"
     "document.body.setAttribute('data-rendered',String(L.length));\n"
     "document.body.setAttribute('data-render-ms',String(Math.round(performance.now())));\n"
     "})();\n";

@@ -154,17 +154,19 @@ static const char *base_name(const char *path) {
 
 calib8_status calib8_report_data(const calib8_report_input *in, char **out_json) {
   if (!in || !out_json) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_report_data needs an input and an output");
-  if (!in->summary_json && !in->compare_json)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "a report needs a JSON summary or a comparison");
+  if (!in->summary_json && !in->compare_json && !in->sensitivity_json)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "a report needs a JSON summary, a comparison or a sensitivity ranking");
   c8_status st = CALIB8_OK;
   cJSON *summary = parse(in->summary_json, "summary", &st);
   cJSON *compare = st ? NULL : parse(in->compare_json, "comparison", &st);
+  cJSON *sens = st ? NULL : parse(in->sensitivity_json, "sensitivity ranking", &st);
   cJSON *pred = NULL;
   if (!st && in->predictions_json && !cJSON_IsArray(pred = cJSON_Parse(in->predictions_json)))
     st = c8_error(CALIB8_INVALID_ARGUMENT, "the report's predictions are not a JSON array");
   if (st) {
     cJSON_Delete(summary);
     cJSON_Delete(compare);
+    cJSON_Delete(sens);
     cJSON_Delete(pred);
     return st;
   }
@@ -173,6 +175,7 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   if (!root) {
     cJSON_Delete(summary);
     cJSON_Delete(compare);
+    cJSON_Delete(sens);
     cJSON_Delete(pred);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building the report");
   }
@@ -182,7 +185,7 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   cJSON *int8 = compare ? cJSON_GetObjectItem(compare, "int8") : NULL;
   if (!title && cJSON_IsString(model)) title = base_name(model->valuestring);
   if (!title && cJSON_IsString(int8)) title = base_name(int8->valuestring);
-  cJSON_AddStringToObject(root, "title", title ? title : "calib8 report");
+  cJSON_AddStringToObject(root, "title", title ? title : sens ? "sensitivity" : "calib8 report");
   if (summary) annotate(summary, in->plan);
   /* attached first (never orphaned); c8_json_attach returns NULL, having freed it, when that fails */
   if (summary) summary = c8_json_attach(root, "summary", summary);
@@ -191,6 +194,7 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   cJSON *sp = summary ? cJSON_GetObjectItem(summary, "predictions") : NULL;
   if (!pred && cJSON_IsArray(sp)) pred = cJSON_Duplicate(sp, true);
   if (pred) c8_json_attach(root, "predictions", pred);
+  if (sens) c8_json_attach(root, "sensitivity", sens);
   st = histograms(root, summary, in->calibration);
   if (!st) st = graph(root, in->plan);
   char *text = st ? NULL : c8_json_print(root);
@@ -248,4 +252,31 @@ calib8_status calib8_report_write(const calib8_report_input *in, const char *pat
   st = c8_write_file_atomic(path, page, k);
   c8_mfree(page);
   return st;
+}
+
+calib8_status calib8_sensitivity_json(const calib8_sensitivity *ranking, const char *metric_name, char **out_json) {
+  if (!ranking || !out_json)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_sensitivity_json needs a ranking and an output");
+  c8_json_begin();
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing the sensitivity ranking");
+  if (metric_name) cJSON_AddStringToObject(root, "metric", metric_name);
+  else cJSON_AddNullToObject(root, "metric");
+  cJSON_AddStringToObject(root, "loss", metric_name ? "metric drop" : "1 - cosine");
+  cJSON *arr = cJSON_AddArrayToObject(root, "layers");
+  for (int i = 0; i < calib8_sensitivity_count(ranking) && arr; i++) {
+    calib8_sensitivity_row r;
+    if (calib8_sensitivity_row_at(ranking, i, &r)) break;
+    cJSON *o = c8_json_attach(arr, NULL, cJSON_CreateObject());
+    if (!o) break;
+    cJSON_AddStringToObject(o, "layer", r.layer);
+    cJSON_AddStringToObject(o, "op", r.op);
+    cJSON_AddNumberToObject(o, "loss", r.loss);
+    cJSON_AddStringToObject(o, "best_method", calib8_method_name(r.best_method));
+  }
+  char *text = c8_json_print(root);
+  cJSON_Delete(root);
+  if (!text) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing the sensitivity ranking");
+  *out_json = text;
+  return CALIB8_OK;
 }

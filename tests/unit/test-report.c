@@ -29,7 +29,17 @@ static void test_errors(void) {
   char *json = NULL;
   calib8_report_input none = {0};
   CHECK_EQ_INT(calib8_report_data(&none, &json), CALIB8_INVALID_ARGUMENT);
-  CHECK_STR_CONTAINS(calib8_last_error(), "needs a JSON summary or a comparison");
+  CHECK_STR_CONTAINS(calib8_last_error(), "needs a JSON summary, a comparison or a sensitivity ranking");
+  calib8_report_input sens = {.sensitivity_json = "{\"layers\": ["};
+  CHECK_EQ_INT(calib8_report_data(&sens, &json), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "sensitivity ranking is not a JSON object");
+  sens.sensitivity_json = "{\"metric\": null, \"loss\": \"1 - cosine\", \"layers\": [{\"layer\": \"c\", \"loss\": 0.5}]}";
+  CHECK_EQ_INT(calib8_report_data(&sens, &json), CALIB8_OK);
+  if (json) CHECK_STR_CONTAINS(json, "\"title\":\t\"sensitivity\"");
+  if (json) CHECK_STR_CONTAINS(json, "\"layer\":\t\"c\"");
+  calib8_free(json);
+  json = NULL;
+  CHECK_EQ_INT(calib8_sensitivity_json(NULL, NULL, &json), CALIB8_INVALID_ARGUMENT);
   calib8_report_input bad = {.summary_json = "{\"tensors\": ["};
   CHECK_EQ_INT(calib8_report_data(&bad, &json), CALIB8_INVALID_ARGUMENT);
   CHECK_STR_CONTAINS(calib8_last_error(), "summary is not a JSON object");

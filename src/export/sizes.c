@@ -17,10 +17,14 @@ void c8_summary_add_sizes(cJSON *root, const c8_qplan *p, const c8_graph *qdq, c
   size_t len = 0;
   c8_onnx_write_options wo = {.producer = "calib8"}; /* as calib8_qplan_write writes it */
   if (qdq && !c8_onnx_serialize(qdq, &wo, &buf, &len)) cJSON_AddNumberToObject(s, "qdq_file", (double)len);
+  else if (qdq) c8_json_attach(s, "qdq_file", NULL); /* out of memory: the summary fails whole, never without it */
   c8_mfree(buf);
   const c8_graph *g = p->g;
   unsigned char *int8_weight = c8_calloc((size_t)(g->n_values ? g->n_values : 1), 1);
-  if (!int8_weight) return; /* out of memory: no weight sizes */
+  if (!int8_weight) {
+    c8_json_attach(s, "weights_fp32", NULL); /* out of memory: the summary fails whole */
+    return;
+  }
   for (int i = 0; i < p->n_nodes; i++) {
     const c8_node *n = &g->nodes[i];
     if (p->node_prec[i] == C8_PREC_INT8 && c8_op_is_int8_compute(n->op_type) && n->n_in > 1 && n->in[1] >= 0)

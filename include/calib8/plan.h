@@ -115,7 +115,8 @@ typedef struct calib8_outputs {
 } calib8_outputs;
 
 /* Extra facts for the JSON summary (all optional: NULL / negative / NaN members are left out). Whether bias
- * correction was on is the plan's own option and is always written. */
+ * correction was on is the plan's own option and is always written, and so are the model sizes ("sizes": the
+ * FP32 file's bytes when model_path can be read, the QDQ file's, and the weights as FP32 and as INT8 estimate). */
 typedef struct calib8_summary_extra {
   const calib8_model *model;    /* the model as loaded (borrowed): names the original node every QDQ node comes
                                    from ("origin"); NULL leaves the origins out */
@@ -125,6 +126,9 @@ typedef struct calib8_summary_extra {
   const char *metric;           /* with fp32/int8 scores over count test samples; NULL: no metrics */
   double fp32_score, int8_score;
   int64_t count;
+  const char *predictions_json; /* calib8_predictions_json's text ("predictions"), or NULL */
+  double planning_seconds;      /* wall times of building the plan and of scoring the test set (FP32, INT8 and the */
+  double evaluation_seconds;    /*   predictions); <= 0: left out */
 } calib8_summary_extra;
 
 /* Checks, before any work, that every output can be written: its folder exists, it is not a folder, no two

@@ -87,7 +87,8 @@ class Outputs(Structure):
 class SummaryExtra(Structure):
     _fields_ = [("model", c_void_p), ("model_path", c_char_p), ("output_path", c_char_p),
                 ("calibration_seconds", c_double), ("equalized_pairs", c_int), ("metric", c_char_p),
-                ("fp32_score", c_double), ("int8_score", c_double), ("count", c_int64)]
+                ("fp32_score", c_double), ("int8_score", c_double), ("count", c_int64),
+                ("predictions_json", c_char_p), ("planning_seconds", c_double), ("evaluation_seconds", c_double)]
 
 
 class EvalOptions(Structure):

@@ -183,6 +183,14 @@ c8_status c8_det_eval_add(c8_det_eval *e, const c8_tensor *out, int rows, int64_
   return st;
 }
 
+int64_t c8_det_eval_count(const c8_det_eval *e) { return e ? e->n : 0; }
+
+void c8_det_eval_get(const c8_det_eval *e, int64_t i, int64_t *image, int *cls, float *score, float box[4]) {
+  const det *d = &e->d[i];
+  *image = d->image, *cls = d->cls, *score = d->score;
+  memcpy(box, d->box, sizeof d->box);
+}
+
 static int by_score_stable(const void *a, const void *b) {
   const det *x = *(det *const *)a, *y = *(det *const *)b;
   if (x->score != y->score) return x->score < y->score ? 1 : -1;

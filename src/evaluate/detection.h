@@ -43,6 +43,9 @@ c8_status c8_det_check_output(const c8_det_options *o, const c8_tensor *out, con
  * pass NULL for identity. */
 c8_status c8_det_eval_add(c8_det_eval *e, const c8_tensor *out, int rows, int64_t first_image,
                           const c8_det_labels *labels, const double *geom /* [sx, sy, ox, oy] per row, or NULL */);
+/* The detections kept so far (after NMS), in the order added: image, class, score and box [x1, y1, x2, y2]. */
+int64_t c8_det_eval_count(const c8_det_eval *e);
+void c8_det_eval_get(const c8_det_eval *e, int64_t i, int64_t *image, int *cls, float *score, float box[4]);
 /* VOC all-point mAP at IoU 0.5, and COCO mAP@[.5:.95] (101-point). */
 double c8_det_eval_map50(const c8_det_eval *e);
 double c8_det_eval_map(const c8_det_eval *e);

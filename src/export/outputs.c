@@ -10,6 +10,7 @@
 #include "calib8/calib8.h" /* first: the part headers are complete only through it */
 #include "core/atomic-file.h"
 #include "export/onnx-write.h"
+#include "export/sizes.h"
 #include "core/json.h"
 #include "export/summary.h"
 #include "export/tables.h"
@@ -113,6 +114,9 @@ static char *summary_text(const calib8_qplan *plan, const calib8_summary_extra *
   if (x && x->model_path) cJSON_AddStringToObject(root, "model", x->model_path);
   if (x && x->output_path) cJSON_AddStringToObject(root, "output", x->output_path);
   if (x && x->calibration_seconds >= 0) cJSON_AddNumberToObject(root, "calibration_seconds", x->calibration_seconds);
+  if (x && x->planning_seconds > 0) cJSON_AddNumberToObject(root, "planning_seconds", x->planning_seconds);
+  if (x && x->evaluation_seconds > 0) cJSON_AddNumberToObject(root, "evaluation_seconds", x->evaluation_seconds);
+  c8_summary_add_sizes(root, plan->p, plan->qdq, x ? x->model_path : NULL);
   if (x && x->equalized_pairs >= 0) cJSON_AddNumberToObject(root, "equalized_pairs", x->equalized_pairs);
   cJSON_AddBoolToObject(root, "bias_correction", plan->p->opts.bias_correction);
   if (x && x->metric) {
@@ -122,6 +126,9 @@ static char *summary_text(const calib8_qplan *plan, const calib8_summary_extra *
     cJSON_AddNumberToObject(mt, "int8", x->int8_score);
     cJSON_AddNumberToObject(mt, "count", (double)x->count);
   }
+  cJSON *pred = x && x->predictions_json ? cJSON_Parse(x->predictions_json) : NULL;
+  if (pred && !cJSON_IsArray(pred)) cJSON_Delete(pred), pred = NULL;
+  if (pred) c8_json_attach(root, "predictions", pred);
   char *text = c8_json_print(root);
   cJSON_Delete(root);
   return text;

@@ -102,6 +102,51 @@ static c8_status histograms(cJSON *root, cJSON *summary, const calib8_calibratio
   return st;
 }
 
+/* The plan's graph for a layered drawing: each node's depth (the longest path from a graph input, so every edge
+   goes to a deeper layer), precision (INT8, FP32 for a compute layer kept in float, "other" for the rest) and the
+   tensor it produces; edges as [from, to] node indices. The nodes are in topological order. */
+static c8_status graph(cJSON *root, const calib8_qplan *plan) {
+  const c8_qplan *p = plan ? plan->p : NULL;
+  if (!p) return CALIB8_OK;
+  const c8_graph *g = p->g;
+  int *prod = c8_malloc(sizeof *prod * (size_t)(g->n_values ? g->n_values : 1));
+  int *depth = c8_malloc(sizeof *depth * (size_t)(p->n_nodes ? p->n_nodes : 1));
+  if (!prod || !depth) {
+    c8_mfree(prod);
+    c8_mfree(depth);
+    return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory drawing the report's graph");
+  }
+  for (int v = 0; v < g->n_values; v++) prod[v] = -1;
+  cJSON *gj = c8_json_attach(root, "graph", cJSON_CreateObject());
+  cJSON *nodes = gj ? c8_json_attach(gj, "nodes", cJSON_CreateArray()) : NULL;
+  cJSON *edges = gj ? c8_json_attach(gj, "edges", cJSON_CreateArray()) : NULL;
+  for (int i = 0; i < p->n_nodes && nodes && edges; i++) {
+    const c8_node *n = &g->nodes[i];
+    depth[i] = 0;
+    for (int k = 0; k < n->n_in; k++) {
+      int from = n->in[k] >= 0 ? prod[n->in[k]] : -1;
+      if (from < 0) continue;
+      if (depth[from] + 1 > depth[i]) depth[i] = depth[from] + 1;
+      cJSON *e = c8_json_attach(edges, NULL, cJSON_CreateArray());
+      if (e) c8_json_attach(e, NULL, cJSON_CreateNumber(from)), c8_json_attach(e, NULL, cJSON_CreateNumber(i));
+    }
+    for (int k = 0; k < n->n_out; k++)
+      if (n->out[k] >= 0) prod[n->out[k]] = i;
+    cJSON *o = c8_json_attach(nodes, NULL, cJSON_CreateObject());
+    if (!o) break;
+    cJSON_AddStringToObject(o, "name", n->name);
+    cJSON_AddStringToObject(o, "op", n->op_type);
+    cJSON_AddStringToObject(o, "precision", p->node_prec[i] == C8_PREC_INT8    ? "INT8"
+                                            : c8_op_is_int8_compute(n->op_type) ? "FP32"
+                                                                                : "other");
+    cJSON_AddNumberToObject(o, "depth", depth[i]);
+    if (n->n_out > 0 && n->out[0] >= 0) cJSON_AddStringToObject(o, "output", g->values[n->out[0]].name);
+  }
+  c8_mfree(prod);
+  c8_mfree(depth);
+  return CALIB8_OK;
+}
+
 static const char *base_name(const char *path) {
   const char *s = path ? strrchr(path, '/') : NULL;
   return s ? s + 1 : path;
@@ -109,13 +154,20 @@ static const char *base_name(const char *path) {
 
 calib8_status calib8_report_data(const calib8_report_input *in, char **out_json) {
   if (!in || !out_json) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_report_data needs an input and an output");
-  if (!in->summary_json && !in->compare_json)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "a report needs a JSON summary or a comparison");
+  if (!in->summary_json && !in->compare_json && !in->sensitivity_json)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "a report needs a JSON summary, a comparison or a sensitivity ranking");
   c8_status st = CALIB8_OK;
   cJSON *summary = parse(in->summary_json, "summary", &st);
   cJSON *compare = st ? NULL : parse(in->compare_json, "comparison", &st);
+  cJSON *sens = st ? NULL : parse(in->sensitivity_json, "sensitivity ranking", &st);
+  cJSON *pred = NULL;
+  if (!st && in->predictions_json && !cJSON_IsArray(pred = cJSON_Parse(in->predictions_json)))
+    st = c8_error(CALIB8_INVALID_ARGUMENT, "the report's predictions are not a JSON array");
   if (st) {
     cJSON_Delete(summary);
+    cJSON_Delete(compare);
+    cJSON_Delete(sens);
+    cJSON_Delete(pred);
     return st;
   }
   c8_json_begin();
@@ -123,6 +175,8 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   if (!root) {
     cJSON_Delete(summary);
     cJSON_Delete(compare);
+    cJSON_Delete(sens);
+    cJSON_Delete(pred);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory building the report");
   }
   cJSON_AddStringToObject(root, "calib8", CALIB8_VERSION);
@@ -131,12 +185,18 @@ calib8_status calib8_report_data(const calib8_report_input *in, char **out_json)
   cJSON *int8 = compare ? cJSON_GetObjectItem(compare, "int8") : NULL;
   if (!title && cJSON_IsString(model)) title = base_name(model->valuestring);
   if (!title && cJSON_IsString(int8)) title = base_name(int8->valuestring);
-  cJSON_AddStringToObject(root, "title", title ? title : "calib8 report");
+  cJSON_AddStringToObject(root, "title", title ? title : sens ? "sensitivity" : "calib8 report");
   if (summary) annotate(summary, in->plan);
   /* attached first (never orphaned); c8_json_attach returns NULL, having freed it, when that fails */
   if (summary) summary = c8_json_attach(root, "summary", summary);
   if (compare) c8_json_attach(root, "compare", compare);
+  /* the predictions given, else those of the summary (its --json carries them) */
+  cJSON *sp = summary ? cJSON_GetObjectItem(summary, "predictions") : NULL;
+  if (!pred && cJSON_IsArray(sp)) pred = cJSON_Duplicate(sp, true);
+  if (pred) c8_json_attach(root, "predictions", pred);
+  if (sens) c8_json_attach(root, "sensitivity", sens);
   st = histograms(root, summary, in->calibration);
+  if (!st) st = graph(root, in->plan);
   char *text = st ? NULL : c8_json_print(root);
   cJSON_Delete(root);
   if (st) return st;
@@ -192,4 +252,31 @@ calib8_status calib8_report_write(const calib8_report_input *in, const char *pat
   st = c8_write_file_atomic(path, page, k);
   c8_mfree(page);
   return st;
+}
+
+calib8_status calib8_sensitivity_json(const calib8_sensitivity *ranking, const char *metric_name, char **out_json) {
+  if (!ranking || !out_json)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_sensitivity_json needs a ranking and an output");
+  c8_json_begin();
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing the sensitivity ranking");
+  if (metric_name) cJSON_AddStringToObject(root, "metric", metric_name);
+  else cJSON_AddNullToObject(root, "metric");
+  cJSON_AddStringToObject(root, "loss", metric_name ? "metric drop" : "1 - cosine");
+  cJSON *arr = cJSON_AddArrayToObject(root, "layers");
+  for (int i = 0; i < calib8_sensitivity_count(ranking) && arr; i++) {
+    calib8_sensitivity_row r;
+    if (calib8_sensitivity_row_at(ranking, i, &r)) break;
+    cJSON *o = c8_json_attach(arr, NULL, cJSON_CreateObject());
+    if (!o) break;
+    cJSON_AddStringToObject(o, "layer", r.layer);
+    cJSON_AddStringToObject(o, "op", r.op);
+    cJSON_AddNumberToObject(o, "loss", r.loss);
+    cJSON_AddStringToObject(o, "best_method", calib8_method_name(r.best_method));
+  }
+  char *text = c8_json_print(root);
+  cJSON_Delete(root);
+  if (!text) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory writing the sensitivity ranking");
+  *out_json = text;
+  return CALIB8_OK;
 }

@@ -11,9 +11,11 @@
 #include "core/clock.h"
 #include "core/tensor.h"
 #include "data/npy.h"
+#include "evaluate/predictions.h"
 #include "evaluate/similarity.h"
 #include "export/onnx-write.h"
 #include "export/qdq.h"
+#include "export/sizes.h"
 #include "export/summary.h"
 #include "export/tables.h"
 #include "load/model.h"
@@ -590,6 +592,11 @@ static char *search_json_text(c8_search *S) {
   cJSON_AddNumberToObject(root, "max_drop", S->o.max_drop);
   cJSON_AddStringToObject(root, "mode", S->full ? "full" : "fast");
   cJSON_AddNumberToObject(root, "calibration_seconds", S->t_cal);
+  double search_s = 0;
+  for (int i = 0; i < S->n_trials; i++) search_s += S->trials[i].seconds;
+  cJSON_AddNumberToObject(root, "search_seconds", search_s);
+  c8_summary_add_sizes(root, S->best_plan, S->best_qdq, S->o.model_path ? S->o.model_path : S->m->path);
+  if (S->o.evaluator) c8_predictions_add(root, S->o.evaluator, S->s, S->best_qdq, S->o.threads);
   cJSON *arr = cJSON_AddArrayToObject(root, "trials");
   for (int i = 0; i < S->n_trials; i++) {
     const c8_trial_rec *t = &S->trials[i];

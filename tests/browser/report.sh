@@ -16,6 +16,10 @@ check "a report in a missing folder is refused up front (exit 2)" [ $? -eq 2 ]
 check "  in one sentence naming it" one_line "$out"
 out=$($C8 quantize $R8 --calib examples/fmnist -p "$PP8" --limit 50 -o "$TMP/w.onnx" --report $R8 2>&1)
 check "a report that is the input model is refused (exit 2)" [ $? -eq 2 ]
+for cmd in sensitivity serve; do
+  $C8 $cmd $R8 --calib examples/fmnist -p "$PP8" -o "$TMP/s.onnx" --report "$TMP/nodir/r.html" >/dev/null 2>&1
+  check "$cmd: a report in a missing folder is refused up front (exit 2)" [ $? -eq 2 ]
+done
 # a file name longer than the system allows: the check up front passes, the write itself fails (even as root)
 mkdir -p "$TMP/lw"
 long="$TMP/lw/$(printf 'r%.0s' $(seq 300)).html"
@@ -26,6 +30,22 @@ check "a report that cannot be written: exit 1" [ $rc -eq 1 ]
 check "  with a one-line warning" sh -c "grep -q 'warning: the report was not written' '$TMP/warn.txt' && [ \$(wc -l <'$TMP/warn.txt') -eq 1 ]"
 check "  the model and the JSON are written all the same" [ -s "$TMP/lw/w.onnx" -a -s "$TMP/lw/w.json" ]
 check "  and nothing half-written is left" [ "$(ls -A "$TMP/lw" | tr '\n' ' ')" = "w.json w.onnx " ]
+$C8 sensitivity $R8 --calib examples/fmnist -p "$PP8" --limit 10 --report "$long" >/dev/null 2>"$TMP/warn.txt"
+rc=$?
+check "sensitivity: a report that cannot be written: exit 1 with a warning" sh -c "[ $rc -eq 1 ] && grep -q 'warning: the report was not written' '$TMP/warn.txt'"
+mkdir -p "$TMP/la"
+$C8 auto $R8 --calib examples/fmnist -p "$PP8" --limit 50 --test examples/fmnist --labels examples/fmnist/labels.txt \
+  --test-limit 50 --max-drop 0.05 -o "$TMP/la/a.onnx" --report "$TMP/la/$(basename "$long")" -q >/dev/null 2>"$TMP/warn.txt"
+rc=$?
+check "auto: a report that cannot be written: exit 1 with a warning" sh -c "[ $rc -eq 1 ] && grep -q 'warning: the report was not written' '$TMP/warn.txt'"
+check "  the model is written all the same, no partial report" sh -c "[ -s '$TMP/la/a.onnx' ] && ! ls -A '$TMP/la' | grep -q html"
+$C8 compare $R8 "$TMP/lw/w.onnx" --data examples/fmnist -p "$PP8" --limit 10 --tolerance 0,-100 --report "$long" >/dev/null 2>"$TMP/warn.txt"
+rc=$?
+check "compare: a report that cannot be written: exit 1 with a warning" sh -c "[ $rc -eq 1 ] && grep -q 'warning: the report was not written' '$TMP/warn.txt'"
+$C8 compare $R8 "$TMP/lw/w.onnx" --data examples/fmnist -p "$PP8" --limit 10 --tolerance 1,1 --report "$long" >/dev/null 2>"$TMP/warn.txt"
+rc=$?
+check "compare: below tolerance and no report: the exit stays 3 (the report's failure only warns)" sh -c "[ $rc -eq 3 ] && grep -q 'warning: the report was not written' '$TMP/warn.txt'"
+check "  and no partial report" [ "$(ls -A "$TMP/lw" | tr '\n' ' ')" = "w.json w.onnx " ]
 if [ "$(id -u)" -ne 0 ]; then
   $C8 quantize $R8 --calib examples/fmnist -p "$PP8" --limit 50 -o "$TMP/w.onnx" --report "$TMP/ro/r.html" \
     >/dev/null 2>"$TMP/warn.txt"
@@ -62,6 +82,8 @@ run_model() {
   check "$n: auto --report" $C8 auto "$m" --calib "$cal" -p "$pp" --limit 100 --test "$test" --labels "$labels" \
     --metric "$metric" --test-limit 100 --max-drop 0.02 -o "$TMP/$n-auto.onnx" --report "$TMP/$n-auto.html" -q
   browse "$TMP/$n-auto.html" auto
+  check "$n: sensitivity --report" $C8 sensitivity "$m" --calib "$cal" -p "$pp" --limit 20 --report "$TMP/$n-sens.html" -q
+  browse "$TMP/$n-sens.html" sensitivity
   [ -n "${C8_REPORT_KEEP:-}" ] && cp "$TMP"/$n-*.html "$TMP"/$n-*.png "$C8_REPORT_KEEP"/ 2>/dev/null
   return 0
 }
@@ -76,7 +98,13 @@ fi
 # the largest model here: PP-OCRv4 det's report renders in under 2 seconds (data-render-ms: from navigation start
 # to the end of the page script, every histogram opened)
 DET=.cache/models/ch_PP-OCRv4_det_infer.onnx
-if [ -f $DET ] && $PY -c "import numpy as np; np.save('$TMP/det.npy', np.random.RandomState(0).rand(4,3,320,320).astype('float32'))"; then
+# 4 random images as a float32 .npy of shape (4, 3, 320, 320), written without numpy
+mknpy='import random, struct, sys
+n, r = 4 * 3 * 320 * 320, random.Random(0)
+h = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: (4, 3, 320, 320), }"
+h += " " * (63 - (10 + len(h)) % 64) + "\n"
+sys.stdout.buffer.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + struct.pack("<%df" % n, *(r.random() for _ in range(n))))'
+if [ -f $DET ] && $PY -c "$mknpy" >"$TMP/det.npy"; then
   check "PP-OCRv4 det: quantize --report" $C8 quantize $DET --calib "$TMP/det.npy" --batch 1 -q -o "$TMP/det.onnx" \
     --report "$TMP/det.html"
   timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$TMP/profile" \

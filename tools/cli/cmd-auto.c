@@ -2,7 +2,7 @@
  *
  *   calib8 auto MODEL --calib SRC --test SRC [--labels FILE] [--metric M] [--max-drop 0.005]
  *               [--mode fast|full] [--json FILE] [--report FILE.html] [--resume] -o OUT.onnx
- *   calib8 sensitivity MODEL --calib SRC [--test SRC [--labels FILE]] [--top K] [-o QTABLE] */
+ *   calib8 sensitivity MODEL --calib SRC [--test SRC [--labels FILE]] [--top K] [-o QTABLE] [--report FILE.html] */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -84,7 +84,8 @@ static int parse_args(int argc, char **argv, auto_args *a, bool sensitivity, con
     *out_qtable = a->c.out;
     a->c.out = NULL;
     if (!a->c.model || !a->c.n_calib)
-      return cli_fail("usage: calib8 sensitivity MODEL --calib SRC [--test SRC [--labels FILE --metric M]] [--top K] [-o QTABLE]"), 2;
+      return cli_fail("usage: calib8 sensitivity MODEL --calib SRC [--test SRC [--labels FILE --metric M]] [--top K] [-o QTABLE] "
+                      "[--report FILE.html]"), 2;
   } else if (!a->c.model || !a->c.n_calib || !a->c.test || !a->c.out) {
     return cli_fail("usage: calib8 auto MODEL --calib SRC --test SRC [--labels FILE] [--metric M] [--max-drop 0.005] "
                     "[--mode fast|full] [--json FILE] [--report FILE.html] [--resume] -o OUT.onnx"),
@@ -233,6 +234,9 @@ int cmd_sensitivity(int argc, char **argv) {
   if (!with_metric) a.metric = CALIB8_METRIC_SIMILARITY;
   const char *test = a.c.test ? a.c.test : a.c.calib[0];
   int64_t test_limit = a.c.test_limit || with_metric ? a.c.test_limit : 64;
+  const char *paths[4 + CALIB8_MAX_INPUTS] = {a.c.model, out_qtable, a.c.test, a.c.labels};
+  for (int k = 0; k < a.c.n_calib; k++) paths[4 + k] = a.c.calib[k];
+  if (cli_check_report(a.c.report, 4 + a.c.n_calib, paths)) return 2;
   calib8_model *m = NULL;
   calib8_evaluator *ev = NULL;
   calib8_dataset *calib = NULL;
@@ -257,6 +261,14 @@ int cmd_sensitivity(int argc, char **argv) {
     if (out_qtable && !(st = calib8_sensitivity_write_qtable(rank, a.top_k, out_qtable))) printf("wrote %s\n", out_qtable);
   }
   rc = st ? cli_fail_status(st) : 0;
+  char *sj = NULL;
+  if (!st && a.c.report) { /* written last; its failure is a warning */
+    calib8_report_input ri = {.title = a.c.model};
+    if (calib8_sensitivity_json(rank, with_metric ? calib8_metric_name(a.metric) : NULL, &sj))
+      rc = (fprintf(stderr, "calib8: warning: the report was not written: %s\n", calib8_last_error()), 1);
+    else ri.sensitivity_json = sj, rc = cli_write_report(&ri, a.c.report, rc);
+  }
+  calib8_free(sj);
   calib8_sensitivity_destroy(rank);
   calib8_dataset_close(calib);
   calib8_evaluator_destroy(ev);

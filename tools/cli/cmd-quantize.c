@@ -184,6 +184,7 @@ typedef struct test_result {
   int64_t count;
   int fp_cls, q_cls;
   double fp_prob, q_prob;
+  char *predictions; /* the first test samples' FP32 and INT8 predictions (JSON), or NULL */
 } test_result;
 
 static calib8_status test_scores(const quantize_args *a, const calib8_model *m, calib8_session *s,
@@ -217,6 +218,9 @@ static calib8_status test_scores(const quantize_args *a, const calib8_model *m, 
   else r->fp32 = fr.score, r->count = fr.count, r->fp_cls = fr.first_class, r->fp_prob = fr.first_prob;
   if ((st = calib8_evaluate(ev, qs, &qr))) goto out;
   r->int8 = qr.score, r->count = qr.count, r->q_cls = qr.first_class, r->q_prob = qr.first_prob;
+  /* the first samples' predictions (report and --json) are an extra: without them the run goes on */
+  if (calib8_predictions_json(ev, s, qs, 8, &r->predictions))
+    fprintf(stderr, "calib8: note: no predictions in the summary: %s\n", calib8_last_error());
 out:
   calib8_session_destroy(qs);
   calib8_evaluator_destroy(ev);
@@ -263,6 +267,7 @@ int cmd_quantize(int argc, char **argv) {
   calib8_dataset *ds = NULL;
   calib8_calibration *cal = NULL;
   calib8_qplan *plan = NULL;
+  test_result tr = {NAN, NAN, 0, -1, -1, 0, 0, NULL};
   double t0 = cli_now();
 
   if ((st = calib8_model_load(a.c.model, &m))) goto fail_status;
@@ -303,20 +308,23 @@ int cmd_quantize(int argc, char **argv) {
   cli_progress_finish(&bar);
   if (st) goto fail_status;
 
-  /* 2. precision, plan and QDQ model */
-  if ((st = calib8_qplan_build(s, cal, &a.q, &plan))) goto fail_status;
-  /* calibration time: model load, data, FP32 passes with the observers, thresholds and weight scales */
+  /* calibration time: model load, data, FP32 passes with the observers */
   double t_cal = cli_now() - t0;
+  /* 2. precision, plan (thresholds, weight scales) and QDQ model */
+  if ((st = calib8_qplan_build(s, cal, &a.q, &plan))) goto fail_status;
+  double t_plan = cli_now() - t0 - t_cal;
 
   /* 3. evaluation (before anything is written, so a failure leaves no partial output) */
-  test_result tr = {NAN, NAN, 0, -1, -1, 0, 0};
   if (a.c.test && (st = test_scores(&a, m, s, plan, &so, &tr))) goto fail_status;
+  double t_eval = a.c.test ? cli_now() - t0 - t_cal - t_plan : 0;
 
   /* 4. the artefacts, each whole or not at all; when one fails, the ones written before it are removed */
   calib8_outputs outs = {a.c.out, a.table, a.trt_cache, a.write_qtable, a.c.json, a.record};
   calib8_summary_extra x = {.model = m, .model_path = a.c.model, .output_path = a.c.out, .calibration_seconds = t_cal,
                             .equalized_pairs = a.equalize ? cle_pairs : -1, .metric = a.c.test ? a.c.metric : NULL,
-                            .fp32_score = tr.fp32, .int8_score = tr.int8, .count = tr.count};
+                            .fp32_score = tr.fp32, .int8_score = tr.int8, .count = tr.count,
+                            .predictions_json = tr.predictions, .planning_seconds = t_plan,
+                            .evaluation_seconds = t_eval};
   if ((st = calib8_qplan_write(plan, &outs, &x))) goto fail_status;
 
   int n_int8 = 0, n_cand = calib8_qplan_layer_count(plan), n_half = 0;
@@ -372,6 +380,7 @@ int cmd_quantize(int argc, char **argv) {
 fail_status:
   rc = cli_fail_status(st);
 out:
+  calib8_free(tr.predictions);
   calib8_qplan_destroy(plan);
   calib8_calibration_destroy(cal);
   calib8_dataset_close(ds);

@@ -1,7 +1,7 @@
 /* calib8 serve: remote mode (calib8/serve.h, docs/remote.md). The search of calib8 auto, scored by clients.
  *
  *   calib8 serve MODEL --calib SRC [-p STR | --template NAME] [--listen 127.0.0.1:8500] [--token-file F]
- *                [--max-drop 0.005] [--mode fast|full] [--resume] [--json FILE] [--max-body BYTES]
+ *                [--max-drop 0.005] [--mode fast|full] [--resume] [--json FILE] [--report FILE.html] [--max-body BYTES]
  *                [--round-timeout S] [--request-timeout S] [--max-connections N] -o OUT.onnx
  *
  * Progress (rounds, strategies, requests served, scores, trials) goes to stderr; the choice and the files written
@@ -46,7 +46,7 @@ static int read_token(const char *path, char *buf, size_t size) {
 
 static const char USAGE[] =
     "usage: calib8 serve MODEL --calib SRC [-p STR | --template NAME] [--listen 127.0.0.1:8500] [--token-file F] "
-    "[--max-drop 0.005] [--mode fast|full] [--resume] -o OUT.onnx";
+    "[--max-drop 0.005] [--mode fast|full] [--resume] [--report FILE.html] -o OUT.onnx";
 
 int cmd_serve(int argc, char **argv) {
   cli_quant_common c;
@@ -112,6 +112,9 @@ int cmd_serve(int argc, char **argv) {
   char rp1[PATH_MAX], rp2[PATH_MAX];
   if (realpath(c.model, rp1) && realpath(c.out, rp2) && !strcmp(rp1, rp2))
     return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", c.out);
+  const char *paths[3 + CALIB8_MAX_INPUTS] = {c.model, c.out, c.json};
+  for (int k = 0; k < c.n_calib; k++) paths[3 + k] = c.calib[k];
+  if (cli_check_report(c.report, 3 + c.n_calib, paths)) return 2;
   calib8_model *m = NULL;
   calib8_dataset *calib = NULL;
   calib8_search_result *r = calloc(1, sizeof *r);
@@ -129,6 +132,7 @@ int cmd_serve(int argc, char **argv) {
     so.metric_name = "user";
     so.output = c.out;
     so.json = c.json;
+    so.report = c.report;
     so.threads = c.threads;
     so.model_path = c.model;
     so.on_trial = on_trial;
@@ -143,6 +147,9 @@ int cmd_serve(int argc, char **argv) {
     printf("wrote %s, %s, %s, %s\n", c.out, r->qtable, r->table, r->log);
   }
   int rc = st == CALIB8_BUDGET_NOT_MET ? cli_fail("%s", calib8_last_error()) : st ? cli_fail_status(st) : 0;
+  if (c.report && (!st || st == CALIB8_BUDGET_NOT_MET)) /* a warning; exit 1 only when nothing else failed */
+    rc = r->report_status ? (fprintf(stderr, "calib8: warning: the report was not written: %s\n", r->report_error), rc ? rc : 1)
+                          : (printf("wrote %s\n", c.report), rc);
   free(r);
   calib8_dataset_close(calib);
   calib8_model_destroy(m);

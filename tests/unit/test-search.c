@@ -1,6 +1,7 @@
 /* The automatic search (calib8/search.h, src/search): each step of the strategy table, the trial rules, the trial
  * log, cancellation and errors, on the LeNet with an activation outlier, scored by a fake callback whose scores
  * follow the call order (so every rule can be steered and every scoring counted). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +334,52 @@ static void test_fast_depthwise(void) {
   c8_search_close(&S);
 }
 
+/* The clip-aware threshold on the MobileNet's ReLU6 outputs (Clip 0..6): where the calibration data piles up at 6
+ * (more than 0.01 % of the values in the last bin below it) no method's threshold goes below 6; elsewhere the
+ * method's own threshold stands. KL alone cuts some of those piles, so the rule is seen to act. */
+static void test_clip_bound(void) {
+  fake f = {.scores = (double[]){0.5}, .n = 1};
+  events e = {0};
+  fresh_output("clip");
+  calib8_search_options o = opts(&f, &e, CALIB8_SEARCH_FAST);
+  c8_search S;
+  CHECK_EQ_INT(c8_search_open(&S, mobilenet, mobilenet_calib, &o), CALIB8_OK);
+  const c8_threshold_method methods[] = {C8_THRESHOLD_KL, C8_THRESHOLD_PERCENTILE, C8_THRESHOLD_MSE};
+  int lifted = 0, piles = 0, clips = 0;
+  for (int mi = 0; mi < 3; mi++) {
+    c8_quant_options q = c8_quant_options_default();
+    q.method = methods[mi];
+    c8_qplan *plan = NULL;
+    CHECK_EQ_INT(c8_qplan_build(S.g, S.cal, &q, &plan), CALIB8_OK);
+    for (int k = 0; plan && k < S.g->n_nodes; k++) {
+      const c8_node *n = &S.g->nodes[k];
+      int v = n->out[0];
+      if (strcmp(n->op_type, "Clip") || !plan->tq[v].quantized) continue;
+      const c8_histogram *h = S.cal->hist[v];
+      uint64_t bins[C8_HIST_BINS], at = 0;
+      double w = c8_histogram_abs(h, bins);
+      for (int j = (int)floor(6.0 / w) - 1; j < C8_HIST_BINS; j++) at += j >= 0 ? bins[j] : 0;
+      c8_threshold_options to = c8_threshold_options_default();
+      to.levels = 255;
+      double own = c8_threshold_compute(methods[mi], h, &to);
+      clips++;
+      if ((double)at / (double)h->count >= 1e-4) {
+        piles++;
+        CHECK_NEAR(plan->tq[v].threshold, c8_threshold_max(h), 1e-5);
+        CHECK_NEAR(c8_threshold_max(h), 6.0, 1e-6);
+        lifted += own < 6.0 - 1e-3;
+      } else {
+        CHECK_NEAR(plan->tq[v].threshold, own, 1e-5 * own);
+      }
+    }
+    c8_qplan_destroy(plan);
+  }
+  CHECK(clips >= 3 * 16);
+  CHECK(piles > 0);
+  CHECK(lifted > 0); /* KL (at least) would have cut a pile */
+  c8_search_close(&S);
+}
+
 /* Full mode's split point gets at least 4 bisection steps of its own, whatever the steps before it used: on the
  * MobileNet (more than 16 compute layers) with nothing meeting the budget, and with a caller's cap. */
 static void test_split_budget(void) {
@@ -623,6 +670,7 @@ int main(void) {
   CHECK_RUN(test_bisection);
   open_mobilenet();
   CHECK_RUN(test_fast_depthwise);
+  CHECK_RUN(test_clip_bound);
   CHECK_RUN(test_split_budget);
   calib8_dataset_close(mobilenet_calib);
   calib8_model_destroy(mobilenet);

@@ -51,7 +51,7 @@ typedef int (*calib8_cancel_fn)(void *user);
 typedef struct calib8_search_options {
   calib8_search_mode mode;
   double max_drop;         /* budget: FP32 score - INT8 score; default 0.005 */
-  int max_trials;          /* 0 = the mode's budget */
+  int max_trials;          /* 0 = the mode's budget: fast 10; full 12 + the split point's own 4-8 (docs/auto.md) */
   /* Scoring: the caller's metric, or an evaluator (exactly one). Full mode's sensitivity ranking (not counted as
      trials) is label-free: the cosine of the outputs against FP32 on the first 64 samples of the evaluator's test
      set, or of the calibration set with a score callback. With a similarity evaluator the FP32 score is 1. */

@@ -91,6 +91,36 @@ static c8_status copy_means(c8_qplan *p, const c8_calibration *cal) {
   return CALIB8_OK;
 }
 
+/* The constant upper bound of a Clip (Relu6 and friends) that produces v, or +inf: from the `max` input (opset
+ * 11 on) or attribute (before). */
+static double clip_upper_bound(const c8_graph *g, int v) {
+  int k = c8_graph_producer(g, v);
+  if (k < 0) return INFINITY;
+  const c8_node *n = &g->nodes[k];
+  if (c8_node_op(n)->fuse != C8_FUSE_CLIP || n->out[0] != v) return INFINITY;
+  if (n->n_in > 2 && n->in[2] >= 0) {
+    const c8_value *b = &g->values[n->in[2]];
+    if (!b->is_const || b->t.dtype != CALIB8_FLOAT || c8_numel(&b->t) != 1) return INFINITY;
+    return ((const float *)b->t.data)[0];
+  }
+  return n->n_in <= 2 && c8_node_attr(n, "max") ? (double)c8_attr_float(n, "max", INFINITY) : INFINITY;
+}
+
+/* Share of the observed values within one histogram bin below `bound` (the pile a clip leaves at its bound). */
+static double share_at_bound(const c8_histogram *h, double bound) {
+  uint64_t abs_bins[C8_HIST_BINS];
+  double w = c8_histogram_abs(h, abs_bins);
+  if (w <= 0 || !h->count) return 0.0;
+  uint64_t n = 0;
+  for (int64_t j = (int64_t)floor(bound / w) - 1; j < C8_HIST_BINS; j++)
+    if (j >= 0) n += abs_bins[j];
+  return (double)n / (double)h->count;
+}
+
+/* A clipped tensor's pile at the bound counts as data, not as outliers, from this share on: the share the default
+ * percentile (99.99) leaves out. */
+#define CLIP_PILE_SHARE 1e-4
+
 typedef struct threshold_job {
   const c8_graph *g;
   const c8_calibration *cal;
@@ -117,7 +147,18 @@ static void threshold_range(void *ctx, int64_t begin, int64_t end, int thread) {
     c8_threshold_options to = *j->to;
     /* a never-negative tensor gets all 255 steps over [0, T] (see step 6) */
     to.levels = h->count && h->min >= 0.0f ? 255 : 127;
-    j->t[k] = c8_threshold_compute(m, h, &to);
+    double t = c8_threshold_compute(m, h, &to);
+    /* Clip-aware: the output of Relu6 (Clip with a constant max B) piles up at B. A clipping method's criterion
+       treats that pile like a tail: KL (TensorRT's entropy calibration) folds everything beyond a candidate
+       threshold into its last bin and compares distribution shapes, so moving the pile from 6 down to 2.4 costs
+       it only the pile's probability mass, whatever the distance. Those values are the layer's saturated
+       activations, and clipping them below B shifts each of them by B - T (docs/quantization.md). When the pile
+       holds more than an outlier's share, the threshold never goes below B (it cannot exceed B: max|x| <= B). */
+    double bound = clip_upper_bound(j->g, v);
+    if (m != C8_THRESHOLD_MAX && isfinite(bound) && bound > 0 && t < bound && h->min >= 0.0f &&
+        share_at_bound(h, bound) >= CLIP_PILE_SHARE)
+      t = fmin(bound, c8_threshold_max(h));
+    j->t[k] = t;
   }
 }
 

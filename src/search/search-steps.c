@@ -34,11 +34,12 @@ static c8_status need_base(const c8_search *S) {
                         : c8_error(CALIB8_INVALID_ARGUMENT, "this search step builds on the threshold methods' trials, which did not run");
 }
 
-/* 1-4: threshold methods, per-channel weights */
+/* 1-5: threshold methods, per-channel weights. MAX comes last: it clips nothing, so it wins where every clipping
+ * method cuts something the model needs (and it is what auto_calib users try first by hand). */
 static c8_status propose_methods(c8_search *S, c8_step_ctx *ctx, c8_strategy *out, bool *proposed) {
   static const c8_threshold_method methods[] = {C8_THRESHOLD_KL, C8_THRESHOLD_MSE, C8_THRESHOLD_PERCENTILE,
-                                                C8_THRESHOLD_ACIQ};
-  if (ctx->round >= 4) return CALIB8_OK;
+                                                C8_THRESHOLD_ACIQ, C8_THRESHOLD_MAX};
+  if (ctx->round >= (int)(sizeof methods / sizeof methods[0])) return CALIB8_OK;
   *out = (c8_strategy){.method = methods[ctx->round], .gran = C8_GRAN_PER_CHANNEL, .weights = C8_WEIGHTS_MINMAX};
   snprintf(out->desc, sizeof out->desc, "%s, per-channel", c8_threshold_method_name(out->method));
   *proposed = true;
@@ -87,21 +88,32 @@ static c8_status propose_heads(c8_search *S, c8_step_ctx *ctx, c8_strategy *out,
   return CALIB8_OK;
 }
 
-/* fast 8: depthwise convolutions in FP32, or per-tensor weights when there are none */
+/* fast 9-10: depthwise convolutions, as auto_calib's accuracy_opt treats them before anything is reverted: their
+ * weights per channel (a depthwise filter is a single channel, so per-tensor scales crush the small ones) and their
+ * inputs with MAX thresholds (a depthwise layer has 9 weights per output: a clipped input value has nothing to be
+ * averaged with); then, failing that, the depthwise convolutions in FP32. Without depthwise convolutions: the best
+ * so far with per-tensor weights. */
 static c8_status propose_depthwise(c8_search *S, c8_step_ctx *ctx, c8_strategy *out, bool *proposed) {
   c8_status st = need_base(S);
-  if (st || ctx->round) return st;
+  if (st || ctx->round > 1) return st;
   memset(S->fp32_a, 0, (size_t)S->g->n_nodes);
   int dw = 0;
   for (int i = 0; i < S->g->n_nodes; i++)
-    if (!strcmp(S->g->nodes[i].op_type, "Conv") && c8_attr_int(&S->g->nodes[i], "group", 1) > 1) S->fp32_a[i] = 1, dw++;
+    if (c8_search_is_depthwise(S->g, i)) S->fp32_a[i] = 1, dw++;
   c8_strategy base = best_base(S);
-  if (dw) {
+  if (dw && ctx->round == 0) {
+    *out = base;
+    out->gran = C8_GRAN_PER_CHANNEL;
+    out->depthwise_max = true;
+    snprintf(out->desc, sizeof out->desc, "%.150s + depthwise inputs max", base.desc);
+  } else if (dw) {
     with_fp32(out, &base, S->fp32_a, "depthwise FP32");
-  } else {
+  } else if (ctx->round == 0) {
     *out = base;
     out->gran = C8_GRAN_PER_TENSOR;
     snprintf(out->desc, sizeof out->desc, "%s, per-tensor", c8_threshold_method_name(base.method));
+  } else {
+    return CALIB8_OK;
   }
   *proposed = true;
   return CALIB8_OK;
@@ -211,10 +223,12 @@ static c8_status propose_most_sensitive(c8_search *S, c8_step_ctx *ctx, c8_strat
   return CALIB8_OK;
 }
 
-/* full: cross-layer equalization. The equalized graph computes the same function but needs its own statistics, so
- * it is calibrated once more; node ids are unchanged, so FP32 sets carry over. */
+/* full: cross-layer equalization, before any layer is reverted: the search's rule is the fewest FP32 layers, and
+ * equalization may need none. The equalized graph computes the same function but needs its own statistics, so it
+ * is calibrated once more; node ids are unchanged, so FP32 sets carry over and it can be the base of the steps
+ * after it. */
 static c8_status propose_equalization(c8_search *S, c8_step_ctx *ctx, c8_strategy *out, bool *proposed) {
-  c8_status st = need_ranking(S);
+  c8_status st = need_base(S);
   if (st || ctx->round) return st;
   if (S->eq_pairs < 0) {
     c8_graph *eg = c8_graph_clone(S->g);
@@ -236,11 +250,12 @@ static c8_status propose_equalization(c8_search *S, c8_step_ctx *ctx, c8_strateg
     S->eq_pairs = pairs;
   }
   if (S->eq_pairs == 0) return CALIB8_OK;
-  *out = S->base;
+  c8_strategy base = best_base(S);
+  *out = base;
   out->equalized = true;
-  snprintf(out->desc, sizeof out->desc, "%.140s + equalization (%d pairs)", S->base.desc, S->eq_pairs);
+  snprintf(out->desc, sizeof out->desc, "%.140s + equalization (%d pairs)", base.desc, S->eq_pairs);
   *proposed = true;
-  return CALIB8_OK;
+  return add_base(S, out);
 }
 
 /* full: the split point: compute layers [0, split) INT8, the rest FP32; a bisection for the largest split within
@@ -261,7 +276,7 @@ static c8_status propose_split(c8_search *S, c8_step_ctx *ctx, c8_strategy *out,
   } else {
     ctx->hi = ctx->mid;
   }
-  if (ctx->hi - ctx->lo <= 1 || S->n_trials >= S->max_trials) return CALIB8_OK;
+  if (ctx->hi - ctx->lo <= 1 || c8_search_trials_left(S) <= 0) return CALIB8_OK;
   ctx->mid = (ctx->lo + ctx->hi) / 2;
   memset(S->fp32_a, 0, (size_t)g->n_nodes);
   for (int i = ctx->order[ctx->mid]; i < g->n_nodes; i++) S->fp32_a[i] = 1; /* everything after the split point */
@@ -273,15 +288,15 @@ static c8_status propose_split(c8_search *S, c8_step_ctx *ctx, c8_strategy *out,
 }
 
 const c8_search_step c8_search_steps[] = {
-    {"threshold methods", C8_MODE_FAST | C8_MODE_FULL, C8_STOP_ALL_INT8_IN_FULL, propose_methods},
-    {"method per tensor", C8_MODE_FAST | C8_MODE_FULL, C8_STOP_ALL_INT8_IN_FULL, propose_per_tensor},
-    {"first layer FP32", C8_MODE_FAST, C8_STOP_WITHIN_BUDGET, propose_first_layer},
-    {"heads FP32", C8_MODE_FAST, C8_STOP_WITHIN_BUDGET, propose_heads},
-    {"depthwise FP32", C8_MODE_FAST, C8_STOP_WITHIN_BUDGET, propose_depthwise},
-    {"bias correction", C8_MODE_FULL, C8_STOP_ALL_INT8_IN_FULL, propose_bias_correction},
-    {"sensitivity ranking", C8_MODE_FULL, C8_STOP_NEVER, propose_ranking},
-    {"most sensitive FP32", C8_MODE_FULL, C8_STOP_WITHIN_BUDGET, propose_most_sensitive},
-    {"equalization", C8_MODE_FULL, C8_STOP_WITHIN_BUDGET, propose_equalization},
-    {"split point", C8_MODE_FULL, C8_STOP_NEVER, propose_split},
+    {"threshold methods", C8_MODE_FAST | C8_MODE_FULL, C8_STOP_ALL_INT8_IN_FULL, propose_methods, false},
+    {"method per tensor", C8_MODE_FAST | C8_MODE_FULL, C8_STOP_ALL_INT8_IN_FULL, propose_per_tensor, false},
+    {"first layer FP32", C8_MODE_FAST, C8_STOP_WITHIN_BUDGET, propose_first_layer, false},
+    {"heads FP32", C8_MODE_FAST, C8_STOP_WITHIN_BUDGET, propose_heads, false},
+    {"depthwise", C8_MODE_FAST, C8_STOP_WITHIN_BUDGET, propose_depthwise, false},
+    {"bias correction", C8_MODE_FULL, C8_STOP_ALL_INT8_IN_FULL, propose_bias_correction, false},
+    {"equalization", C8_MODE_FULL, C8_STOP_ALL_INT8_IN_FULL, propose_equalization, false},
+    {"sensitivity ranking", C8_MODE_FULL, C8_STOP_NEVER, propose_ranking, false},
+    {"most sensitive FP32", C8_MODE_FULL, C8_STOP_WITHIN_BUDGET, propose_most_sensitive, false},
+    {"split point", C8_MODE_FULL, C8_STOP_NEVER, propose_split, true},
 };
 const int c8_search_n_steps = (int)(sizeof c8_search_steps / sizeof c8_search_steps[0]);

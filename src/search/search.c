@@ -238,8 +238,20 @@ c8_status c8_search_open(c8_search *S, const calib8_model *m, calib8_dataset *ca
   snprintf(S->qtable, sizeof S->qtable, "%s", outs[1]);
   snprintf(S->table, sizeof S->table, "%s", outs[2]);
   snprintf(S->log_path, sizeof S->log_path, "%s", outs[3]);
-  S->max_trials = o->max_trials ? o->max_trials : S->full ? C8_SEARCH_MAX_TRIALS_FULL : C8_SEARCH_MAX_TRIALS_FAST;
   if (st) return st;
+  if (S->full) {
+    int layers = 0;
+    for (int i = 0; i < S->g->n_nodes; i++) layers += c8_op_is_int8_compute(S->g->nodes[i].op_type);
+    S->split_trials = c8_search_split_trials(layers);
+    S->max_trials = C8_SEARCH_MAX_TRIALS_FULL + S->split_trials;
+    /* a caller's cap counts every trial: the split point keeps at most half of it */
+    if (o->max_trials) {
+      S->max_trials = o->max_trials;
+      if (S->split_trials > o->max_trials / 2) S->split_trials = o->max_trials / 2;
+    }
+  } else {
+    S->max_trials = o->max_trials ? o->max_trials : C8_SEARCH_MAX_TRIALS_FAST;
+  }
   if (o->resume) {
     if ((st = c8_search_log_load(S))) return st;
   } else {
@@ -296,9 +308,10 @@ void c8_search_close(c8_search *S) {
 /* ---- trials ----------------------------------------------------------------------------------------------- */
 
 static void strategy_key(const c8_search *S, const c8_strategy *st, char *key, size_t size) {
-  size_t n = (size_t)snprintf(key, size, "method=%s gran=%d weights=%d per_tensor=%d bc=%d cle=%d fp32=",
+  /* dwmax only when set: the keys of earlier logs stay what they were */
+  size_t n = (size_t)snprintf(key, size, "method=%s gran=%d weights=%d per_tensor=%d bc=%d cle=%d%s fp32=",
                               c8_threshold_method_name(st->method), st->gran, st->weights, st->per_tensor_method,
-                              st->bias_correction, st->equalized);
+                              st->bias_correction, st->equalized, st->depthwise_max ? " dwmax=1" : "");
   for (int i = 0; i < S->g->n_nodes && n < size; i++)
     if (st->fp32 && st->fp32[i]) n += (size_t)snprintf(key + n, size - n, "%d,", i);
 }
@@ -317,14 +330,22 @@ static c8_status build(const c8_search *S, const c8_strategy *stg, c8_qplan **pl
   if (!s || !cal) return c8_error(CALIB8_INTERNAL, "strategy '%s' needs the equalized graph, which was not built", stg->desc);
   const c8_graph *g = s->g;
   c8_precision *prec = c8_calloc((size_t)g->n_nodes + 1, sizeof *prec);
-  int *vm = stg->per_tensor_method ? c8_choose_methods(cal) : NULL;
+  int *vm = stg->per_tensor_method ? c8_choose_methods(cal)
+           : stg->depthwise_max   ? c8_malloc(sizeof(int) * ((size_t)cal->n_values + 1))
+                                  : NULL;
   c8_status rc;
   *plan = NULL;
   *qdq = NULL;
-  if (!prec || (stg->per_tensor_method && !vm)) {
+  if (!prec || ((stg->per_tensor_method || stg->depthwise_max) && !vm)) {
     c8_mfree(prec);
     c8_mfree(vm);
     return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  }
+  if (stg->depthwise_max) {
+    if (!stg->per_tensor_method)
+      for (int v = 0; v < cal->n_values; v++) vm[v] = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+      if (c8_search_is_depthwise(g, i) && g->nodes[i].in[0] >= 0) vm[g->nodes[i].in[0]] = C8_THRESHOLD_MAX;
   }
   for (int i = 0; i < g->n_nodes; i++) prec[i] = stg->fp32 && stg->fp32[i] ? C8_PREC_FP32 : C8_PREC_AUTO;
   c8_quant_options q = c8_quant_options_default();
@@ -415,8 +436,25 @@ static void report(const c8_search *S, int idx) {
   S->o.on_trial(S->o.user, &r);
 }
 
+int c8_search_trials_left(const c8_search *S) {
+  int cap = S->max_trials - (S->in_reserve ? 0 : S->split_trials);
+  if (cap > C8_SEARCH_TRIAL_CAP) cap = C8_SEARCH_TRIAL_CAP;
+  return cap > S->n_trials ? cap - S->n_trials : 0;
+}
+
+int c8_search_split_trials(int layers) {
+  int k = 0;
+  while (k < C8_SEARCH_SPLIT_MAX && (1 << k) < layers) k++;
+  return k < C8_SEARCH_SPLIT_MIN ? C8_SEARCH_SPLIT_MIN : k;
+}
+
+bool c8_search_is_depthwise(const c8_graph *g, int node) {
+  const c8_node *n = &g->nodes[node];
+  return !strcmp(n->op_type, "Conv") && c8_attr_int(n, "group", 1) > 1;
+}
+
 c8_status c8_search_try(c8_search *S, const c8_strategy *stg, int *idx) {
-  if (S->n_trials >= S->max_trials || S->n_trials >= C8_SEARCH_TRIAL_CAP) {
+  if (c8_search_trials_left(S) <= 0) {
     *idx = -1;
     return CALIB8_OK;
   }
@@ -550,6 +588,7 @@ c8_status c8_search_step_run(c8_search *S, const c8_search_step *step, bool *fin
   ctx.last = -1;
   c8_status st = CALIB8_OK;
   *finished = false;
+  S->in_reserve = step->reserved;
   for (;;) {
     if (cancelled(S)) {
       st = S->best >= 0 ? c8_error(CALIB8_CANCELLED, "the search was cancelled after %d trials; the best so far is in '%s'",
@@ -563,8 +602,8 @@ c8_status c8_search_step_run(c8_search *S, const c8_search_step *step, bool *fin
     if ((st = step->propose(S, &ctx, &stg, &proposed)) || !proposed) break;
     int idx;
     if ((st = c8_search_try(S, &stg, &idx))) break;
-    if (idx < 0) { /* no trials left */
-      *finished = true;
+    if (idx < 0) { /* no trials left: for the search, or (full mode) before the split point's own */
+      *finished = S->in_reserve || S->split_trials == 0;
       break;
     }
     ctx.last = idx;
@@ -577,6 +616,7 @@ c8_status c8_search_step_run(c8_search *S, const c8_search_step *step, bool *fin
     }
   }
   c8_mfree(ctx.order);
+  S->in_reserve = false;
   return st;
 }
 

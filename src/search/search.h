@@ -10,8 +10,12 @@
 #include "evaluate/score.h"
 #include "plan/qplan.h"
 
-#define C8_SEARCH_MAX_TRIALS_FAST 8
+#define C8_SEARCH_MAX_TRIALS_FAST 10
+/* Full mode: 12 trials for the steps before the split point, then the split point's bisection gets trials of its
+ * own: ceil(log2(compute layers)), at least C8_SEARCH_SPLIT_MIN and at most C8_SEARCH_SPLIT_MAX (docs/auto.md). */
 #define C8_SEARCH_MAX_TRIALS_FULL 12
+#define C8_SEARCH_SPLIT_MIN 4
+#define C8_SEARCH_SPLIT_MAX 8
 #define C8_SEARCH_TRIAL_CAP 32
 #define C8_SEARCH_PATH 4096
 
@@ -23,6 +27,7 @@ typedef struct c8_strategy {
   bool per_tensor_method; /* threshold method chosen per tensor by the lowest local error */
   bool bias_correction;   /* Nagel et al. 2019, 4.2 (src/export/bias-correct.h) */
   bool equalized;         /* on the cross-layer-equalized graph (Nagel et al. 2019, 4.1), calibrated anew */
+  bool depthwise_max;     /* the inputs of depthwise convolutions take MAX thresholds (auto_calib's accuracy_opt) */
   const unsigned char *fp32; /* per node of the session graph: forced FP32 (NULL: none); borrowed */
   char desc[200];
 } c8_strategy;
@@ -62,7 +67,9 @@ typedef struct c8_search {
   calib8_dataset *calib;
   calib8_search_options o;
   bool full;
-  int max_trials;
+  int max_trials;   /* every trial, the split point's included */
+  int split_trials; /* of max_trials, those only the split point's bisection may use */
+  bool in_reserve;  /* the step running may use them */
   c8_judge judge;
   /* state */
   calib8_session *s;  /* the FP32 session (optimized graph) that was calibrated */
@@ -100,8 +107,16 @@ void c8_search_close(c8_search *S);
 c8_status c8_search_calibrate(c8_search *S, calib8_session *s, c8_calibration **out, bool means);
 
 /* Runs (or replays from the log) one strategy. *idx: the trial's index; an earlier trial's when the strategy was
- * already tried (no new trial); -1 when the trial budget is spent. */
+ * already tried (no new trial); -1 when the trial budget is spent (max_trials, less split_trials outside a reserved
+ * step). */
 c8_status c8_search_try(c8_search *S, const c8_strategy *stg, int *idx);
+/* The trials the current step may still start. */
+int c8_search_trials_left(const c8_search *S);
+/* The split point's own trials for a graph of `layers` compute layers: ceil(log2(layers)) within
+ * [C8_SEARCH_SPLIT_MIN, C8_SEARCH_SPLIT_MAX]. */
+int c8_search_split_trials(int layers);
+/* A grouped (depthwise) convolution: Conv with group > 1. */
+bool c8_search_is_depthwise(const c8_graph *g, int node);
 /* The rule between two trials: the smallest set of FP32 layers within budget wins, then the score. */
 bool c8_search_better(const c8_trial_rec *a, const c8_trial_rec *b);
 
@@ -129,6 +144,7 @@ typedef struct c8_search_step {
   unsigned modes; /* C8_MODE_FAST | C8_MODE_FULL */
   c8_step_stop stop;
   c8_step_propose_fn propose;
+  bool reserved; /* draws on the trials reserved for it (split_trials) */
 } c8_search_step;
 
 extern const c8_search_step c8_search_steps[];

@@ -1,7 +1,7 @@
 #!/bin/sh
 # calib8 auto and sensitivity, end to end.
-#   fast tests (repo data only): the hard case (fast mode fails, full mode finds the two hurt layers in <= 12
-#   trials), bad input, sensitivity ranking and its qtable.
+#   fast tests (repo data only): the hard case (fast mode fails, full mode finds the all-INT8 answer that
+#   equalization gives, with no layer in FP32), bad input, sensitivity ranking and its qtable.
 #   setup-enabled tests (.cache from scripts/setup-data.sh): kill and resume, mAP against map_eval.py.
 # Usage: run-auto-tests.sh path/to/calib8 path/to/det-map   (from the repository root)
 set -u
@@ -38,22 +38,26 @@ else
   bad "hard case fast mode (exit $rc)"; cat "$TMP/fast.log"
 fi
 n_fast=$(grep -c '^trial ' "$TMP/fast.log")
-[ "$n_fast" -le 8 ] && ok "fast mode ran $n_fast <= 8 trials" || bad "fast mode ran $n_fast trials"
+[ "$n_fast" -le 10 ] && ok "fast mode ran $n_fast <= 10 trials" || bad "fast mode ran $n_fast trials"
 
 "$C8" auto $HARD --calib $DEMO --test $DEMO --labels $DEMO/labels.txt -p "$PP" --max-drop 0.005 --mode full \
   -o "$TMP/full.onnx" --json "$TMP/full.json" >"$TMP/full.log" 2>&1
 rc=$?
 n_full=$(grep -c '^trial ' "$TMP/full.log")
 fp32=$(tr -d ' \n\t' <"$TMP/full.json" | sed -n 's/.*"choice":{.*"fp32_layers":\[\([^]]*\)\].*/\1/p')
-if [ $rc -eq 0 ] && [ "$n_full" -le 12 ] && [ "$fp32" = '"/c1/Conv","/c2/Conv"' ]; then
-  ok "hard case: full mode keeps exactly the two hurt layers in FP32 ($n_full trials)"
+strategy=$(tr -d '\n' <"$TMP/full.json" | sed -n 's/.*"choice":[^}]*"strategy":[[:space:]]*"\([^"]*\)".*/\1/p')
+# the rule is the fewest FP32 layers: equalization alone meets the budget with every layer INT8, so reverting the
+# two layers the outlier hurts (which also meets it) must not be the answer
+if [ $rc -eq 0 ] && [ "$n_full" -le 16 ] && [ -z "$fp32" ] && echo "$strategy" | grep -q 'equalization'; then
+  ok "hard case: full mode finds the all-INT8 answer ($strategy, $n_full trials)"
 else
   bad "hard case full mode (exit $rc, $n_full trials, FP32 layers $fp32)"; cat "$TMP/full.log"
 fi
 for f in full.onnx full.qtable full.table full.trials.jsonl; do
   [ -s "$TMP/$f" ] && ok "auto wrote $f" || bad "auto did not write $f"
 done
-grep -q '^/c1/Conv F32$' "$TMP/full.qtable" && grep -q '^/f1/Gemm INT8$' "$TMP/full.qtable" && ok "qtable of the choice" || bad "qtable of the choice"
+grep -q '^/c1/Conv INT8$' "$TMP/full.qtable" && grep -q '^/f1/Gemm INT8$' "$TMP/full.qtable" && ! grep -q ' F32$' "$TMP/full.qtable" \
+  && ok "qtable of the choice" || bad "qtable of the choice"
 "$C8" run "$TMP/full.onnx" -i "$CACHE/refs/fmnist_lenet/in.npy" -o "$TMP/run" >/dev/null 2>&1 || [ ! -f "$CACHE/refs/fmnist_lenet/in.npy" ] \
   && ok "the chosen QDQ model runs" || bad "the chosen QDQ model does not run"
 

@@ -1,6 +1,7 @@
 /* The automatic search (calib8/search.h, src/search): each step of the strategy table, the trial rules, the trial
  * log, cancellation and errors, on the LeNet with an activation outlier, scored by a fake callback whose scores
  * follow the call order (so every rule can be steered and every scoring counted). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "search/search.h"
 
 #define MODEL "tests/auto/fixtures/lenet_outlier.onnx"
+#define MOBILENET "tests/models/fmnist_mobilenet.onnx" /* depthwise convolutions, ReLU6 */
 #define DATA "examples/fmnist"
 #define PP "mean_value=72.94,std_value=90.0"
 
@@ -132,6 +134,21 @@ static void test_table(void) {
   CHECK_EQ_INT(full, 7);
   CHECK(!strcmp(c8_search_steps[0].name, "threshold methods"));
   CHECK(!strcmp(c8_search_steps[c8_search_n_steps - 1].name, "split point"));
+  /* only the split point draws on the trials reserved for it; equalization comes before any layer is reverted */
+  int eq = -1, most = -1;
+  for (int i = 0; i < c8_search_n_steps; i++) {
+    CHECK_EQ_INT(c8_search_steps[i].reserved, i == c8_search_n_steps - 1);
+    if (!strcmp(c8_search_steps[i].name, "equalization")) eq = i;
+    if (!strcmp(c8_search_steps[i].name, "most sensitive FP32")) most = i;
+  }
+  CHECK(eq >= 0 && most > eq);
+  /* the split point's own trials: ceil(log2(layers)) within [4, 8] */
+  CHECK_EQ_INT(c8_search_split_trials(1), 4);
+  CHECK_EQ_INT(c8_search_split_trials(5), 4);
+  CHECK_EQ_INT(c8_search_split_trials(16), 4);
+  CHECK_EQ_INT(c8_search_split_trials(17), 5);
+  CHECK_EQ_INT(c8_search_split_trials(40), 6);
+  CHECK_EQ_INT(c8_search_split_trials(100000), 8);
 }
 
 static void test_better(void) {
@@ -153,10 +170,10 @@ static const c8_search_step *step_named(const char *name) {
   return NULL;
 }
 
-/* The methods step proposes four strategies; the per-tensor step one, and a trial within budget ends the search
+/* The methods step proposes five strategies (max last); the per-tensor step one, and a trial within budget ends the search
  * (the budget is inclusive). A strategy tried twice is not scored twice. */
 static void test_methods_and_budget(void) {
-  fake f = {.scores = (double[]){0.5, 0.6, 0.5, 0.5, 0.9 - 0.005}, .n = 5};
+  fake f = {.scores = (double[]){0.5, 0.6, 0.5, 0.5, 0.5, 0.9 - 0.005}, .n = 6};
   events e = {0};
   fresh_output("methods");
   calib8_search_options o = opts(&f, &e, CALIB8_SEARCH_FAST);
@@ -168,23 +185,24 @@ static void test_methods_and_budget(void) {
   CHECK_STR_CONTAINS(e.last_message, "on 32 samples; mode fast");
   CHECK_EQ_INT(c8_search_step_run(&S, step_named("threshold methods"), &finished), CALIB8_OK);
   CHECK(!finished);
-  CHECK_EQ_INT(S.n_trials, 4);
-  CHECK_EQ_INT(f.calls, 4);
+  CHECK_EQ_INT(S.n_trials, 5);
+  CHECK_EQ_INT(f.calls, 5);
   CHECK(!strcmp(e.strategies[0], "kl, per-channel") && !strcmp(e.strategies[1], "mse, per-channel") &&
-        !strcmp(e.strategies[2], "percentile, per-channel") && !strcmp(e.strategies[3], "aciq, per-channel"));
+        !strcmp(e.strategies[2], "percentile, per-channel") && !strcmp(e.strategies[3], "aciq, per-channel") &&
+        !strcmp(e.strategies[4], "max, per-channel"));
   CHECK_EQ_INT(S.best, 1);
   CHECK(exists(out_path));
   /* the same strategies again: reused, not scored */
   CHECK_EQ_INT(c8_search_step_run(&S, step_named("threshold methods"), &finished), CALIB8_OK);
-  CHECK_EQ_INT(S.n_trials, 4);
-  CHECK_EQ_INT(f.calls, 4);
-  CHECK_EQ_INT(e.trials, 4);
+  CHECK_EQ_INT(S.n_trials, 5);
+  CHECK_EQ_INT(f.calls, 5);
+  CHECK_EQ_INT(e.trials, 5);
   CHECK_EQ_INT(c8_search_step_run(&S, step_named("method per tensor"), &finished), CALIB8_OK);
   CHECK(finished); /* drop 0.005 <= 0.005 */
-  CHECK_EQ_INT(S.n_trials, 5);
-  CHECK(S.trials[4].meets);
-  CHECK_EQ_INT(S.best, 4);
-  CHECK(!strcmp(S.trials[4].desc, "method per tensor, per-channel"));
+  CHECK_EQ_INT(S.n_trials, 6);
+  CHECK(S.trials[5].meets);
+  CHECK_EQ_INT(S.best, 5);
+  CHECK(!strcmp(S.trials[5].desc, "method per tensor, per-channel"));
   c8_search_close(&S);
 }
 
@@ -201,16 +219,17 @@ static void test_fast_fp32_steps(void) {
   CHECK_EQ_INT(c8_search_step_run(&S, step_named("first layer FP32"), &finished), CALIB8_INVALID_ARGUMENT);
   c8_search_step_run(&S, step_named("threshold methods"), &finished);
   CHECK_EQ_INT(c8_search_step_run(&S, step_named("first layer FP32"), &finished), CALIB8_OK);
-  CHECK_EQ_INT(S.n_trials, 5);
-  CHECK(!strcmp(S.trials[4].desc, "mse, per-channel + first layer FP32"));
-  CHECK_EQ_INT(S.trials[4].n_fp32, 1);
+  CHECK_EQ_INT(S.n_trials, 6);
+  CHECK(!strcmp(S.trials[5].desc, "mse, per-channel + first layer FP32"));
+  CHECK_EQ_INT(S.trials[5].n_fp32, 1);
   CHECK_EQ_INT(c8_search_step_run(&S, step_named("heads FP32"), &finished), CALIB8_OK);
-  CHECK(!strcmp(S.trials[5].desc, "mse, per-channel + heads FP32"));
-  CHECK_EQ_INT(S.trials[5].n_fp32, 1); /* the last Gemm */
-  CHECK_EQ_INT(c8_search_step_run(&S, step_named("depthwise FP32"), &finished), CALIB8_OK);
-  CHECK(!strcmp(S.trials[6].desc, "mse, per-tensor")); /* no depthwise convolution: per-tensor weights */
-  CHECK_EQ_INT(S.trials[6].n_fp32, 0);
-  CHECK_EQ_INT(f.calls, 7);
+  CHECK(!strcmp(S.trials[6].desc, "mse, per-channel + heads FP32"));
+  CHECK_EQ_INT(S.trials[6].n_fp32, 1); /* the last Gemm */
+  CHECK_EQ_INT(c8_search_step_run(&S, step_named("depthwise"), &finished), CALIB8_OK);
+  CHECK_EQ_INT(S.n_trials, 8); /* no depthwise convolution: one trial, per-tensor weights */
+  CHECK(!strcmp(S.trials[7].desc, "mse, per-tensor"));
+  CHECK_EQ_INT(S.trials[7].n_fp32, 0);
+  CHECK_EQ_INT(f.calls, 8);
   c8_search_close(&S);
 }
 
@@ -223,18 +242,170 @@ static void test_full_run(void) {
   calib8_search_result r;
   CHECK_EQ_INT(calib8_search_run(model, calib, &o, &r), CALIB8_BUDGET_NOT_MET);
   CHECK_STR_CONTAINS(calib8_last_error(), "no trial met the budget (drop <= 0.0050)");
-  CHECK_EQ_INT(r.n_trials, C8_SEARCH_MAX_TRIALS_FULL);
-  CHECK_EQ_INT(f.calls, C8_SEARCH_MAX_TRIALS_FULL);
+  /* 5 methods, per tensor, bias correction, equalization, 4 most sensitive: the 12 before the split point, which
+     then needs 2 of its 4 own trials on 5 layers when nothing meets the budget */
+  CHECK_EQ_INT(r.n_trials, C8_SEARCH_MAX_TRIALS_FULL + 2);
+  CHECK_EQ_INT(f.calls, C8_SEARCH_MAX_TRIALS_FULL + 2);
   CHECK_EQ_INT(r.choice.index, 1); /* all equal: the first stays best */
   CHECK(!r.choice.within_budget);
   CHECK(!strcmp(r.choice.strategy, "kl, per-channel"));
-  CHECK(!strcmp(e.strategies[5], "kl, per-channel + bias correction"));
-  CHECK(!strcmp(e.strategies[6], "kl, per-channel + 1 most sensitive FP32"));
-  CHECK(!strcmp(e.strategies[9], "kl, per-channel + 4 most sensitive FP32"));
-  CHECK_STR_CONTAINS(e.strategies[10], "kl, per-channel + ");
+  CHECK(!strcmp(e.strategies[5], "method per tensor, per-channel"));
+  CHECK(!strcmp(e.strategies[6], "kl, per-channel + bias correction"));
+  CHECK_STR_CONTAINS(e.strategies[7], "kl, per-channel + equalization (");
+  CHECK(!strcmp(e.strategies[8], "kl, per-channel + 1 most sensitive FP32"));
+  CHECK(!strcmp(e.strategies[11], "kl, per-channel + 4 most sensitive FP32"));
+  CHECK_STR_CONTAINS(e.strategies[12], "kl, per-channel + FP32 from layer 3 of 5");
+  CHECK_STR_CONTAINS(e.strategies[13], "kl, per-channel + FP32 from layer 2 of 5");
   CHECK_EQ_INT(e.messages, 2);
   CHECK_STR_CONTAINS(e.last_message, "most sensitive layers: ");
   CHECK(exists(out_path) && exists(r.qtable) && exists(r.table) && exists(r.log));
+}
+
+/* Full mode finds the all-INT8 answer when one exists: equalization comes before any layer is reverted, and an
+ * all-INT8 trial within budget ends the search (the rule: fewest FP32 layers first). */
+static void test_full_all_int8(void) {
+  /* 5 methods, per tensor and bias correction miss; equalization meets */
+  fake f = {.scores = (double[]){0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.9}, .n = 8};
+  events e = {0};
+  fresh_output("fullint8");
+  calib8_search_options o = opts(&f, &e, CALIB8_SEARCH_FULL);
+  calib8_search_result r;
+  CHECK_EQ_INT(calib8_search_run(model, calib, &o, &r), CALIB8_OK);
+  CHECK_EQ_INT(r.n_trials, 8);
+  CHECK_EQ_INT(f.calls, 8);
+  CHECK_EQ_INT(r.choice.index, 8);
+  CHECK_EQ_INT(r.choice.fp32_layers, 0);
+  CHECK(r.choice.within_budget);
+  CHECK_STR_CONTAINS(r.choice.strategy, "kl, per-channel + equalization (");
+  CHECK_EQ_INT(e.messages, 1); /* no sensitivity ranking was needed */
+}
+
+static calib8_model *mobilenet;
+static calib8_dataset *mobilenet_calib;
+
+static void open_mobilenet(void) {
+  calib8_dataset_options o = calib8_dataset_options_default();
+  o.preprocess = PP;
+  o.limit = 32;
+  const char *src = DATA;
+  if (calib8_model_load(MOBILENET, &mobilenet) || calib8_dataset_open(mobilenet, 1, &src, &o, &mobilenet_calib)) {
+    fprintf(stderr, "%s\n", calib8_last_error());
+    exit(1);
+  }
+}
+
+/* Fast mode's depthwise step on a MobileNet: first auto_calib's accuracy_opt treatment (per-channel weights, MAX
+ * thresholds on the depthwise inputs, every layer INT8), then the depthwise convolutions in FP32. */
+static void test_fast_depthwise(void) {
+  fake f = {.scores = (double[]){0.5, 0.5, 0.5, 0.5, 0.5, 0.7, 0.6}, .n = 7};
+  events e = {0};
+  fresh_output("dw");
+  calib8_search_options o = opts(&f, &e, CALIB8_SEARCH_FAST);
+  c8_search S;
+  bool finished;
+  CHECK_EQ_INT(c8_search_open(&S, mobilenet, mobilenet_calib, &o), CALIB8_OK);
+  int dw = 0, layers = 0;
+  for (int i = 0; i < S.g->n_nodes; i++) dw += c8_search_is_depthwise(S.g, i), layers += c8_op_is_int8_compute(S.g->nodes[i].op_type);
+  CHECK(dw >= 8);
+  c8_search_step_run(&S, step_named("threshold methods"), &finished);
+  CHECK_EQ_INT(c8_search_step_run(&S, step_named("depthwise"), &finished), CALIB8_OK);
+  CHECK_EQ_INT(S.n_trials, 7);
+  CHECK(!strcmp(S.trials[5].desc, "kl, per-channel + depthwise inputs max"));
+  CHECK_EQ_INT(S.trials[5].n_fp32, 0);
+  CHECK(!strcmp(S.trials[6].desc, "kl, per-channel + depthwise FP32"));
+  CHECK_EQ_INT(S.trials[6].n_fp32, dw);
+  CHECK_EQ_INT(S.best, 5);
+  /* the best plan is the accuracy_opt one: MAX on every depthwise input, KL elsewhere, weights per channel */
+  int checked = 0, kl_below_max = 0;
+  for (int i = 0; i < S.g->n_nodes; i++) {
+    int x = S.g->nodes[i].in[0];
+    if (!c8_op_is_int8_compute(S.g->nodes[i].op_type) || S.best_plan->node_prec[i] != C8_PREC_INT8) continue;
+    double mx = c8_threshold_max(S.cal->hist[x]);
+    if (c8_search_is_depthwise(S.g, i)) {
+      CHECK_NEAR(S.best_plan->tq[x].threshold, mx, 1e-5 * mx);
+      checked++;
+    } else {
+      kl_below_max += S.best_plan->tq[x].threshold < mx * (1 - 1e-6);
+    }
+  }
+  CHECK_EQ_INT(checked, dw);
+  CHECK(kl_below_max > 0); /* the other inputs kept the base's method */
+  CHECK_EQ_INT(S.best_plan->opts.granularity, C8_GRAN_PER_CHANNEL);
+  c8_search_close(&S);
+}
+
+/* The clip-aware threshold on the MobileNet's ReLU6 outputs (Clip 0..6): where the calibration data piles up at 6
+ * (more than 0.01 % of the values in the last bin below it) no method's threshold goes below 6; elsewhere the
+ * method's own threshold stands. KL alone cuts some of those piles, so the rule is seen to act. */
+static void test_clip_bound(void) {
+  fake f = {.scores = (double[]){0.5}, .n = 1};
+  events e = {0};
+  fresh_output("clip");
+  calib8_search_options o = opts(&f, &e, CALIB8_SEARCH_FAST);
+  c8_search S;
+  CHECK_EQ_INT(c8_search_open(&S, mobilenet, mobilenet_calib, &o), CALIB8_OK);
+  const c8_threshold_method methods[] = {C8_THRESHOLD_KL, C8_THRESHOLD_PERCENTILE, C8_THRESHOLD_MSE};
+  int lifted = 0, piles = 0, clips = 0;
+  for (int mi = 0; mi < 3; mi++) {
+    c8_quant_options q = c8_quant_options_default();
+    q.method = methods[mi];
+    c8_qplan *plan = NULL;
+    CHECK_EQ_INT(c8_qplan_build(S.g, S.cal, &q, &plan), CALIB8_OK);
+    for (int k = 0; plan && k < S.g->n_nodes; k++) {
+      const c8_node *n = &S.g->nodes[k];
+      int v = n->out[0];
+      if (strcmp(n->op_type, "Clip") || !plan->tq[v].quantized) continue;
+      const c8_histogram *h = S.cal->hist[v];
+      uint64_t bins[C8_HIST_BINS], at = 0;
+      double w = c8_histogram_abs(h, bins);
+      for (int j = (int)floor(6.0 / w) - 1; j < C8_HIST_BINS; j++) at += j >= 0 ? bins[j] : 0;
+      c8_threshold_options to = c8_threshold_options_default();
+      to.levels = 255;
+      double own = c8_threshold_compute(methods[mi], h, &to);
+      clips++;
+      if ((double)at / (double)h->count >= 1e-4) {
+        piles++;
+        CHECK_NEAR(plan->tq[v].threshold, c8_threshold_max(h), 1e-5);
+        CHECK_NEAR(c8_threshold_max(h), 6.0, 1e-6);
+        lifted += own < 6.0 - 1e-3;
+      } else {
+        CHECK_NEAR(plan->tq[v].threshold, own, 1e-5 * own);
+      }
+    }
+    c8_qplan_destroy(plan);
+  }
+  CHECK(clips >= 3 * 16);
+  CHECK(piles > 0);
+  CHECK(lifted > 0); /* KL (at least) would have cut a pile */
+  c8_search_close(&S);
+}
+
+/* Full mode's split point gets at least 4 bisection steps of its own, whatever the steps before it used: on the
+ * MobileNet (more than 16 compute layers) with nothing meeting the budget, and with a caller's cap. */
+static void test_split_budget(void) {
+  fake f = {.scores = (double[]){0.5}, .n = 1};
+  events e = {0};
+  fresh_output("splitbudget");
+  calib8_search_options o = opts(&f, &e, CALIB8_SEARCH_FULL);
+  calib8_search_result r;
+  CHECK_EQ_INT(calib8_search_run(mobilenet, mobilenet_calib, &o, &r), CALIB8_BUDGET_NOT_MET);
+  int split = 0;
+  for (int i = 0; i < e.trials && i < 32; i++) split += strstr(e.strategies[i], "FP32 from layer") != NULL;
+  CHECK(split >= 4);
+  CHECK_EQ_INT(r.n_trials, C8_SEARCH_MAX_TRIALS_FULL + split);
+  CHECK(r.n_trials <= C8_SEARCH_MAX_TRIALS_FULL + C8_SEARCH_SPLIT_MAX);
+  /* a cap of 10: the split point keeps up to half of it, the steps before it stop earlier */
+  fake g = {.scores = (double[]){0.5}, .n = 1};
+  events e2 = {0};
+  fresh_output("splitcap");
+  o = opts(&g, &e2, CALIB8_SEARCH_FULL);
+  o.max_trials = 10;
+  CHECK_EQ_INT(calib8_search_run(mobilenet, mobilenet_calib, &o, &r), CALIB8_BUDGET_NOT_MET);
+  CHECK(r.n_trials <= 10);
+  split = 0;
+  for (int i = 0; i < e2.trials; i++) split += strstr(e2.strategies[i], "FP32 from layer") != NULL;
+  CHECK(split >= 4);
+  CHECK(r.n_trials - split >= 5); /* the five methods ran before */
 }
 
 /* The split-point bisection with outcomes set by hand: it finds the largest split within budget in at most
@@ -495,7 +666,14 @@ int main(void) {
   CHECK_RUN(test_methods_and_budget);
   CHECK_RUN(test_fast_fp32_steps);
   CHECK_RUN(test_full_run);
+  CHECK_RUN(test_full_all_int8);
   CHECK_RUN(test_bisection);
+  open_mobilenet();
+  CHECK_RUN(test_fast_depthwise);
+  CHECK_RUN(test_clip_bound);
+  CHECK_RUN(test_split_budget);
+  calib8_dataset_close(mobilenet_calib);
+  calib8_model_destroy(mobilenet);
   CHECK_RUN(test_max_trials);
   CHECK_RUN(test_resume);
   CHECK_RUN(test_cancel);

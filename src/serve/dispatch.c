@@ -51,6 +51,7 @@ static void reply_init(c8_srv_reply *rp) {
   rp->body = NULL;
   rp->len = 0;
   rp->round = -1;
+  rp->run_ms = -1;
   rp->text[0] = 0;
 }
 
@@ -162,22 +163,49 @@ static void do_state(c8_srv *S, c8_srv_reply *rp) {
   reply_json(rp, o);
 }
 
+/* One .npy image at the start of b: a view into b when `in_place` and its data starts 64-byte aligned (bool data is
+ * copied: it is normalized to 0/1), else a c8_alloc'd copy (*owned). *used: the bytes of the image. */
+static c8_status npy_take(const unsigned char *b, size_t len, const char *what, bool in_place, c8_tensor *t,
+                          bool *owned, size_t *used) {
+  memset(t, 0, sizeof *t);
+  *owned = false;
+  c8_npy_header h;
+  c8_status st = c8_npy_header_parse_kind(b, len, what, C8_NPY_FILE, &h);
+  if (st) return st;
+  t->dtype = h.dtype;
+  t->rank = h.rank;
+  memcpy(t->dims, h.dims, sizeof h.dims);
+  size_t nbytes = c8_nbytes(t);
+  if (len - h.data_offset < nbytes)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated: its header declares %zu data bytes, the body has %zu",
+                    what, nbytes, len - h.data_offset);
+  *used = h.data_offset + nbytes;
+  const unsigned char *data = b + h.data_offset;
+  if (in_place && h.dtype != CALIB8_BOOL && (uintptr_t)data % C8_ALIGN == 0) {
+    t->data = (void *)data; /* the session only reads its inputs */
+    return CALIB8_OK;
+  }
+  st = c8_npy_parse(b, len, what, t);
+  *owned = st == CALIB8_OK;
+  return st;
+}
+
 /* Splits a body of concatenated .npy images (one per model input, in input order) and checks dtypes and the fixed
  * dimensions; the thread's error says what is wrong. */
-static c8_status parse_inputs(c8_srv *S, const unsigned char *b, size_t len, c8_tensor *t, int *n) {
-  size_t off = 0;
+static c8_status parse_inputs(c8_srv *S, const c8_srv_request *rq, c8_tensor *t, bool *owned, int *n) {
+  const unsigned char *b = rq->body;
+  size_t off = 0, len = rq->len;
   *n = 0;
   while (off < len) {
     if (*n >= S->n_in)
       return c8_error(CALIB8_INVALID_ARGUMENT, "the body holds more than the model's %d input array(s)", S->n_in);
     char what[64];
     snprintf(what, sizeof what, "input array %d", *n + 1);
-    size_t hl = 0;
-    c8_status st = c8_npy_header_len(b + off, len - off, what, &hl);
-    if (!st) st = c8_npy_parse(b + off, len - off, what, &t[*n]);
+    size_t used = 0;
+    c8_status st = npy_take(b + off, len - off, what, rq->padded, &t[*n], &owned[*n], &used);
     if (st) return st;
     (*n)++;
-    off += hl + c8_nbytes(&t[*n - 1]);
+    off += used;
   }
   if (*n != S->n_in)
     return c8_error(CALIB8_INVALID_ARGUMENT, "the body holds %d .npy array(s), the model has %d input(s)", *n, S->n_in);
@@ -239,9 +267,10 @@ static const char *header(const c8_srv_request *rq, const char *name) {
 
 static void do_run(c8_srv *S, const c8_srv_request *rq, c8_srv_reply *rp) {
   c8_tensor t[C8_SERVE_MAX_IO];
+  bool owned[C8_SERVE_MAX_IO] = {false};
   memset(t, 0, sizeof t);
   int n = 0;
-  c8_status st = parse_inputs(S, rq->body, rq->len, t, &n);
+  c8_status st = parse_inputs(S, rq, t, owned, &n);
   if (st) {
     reply_error(rp, 400, "%s", calib8_last_error());
     goto out;
@@ -264,7 +293,9 @@ static void do_run(c8_srv *S, const c8_srv_request *rq, c8_srv_reply *rp) {
   }
   unsigned char *body = NULL;
   size_t blen = 0;
+  double t0 = c8_now();
   st = calib8_session_run(S->sess, n, S->in_names, t);
+  double run_ms = (c8_now() - t0) * 1e3;
   if (!st) st = outputs_npy(S->sess, &body, &blen);
   if (!st) {
     if (S->state == C8_SRV_TEMPFAIL) S->state = C8_SRV_RUNNING;
@@ -284,9 +315,11 @@ static void do_run(c8_srv *S, const c8_srv_request *rq, c8_srv_reply *rp) {
     rp->body = body;
     rp->len = blen;
     rp->round = round;
+    rp->run_ms = run_ms;
   }
 out:
-  for (int i = 0; i < C8_SERVE_MAX_IO; i++) c8_free(t[i].data);
+  for (int i = 0; i < C8_SERVE_MAX_IO; i++)
+    if (owned[i]) c8_free(t[i].data);
 }
 
 static void do_report(c8_srv *S, const c8_srv_request *rq, c8_srv_reply *rp) {

@@ -53,6 +53,8 @@ typedef struct c8_srv_request {
   const unsigned char *body;
   size_t len;
   bool too_big; /* the body was larger than max_body and was dropped while it was read */
+  bool padded;  /* the body is a c8_alloc buffer (64-byte aligned, tail padding): arrays whose data starts 64-byte
+                   aligned in it are run in place, without a copy */
 } c8_srv_request;
 
 typedef struct c8_srv_reply {
@@ -61,6 +63,7 @@ typedef struct c8_srv_reply {
   unsigned char *body; /* c8_malloc'd (give it away by setting it to NULL), or NULL: then `text` is the body */
   size_t len;
   int round;           /* the X-Calib8-Round header of a /v1/run answer; -1 for none */
+  double run_ms;       /* a /v1/run answer: the model's run, in ms (header Server-Timing: run;dur=MS); else < 0 */
   char text[1200];     /* JSON answers and errors, one line */
 } c8_srv_reply;
 

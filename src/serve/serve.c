@@ -18,14 +18,33 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "core/tensor.h"
 #include "search/search.h"
 #include "serve/dispatch.h"
 
-typedef struct req {
+/* A connection's body buffer, kept from one request to the next on a kept-alive connection: a body of a few hundred
+ * KiB in a new buffer each time costs its page faults on every request (malloc hands such sizes out by mmap). It is
+ * a c8_alloc buffer, so the arrays of a body run in place (c8_srv_request.padded). */
+typedef struct conn {
   unsigned char *buf;
   size_t len, cap;
   bool too_big;
-} req;
+} conn;
+
+/* Buffers up to this size stay with their connection between requests; larger ones go back at once. */
+#define KEEP_BUFFER ((size_t)16 << 20)
+
+static bool conn_reserve(conn *k, size_t need) {
+  if (need <= k->cap) return true;
+  size_t cap = k->cap ? k->cap : 65536;
+  while (cap < need) cap *= 2;
+  unsigned char *nb = c8_alloc(cap);
+  if (!nb) return false;
+  if (k->len) memcpy(nb, k->buf, k->len);
+  c8_free(k->buf);
+  k->buf = nb, k->cap = cap;
+  return true;
+}
 
 /* ---- libmicrohttpd glue --------------------------------------------------------------------------------- */
 
@@ -51,6 +70,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, c8_srv_reply *rp) {
     snprintf(rs, sizeof rs, "%d", rp->round);
     MHD_add_response_header(r, "X-Calib8-Round", rs);
   }
+  if (rp->run_ms >= 0) { /* what the model's run took, so that a client can tell it from the transfer */
+    char st[48];
+    snprintf(st, sizeof st, "run;dur=%.3f", rp->run_ms);
+    MHD_add_response_header(r, "Server-Timing", st);
+  }
   enum MHD_Result ret = MHD_queue_response(c, rp->status, r);
   MHD_destroy_response(r);
   return ret;
@@ -60,49 +84,62 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                const char *version, const char *upload, size_t *upload_size, void **con_cls) {
   (void)version;
   c8_srv *S = cls;
-  req *q = *con_cls;
   c8_srv_request rq = {.method = method, .url = url, .header = mhd_header, .header_ctx = c};
   c8_srv_reply rp;
-  if (!q) { /* first call: headers only */
+  if (!*con_cls) { /* first call: headers only */
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn *k = ci ? ci->socket_context : NULL;
+    if (!k) return MHD_NO; /* out of memory when the connection came */
     size_t expect = 0;
     bool drop = false;
     if (!c8_srv_admit(S, &rq, &expect, &drop, &rp)) return send_reply(c, &rp);
-    q = c8_calloc(1, sizeof *q);
-    if (!q) return MHD_NO;
-    *con_cls = q;
-    q->too_big = drop;
-    if (expect && (q->buf = c8_malloc(expect))) q->cap = expect; /* the body in one piece */
+    *con_cls = k;
+    k->len = 0;
+    k->too_big = drop;
+    if (expect) conn_reserve(k, expect); /* the body in one piece; if this fails, the pieces try again */
     return MHD_YES;
   }
+  conn *k = *con_cls;
   if (*upload_size) { /* a piece of the body */
-    if (q->too_big || q->len + *upload_size > (size_t)S->max_body) {
-      q->too_big = true;
+    if (k->too_big || k->len + *upload_size > (size_t)S->max_body) {
+      k->too_big = true;
     } else {
-      if (q->len + *upload_size > q->cap) {
-        size_t cap = q->cap ? q->cap : 65536;
-        while (cap < q->len + *upload_size) cap *= 2;
-        unsigned char *nb = c8_realloc(q->buf, cap);
-        if (!nb) return MHD_NO;
-        q->buf = nb, q->cap = cap;
-      }
-      memcpy(q->buf + q->len, upload, *upload_size);
-      q->len += *upload_size;
+      if (!conn_reserve(k, k->len + *upload_size)) return MHD_NO;
+      memcpy(k->buf + k->len, upload, *upload_size);
+      k->len += *upload_size;
     }
     *upload_size = 0;
     return MHD_YES;
   }
-  rq.body = q->buf;
-  rq.len = q->len;
-  rq.too_big = q->too_big;
+  rq.body = k->buf;
+  rq.len = k->len;
+  rq.too_big = k->too_big;
+  rq.padded = k->buf != NULL;
   c8_srv_dispatch(S, &rq, &rp);
   return send_reply(c, &rp);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
   (void)cls, (void)c, (void)toe;
-  req *q = *con_cls;
-  if (q) c8_mfree(q->buf), c8_mfree(q);
+  conn *k = *con_cls;
+  if (k) {
+    k->len = 0;
+    k->too_big = false;
+    if (k->cap > KEEP_BUFFER) c8_free(k->buf), k->buf = NULL, k->cap = 0;
+  }
   *con_cls = NULL;
+}
+
+static void connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code) {
+  (void)cls, (void)c;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = c8_calloc(1, sizeof(conn));
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    conn *k = *socket_context;
+    if (k) c8_free(k->buf), c8_mfree(k);
+    *socket_context = NULL;
+  }
 }
 
 /* ---- the score callback --------------------------------------------------------------------------------- */
@@ -164,11 +201,13 @@ calib8_status calib8_serve_run(const calib8_model *model, calib8_dataset *calib,
   c8_srv *S = NULL;
   c8_status st = c8_srv_create(model, options, &S);
   if (st) return st;
+  /* One polling thread (thread-per-connection measured no faster, bench/RESULTS.md); a connection's memory of 1 MiB
+     instead of 32 KiB reads a batch's body in a few large pieces rather than a dozen small ones. */
   struct MHD_Daemon *dm = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, handler, S, MHD_OPTION_SOCK_ADDR, &S->addr,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)S->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)S->o.request_timeout, MHD_OPTION_NOTIFY_COMPLETED, completed, S, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-      1u, MHD_OPTION_END);
+      (unsigned)S->o.request_timeout, MHD_OPTION_NOTIFY_COMPLETED, completed, S, MHD_OPTION_NOTIFY_CONNECTION, connection, S, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+      1u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)1 << 20, MHD_OPTION_END);
   if (!dm) {
     st = c8_error(CALIB8_IO, "cannot listen on '%s' (%s)", S->o.listen, strerror(errno ? errno : EADDRINUSE));
   } else {

@@ -4,7 +4,8 @@
  * The input: one flag byte, then "METHOD URL\n", header lines "Name: value\n", an empty line, and the body (the
  * rest). Flag bits 0-1 pick the served model (identity.onnx [N,3]; two_inputs.onnx, two fixed [2,3] inputs; LeNet
  * [N,1,28,28], a real run), bit 2 a server with a token ("s3cret"), bits 3-4 the round's state (running,
- * temporary_fail, waiting, finished), bit 5 whether the round has run already.
+ * temporary_fail, waiting, finished), bit 5 whether the round has run already, bit 6 a body in a c8_alloc buffer
+ * (as the server reads it: arrays whose data is 64-byte aligned run in place) rather than a plain copy.
  *
  * Beyond the sanitizers, the harness checks what docs/remote.md promises: every answer is 200 or one of the 4xx, a
  * 500 only for out of memory; every JSON answer is one line and parses (an error is {"error": "..."}); a 200 from
@@ -156,10 +157,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bool drop = false;
   if (c8_srv_admit(S, &rq, &expect, &drop, &rp)) {
     /* libmicrohttpd reads Content-Length bytes; here the body is what the input holds */
-    rq.body = body;
+    /* the body in a buffer of its own size, so that ASan sees any read past it (but the tail padding of a c8_alloc
+       buffer, which kernels may read) */
+    unsigned char *copy = (flags >> 6) & 1 ? c8_alloc(body_len) : malloc(body_len ? body_len : 1);
+    if (!copy) abort();
+    if (body_len) memcpy(copy, body, body_len);
+    rq.body = copy;
     rq.len = body_len;
+    rq.padded = (flags >> 6) & 1;
     rq.too_big = drop || body_len > (size_t)S->max_body;
     c8_srv_dispatch(S, &rq, &rp);
+    if (rq.padded) c8_free(copy);
+    else free(copy);
   }
   check_reply(&rq, &rp, m);
   c8_srv_reply_free(&rp);

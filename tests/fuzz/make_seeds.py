@@ -74,8 +74,8 @@ def onnx_seed():
 
 def serve_seeds():
     """fuzz-serve.c's input: a flag byte (model 0 identity [N,3], 1 two_inputs [2,3]+[2,3], 2 LeNet [N,1,28,28];
-    4: a token; 8, 16: temporary_fail, waiting, finished; 32: the round has run), the request line, headers, an
-    empty line, the body."""
+    4: a token; 8, 16: temporary_fail, waiting, finished; 32: the round has run; 64: the body in a c8_alloc buffer,
+    run in place), the request line, headers, an empty line, the body."""
     d = os.path.join(HERE, "serve")
     os.makedirs(d, exist_ok=True)
 
@@ -96,6 +96,9 @@ def serve_seeds():
     req("run_two", 1, "POST /v1/run", [octet], x23 + npy(-np.ones((2, 3), np.float32)))
     req("run_two_one", 1, "POST /v1/run", [octet], x23)
     req("run_lenet", 2, "POST /v1/run", [octet], npy(rng.randn(2, 1, 28, 28).astype(np.float32)))
+    req("run_identity_in_place", 64, "POST /v1/run", [octet], x23)
+    req("run_two_in_place", 65, "POST /v1/run", [octet], x23 + npy(-np.ones((2, 3), np.float32)))
+    req("run_lenet_in_place", 66, "POST /v1/run", [octet], npy(rng.randn(3, 1, 28, 28).astype(np.float32)))
     req("run_lenet_shape", 2, "POST /v1/run", [octet], npy(rng.randn(1, 1, 28, 27).astype(np.float32)))
     req("run_stale_round", 0, "POST /v1/run", [("X-Calib8-Round", "7")], x23)
     req("run_waiting", 16, "POST /v1/run", [octet], x23)

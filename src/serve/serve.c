@@ -31,8 +31,9 @@ typedef struct conn {
   bool too_big;
 } conn;
 
-/* Buffers up to this size stay with their connection between requests; larger ones go back at once. */
-#define KEEP_BUFFER ((size_t)16 << 20)
+/* Buffers up to this size stay with their connection between requests (at most max_connections of them, for as long
+   as a connection stays open); larger ones go back at once: their batches take far longer to run than to fault in. */
+#define KEEP_BUFFER ((size_t)4 << 20)
 
 static bool conn_reserve(conn *k, size_t need) {
   if (need <= k->cap) return true;

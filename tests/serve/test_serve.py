@@ -10,6 +10,7 @@ Environment: CALIB8_CLI (the calib8 command), CALIB8_DUMP (tests/serve/dump-data
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -259,7 +260,8 @@ def macro_f1(pred, labels, classes=10):
 def f1(tmp):
     """A metric calib8 does not have: macro-averaged F1. The search completes and the JSON records the scores."""
     x, labels = test_set(tmp)
-    s = Server(tmp, "--json", os.path.join(tmp, "serve.json"), "--max-drop", "0.002")
+    s = Server(tmp, "--json", os.path.join(tmp, "serve.json"), "--max-drop", "0.002", "--report",
+               os.path.join(tmp, "serve.html"))
     calib = auto_calib_debug(s.addr, timeout=60)
     reported = []
     for stat in calib:
@@ -276,6 +278,17 @@ def f1(tmp):
     check(b["fp32_score"] == reported[0], "the JSON's FP32 score is the reported one")
     check([t["score"] for t in b["trials"]] == reported[1:], "the JSON records every reported score: %s"
           % [round(r, 4) for r in reported])
+    # --report: the search's report, with the reported scores in its embedded data (browser/report renders it)
+    html = open(os.path.join(tmp, "serve.html")).read()
+    m = re.search(r'<script type="application/json" id="calib8-data">(.*?)</script>', html, re.S)
+    data = json.loads(m.group(1)) if m else {}
+    search = data.get("search") or data.get("summary", {}).get("search") or {}
+    trials = search.get("trials") if isinstance(search, dict) else None
+    if trials is None:
+        trials = data.get("trials") or data.get("summary", {}).get("trials")
+    check(html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>") and trials is not None and
+          [t["score"] for t in trials] == reported[1:],
+          "serve --report writes the whole search report with the reported scores (%d trials)" % len(trials or []))
 
 
 def free_port(host="127.0.0.1"):

@@ -92,6 +92,16 @@ calib8_status calib8_evaluate(calib8_evaluator *ev, calib8_session *session, cal
  * "correct": C} ("correct" when it is not -1; similarity adds "kind" after "metric"). CALIB8_IO. */
 calib8_status calib8_eval_result_write_json(const calib8_eval_result *r, const char *path);
 
+/* FP32 against INT8 on one test set (`calib8 quantize --test`): scores `fp32` (a session of `model`, e.g. the one
+ * the plan was calibrated on) and a session of the plan's QDQ model (eo->threads threads) with one evaluator
+ * over `test` (a dataset spec) made with eo. With top1/top5 and a sample limit (eo->data.limit), the labels are
+ * first checked against the whole test set. With similarity the reference is the FP32 model itself: *fp32_result
+ * is not run, its score is 1. The results' labels are NULL; the outputs are assigned only on success. Errors of
+ * calib8_evaluator_create, calib8_qplan_session and calib8_evaluate; CALIB8_INVALID_ARGUMENT for NULL arguments. */
+calib8_status calib8_qplan_evaluate(const calib8_qplan *plan, const calib8_model *model, calib8_session *fp32,
+                                    const char *test, const calib8_eval_options *eo, calib8_eval_result *fp32_result,
+                                    calib8_eval_result *int8_result);
+
 /* A caller's own metric: score a runnable candidate model (its own data loader, post-processing and metric)
  * and return a score where larger is better, in the units the budget is given in. */
 typedef calib8_status (*calib8_score_fn)(void *user, calib8_session *candidate, double *score);
@@ -149,6 +159,19 @@ calib8_status calib8_compare_verdict_at(const calib8_compare *cmp, double cosine
  * when no tensor could be compared; CALIB8_IO. */
 calib8_status calib8_compare_write_json(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
                                         const char *fp32_name, const char *int8_name, const char *path);
+
+/* Prints the comparison as `calib8 compare` does to f: the table of compared tensors (accumulated and isolated
+ * cosine, euclidean similarity and SQNR, rows below tolerance marked "itself" or "inherited"), then the verdict in
+ * words: the count of tensors and samples, the first tensor below tolerance and whether it hurts by itself or
+ * only inherits damage (and then where the largest error of its own before it is). *out_verdict (may be NULL)
+ * receives calib8_compare_verdict_at's verdict. CALIB8_INVALID_ARGUMENT when no tensor could be compared (the
+ * table header is printed, the message names both models) or for NULL arguments. */
+calib8_status calib8_compare_print(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
+                                   const char *fp32_name, const char *int8_name, FILE *f,
+                                   calib8_compare_verdict *out_verdict);
+/* Reads a tolerance written "COS,EUCLID" (`--tolerance 0.9,0.5`): a cosine in [-1, 1] and a euclidean similarity
+ * of at most 1. The outputs are assigned only on success. CALIB8_INVALID_ARGUMENT quoting the text. */
+calib8_status calib8_compare_parse_tolerance(const char *text, double *cosine_tol, double *euclid_tol);
 
 /* Checks that model b reads the inputs model a reads (names, ranks, fixed dimensions); the paths name them in
  * the message. CALIB8_INVALID_ARGUMENT. */

@@ -56,6 +56,16 @@ typedef struct calib8_quant_options {
 } calib8_quant_options;
 
 calib8_quant_options calib8_quant_options_default(void);
+/* The options above by their command-line names, as `calib8 quantize` spells them: --method, --percentile,
+ * --weights, --granularity, --asymmetric, --qtable, --fp32-after, --fp32-before, --fp32-heads, --fpfwd-outputs,
+ * --fpfwd-inputs (also with '_'), --bias-correction, and TNN quantization_cmd's -b/--blob_method (0 max, 2 kl),
+ * -w/--weight_method (0 minmax, 1 admm) and -t/--merge_type (0, 1 per-channel, 2 per-tensor).
+ * option_value: what the option's value is, in words ("minmax or admm"); "" for a flag that takes none; NULL when
+ * `option` is not one of them. options_set: sets the member the option names (a flag ignores value); string values
+ * are borrowed and must outlive q. CALIB8_INVALID_ARGUMENT quoting the option and a value out of its set, a
+ * missing value or an unknown option; q is unchanged then. */
+const char *calib8_quant_option_value(const char *option);
+calib8_status calib8_quant_options_set(calib8_quant_options *q, const char *option, const char *value);
 
 typedef struct calib8_qplan calib8_qplan;
 
@@ -141,6 +151,14 @@ calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *co
  * leaves the outputs renamed before it), CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs *outputs,
                                  const calib8_summary_extra *extra);
+
+/* Prints what `calib8 quantize` says of a plan it wrote to f: the calibration (samples, extra's
+ * calibration_seconds, the method, weights and granularity of q, the options the plan was built with), the INT8
+ * layers and their share of the multiply-accumulates, the layers a qtable asked in F16/BF16 (kept FP32), extra's
+ * equalized pairs (when >= 0), bias correction when on, and "wrote <extra->output_path>" when it is set. extra may
+ * be NULL. CALIB8_INVALID_ARGUMENT (NULL plan, cal, q or f). */
+calib8_status calib8_qplan_print(const calib8_qplan *plan, const calib8_calibration *cal,
+                                 const calib8_quant_options *q, const calib8_summary_extra *extra, FILE *f);
 
 /* ---- graph helpers the plan options use ---------------------------------------------------------------- */
 

@@ -5,7 +5,6 @@
  * tensor the two models share by name, cosine, euclidean similarity and SQNR of the accumulated error (the
  * INT8 model as it runs) and of the isolated error (that layer alone, fed with FP32 inputs); see
  * src/evaluate/compare.h. Exit status: 0 all tensors within tolerance, 3 a tensor below it, 1/2 errors. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,32 +18,6 @@ static const char *usage_text =
 
 #define DEFAULT_TOL_COS 0.9
 #define DEFAULT_TOL_EUCLID 0.5
-
-static bool parse_tolerance(const char *v, double *cos_tol, double *euc_tol) {
-  char *end;
-  double a = strtod(v, &end);
-  if (end == v || *end != ',') goto bad;
-  const char *p = end + 1;
-  double b = strtod(p, &end);
-  if (end == p || *end || !isfinite(a) || !isfinite(b) || a < -1 || a > 1 || b > 1) goto bad;
-  *cos_tol = a;
-  *euc_tol = b;
-  return true;
-bad:
-  cli_fail(
-      "--tolerance '%s' needs two numbers COS,EUCLID: a cosine in [-1, 1] and a euclidean similarity of at "
-      "most 1 (e.g. 0.9,0.5)",
-      v);
-  return false;
-}
-
-static const char *fmt_db(double v, char *buf, size_t n) {
-  if (isinf(v))
-    snprintf(buf, n, "%s", v > 0 ? "inf" : "-inf");
-  else
-    snprintf(buf, n, "%.2f", v);
-  return buf;
-}
 
 int cmd_compare(int argc, char **argv) {
   const char *paths[2] = {NULL, NULL}, *pp_text = NULL, *template_name = NULL, *json = NULL, *report = NULL;
@@ -65,7 +38,7 @@ int cmd_compare(int argc, char **argv) {
       template_name = v, i++;
     } else if (!strcmp(a, "--tolerance")) {
       if (!v) return cli_fail("option %s needs COS,EUCLID (e.g. 0.9,0.5)", a), 2;
-      if (!parse_tolerance(v, &tc, &te)) return 2;
+      if (calib8_compare_parse_tolerance(v, &tc, &te)) return cli_fail_status(CALIB8_INVALID_ARGUMENT);
       i++;
     } else if (!strcmp(a, "--json")) {
       if (!v) return cli_fail("option %s needs a file name", a), 2;
@@ -122,59 +95,11 @@ int cmd_compare(int argc, char **argv) {
   if ((st = calib8_dataset_open(m32, n_specs, specs, &dopt, &ds))) goto fail_status;
   if ((st = calib8_compare_dataset(cmp, ds))) goto fail_status;
 
-  /* the table, in the FP32 model's topological order */
+  /* the table, in the FP32 model's topological order, and the verdict */
   calib8_compare_verdict v;
-  if ((st = calib8_compare_verdict_at(cmp, tc, te, &v))) goto fail_status;
-  int n = calib8_compare_row_count(cmp);
-  calib8_compare_row r;
-  size_t wname = 6, wop = 2;
-  for (int i = 0; i < n; i++) {
-    calib8_compare_row_at(cmp, i, &r);
-    if (!r.compared) continue;
-    if (strlen(r.name) > wname) wname = strlen(r.name);
-    if (strlen(r.op) > wop) wop = strlen(r.op);
-  }
-  if (wname > 48) wname = 48;
-  printf("%-*s  %-*s  %28s  %28s\n", (int)wname, "tensor", (int)wop, "op", "accumulated error         ",
-         "isolated error            ");
-  printf("%-*s  %-*s  %8s %9s %9s  %8s %9s %9s\n", (int)wname, "", (int)wop, "", "cosine", "euclid", "SQNR dB",
-         "cosine", "euclid", "SQNR dB");
-  for (int i = 0; i < n; i++) {
-    calib8_compare_row_at(cmp, i, &r);
-    if (!r.compared) continue;
-    bool bad = calib8_similarity_below(&r.accumulated, tc, te), ibad = calib8_similarity_below(&r.isolated, tc, te);
-    char q1[32], q2[32];
-    printf("%-*s  %-*s  %8.6f %9.6f %9s  %8.6f %9.6f %9s%s\n", (int)wname, r.name, (int)wop, r.op,
-           r.accumulated.cosine, r.accumulated.euclidean, fmt_db(r.accumulated.sqnr_db, q1, sizeof q1),
-           r.isolated.cosine, r.isolated.euclidean, fmt_db(r.isolated.sqnr_db, q2, sizeof q2),
-           bad ? (ibad ? "  < below (itself)" : "  < below (inherited)") : "");
-  }
-  if (v.compared == 0) {
-    rc = cli_fail("models '%s' and '%s' share %d tensor names, but none is a float tensor of the same size in both",
-                  paths[0], paths[1], n);
+  if ((st = calib8_compare_print(cmp, tc, te, paths[0], paths[1], stdout, &v))) {
+    rc = cli_fail("%s", calib8_last_error());
     goto out;
-  }
-  printf("compared %d tensors over %lld samples (tolerance: cosine %.6g, euclidean %.6g)\n", v.compared,
-         (long long)calib8_compare_samples(cmp), tc, te);
-  if (v.mismatched) printf("skipped %d shared names whose type or size differ between the models\n", v.mismatched);
-  if (v.first_below < 0) {
-    printf("all %d tensors are within tolerance\n", v.compared);
-  } else {
-    calib8_compare_row_at(cmp, v.first_below, &r);
-    printf("first tensor below tolerance: '%s' (%s node '%s'): accumulated cosine %.6f, euclidean %.6f\n", r.name,
-           r.op, r.node, r.accumulated.cosine, r.accumulated.euclidean);
-    if (v.itself) {
-      printf("it hurts by itself: alone, fed with FP32 inputs, it still reaches only cosine %.6f, euclidean %.6f\n",
-             r.isolated.cosine, r.isolated.euclidean);
-    } else {
-      printf("it only inherits damage: alone, fed with FP32 inputs, it reaches cosine %.6f, euclidean %.6f\n",
-             r.isolated.cosine, r.isolated.euclidean);
-      if (v.worst_before >= 0) {
-        calib8_compare_row_at(cmp, v.worst_before, &r);
-        printf("the largest error of its own before it is at '%s' (%s): isolated cosine %.6f, euclidean %.6f\n",
-               r.name, r.op, r.isolated.cosine, r.isolated.euclidean);
-      }
-    }
   }
   if (json && (st = calib8_compare_write_json(cmp, tc, te, paths[0], paths[1], json))) goto fail_status;
   rc = v.first_below >= 0 ? 3 : 0;

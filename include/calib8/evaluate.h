@@ -59,6 +59,13 @@ typedef struct calib8_eval_options {
 } calib8_eval_options;
 
 calib8_eval_options calib8_eval_options_default(void);
+/* The metric when the caller names none (`calib8 auto` without --metric): top1 when there are labels, eo->labels
+ * or the labels an LMDB test set carries (data.label, calib8_dataset_labels; then copied into labels, size bytes,
+ * and eo->labels points at it), else similarity (agreement with the FP32 model). Sets eo->metric; the test set is
+ * opened (one sample, eo->data's preprocessing) only when eo->labels is NULL. Errors of calib8_dataset_open;
+ * CALIB8_INVALID_ARGUMENT for NULL arguments. */
+calib8_status calib8_eval_options_default_metric(const calib8_model *model, const char *test, calib8_eval_options *eo,
+                                                 char *labels, size_t size);
 
 typedef struct calib8_evaluator calib8_evaluator;
 
@@ -92,6 +99,11 @@ calib8_status calib8_evaluate(calib8_evaluator *ev, calib8_session *session, cal
  * "correct": C} ("correct" when it is not -1; similarity adds "kind" after "metric"). CALIB8_IO. */
 calib8_status calib8_eval_result_write_json(const calib8_eval_result *r, const char *path);
 
+/* Prints a result as `calib8 eval` does to f: "top1 0.912000 (912 of 1000 samples)", "map50 0.5 (100 images)", or
+ * for similarity the top-1 agreement or mean cosine against `reference` (the reference model's name; NULL: "the
+ * FP32 model"). CALIB8_INVALID_ARGUMENT for NULL arguments. */
+calib8_status calib8_eval_result_print(const calib8_eval_result *r, const char *reference, FILE *f);
+
 /* FP32 against INT8 on one test set (`calib8 quantize --test`): scores `fp32` (a session of `model`, e.g. the one
  * the plan was calibrated on) and a session of the plan's QDQ model (eo->threads threads) with one evaluator
  * over `test` (a dataset spec) made with eo. With top1/top5 and a sample limit (eo->data.limit), the labels are
@@ -101,6 +113,12 @@ calib8_status calib8_eval_result_write_json(const calib8_eval_result *r, const c
 calib8_status calib8_qplan_evaluate(const calib8_qplan *plan, const calib8_model *model, calib8_session *fp32,
                                     const char *test, const calib8_eval_options *eo, calib8_eval_result *fp32_result,
                                     calib8_eval_result *int8_result);
+/* The layer-wise comparison of `fp32` (a session of the plan's model) and the plan's QDQ model (a session with
+ * options so, may be NULL) over the remaining batches of data, as calib8_compare_json's text (calib8_free): what
+ * `calib8 quantize --report` draws as similarity bars. Errors of the sessions, the comparison and the data. */
+calib8_status calib8_qplan_compare_json(const calib8_qplan *plan, calib8_session *fp32, calib8_dataset *data,
+                                        const calib8_session_options *so, double cosine_tol, double euclid_tol,
+                                        const char *fp32_name, const char *int8_name, char **out_json);
 
 /* A caller's own metric: score a runnable candidate model (its own data loader, post-processing and metric)
  * and return a score where larger is better, in the units the budget is given in. */

@@ -145,6 +145,11 @@ typedef struct calib8_summary_extra {
 calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *const *options, int n_inputs,
                                    const char *const *inputs, const char *const *roles);
 
+/* The same check for an HTML report (calib8_report_write) a run is asked to write: report (NULL: nothing to
+ * check) is none of the n other paths of the run (its inputs and outputs; NULL entries are skipped), not a folder,
+ * and its folder exists. CALIB8_INVALID_ARGUMENT naming --report and the path it collides with. */
+calib8_status calib8_outputs_check_report(const char *report, int n, const char *const *paths);
+
 /* Writes every requested output as one set: each to a temporary beside it, all of them before any is renamed
  * onto its name. When one fails, no output is touched (files that existed stay as they were, none is created)
  * and the error names the file. extra may be NULL. CALIB8_IO (naming the file; a rename failing at the very end

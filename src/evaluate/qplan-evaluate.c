@@ -41,3 +41,20 @@ out:
   calib8_evaluator_destroy(ev);
   return st;
 }
+
+calib8_status calib8_qplan_compare_json(const calib8_qplan *plan, calib8_session *fp32, calib8_dataset *data,
+                                        const calib8_session_options *so, double cosine_tol, double euclid_tol,
+                                        const char *fp32_name, const char *int8_name, char **out_json) {
+  if (!plan || !fp32 || !data || !out_json)
+    return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_qplan_compare_json needs a plan, an FP32 session, data and an "
+                                             "output");
+  calib8_session *qs = NULL;
+  calib8_compare *cmp = NULL;
+  calib8_status st = calib8_qplan_session(plan, so, &qs);
+  if (!st) st = calib8_compare_create(fp32, qs, &cmp);
+  if (!st) st = calib8_compare_dataset(cmp, data);
+  if (!st) st = calib8_compare_json(cmp, cosine_tol, euclid_tol, fp32_name, int8_name, out_json);
+  calib8_compare_destroy(cmp);
+  calib8_session_destroy(qs);
+  return st;
+}

@@ -1,7 +1,9 @@
 /* The public functions the calib8 command prints and parses through (docs/api.md, "Text for front ends"), on the
  * real LeNet and the demo images: calib8_model_print, calib8_session_write_outputs, calib8_compare_print and
- * calib8_compare_parse_tolerance, calib8_quant_option_value and calib8_quant_options_set, calib8_qplan_print and
- * calib8_qplan_evaluate. Every expected line is recomputed here from the objects' own accessors. */
+ * calib8_compare_parse_tolerance, calib8_quant_option_value and calib8_quant_options_set, calib8_qplan_print,
+ * calib8_qplan_evaluate and calib8_qplan_compare_json, calib8_outputs_check_report, calib8_eval_result_print,
+ * calib8_eval_options_default_metric, calib8_trial_print, calib8_search_result_print and calib8_sensitivity_print.
+ * Every expected line is recomputed here from the objects' own accessors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -360,6 +362,189 @@ static void test_qplan_evaluate(void) {
   teardown(&f);
 }
 
+static void test_qplan_compare_json(void) {
+  fixture f;
+  if (!setup(&f, 16, NULL)) {
+    CHECK(0);
+    return;
+  }
+  calib8_dataset_options o = calib8_dataset_options_default();
+  o.preprocess = PP_LENET;
+  o.limit = 8;
+  calib8_dataset *ds = NULL, *ds2 = NULL;
+  calib8_session *qs = NULL;
+  calib8_compare *cmp = NULL;
+  char *got = NULL, *want = NULL;
+  CHECK_EQ_INT(calib8_dataset_open(f.m, 1, &DEMO, &o, &ds), CALIB8_OK);
+  CHECK_EQ_INT(calib8_qplan_compare_json(f.plan, f.s, ds, NULL, 0.9, 0.5, "a.onnx", "b.onnx", &got), CALIB8_OK);
+  /* the same document made step by step */
+  CHECK_EQ_INT(calib8_dataset_open(f.m, 1, &DEMO, &o, &ds2), CALIB8_OK);
+  CHECK_EQ_INT(calib8_qplan_session(f.plan, NULL, &qs), CALIB8_OK);
+  CHECK_EQ_INT(calib8_compare_create(f.s, qs, &cmp), CALIB8_OK);
+  CHECK_EQ_INT(calib8_compare_dataset(cmp, ds2), CALIB8_OK);
+  CHECK_EQ_INT(calib8_compare_json(cmp, 0.9, 0.5, "a.onnx", "b.onnx", &want), CALIB8_OK);
+  CHECK(got && want && !strcmp(got, want));
+  CHECK_STR_CONTAINS(got, "\"samples\":\t8");
+  char *none = (char *)"keep";
+  CHECK_EQ_INT(calib8_qplan_compare_json(f.plan, f.s, NULL, NULL, 0.9, 0.5, "a", "b", &none), CALIB8_INVALID_ARGUMENT);
+  CHECK(!strcmp(none, "keep"));
+  calib8_free(got);
+  calib8_free(want);
+  calib8_compare_destroy(cmp);
+  calib8_session_destroy(qs);
+  calib8_dataset_close(ds2);
+  calib8_dataset_close(ds);
+  teardown(&f);
+}
+
+static void test_report_check(void) {
+  char dir[] = "/tmp/calib8-report-XXXXXX", in[128], report[128], missing[128];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(in, sizeof in, "%s/model.onnx", dir);
+  snprintf(report, sizeof report, "%s/r.html", dir);
+  snprintf(missing, sizeof missing, "%s/nodir/r.html", dir);
+  FILE *f = fopen(in, "w");
+  if (f) fclose(f);
+  const char *paths[3] = {in, NULL, "out.onnx"};
+  CHECK_EQ_INT(calib8_outputs_check_report(NULL, 3, paths), CALIB8_OK);
+  CHECK_EQ_INT(calib8_outputs_check_report(report, 3, paths), CALIB8_OK);
+  CHECK_EQ_INT(calib8_outputs_check_report(in, 3, paths), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "is also");
+  CHECK_STR_CONTAINS(calib8_last_error(), "the report needs its own file name");
+  CHECK_EQ_INT(calib8_outputs_check_report("out.onnx", 3, paths), CALIB8_INVALID_ARGUMENT);
+  CHECK_EQ_INT(calib8_outputs_check_report(dir, 3, paths), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "is a folder; it needs a file name such as report.html");
+  CHECK_EQ_INT(calib8_outputs_check_report(missing, 3, paths), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "/nodir' does not exist");
+  CHECK_EQ_INT(calib8_outputs_check_report(report, 2, NULL), CALIB8_INVALID_ARGUMENT);
+  unlink(in);
+  rmdir(dir);
+}
+
+static void test_eval_print(void) {
+  calib8_eval_result r = {.metric = CALIB8_METRIC_TOP5, .score = 0.75, .count = 8, .correct = 6};
+  capture c;
+  CHECK_EQ_INT(calib8_eval_result_print(&r, NULL, cap_open(&c)), CALIB8_OK);
+  char *t = cap_close(&c);
+  CHECK(!strcmp(t, "top5 0.750000 (6 of 8 samples)\n"));
+  free(t);
+  r.metric = CALIB8_METRIC_MAP50, r.correct = -1;
+  CHECK_EQ_INT(calib8_eval_result_print(&r, NULL, cap_open(&c)), CALIB8_OK);
+  t = cap_close(&c);
+  CHECK(!strcmp(t, "map50 0.750000 (8 images)\n"));
+  free(t);
+  r.metric = CALIB8_METRIC_SIMILARITY;
+  CHECK_EQ_INT(calib8_eval_result_print(&r, "ref.onnx", cap_open(&c)), CALIB8_OK);
+  t = cap_close(&c);
+  CHECK(!strcmp(t, "similarity 0.750000 (mean per-sample cosine against 'ref.onnx' over 8 samples)\n"));
+  free(t);
+  r.correct = 6;
+  CHECK_EQ_INT(calib8_eval_result_print(&r, "ref.onnx", cap_open(&c)), CALIB8_OK);
+  t = cap_close(&c);
+  CHECK(!strcmp(t, "similarity 0.750000 (top-1 class agrees with 'ref.onnx' on 6 of 8 samples)\n"));
+  free(t);
+  CHECK_EQ_INT(calib8_eval_result_print(NULL, NULL, stdout), CALIB8_INVALID_ARGUMENT);
+}
+
+static void test_default_metric(void) {
+  calib8_model *m = NULL;
+  if (calib8_model_load(LENET, &m)) {
+    CHECK(0);
+    return;
+  }
+  char labels[256] = "x";
+  calib8_eval_options eo = calib8_eval_options_default();
+  eo.metric = CALIB8_METRIC_MAP;
+  eo.labels = "given.txt"; /* labels given: top1, and the test set is not even opened */
+  CHECK_EQ_INT(calib8_eval_options_default_metric(m, "no/such/folder", &eo, labels, sizeof labels), CALIB8_OK);
+  CHECK_EQ_INT(eo.metric, CALIB8_METRIC_TOP1);
+  CHECK(!strcmp(eo.labels, "given.txt"));
+  eo.labels = NULL; /* a folder of images carries no labels: similarity */
+  eo.data.preprocess = PP_LENET;
+  CHECK_EQ_INT(calib8_eval_options_default_metric(m, DEMO, &eo, labels, sizeof labels), CALIB8_OK);
+  CHECK_EQ_INT(eo.metric, CALIB8_METRIC_SIMILARITY);
+  CHECK(eo.labels == NULL && labels[0] == 0);
+  CHECK(calib8_eval_options_default_metric(m, "no/such/folder", &eo, labels, sizeof labels) != CALIB8_OK);
+  CHECK_EQ_INT(calib8_eval_options_default_metric(m, DEMO, &eo, NULL, 0), CALIB8_INVALID_ARGUMENT);
+  calib8_model_destroy(m);
+}
+
+static void test_search_print(void) {
+  calib8_search_result r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.strategy, sizeof r.strategy, "kl, per-channel + heads FP32");
+  calib8_trial t = {.index = 3, .strategy = r.strategy, .score = 0.91, .drop = 0.002, .seconds = 1.25,
+                    .int8_macs = 0.97, .fp32_layers = 1, .within_budget = 1};
+  r.choice = t;
+  r.n_trials = 4;
+  snprintf(r.qtable, sizeof r.qtable, "q.qtable");
+  snprintf(r.table, sizeof r.table, "q.table");
+  snprintf(r.log, sizeof r.log, "q.log");
+  capture c;
+  calib8_trial_print(&t, "top1", cap_open(&c));
+  char *s = cap_close(&c), want[512];
+  snprintf(want, sizeof want, "trial %2d  %-44s top1 0.9100  drop +0.0020  FP32 layers 1  INT8 MACs  97.0 %%  1.2 s"
+           "  within budget\n", 3, r.strategy);
+  CHECK(!strcmp(s, want));
+  free(s);
+  t.replayed = 1, t.within_budget = 0;
+  calib8_trial_print(&t, NULL, cap_open(&c));
+  s = cap_close(&c);
+  snprintf(want, sizeof want, "trial %2d  %-44s score 0.91  drop +0.0020  FP32 layers 1  INT8 MACs  97.0 %%  1.2 s"
+           "  (from log)\n", 3, r.strategy);
+  CHECK(!strcmp(s, want));
+  free(s);
+  calib8_search_result_print(&r, "top1", "q.onnx", cap_open(&c));
+  s = cap_close(&c);
+  CHECK(!strcmp(s, "choice: trial 3 (kl, per-channel + heads FP32): top1 0.9100, drop +0.0020, 1 FP32 layers, 97.0 % "
+                   "of MACs in INT8; 4 trials\nwrote q.onnx, q.qtable, q.table, q.log\n"));
+  free(s);
+  calib8_search_result_print(&r, NULL, "q.onnx", cap_open(&c));
+  s = cap_close(&c);
+  CHECK_STR_CONTAINS(s, "(kl, per-channel + heads FP32): score 0.91, drop +0.0020");
+  free(s);
+  calib8_trial_print(NULL, "top1", stdout); /* nothing */
+}
+
+static void test_sensitivity_print(void) {
+  fixture f;
+  if (!setup(&f, 8, NULL)) {
+    CHECK(0);
+    return;
+  }
+  calib8_dataset *ds = NULL;
+  calib8_dataset_options o = calib8_dataset_options_default();
+  o.preprocess = PP_LENET;
+  o.limit = 8;
+  calib8_search_options so = calib8_search_options_default();
+  calib8_sensitivity *rank = NULL;
+  CHECK_EQ_INT(calib8_dataset_open(f.m, 1, &DEMO, &o, &ds), CALIB8_OK);
+  CHECK_EQ_INT(calib8_sensitivity_run(f.m, ds, &so, &rank), CALIB8_OK);
+  capture c;
+  CHECK_EQ_INT(calib8_sensitivity_print(rank, 0, cap_open(&c)), CALIB8_OK);
+  char *t = cap_close(&c);
+  int n = calib8_sensitivity_count(rank);
+  CHECK(n > 0);
+  CHECK_EQ_INT(count_lines(t), n + 1);
+  CHECK_STR_CONTAINS(t, "1 - cosine");
+  for (int i = 0; i < n; i++) {
+    calib8_sensitivity_row row;
+    calib8_sensitivity_row_at(rank, i, &row);
+    char want[256];
+    snprintf(want, sizeof want, "%-4d %-40s %-14s", i + 1, row.layer, row.op);
+    CHECK_STR_CONTAINS(t, want);
+  }
+  free(t);
+  CHECK_EQ_INT(calib8_sensitivity_print(rank, 1, cap_open(&c)), CALIB8_OK);
+  t = cap_close(&c);
+  CHECK_STR_CONTAINS(t, "metric drop");
+  free(t);
+  CHECK_EQ_INT(calib8_sensitivity_print(NULL, 1, stdout), CALIB8_INVALID_ARGUMENT);
+  calib8_sensitivity_destroy(rank);
+  calib8_dataset_close(ds);
+  teardown(&f);
+}
+
 int main(void) {
   CHECK_RUN(test_model_print);
   CHECK_RUN(test_write_outputs);
@@ -368,5 +553,11 @@ int main(void) {
   CHECK_RUN(test_quant_options);
   CHECK_RUN(test_qplan_print);
   CHECK_RUN(test_qplan_evaluate);
+  CHECK_RUN(test_qplan_compare_json);
+  CHECK_RUN(test_report_check);
+  CHECK_RUN(test_eval_print);
+  CHECK_RUN(test_default_metric);
+  CHECK_RUN(test_search_print);
+  CHECK_RUN(test_sensitivity_print);
   return CHECK_DONE();
 }

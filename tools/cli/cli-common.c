@@ -1,7 +1,6 @@
 /* Printing helpers the commands share: the progress bar of long library calls and the preprocessing check. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -51,28 +50,6 @@ void cli_note_calibration_cap(const calib8_dataset *ds, int limit) {
   if (!limit && n > CALIB8_DEFAULT_CALIBRATION_SAMPLES)
     printf("calibrating on the first %d of %lld samples (the default cap; --limit N changes it)\n",
            CALIB8_DEFAULT_CALIBRATION_SAMPLES, (long long)n);
-}
-
-int cli_check_report(const char *report, int n, const char *const *paths) {
-  if (!report) return 0;
-  struct stat a, b;
-  for (int k = 0; k < n; k++) {
-    if (!paths[k]) continue;
-    if (!strcmp(paths[k], report) ||
-        (stat(paths[k], &a) == 0 && stat(report, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
-      return cli_fail("--report '%s' is also '%s' of this run; the report needs its own file name", report,
-                      paths[k]), 2;
-  }
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", report);
-  char *slash = strrchr(dir, '/');
-  if (slash) *(slash == dir ? slash + 1 : slash) = 0;
-  else snprintf(dir, sizeof dir, ".");
-  if (stat(report, &b) == 0 && S_ISDIR(b.st_mode))
-    return cli_fail("--report '%s' is a folder; it needs a file name such as report.html", report), 2;
-  if (stat(dir, &a) != 0 || !S_ISDIR(a.st_mode))
-    return cli_fail("--report '%s': the folder '%s' does not exist", report, dir), 2;
-  return 0;
 }
 
 int cli_write_report(const calib8_report_input *in, const char *path, int rc) {

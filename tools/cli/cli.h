@@ -35,9 +35,6 @@ typedef struct cli_progress {
 void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total);
 void cli_progress_finish(cli_progress *p); /* clears the bar when one was drawn */
 
-/* --report FILE.html: refuses (message, exit 2) a report path that is one of the n other paths of the run (its
- * inputs and outputs, NULL entries skipped) or whose folder does not exist; 0 when it can be written. */
-int cli_check_report(const char *report, int n, const char *const *paths);
 /* Writes the report; a failure is a warning ("calib8: warning: ...") and turns exit code rc 0 into 1. Returns
  * the exit code. */
 int cli_write_report(const calib8_report_input *in, const char *path, int rc);

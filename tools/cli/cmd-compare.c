@@ -1,10 +1,7 @@
-/* calib8 compare FP32.onnx INT8.onnx --data SRC [--data NAME=SRC ...] [--preprocess STR | --template NAME]
- *                [--tolerance COS,EUCLID] [--limit N] [--batch B] [--threads N] [--json FILE]
- *
- * Layer-wise FP32 against INT8 comparison (TPU-MLIR's npz compare, streamed over a data set): for every
- * tensor the two models share by name, cosine, euclidean similarity and SQNR of the accumulated error (the
- * INT8 model as it runs) and of the isolated error (that layer alone, fed with FP32 inputs); see
- * src/evaluate/compare.h. Exit status: 0 all tensors within tolerance, 3 a tensor below it, 1/2 errors. */
+/* calib8 compare (usage_text): layer-wise FP32 against INT8 comparison (TPU-MLIR's npz compare, streamed over a
+ * data set): for every tensor the two models share by name, cosine, euclidean similarity and SQNR of the
+ * accumulated error (the INT8 model as it runs) and of the isolated error (that layer alone, fed with FP32 inputs);
+ * see src/evaluate/compare.h. Exit status: 0 all tensors within tolerance, 3 a tensor below it, 1/2 errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +63,8 @@ int cmd_compare(int argc, char **argv) {
   if (n_paths < 2 || !n_specs) return cli_fail("compare needs FP32.onnx, INT8.onnx and --data SRC\n%s", usage_text), 2;
   const char *others[3 + CALIB8_MAX_INPUTS] = {paths[0], paths[1], json};
   for (int k = 0; k < n_specs; k++) others[3 + k] = specs[k];
-  if (cli_check_report(report, 3 + n_specs, others)) return 2;
   calib8_status st;
+  if ((st = calib8_outputs_check_report(report, 3 + n_specs, others))) return cli_fail_status(st);
   if ((st = calib8_preprocess_validate(pp_text, template_name))) return cli_fail_status(st);
 
   int rc = 1;

@@ -1,9 +1,6 @@
-/* calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx [options]
- *
- * Documented in docs/quantization.md.
- * calibration data -> histograms -> thresholds -> quantization plan -> QDQ ONNX model,
- * plus the calibration table, TensorRT cache, qtable and JSON summary on request,
- * and FP32-against-INT8 accuracy on a labelled test set. */
+/* calib8 quantize (usage_text, docs/quantization.md): calibration data -> histograms -> thresholds -> quantization
+ * plan -> QDQ ONNX model, plus the calibration table, TensorRT cache, qtable and JSON summary on request, and
+ * FP32-against-INT8 accuracy on a labelled test set. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +37,6 @@ typedef struct quantize_args {
   calib8_quant_options q;
 } quantize_args;
 
-/* check_outputs' answer when cli_check_report refused --report (it printed why) */
-#define c8_cli_report_refused ((calib8_status)-1)
-
 /* Every output has an existing folder, no output is an input (model, qtable, labels, data), and no two
  * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
 static calib8_status check_outputs(const quantize_args *a) {
@@ -56,8 +50,7 @@ static calib8_status check_outputs(const quantize_args *a) {
   const char *all[9 + CALIB8_MAX_INPUTS] = {a->c.model, a->q.qtable, a->c.labels, a->c.test, a->c.out, a->table,
                                             a->trt_cache, a->write_qtable, a->c.json};
   for (int k = 0; k < a->c.n_calib; k++) all[9 + k] = a->c.calib[k];
-  if (cli_check_report(a->c.report, 9 + a->c.n_calib, all)) return c8_cli_report_refused;
-  return CALIB8_OK;
+  return calib8_outputs_check_report(a->c.report, 9 + a->c.n_calib, all);
 }
 
 /* TNN quantization_cmd's -b, -w and -t set what --method, --weights and --granularity set: one of each pair. */
@@ -132,7 +125,6 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
   if (a->c.test && !a->c.labels && strcmp(a->c.metric, "similarity"))
     return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
   calib8_status st = check_outputs(a);
-  if (st == c8_cli_report_refused) return 2;
   return st ? cli_fail_status(st) : 0;
 }
 
@@ -142,8 +134,6 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
 #define REPORT_COMPARE_SAMPLES 32
 static char *report_compare(const quantize_args *a, const calib8_model *m, calib8_session *s, const calib8_qplan *plan,
                             const calib8_session_options *so) {
-  calib8_session *qs = NULL;
-  calib8_compare *cmp = NULL;
   calib8_dataset *ds = NULL;
   char *text = NULL;
   calib8_dataset_options d = calib8_dataset_options_default();
@@ -152,15 +142,11 @@ static char *report_compare(const quantize_args *a, const calib8_model *m, calib
   d.batch = a->c.batch;
   d.limit = REPORT_COMPARE_SAMPLES;
   const char *test[1] = {a->c.test};
-  calib8_status st = calib8_qplan_session(plan, so, &qs);
-  if (!st) st = calib8_compare_create(s, qs, &cmp);
-  if (!st) st = a->c.test ? calib8_dataset_open(m, 1, test, &d, &ds) : calib8_dataset_open(m, a->c.n_calib, a->c.calib, &d, &ds);
-  if (!st) st = calib8_compare_dataset(cmp, ds);
-  if (!st) st = calib8_compare_json(cmp, 0.9, 0.5, a->c.model, a->c.out, &text);
+  calib8_status st = a->c.test ? calib8_dataset_open(m, 1, test, &d, &ds)
+                               : calib8_dataset_open(m, a->c.n_calib, a->c.calib, &d, &ds);
+  if (!st) st = calib8_qplan_compare_json(plan, s, ds, so, 0.9, 0.5, a->c.model, a->c.out, &text);
   if (st) fprintf(stderr, "calib8: note: the report has no layer-wise comparison: %s\n", calib8_last_error());
   calib8_dataset_close(ds);
-  calib8_compare_destroy(cmp);
-  calib8_session_destroy(qs);
   return st ? NULL : text;
 }
 

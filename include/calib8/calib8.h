@@ -164,6 +164,11 @@ typedef struct calib8_session_options {
 } calib8_session_options;
 
 calib8_session_options calib8_session_options_default(void);
+/* sub_batch by name, as `calib8 run --sub-batch` reads it: "auto" (0), "off" (-1) or a number of samples from 1 to
+ * 1048576. *sub_batch is assigned only on success. CALIB8_INVALID_ARGUMENT quoting the text (NULL: "(nothing)"). */
+calib8_status calib8_session_options_parse_sub_batch(const char *text, int *sub_batch);
+/* Seconds on the monotonic clock the library times its work with (calibration and trial seconds). */
+double calib8_now(void);
 
 calib8_status calib8_session_create(const calib8_model *model, const calib8_session_options *options,
                                     calib8_session **out_session);

@@ -2,7 +2,8 @@
  * real LeNet and the demo images: calib8_model_print, calib8_session_write_outputs, calib8_compare_print and
  * calib8_compare_parse_tolerance, calib8_quant_option_value and calib8_quant_options_set, calib8_qplan_print,
  * calib8_qplan_evaluate and calib8_qplan_compare_json, calib8_outputs_check_report, calib8_eval_result_print,
- * calib8_eval_options_default_metric, calib8_trial_print, calib8_search_result_print and calib8_sensitivity_print.
+ * calib8_eval_options_default_metric, calib8_session_options_parse_sub_batch, calib8_preprocess_templates_print,
+ * calib8_now, calib8_trial_print, calib8_search_result_print and calib8_sensitivity_print.
  * Every expected line is recomputed here from the objects' own accessors. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,6 +546,47 @@ static void test_sensitivity_print(void) {
   teardown(&f);
 }
 
+static void test_sub_batch(void) {
+  int sb = 99;
+  CHECK_EQ_INT(calib8_session_options_parse_sub_batch("auto", &sb), CALIB8_OK);
+  CHECK_EQ_INT(sb, 0);
+  CHECK_EQ_INT(calib8_session_options_parse_sub_batch("off", &sb), CALIB8_OK);
+  CHECK_EQ_INT(sb, -1);
+  CHECK_EQ_INT(calib8_session_options_parse_sub_batch("1048576", &sb), CALIB8_OK);
+  CHECK_EQ_INT(sb, 1 << 20);
+  const char *bad[] = {"0", "-3", "1048577", "8x", "", "Auto"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    CHECK_EQ_INT(calib8_session_options_parse_sub_batch(bad[i], &sb), CALIB8_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(calib8_last_error(), "option --sub-batch needs auto, off or a number of samples");
+  }
+  CHECK_EQ_INT(sb, 1 << 20); /* unchanged by failures */
+  CHECK_EQ_INT(calib8_session_options_parse_sub_batch(NULL, &sb), CALIB8_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(calib8_last_error(), "got '(nothing)'");
+}
+
+static void test_templates_and_clock(void) {
+  capture c;
+  calib8_preprocess_templates_print(cap_open(&c));
+  char *t = cap_close(&c);
+  int n = calib8_preprocess_template_count();
+  CHECK(n > 0);
+  CHECK_EQ_INT(count_lines(t), 3 * n);
+  const char *p = t;
+  for (int i = 0; i < n; i++) {
+    char want[1024];
+    snprintf(want, sizeof want, "%s\n  %s\n  %s\n", calib8_preprocess_template_name(i),
+             calib8_preprocess_template_text(i), calib8_preprocess_template_note(i));
+    CHECK(!strncmp(p, want, strlen(want)));
+    p += strlen(want);
+  }
+  free(t);
+  calib8_preprocess_templates_print(NULL); /* nothing */
+  double a = calib8_now();
+  usleep(20000);
+  double b = calib8_now();
+  CHECK(b - a >= 0.019 && b - a < 5.0);
+}
+
 int main(void) {
   CHECK_RUN(test_model_print);
   CHECK_RUN(test_write_outputs);
@@ -559,5 +601,7 @@ int main(void) {
   CHECK_RUN(test_default_metric);
   CHECK_RUN(test_search_print);
   CHECK_RUN(test_sensitivity_print);
+  CHECK_RUN(test_sub_batch);
+  CHECK_RUN(test_templates_and_clock);
   return CHECK_DONE();
 }

@@ -1,4 +1,4 @@
-/* Printing helpers the commands share: the progress bar of long library calls and the preprocessing check. */
+/* Printing helpers the commands share: the progress bar of long library calls, the preprocessing check, the report. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 /* Drawn on stderr only when it is a terminal, the stage has lasted more than a second, and not --quiet. */
 void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total) {
   cli_progress *p = user;
-  double now = cli_now();
+  double now = calib8_now();
   if (!p->stage || strcmp(p->stage, stage)) cli_progress_finish(p), p->stage = stage, p->start = p->last_draw = now;
   if (p->quiet || !isatty(fileno(stderr)) || now - p->start < 1.0 || now - p->last_draw < 0.1) return;
   p->last_draw = now;
@@ -43,13 +43,6 @@ int cli_preprocess_check(const calib8_model *m, const char *user_npy, const char
   printf("%s\n", report);
   calib8_free(report);
   return 0;
-}
-
-void cli_note_calibration_cap(const calib8_dataset *ds, int limit) {
-  int64_t n = calib8_dataset_available(ds);
-  if (!limit && n > CALIB8_DEFAULT_CALIBRATION_SAMPLES)
-    printf("calibrating on the first %d of %lld samples (the default cap; --limit N changes it)\n",
-           CALIB8_DEFAULT_CALIBRATION_SAMPLES, (long long)n);
 }
 
 int cli_write_report(const calib8_report_input *in, const char *path, int rc) {

@@ -135,14 +135,7 @@ static calib8_status open_inputs(auto_args *a, const char *test, int64_t test_li
   eo.threads = a->c.threads;
   if (auto_metric && (st = choose_metric(a, *m, &eo, found, sizeof found))) return st;
   if ((st = calib8_evaluator_create(*m, test, &eo, ev))) return st;
-  calib8_dataset_options d = calib8_dataset_options_default();
-  d.preprocess = a->c.pp_text;
-  d.template_name = a->c.template_name;
-  d.batch = a->c.batch;
-  d.limit = a->c.limit ? a->c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES;
-  if ((st = calib8_dataset_open(*m, a->c.n_calib, a->c.calib, &d, calib))) return st;
-  cli_note_calibration_cap(*calib, a->c.limit);
-  return CALIB8_OK;
+  return cli_open_calibration(*m, &a->c, calib);
 }
 
 int cmd_auto(int argc, char **argv) {

@@ -74,8 +74,10 @@ int cmd_compare(int argc, char **argv) {
   calib8_dataset *ds = NULL;
   if ((st = calib8_model_load(paths[0], &m32))) goto fail_status;
   if ((st = calib8_model_load(paths[1], &m8))) goto fail_status;
-  if ((rc = cli_check_same_inputs("compare", m32, paths[0], m8, paths[1]))) goto out;
-  rc = 1;
+  if (calib8_model_check_same_inputs(m32, paths[0], m8, paths[1])) {
+    rc = cli_fail("compare: %s", calib8_last_error());
+    goto out;
+  }
   calib8_session_options so = calib8_session_options_default();
   so.threads = threads;
   if ((st = calib8_session_create(m32, &so, &s32))) goto fail_status;

@@ -13,12 +13,6 @@ static const char *usage_text =
     "                   [--threads N] [--limit N] [--check-preprocess FILE.npy]\n"
     "       calib8 eval --print-templates";
 
-static void print_templates(void) {
-  for (int i = 0; i < calib8_preprocess_template_count(); i++)
-    printf("%s\n  %s\n  %s\n", calib8_preprocess_template_name(i), calib8_preprocess_template_text(i),
-           calib8_preprocess_template_note(i));
-}
-
 int cmd_eval(int argc, char **argv) {
   const char *decode = NULL;
   const char *model_path = NULL, *data = NULL, *labels_path = NULL, *pp_text = NULL, *template = NULL;
@@ -28,7 +22,7 @@ int cmd_eval(int argc, char **argv) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--print-templates")) {
-      print_templates();
+      calib8_preprocess_templates_print(stdout);
       return 0;
     } else if (!strcmp(a, "--data") || !strcmp(a, "-d")) {
       if (!v) return cli_fail("option %s needs a dataset path", a);

@@ -162,7 +162,7 @@ int cmd_quantize(int argc, char **argv) {
   calib8_dataset *ds = NULL;
   calib8_calibration *cal = NULL;
   calib8_qplan *plan = NULL;
-  double t0 = cli_now();
+  double t0 = calib8_now();
 
   if ((st = calib8_model_load(a.c.model, &m))) goto fail_status;
   if (a.check_pp) {
@@ -186,10 +186,7 @@ int cmd_quantize(int argc, char **argv) {
   }
 
   /* 1. calibration: one streaming pass */
-  calib8_dataset_options dopt = {a.c.pp_text, a.c.template_name, a.c.batch,
-                                 a.c.limit ? a.c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES};
-  if ((st = calib8_dataset_open(m, a.c.n_calib, a.c.calib, &dopt, &ds))) goto fail_status;
-  cli_note_calibration_cap(ds, a.c.limit);
+  if ((st = cli_open_calibration(m, &a.c, &ds))) goto fail_status;
   if (a.fp32_diff >= 0) { /* the FP32 conversion check: the graph calibrated against the model as written */
     double diff = 0;
     if ((st = calib8_fp32_check(s, m, ds, a.fp32_diff, a.c.threads, &diff))) goto fail_status;
@@ -205,7 +202,7 @@ int cmd_quantize(int argc, char **argv) {
   /* 2. precision, plan and QDQ model */
   if ((st = calib8_qplan_build(s, cal, &a.q, &plan))) goto fail_status;
   /* calibration time: model load, data, FP32 passes with the observers, thresholds and weight scales */
-  double t_cal = cli_now() - t0;
+  double t_cal = calib8_now() - t0;
 
   /* 3. evaluation (before anything is written, so a failure leaves no partial output) */
   calib8_eval_result fr = {.score = NAN}, qr = {.score = NAN};

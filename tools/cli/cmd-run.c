@@ -48,19 +48,8 @@ int cmd_run(int argc, char **argv) {
     } else if (strcmp(a, "--repeat") == 0) {
       if (!cli_parse_int(a, i + 1 < argc ? argv[++i] : NULL, 1, 1000000, &repeat)) return 2;
     } else if (strcmp(a, "--sub-batch") == 0) {
-      const char *v = i + 1 < argc ? argv[++i] : NULL;
-      if (v && strcmp(v, "auto") == 0) sub_batch = 0;
-      else if (v && strcmp(v, "off") == 0) sub_batch = -1;
-      else {
-        char *end = NULL;
-        long n = v ? strtol(v, &end, 10) : 0;
-        if (!v || !*v || *end || n < 1 || n > (1 << 20)) {
-          cli_fail("option --sub-batch needs auto, off or a number of samples from 1 to 1048576, got '%s'",
-                   v ? v : "(nothing)");
-          return 2;
-        }
-        sub_batch = (int)n;
-      }
+      calib8_status st = calib8_session_options_parse_sub_batch(i + 1 < argc ? argv[++i] : NULL, &sub_batch);
+      if (st) return cli_fail_status(st);
     } else if (strcmp(a, "--no-optimize") == 0) {
       optimize = false;
     } else if (a[0] == '-') {
@@ -95,9 +84,9 @@ int cmd_run(int argc, char **argv) {
     goto out;
   }
   for (int r = 0; r < repeat; r++) {
-    double t0 = cli_now();
+    double t0 = calib8_now();
     st = calib8_session_run(s, n_in, names, inputs);
-    times[r] = cli_now() - t0;
+    times[r] = calib8_now() - t0;
     if (st) goto fail_status;
   }
   if ((st = calib8_session_write_outputs(s, outdir, stdout))) goto fail_status;

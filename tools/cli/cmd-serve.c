@@ -109,15 +109,7 @@ int cmd_serve(int argc, char **argv) {
   calib8_dataset *calib = NULL;
   calib8_search_result *r = calloc(1, sizeof *r);
   st = r ? calib8_model_load(c.model, &m) : calib8_set_error(CALIB8_OUT_OF_MEMORY, "out of memory");
-  if (!st) {
-    calib8_dataset_options d = calib8_dataset_options_default();
-    d.preprocess = c.pp_text;
-    d.template_name = c.template_name;
-    d.batch = c.batch;
-    d.limit = c.limit ? c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES;
-    st = calib8_dataset_open(m, c.n_calib, c.calib, &d, &calib);
-    if (!st) cli_note_calibration_cap(calib, c.limit);
-  }
+  if (!st) st = cli_open_calibration(m, &c, &calib);
   if (!st) {
     so.metric_name = "user";
     so.output = c.out;

@@ -34,6 +34,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -143,6 +144,11 @@ int64_t calib8_model_parameter_count(const calib8_model *model);
 int calib8_model_node_count(const calib8_model *model);
 const char *calib8_model_node_op(const calib8_model *model, int index);
 const char *calib8_model_node_name(const calib8_model *model, int index);
+/* Prints what `calib8 info` prints to f: "model: <path>", the opset, every input and output (name, dtype, shape
+ * with dynamic dimensions by name), the operator histogram (most frequent first), the parameter count, and with
+ * heads the detection heads calib8_model_heads finds. path only names the model. CALIB8_INVALID_ARGUMENT (NULL
+ * model, path or f), CALIB8_OUT_OF_MEMORY. */
+calib8_status calib8_model_print(const calib8_model *model, const char *path, int heads, FILE *f);
 
 /* ---- sessions --------------------------------------------------------------- */
 
@@ -158,6 +164,11 @@ typedef struct calib8_session_options {
 } calib8_session_options;
 
 calib8_session_options calib8_session_options_default(void);
+/* sub_batch by name, as `calib8 run --sub-batch` reads it: "auto" (0), "off" (-1) or a number of samples from 1 to
+ * 1048576. *sub_batch is assigned only on success. CALIB8_INVALID_ARGUMENT quoting the text (NULL: "(nothing)"). */
+calib8_status calib8_session_options_parse_sub_batch(const char *text, int *sub_batch);
+/* Seconds on the monotonic clock the library times its work with (calibration and trial seconds). */
+double calib8_now(void);
 
 calib8_status calib8_session_create(const calib8_model *model, const calib8_session_options *options,
                                     calib8_session **out_session);
@@ -177,6 +188,12 @@ const char *calib8_session_output_name(const calib8_session *session, int index)
 int calib8_session_sub_batch(const calib8_session *session);
 /* A view of output `index` from the last run; valid until the next run or destroy. */
 calib8_status calib8_session_output(const calib8_session *session, int index, calib8_tensor *out_view);
+/* Writes every output of the last run as DIR/<name>.npy, all of them or none (calib8_write_group_begin), creating
+ * dir when it does not exist; every character of a name outside [A-Za-z0-9._-] becomes '_' in its file name. log
+ * (may be NULL) receives one line per output written: "output NAME DTYPE [d0,d1,...] -> PATH". CALIB8_IO: dir is
+ * not a folder or cannot be created or written, two outputs map to one file name, a file fails;
+ * CALIB8_INVALID_ARGUMENT (NULL session or dir). */
+calib8_status calib8_session_write_outputs(const calib8_session *session, const char *dir, FILE *log);
 
 #ifdef __cplusplus
 }

@@ -128,6 +128,8 @@ int calib8_preprocess_template_count(void);
 const char *calib8_preprocess_template_name(int index);
 const char *calib8_preprocess_template_text(int index);
 const char *calib8_preprocess_template_note(int index);
+/* Every template as `calib8 eval --print-templates` lists it: its name, then its text and its note, indented. */
+void calib8_preprocess_templates_print(FILE *f);
 /* Checks a preprocessing string (or template name) without opening data. CALIB8_INVALID_ARGUMENT naming the
  * faulty key or value. */
 calib8_status calib8_preprocess_validate(const char *preprocess, const char *template_name);

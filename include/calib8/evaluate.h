@@ -59,6 +59,13 @@ typedef struct calib8_eval_options {
 } calib8_eval_options;
 
 calib8_eval_options calib8_eval_options_default(void);
+/* The metric when the caller names none (`calib8 auto` without --metric): top1 when there are labels, eo->labels
+ * or the labels an LMDB test set carries (data.label, calib8_dataset_labels; then copied into labels, size bytes,
+ * and eo->labels points at it), else similarity (agreement with the FP32 model). Sets eo->metric; the test set is
+ * opened (one sample, eo->data's preprocessing) only when eo->labels is NULL. Errors of calib8_dataset_open;
+ * CALIB8_INVALID_ARGUMENT for NULL arguments. */
+calib8_status calib8_eval_options_default_metric(const calib8_model *model, const char *test, calib8_eval_options *eo,
+                                                 char *labels, size_t size);
 
 typedef struct calib8_evaluator calib8_evaluator;
 
@@ -91,6 +98,31 @@ calib8_status calib8_evaluate(calib8_evaluator *ev, calib8_session *session, cal
 /* Writes a result as one line of JSON, whole or not at all: {"metric": "top1", "value": V, "count": N,
  * "correct": C} ("correct" when it is not -1; similarity adds "kind" after "metric"). CALIB8_IO. */
 calib8_status calib8_eval_result_write_json(const calib8_eval_result *r, const char *path);
+
+/* Prints a result as `calib8 eval` does to f: "top1 0.912000 (912 of 1000 samples)", "map50 0.5 (100 images)", or
+ * for similarity the top-1 agreement or mean cosine against `reference` (the reference model's name; NULL: "the
+ * FP32 model"). CALIB8_INVALID_ARGUMENT for NULL arguments. */
+calib8_status calib8_eval_result_print(const calib8_eval_result *r, const char *reference, FILE *f);
+
+/* FP32 against INT8 on one test set (`calib8 quantize --test`): scores `fp32` (a session of `model`, e.g. the one
+ * the plan was calibrated on) and a session of the plan's QDQ model (eo->threads threads) with one evaluator
+ * over `test` (a dataset spec) made with eo. With top1/top5 and a sample limit (eo->data.limit), the labels are
+ * first checked against the whole test set. With similarity the reference is the FP32 model itself: *fp32_result
+ * is not run, its score is 1. The results' labels are NULL; the outputs are assigned only on success. Errors of
+ * calib8_evaluator_create, calib8_qplan_session and calib8_evaluate; CALIB8_INVALID_ARGUMENT for NULL arguments.
+ * out_predictions (may be NULL) receives calib8_predictions_json's text for the first CALIB8_REPORT_PREDICTIONS
+ * test samples (calib8_free), the report's and the summary's predictions; they are an extra: when they cannot be
+ * made the call still succeeds, *out_predictions is NULL and calib8_last_error() says why. */
+#define CALIB8_REPORT_PREDICTIONS 8
+calib8_status calib8_qplan_evaluate(const calib8_qplan *plan, const calib8_model *model, calib8_session *fp32,
+                                    const char *test, const calib8_eval_options *eo, calib8_eval_result *fp32_result,
+                                    calib8_eval_result *int8_result, char **out_predictions);
+/* The layer-wise comparison of `fp32` (a session of the plan's model) and the plan's QDQ model (a session with
+ * options so, may be NULL) over the remaining batches of data, as calib8_compare_json's text (calib8_free): what
+ * `calib8 quantize --report` draws as similarity bars. Errors of the sessions, the comparison and the data. */
+calib8_status calib8_qplan_compare_json(const calib8_qplan *plan, calib8_session *fp32, calib8_dataset *data,
+                                        const calib8_session_options *so, double cosine_tol, double euclid_tol,
+                                        const char *fp32_name, const char *int8_name, char **out_json);
 
 /* A caller's own metric: score a runnable candidate model (its own data loader, post-processing and metric)
  * and return a score where larger is better, in the units the budget is given in. */
@@ -209,6 +241,19 @@ calib8_status calib8_npz_compare_summary(const calib8_npz_compare *cmp, calib8_n
 /* The comparison as text: one line per compared tensor, the names in one file only, the counts, the minimum
  * similarities, and "npz compare PASSED" or "npz compare FAILED" last. Free with calib8_free. */
 calib8_status calib8_npz_compare_format(const calib8_npz_compare *cmp, char **out_text);
+
+/* Prints the comparison as `calib8 compare` does to f: the table of compared tensors (accumulated and isolated
+ * cosine, euclidean similarity and SQNR, rows below tolerance marked "itself" or "inherited"), then the verdict in
+ * words: the count of tensors and samples, the first tensor below tolerance and whether it hurts by itself or
+ * only inherits damage (and then where the largest error of its own before it is). *out_verdict (may be NULL)
+ * receives calib8_compare_verdict_at's verdict. CALIB8_INVALID_ARGUMENT when no tensor could be compared (the
+ * table header is printed, the message names both models) or for NULL arguments. */
+calib8_status calib8_compare_print(const calib8_compare *cmp, double cosine_tol, double euclid_tol,
+                                   const char *fp32_name, const char *int8_name, FILE *f,
+                                   calib8_compare_verdict *out_verdict);
+/* Reads a tolerance written "COS,EUCLID" (`--tolerance 0.9,0.5`): a cosine in [-1, 1] and a euclidean similarity
+ * of at most 1. The outputs are assigned only on success. CALIB8_INVALID_ARGUMENT quoting the text. */
+calib8_status calib8_compare_parse_tolerance(const char *text, double *cosine_tol, double *euclid_tol);
 
 /* Checks that model b reads the inputs model a reads (names, ranks, fixed dimensions); the paths name them in
  * the message. CALIB8_INVALID_ARGUMENT. */

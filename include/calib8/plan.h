@@ -56,6 +56,16 @@ typedef struct calib8_quant_options {
 } calib8_quant_options;
 
 calib8_quant_options calib8_quant_options_default(void);
+/* The options above by their command-line names, as `calib8 quantize` spells them: --method, --percentile,
+ * --weights, --granularity, --asymmetric, --qtable, --fp32-after, --fp32-before, --fp32-heads, --fpfwd-outputs,
+ * --fpfwd-inputs (also with '_'), --bias-correction, and TNN quantization_cmd's -b/--blob_method (0 max, 2 kl),
+ * -w/--weight_method (0 minmax, 1 admm) and -t/--merge_type (0, 1 per-channel, 2 per-tensor).
+ * option_value: what the option's value is, in words ("minmax or admm"); "" for a flag that takes none; NULL when
+ * `option` is not one of them. options_set: sets the member the option names (a flag ignores value); string values
+ * are borrowed and must outlive q. CALIB8_INVALID_ARGUMENT quoting the option and a value out of its set, a
+ * missing value or an unknown option; q is unchanged then. */
+const char *calib8_quant_option_value(const char *option);
+calib8_status calib8_quant_options_set(calib8_quant_options *q, const char *option, const char *value);
 
 typedef struct calib8_qplan calib8_qplan;
 
@@ -139,12 +149,25 @@ typedef struct calib8_summary_extra {
 calib8_status calib8_outputs_check(const calib8_outputs *outputs, const char *const *options, int n_inputs,
                                    const char *const *inputs, const char *const *roles);
 
+/* The same check for an HTML report (calib8_report_write) a run is asked to write: report (NULL: nothing to
+ * check) is none of the n other paths of the run (its inputs and outputs; NULL entries are skipped), not a folder,
+ * and its folder exists. CALIB8_INVALID_ARGUMENT naming --report and the path it collides with. */
+calib8_status calib8_outputs_check_report(const char *report, int n, const char *const *paths);
+
 /* Writes every requested output as one set: each to a temporary beside it, all of them before any is renamed
  * onto its name. When one fails, no output is touched (files that existed stay as they were, none is created)
  * and the error names the file. extra may be NULL. CALIB8_IO (naming the file; a rename failing at the very end
  * leaves the outputs renamed before it), CALIB8_OUT_OF_MEMORY. */
 calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs *outputs,
                                  const calib8_summary_extra *extra);
+
+/* Prints what `calib8 quantize` says of a plan it wrote to f: the calibration (samples, extra's
+ * calibration_seconds, the method, weights and granularity of q, the options the plan was built with), the INT8
+ * layers and their share of the multiply-accumulates, the layers a qtable asked in F16/BF16 (kept FP32), extra's
+ * equalized pairs (when >= 0), bias correction when on, and "wrote <extra->output_path>" when it is set. extra may
+ * be NULL. CALIB8_INVALID_ARGUMENT (NULL plan, cal, q or f). */
+calib8_status calib8_qplan_print(const calib8_qplan *plan, const calib8_calibration *cal,
+                                 const calib8_quant_options *q, const calib8_summary_extra *extra, FILE *f);
 
 /* ---- graph helpers the plan options use ---------------------------------------------------------------- */
 

@@ -128,6 +128,16 @@ calib8_status calib8_sensitivity_row_at(const calib8_sensitivity *ranking, int i
 calib8_status calib8_sensitivity_write_qtable(const calib8_sensitivity *ranking, int top_k, const char *path);
 void calib8_sensitivity_destroy(calib8_sensitivity *ranking);
 
+/* Text for people, as the calib8 command prints it. trial_print: one line per trial ("trial  3  <strategy>  top1
+ * 0.9100  drop +0.0020  FP32 layers 1  INT8 MACs  97.0 %  1.2 s  within budget"); result_print: the choice and the
+ * files written ("choice: trial ...", "wrote OUTPUT, QTABLE, TABLE, LOG"). metric names the score ("top1 %.4f");
+ * NULL prints "score %.6g" (a client's own score). Both do nothing given NULL. sensitivity_print: the ranking as a
+ * table (rank, layer, op, loss: "metric drop" with_metric, else "1 - cosine", best method);
+ * CALIB8_INVALID_ARGUMENT for NULL arguments. */
+void calib8_trial_print(const calib8_trial *trial, const char *metric, FILE *f);
+void calib8_search_result_print(const calib8_search_result *result, const char *metric, const char *output, FILE *f);
+calib8_status calib8_sensitivity_print(const calib8_sensitivity *ranking, int with_metric, FILE *f);
+
 #ifdef __cplusplus
 }
 #endif

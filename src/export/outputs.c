@@ -175,3 +175,28 @@ calib8_status calib8_qplan_write(const calib8_qplan *plan, const calib8_outputs 
   }
   return c8_file_set_commit();
 }
+
+calib8_status calib8_outputs_check_report(const char *report, int n, const char *const *paths) {
+  if (!report) return CALIB8_OK;
+  if (n < 0 || (n > 0 && !paths))
+    return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_outputs_check_report needs the run's %d paths", n);
+  struct stat a, b;
+  for (int k = 0; k < n; k++) {
+    if (!paths[k]) continue;
+    if (!strcmp(paths[k], report) ||
+        (stat(paths[k], &a) == 0 && stat(report, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+      return c8_error(CALIB8_INVALID_ARGUMENT,
+                      "--report '%s' is also '%s' of this run; the report needs its own file name", report, paths[k]);
+  }
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", report);
+  char *slash = strrchr(dir, '/');
+  if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+  else snprintf(dir, sizeof dir, ".");
+  if (stat(report, &b) == 0 && S_ISDIR(b.st_mode))
+    return c8_error(CALIB8_INVALID_ARGUMENT, "--report '%s' is a folder; it needs a file name such as report.html",
+                    report);
+  if (stat(dir, &a) != 0 || !S_ISDIR(a.st_mode))
+    return c8_error(CALIB8_INVALID_ARGUMENT, "--report '%s': the folder '%s' does not exist", report, dir);
+  return CALIB8_OK;
+}

@@ -1,7 +1,6 @@
-/* Printing helpers the commands share: the progress bar of long library calls and the preprocessing check. */
+/* Printing helpers the commands share: the progress bar of long library calls, the preprocessing check, the report. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -9,7 +8,7 @@
 /* Drawn on stderr only when it is a terminal, the stage has lasted more than a second, and not --quiet. */
 void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total) {
   cli_progress *p = user;
-  double now = cli_now();
+  double now = calib8_now();
   if (!p->stage || strcmp(p->stage, stage)) cli_progress_finish(p), p->stage = stage, p->start = p->last_draw = now;
   if (p->quiet || !isatty(fileno(stderr)) || now - p->start < 1.0 || now - p->last_draw < 0.1) return;
   p->last_draw = now;
@@ -43,35 +42,6 @@ int cli_preprocess_check(const calib8_model *m, const char *user_npy, const char
   if (st) return cli_fail_status(st);
   printf("%s\n", report);
   calib8_free(report);
-  return 0;
-}
-
-void cli_note_calibration_cap(const calib8_dataset *ds, int limit) {
-  int64_t n = calib8_dataset_available(ds);
-  if (!limit && n > CALIB8_DEFAULT_CALIBRATION_SAMPLES)
-    printf("calibrating on the first %d of %lld samples (the default cap; --limit N changes it)\n",
-           CALIB8_DEFAULT_CALIBRATION_SAMPLES, (long long)n);
-}
-
-int cli_check_report(const char *report, int n, const char *const *paths) {
-  if (!report) return 0;
-  struct stat a, b;
-  for (int k = 0; k < n; k++) {
-    if (!paths[k]) continue;
-    if (!strcmp(paths[k], report) ||
-        (stat(paths[k], &a) == 0 && stat(report, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
-      return cli_fail("--report '%s' is also '%s' of this run; the report needs its own file name", report,
-                      paths[k]), 2;
-  }
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", report);
-  char *slash = strrchr(dir, '/');
-  if (slash) *(slash == dir ? slash + 1 : slash) = 0;
-  else snprintf(dir, sizeof dir, ".");
-  if (stat(report, &b) == 0 && S_ISDIR(b.st_mode))
-    return cli_fail("--report '%s' is a folder; it needs a file name such as report.html", report), 2;
-  if (stat(dir, &a) != 0 || !S_ISDIR(a.st_mode))
-    return cli_fail("--report '%s': the folder '%s' does not exist", report, dir), 2;
   return 0;
 }
 

@@ -1,6 +1,7 @@
-/* Options shared by calib8 quantize, auto and sensitivity (cli-quant-options.h). */
+/* Options shared by calib8 quantize, auto, sensitivity and serve, and the calibration set they open. */
 #include "cli-quant-options.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -51,4 +52,18 @@ int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cl
   }
 #undef NEED
   return 1;
+}
+
+calib8_status cli_open_calibration(const calib8_model *m, const cli_quant_common *c, calib8_dataset **ds) {
+  calib8_dataset_options d = calib8_dataset_options_default();
+  d.preprocess = c->pp_text;
+  d.template_name = c->template_name;
+  d.batch = c->batch;
+  d.limit = c->limit ? c->limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES;
+  calib8_status st = calib8_dataset_open(m, c->n_calib, c->calib, &d, ds);
+  int64_t n = st ? 0 : calib8_dataset_available(*ds);
+  if (!c->limit && n > CALIB8_DEFAULT_CALIBRATION_SAMPLES)
+    printf("calibrating on the first %d of %lld samples (the default cap; --limit N changes it)\n",
+           CALIB8_DEFAULT_CALIBRATION_SAMPLES, (long long)n);
+  return st;
 }

@@ -1,4 +1,4 @@
-/* The options calib8 quantize, auto and sensitivity share: the model, calibration and test data,
+/* The options calib8 quantize, auto, sensitivity and serve share: the model, calibration and test data,
  * preprocessing, the output and JSON summary, and batch size, threads and sample limits.
  * Each command keeps its own options, its usage text and its checks of the whole command line. */
 #ifndef C8_CLI_QUANT_OPTIONS_H
@@ -31,6 +31,10 @@ typedef struct cli_quant_words {
 /* Reads argv[*i] when it is one of the shared options, with its value (*i then stands on the value).
  * Returns 1 when it was, 0 when argv[*i] is not one of them, 2 after printing a message. */
 int cli_quant_option(int argc, char **argv, int *i, const cli_quant_words *w, cli_quant_common *c);
+
+/* Opens the calibration set: the --calib sources with the preprocessing and batch given, at most --limit samples
+ * (CALIB8_DEFAULT_CALIBRATION_SAMPLES without it; said on stdout when that cap leaves samples out). */
+calib8_status cli_open_calibration(const calib8_model *m, const cli_quant_common *c, calib8_dataset **ds);
 
 /* For a command's own options, in its loop `for (int i = 1; i < argc; i++)` with `o` = argv[i] and `v` = the next
  * argument or NULL: takes v as the value (i moves on to it), or returns 2 after "option O needs WHAT". */

@@ -21,7 +21,6 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail_status(calib8_status st);
 /* Parses a positive integer option value; prints an error naming the option on failure. */
 bool cli_parse_int(const char *opt, const char *text, int min, int max, int *out);
-double cli_now(void); /* monotonic seconds */
 /* --check-preprocess (quantize, eval): prints the report and returns 0, or prints the difference and returns
  * the exit code. */
 int cli_preprocess_check(const calib8_model *m, const char *user_npy, const char *images, const char *pp_text,
@@ -35,16 +34,8 @@ typedef struct cli_progress {
 void cli_progress_fn(void *user, const char *stage, int64_t done, int64_t total);
 void cli_progress_finish(cli_progress *p); /* clears the bar when one was drawn */
 
-/* --report FILE.html: refuses (message, exit 2) a report path that is one of the n other paths of the run (its
- * inputs and outputs, NULL entries skipped) or whose folder does not exist; 0 when it can be written. */
-int cli_check_report(const char *report, int n, const char *const *paths);
 /* Writes the report; a failure is a warning ("calib8: warning: ...") and turns exit code rc 0 into 1. Returns
  * the exit code. */
 int cli_write_report(const calib8_report_input *in, const char *path, int rc);
-/* Says so on stdout when the default calibration cap (no --limit) leaves samples of ds out. */
-void cli_note_calibration_cap(const calib8_dataset *ds, int limit);
-/* Checks with calib8_model_check_same_inputs; prints "calib8: CMD: <message>" and returns 1 when they differ. */
-int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b,
-                          const char *pb);
 
 #endif

@@ -1,8 +1,5 @@
-/* calib8 auto and calib8 sensitivity: the command line of the automatic search (calib8/search.h).
- *
- *   calib8 auto MODEL --calib SRC --test SRC [--labels FILE] [--metric M] [--max-drop 0.005]
- *               [--mode fast|full] [--json FILE] [--report FILE.html] [--resume] -o OUT.onnx
- *   calib8 sensitivity MODEL --calib SRC [--test SRC [--labels FILE]] [--top K] [-o QTABLE] [--report FILE.html] */
+/* calib8 auto and calib8 sensitivity: the command line of the automatic search (calib8/search.h); their usage is
+ * in parse_args' messages. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -42,9 +39,7 @@ static void on_message(void *user, const char *line) {
 static void on_trial(void *user, const calib8_trial *t) {
   bar *b = user;
   bar_finish(b);
-  printf("trial %2d  %-44s %s %.4f  drop %+.4f  FP32 layers %d  INT8 MACs %5.1f %%  %.1f s%s%s\n", t->index,
-         t->strategy, b->metric, t->score, t->drop, t->fp32_layers, 100.0 * t->int8_macs, t->seconds,
-         t->within_budget ? "  within budget" : "", t->replayed ? "  (from log)" : "");
+  calib8_trial_print(t, b->metric, stdout);
   fflush(stdout);
 }
 
@@ -105,48 +100,33 @@ static int parse_args(int argc, char **argv, auto_args *a, bool sensitivity, con
   return 0;
 }
 
-/* The model, the evaluator on the test set and the calibration set, as the command line says; auto_metric: auto's
- * metric is chosen and said first (choose_metric). */
 /* The metric of auto, and why, said before any work; it never changes on its own. Without --metric: top1 with
  * --labels or with the labels an LMDB test set carries (data.label), else similarity. */
-static calib8_status choose_metric(auto_args *a, const calib8_model *m, char *labels, size_t size) {
-  labels[0] = 0;
+static calib8_status choose_metric(auto_args *a, const calib8_model *m, calib8_eval_options *eo, char *labels,
+                                   size_t size) {
   if (a->c.metric) {
     printf("metric: %s (--metric%s%s%s)\n", calib8_metric_name(a->metric), a->c.labels ? ", labels from '" : "",
            a->c.labels ? a->c.labels : "", a->c.labels ? "'" : "");
     return CALIB8_OK;
   }
-  if (a->c.labels) {
-    printf("metric: %s (labels from '%s')\n", calib8_metric_name(a->metric), a->c.labels);
-    return CALIB8_OK;
-  }
-  calib8_dataset_options d = calib8_dataset_options_default();
-  d.preprocess = a->c.pp_text;
-  d.template_name = a->c.template_name;
-  d.limit = 1;
-  calib8_dataset *t = NULL;
-  calib8_status st = calib8_dataset_open(m, 1, &a->c.test, &d, &t);
+  calib8_status st = calib8_eval_options_default_metric(m, a->c.test, eo, labels, size);
   if (st) return st;
-  if (calib8_dataset_labels(t, labels, size)) {
-    a->metric = CALIB8_METRIC_TOP1;
-    printf("metric: top1 (labels from '%s')\n", labels);
-  } else {
-    a->metric = CALIB8_METRIC_SIMILARITY;
-    printf("metric: similarity (no labels given: --labels FILE, or data.label beside an LMDB test set)\n");
-  }
-  calib8_dataset_close(t);
+  a->metric = eo->metric;
+  if (eo->labels) printf("metric: %s (labels from '%s')\n", calib8_metric_name(eo->metric), eo->labels);
+  else printf("metric: similarity (no labels given: --labels FILE, or data.label beside an LMDB test set)\n");
   return CALIB8_OK;
 }
 
+/* The model, the evaluator on the test set and the calibration set, as the command line says; auto_metric: auto's
+ * metric is chosen and said first (choose_metric). */
 static calib8_status open_inputs(auto_args *a, const char *test, int64_t test_limit, bool cosine_only, bool auto_metric,
                                  calib8_model **m, calib8_evaluator **ev, calib8_dataset **calib) {
   calib8_status st = calib8_model_load(a->c.model, m);
   if (st) return st;
   char found[4200] = "";
-  if (auto_metric && (st = choose_metric(a, *m, found, sizeof found))) return st;
   calib8_eval_options eo = calib8_eval_options_default();
   eo.metric = a->metric;
-  eo.labels = a->c.labels ? a->c.labels : found[0] ? found : NULL;
+  eo.labels = a->c.labels;
   eo.decode = a->decode;
   eo.cosine_only = cosine_only;
   eo.data.preprocess = a->c.pp_text;
@@ -154,15 +134,9 @@ static calib8_status open_inputs(auto_args *a, const char *test, int64_t test_li
   eo.data.batch = a->c.batch;
   eo.data.limit = test_limit;
   eo.threads = a->c.threads;
+  if (auto_metric && (st = choose_metric(a, *m, &eo, found, sizeof found))) return st;
   if ((st = calib8_evaluator_create(*m, test, &eo, ev))) return st;
-  calib8_dataset_options d = calib8_dataset_options_default();
-  d.preprocess = a->c.pp_text;
-  d.template_name = a->c.template_name;
-  d.batch = a->c.batch;
-  d.limit = a->c.limit ? a->c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES;
-  if ((st = calib8_dataset_open(*m, a->c.n_calib, a->c.calib, &d, calib))) return st;
-  cli_note_calibration_cap(*calib, a->c.limit);
-  return CALIB8_OK;
+  return cli_open_calibration(*m, &a->c, calib);
 }
 
 int cmd_auto(int argc, char **argv) {
@@ -176,14 +150,15 @@ int cmd_auto(int argc, char **argv) {
     return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", a.c.out);
   const char *paths[5 + CALIB8_MAX_INPUTS] = {a.c.model, a.c.out, a.c.json, a.c.test, a.c.labels};
   for (int k = 0; k < a.c.n_calib; k++) paths[5 + k] = a.c.calib[k];
-  if (cli_check_report(a.c.report, 5 + a.c.n_calib, paths)) return 2;
+  calib8_status st = calib8_outputs_check_report(a.c.report, 5 + a.c.n_calib, paths);
+  if (st) return cli_fail_status(st);
   calib8_model *m = NULL;
   calib8_evaluator *ev = NULL;
   calib8_dataset *calib = NULL;
   bar b = {.p = {.quiet = a.c.quiet}};
   calib8_search_result *r = calloc(1, sizeof *r);
-  calib8_status st = r ? open_inputs(&a, a.c.test, a.c.test_limit, false, true, &m, &ev, &calib)
-                       : calib8_set_error(CALIB8_OUT_OF_MEMORY, "out of memory");
+  st = r ? open_inputs(&a, a.c.test, a.c.test_limit, false, true, &m, &ev, &calib)
+           : calib8_set_error(CALIB8_OUT_OF_MEMORY, "out of memory");
   if (!st) {
     a.so.evaluator = ev;
     a.so.metric_name = b.metric = calib8_metric_name(a.metric);
@@ -200,10 +175,7 @@ int cmd_auto(int argc, char **argv) {
   }
   bar_finish(&b);
   if (!st || st == CALIB8_BUDGET_NOT_MET) {
-    const calib8_trial *t = &r->choice;
-    printf("choice: trial %d (%s): %s %.4f, drop %+.4f, %d FP32 layers, %.1f %% of MACs in INT8; %d trials\n", t->index,
-           t->strategy, b.metric, t->score, t->drop, t->fp32_layers, 100.0 * t->int8_macs, r->n_trials);
-    printf("wrote %s, %s, %s, %s\n", a.c.out, r->qtable, r->table, r->log);
+    calib8_search_result_print(r, b.metric, a.c.out, stdout);
   }
   /* budget not met: exit 1 (an invalid argument would be 2) */
   rc = st == CALIB8_BUDGET_NOT_MET ? cli_fail("%s", calib8_last_error()) : st ? cli_fail_status(st) : 0;
@@ -251,15 +223,9 @@ int cmd_sensitivity(int argc, char **argv) {
     st = calib8_sensitivity_run(m, calib, &a.so, &rank);
   }
   bar_finish(&b);
-  if (!st) {
-    printf("%-4s %-40s %-14s %-12s %s\n", "rank", "layer", "op", with_metric ? "metric drop" : "1 - cosine", "best method");
-    for (int i = 0; i < calib8_sensitivity_count(rank); i++) {
-      calib8_sensitivity_row row;
-      calib8_sensitivity_row_at(rank, i, &row);
-      printf("%-4d %-40s %-14s %-12.6g %s\n", i + 1, row.layer, row.op, row.loss, calib8_method_name(row.best_method));
-    }
-    if (out_qtable && !(st = calib8_sensitivity_write_qtable(rank, a.top_k, out_qtable))) printf("wrote %s\n", out_qtable);
-  }
+  if (!st && !(st = calib8_sensitivity_print(rank, with_metric, stdout)) && out_qtable &&
+      !(st = calib8_sensitivity_write_qtable(rank, a.top_k, out_qtable)))
+    printf("wrote %s\n", out_qtable);
   rc = st ? cli_fail_status(st) : 0;
   char *sj = NULL;
   if (!st && a.c.report) { /* written last; its failure is a warning */

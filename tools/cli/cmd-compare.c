@@ -1,11 +1,7 @@
-/* calib8 compare FP32.onnx INT8.onnx --data SRC [--data NAME=SRC ...] [--preprocess STR | --template NAME]
- *                [--tolerance COS,EUCLID] [--limit N] [--batch B] [--threads N] [--json FILE]
- *
- * Layer-wise FP32 against INT8 comparison (TPU-MLIR's npz compare, streamed over a data set): for every
- * tensor the two models share by name, cosine, euclidean similarity and SQNR of the accumulated error (the
- * INT8 model as it runs) and of the isolated error (that layer alone, fed with FP32 inputs); see
- * src/evaluate/compare.h. Exit status: 0 all tensors within tolerance, 3 a tensor below it, 1/2 errors. */
-#include <math.h>
+/* calib8 compare (usage_text): layer-wise FP32 against INT8 comparison (TPU-MLIR's npz compare, streamed over a
+ * data set): for every tensor the two models share by name, cosine, euclidean similarity and SQNR of the
+ * accumulated error (the INT8 model as it runs) and of the isolated error (that layer alone, fed with FP32 inputs);
+ * see src/evaluate/compare.h. Exit status: 0 all tensors within tolerance, 3 a tensor below it, 1/2 errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,32 +16,6 @@ static const char *usage_text =
 
 #define DEFAULT_TOL_COS 0.9
 #define DEFAULT_TOL_EUCLID 0.5
-
-static bool parse_tolerance(const char *v, double *cos_tol, double *euc_tol) {
-  char *end;
-  double a = strtod(v, &end);
-  if (end == v || *end != ',') goto bad;
-  const char *p = end + 1;
-  double b = strtod(p, &end);
-  if (end == p || *end || !isfinite(a) || !isfinite(b) || a < -1 || a > 1 || b > 1) goto bad;
-  *cos_tol = a;
-  *euc_tol = b;
-  return true;
-bad:
-  cli_fail(
-      "--tolerance '%s' needs two numbers COS,EUCLID: a cosine in [-1, 1] and a euclidean similarity of at "
-      "most 1 (e.g. 0.9,0.5)",
-      v);
-  return false;
-}
-
-static const char *fmt_db(double v, char *buf, size_t n) {
-  if (isinf(v))
-    snprintf(buf, n, "%s", v > 0 ? "inf" : "-inf");
-  else
-    snprintf(buf, n, "%.2f", v);
-  return buf;
-}
 
 /* Two .npz tensor dumps (TPU-MLIR's npz_tool compare): the library compares and formats. Exit 3 when a tensor
  * fails. */
@@ -84,7 +54,7 @@ int cmd_compare(int argc, char **argv) {
       template_name = v, i++;
     } else if (!strcmp(a, "--tolerance")) {
       if (!v) return cli_fail("option %s needs COS,EUCLID (e.g. 0.9,0.5)", a), 2;
-      if (!parse_tolerance(v, &tc, &te)) return 2;
+      if (calib8_compare_parse_tolerance(v, &tc, &te)) return cli_fail_status(CALIB8_INVALID_ARGUMENT);
       no.cosine_tol = tc, no.euclid_tol = te, i++;
     } else if (!strcmp(a, "--except") || !strcmp(a, "--excepts")) {
       if (!v) return cli_fail("option %s needs tensor names (NAME,NAME,...)", a), 2;
@@ -120,8 +90,8 @@ int cmd_compare(int argc, char **argv) {
   if (n_paths < 2 || !n_specs) return cli_fail("compare needs FP32.onnx, INT8.onnx and --data SRC\n%s", usage_text), 2;
   const char *others[3 + CALIB8_MAX_INPUTS] = {paths[0], paths[1], json};
   for (int k = 0; k < n_specs; k++) others[3 + k] = specs[k];
-  if (cli_check_report(report, 3 + n_specs, others)) return 2;
   calib8_status st;
+  if ((st = calib8_outputs_check_report(report, 3 + n_specs, others))) return cli_fail_status(st);
   if ((st = calib8_preprocess_validate(pp_text, template_name))) return cli_fail_status(st);
 
   int rc = 1;
@@ -131,8 +101,10 @@ int cmd_compare(int argc, char **argv) {
   calib8_dataset *ds = NULL;
   if ((st = calib8_model_load(paths[0], &m32))) goto fail_status;
   if ((st = calib8_model_load(paths[1], &m8))) goto fail_status;
-  if ((rc = cli_check_same_inputs("compare", m32, paths[0], m8, paths[1]))) goto out;
-  rc = 1;
+  if (calib8_model_check_same_inputs(m32, paths[0], m8, paths[1])) {
+    rc = cli_fail("compare: %s", calib8_last_error());
+    goto out;
+  }
   calib8_session_options so = calib8_session_options_default();
   so.threads = threads;
   if ((st = calib8_session_create(m32, &so, &s32))) goto fail_status;
@@ -149,59 +121,11 @@ int cmd_compare(int argc, char **argv) {
   if ((st = calib8_dataset_open(m32, n_specs, specs, &dopt, &ds))) goto fail_status;
   if ((st = calib8_compare_dataset(cmp, ds))) goto fail_status;
 
-  /* the table, in the FP32 model's topological order */
+  /* the table, in the FP32 model's topological order, and the verdict */
   calib8_compare_verdict v;
-  if ((st = calib8_compare_verdict_at(cmp, tc, te, &v))) goto fail_status;
-  int n = calib8_compare_row_count(cmp);
-  calib8_compare_row r;
-  size_t wname = 6, wop = 2;
-  for (int i = 0; i < n; i++) {
-    calib8_compare_row_at(cmp, i, &r);
-    if (!r.compared) continue;
-    if (strlen(r.name) > wname) wname = strlen(r.name);
-    if (strlen(r.op) > wop) wop = strlen(r.op);
-  }
-  if (wname > 48) wname = 48;
-  printf("%-*s  %-*s  %28s  %28s\n", (int)wname, "tensor", (int)wop, "op", "accumulated error         ",
-         "isolated error            ");
-  printf("%-*s  %-*s  %8s %9s %9s  %8s %9s %9s\n", (int)wname, "", (int)wop, "", "cosine", "euclid", "SQNR dB",
-         "cosine", "euclid", "SQNR dB");
-  for (int i = 0; i < n; i++) {
-    calib8_compare_row_at(cmp, i, &r);
-    if (!r.compared) continue;
-    bool bad = calib8_similarity_below(&r.accumulated, tc, te), ibad = calib8_similarity_below(&r.isolated, tc, te);
-    char q1[32], q2[32];
-    printf("%-*s  %-*s  %8.6f %9.6f %9s  %8.6f %9.6f %9s%s\n", (int)wname, r.name, (int)wop, r.op,
-           r.accumulated.cosine, r.accumulated.euclidean, fmt_db(r.accumulated.sqnr_db, q1, sizeof q1),
-           r.isolated.cosine, r.isolated.euclidean, fmt_db(r.isolated.sqnr_db, q2, sizeof q2),
-           bad ? (ibad ? "  < below (itself)" : "  < below (inherited)") : "");
-  }
-  if (v.compared == 0) {
-    rc = cli_fail("models '%s' and '%s' share %d tensor names, but none is a float tensor of the same size in both",
-                  paths[0], paths[1], n);
+  if ((st = calib8_compare_print(cmp, tc, te, paths[0], paths[1], stdout, &v))) {
+    rc = cli_fail("%s", calib8_last_error());
     goto out;
-  }
-  printf("compared %d tensors over %lld samples (tolerance: cosine %.6g, euclidean %.6g)\n", v.compared,
-         (long long)calib8_compare_samples(cmp), tc, te);
-  if (v.mismatched) printf("skipped %d shared names whose type or size differ between the models\n", v.mismatched);
-  if (v.first_below < 0) {
-    printf("all %d tensors are within tolerance\n", v.compared);
-  } else {
-    calib8_compare_row_at(cmp, v.first_below, &r);
-    printf("first tensor below tolerance: '%s' (%s node '%s'): accumulated cosine %.6f, euclidean %.6f\n", r.name,
-           r.op, r.node, r.accumulated.cosine, r.accumulated.euclidean);
-    if (v.itself) {
-      printf("it hurts by itself: alone, fed with FP32 inputs, it still reaches only cosine %.6f, euclidean %.6f\n",
-             r.isolated.cosine, r.isolated.euclidean);
-    } else {
-      printf("it only inherits damage: alone, fed with FP32 inputs, it reaches cosine %.6f, euclidean %.6f\n",
-             r.isolated.cosine, r.isolated.euclidean);
-      if (v.worst_before >= 0) {
-        calib8_compare_row_at(cmp, v.worst_before, &r);
-        printf("the largest error of its own before it is at '%s' (%s): isolated cosine %.6f, euclidean %.6f\n",
-               r.name, r.op, r.isolated.cosine, r.isolated.euclidean);
-      }
-    }
   }
   if (json && (st = calib8_compare_write_json(cmp, tc, te, paths[0], paths[1], json))) goto fail_status;
   rc = v.first_below >= 0 ? 3 : 0;

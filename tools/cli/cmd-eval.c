@@ -1,10 +1,6 @@
-/* calib8 eval MODEL --data SRC [--labels FILE] [--preprocess STR | --template NAME] [--metric top1|top5]
- *              [--json FILE] [--batch B] [--threads N] [--limit N] [--check-preprocess FILE.npy]
- * calib8 eval MODEL --data SRC --metric similarity --reference FP32.onnx [...]
- * calib8 eval --print-templates
- *
- * Scores a model on a test set with the library's evaluator (include/calib8/evaluate.h): against class
- * labels, detection boxes, or (similarity) a reference model's outputs, without labels (docs/metrics.md). */
+/* calib8 eval (usage_text): scores a model on a test set with the library's evaluator (include/calib8/evaluate.h):
+ * against class labels, detection boxes, or (similarity) a reference model's outputs, without labels
+ * (docs/metrics.md). */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,12 +13,6 @@ static const char *usage_text =
     "                   [--threads N] [--limit N] [--check-preprocess FILE.npy]\n"
     "       calib8 eval --print-templates";
 
-static void print_templates(void) {
-  for (int i = 0; i < calib8_preprocess_template_count(); i++)
-    printf("%s\n  %s\n  %s\n", calib8_preprocess_template_name(i), calib8_preprocess_template_text(i),
-           calib8_preprocess_template_note(i));
-}
-
 int cmd_eval(int argc, char **argv) {
   const char *decode = NULL;
   const char *model_path = NULL, *data = NULL, *labels_path = NULL, *pp_text = NULL, *template = NULL;
@@ -32,7 +22,7 @@ int cmd_eval(int argc, char **argv) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--print-templates")) {
-      print_templates();
+      calib8_preprocess_templates_print(stdout);
       return 0;
     } else if (!strcmp(a, "--data") || !strcmp(a, "-d")) {
       if (!v) return cli_fail("option %s needs a dataset path", a);
@@ -118,16 +108,7 @@ int cmd_eval(int argc, char **argv) {
   if ((st = calib8_session_create(m, &so, &s))) goto fail_status;
   if ((st = calib8_evaluate(ev, s, &r))) goto fail_status;
   if (!labels_path && r.labels) fprintf(stderr, "calib8: using labels from '%s'\n", r.labels);
-  if (sim && r.correct >= 0)
-    printf("similarity %.6f (top-1 class agrees with '%s' on %lld of %lld samples)\n", r.score, reference,
-           (long long)r.correct, (long long)r.count);
-  else if (sim)
-    printf("similarity %.6f (mean per-sample cosine against '%s' over %lld samples)\n", r.score, reference,
-           (long long)r.count);
-  else if (det)
-    printf("%s %.6f (%lld images)\n", metric, r.score, (long long)r.count);
-  else
-    printf("%s %.6f (%lld of %lld samples)\n", metric, r.score, (long long)r.correct, (long long)r.count);
+  calib8_eval_result_print(&r, reference, stdout);
   if (json && (st = calib8_eval_result_write_json(&r, json))) goto fail_status;
   rc = 0;
   goto out;

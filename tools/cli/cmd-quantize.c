@@ -1,9 +1,6 @@
-/* calib8 quantize MODEL --calib SRC [--calib NAME=SRC ...] -o OUT.onnx [options]
- *
- * Documented in docs/quantization.md.
- * calibration data -> histograms -> thresholds -> quantization plan -> QDQ ONNX model,
- * plus the calibration table, TensorRT cache, qtable and JSON summary on request,
- * and FP32-against-INT8 accuracy on a labelled test set. */
+/* calib8 quantize (usage_text, docs/quantization.md): calibration data -> histograms -> thresholds -> quantization
+ * plan -> QDQ ONNX model, plus the calibration table, TensorRT cache, qtable and JSON summary on request, and
+ * FP32-against-INT8 accuracy on a labelled test set. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +37,6 @@ typedef struct quantize_args {
   calib8_quant_options q;
 } quantize_args;
 
-/* check_outputs' answer when cli_check_report refused --report (it printed why) */
-#define c8_cli_report_refused ((calib8_status)-1)
-
 /* Every output has an existing folder, no output is an input (model, qtable, labels, data), and no two
  * outputs are the same file: checked before calibration so that nothing is computed for nothing. */
 static calib8_status check_outputs(const quantize_args *a) {
@@ -56,8 +50,20 @@ static calib8_status check_outputs(const quantize_args *a) {
   const char *all[9 + CALIB8_MAX_INPUTS] = {a->c.model, a->q.qtable, a->c.labels, a->c.test, a->c.out, a->table,
                                             a->trt_cache, a->write_qtable, a->c.json};
   for (int k = 0; k < a->c.n_calib; k++) all[9 + k] = a->c.calib[k];
-  if (cli_check_report(a->c.report, 9 + a->c.n_calib, all)) return c8_cli_report_refused;
-  return CALIB8_OK;
+  return calib8_outputs_check_report(a->c.report, 9 + a->c.n_calib, all);
+}
+
+/* TNN quantization_cmd's -b, -w and -t set what --method, --weights and --granularity set: one of each pair. */
+static const char *const PAIRS[3][3] = {
+    {"--method", "-b", "--blob_method"}, {"--weights", "-w", "--weight_method"}, {"--granularity", "-t", "--merge_type"}};
+static const char *const PAIR_WHAT[3] = {"the activation method", "the weight method", "the granularity"};
+
+/* Which pair option o belongs to (-1: none), and whether it is TNN's spelling. */
+static int pair_of(const char *o, bool *tnn) {
+  for (int k = 0; k < 3; k++)
+    for (int j = 0; j < 3; j++)
+      if (!strcmp(o, PAIRS[k][j])) return *tnn = j > 0, k;
+  return -1;
 }
 
 static int parse_args(int argc, char **argv, quantize_args *a) {
@@ -69,81 +75,27 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
                                  .out_need = "the output model path",
                                  .metric_need = "top1, top5, map50, map or similarity",
                                  .check_now = true};
-  int tnn_seen = 0; /* TNN's -b (1), -w (2), -t (4): calib8's --method, --weights, --granularity must not be given too */
-  bool method_seen = false, weights_seen = false, gran_seen = false;
+  int seen[3] = {0}; /* per pair of PAIRS: 1 calib8's option was given, 2 TNN's */
   for (int i = 1; i < argc; i++) {
     int taken = cli_quant_option(argc, argv, &i, &words, &a->c); /* the options auto and sensitivity share */
     if (taken == 2) return 2;
     if (taken) continue;
-    const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(o, "--method")) {
-      CLI_NEED("kl, max, percentile, mse, aciq or admm");
-      if (tnn_seen & 1) return cli_fail("TNN's -b and --method both set the activation method; give one"), 2;
-      method_seen = true;
-      int m = calib8_method_parse(v);
-      if (m < 0)
-        return cli_fail("--method '%s' is not one of kl, max, percentile, mse, aciq, admm (any case; PERCENTILE9999 "
-                        "is percentile at 99.99)", v), 2;
-      a->q.method = (calib8_method)m;
-      if (calib8_method_parse_percentile(v) > 0) a->q.percentile = calib8_method_parse_percentile(v);
-    } else if (!strcmp(o, "-b") || !strcmp(o, "--blob_method") || !strcmp(o, "-w") || !strcmp(o, "--weight_method") ||
-               !strcmp(o, "-t") || !strcmp(o, "--merge_type")) {
-      /* TNN quantization_cmd's options, with TNN's numbers */
-      CLI_NEED("a number");
-      char which = o[1] == '-' ? o[2] : o[1]; /* b(lob), w(eight), m(erge) / t */
-      if (which == 'b') {
-        if (strcmp(v, "0") && strcmp(v, "2"))
-          return cli_fail("%s '%s' is not TNN's 0 (Min-Max) or 2 (KL)", o, v), 2;
-        if (method_seen) return cli_fail("TNN's %s and --method both set the activation method; give one", o), 2;
-        a->q.method = !strcmp(v, "0") ? CALIB8_METHOD_MAX : CALIB8_METHOD_KL;
-        tnn_seen |= 1;
-      } else if (which == 'w') {
-        if (strcmp(v, "0") && strcmp(v, "1"))
-          return cli_fail("%s '%s' is not TNN's 0 (Min-Max) or 1 (ADMM)", o, v), 2;
-        if (weights_seen) return cli_fail("TNN's %s and --weights both set the weight method; give one", o), 2;
-        a->q.weights = !strcmp(v, "0") ? CALIB8_WEIGHTS_MINMAX : CALIB8_WEIGHTS_ADMM;
-        tnn_seen |= 2;
-      } else {
-        if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2"))
-          return cli_fail("%s '%s' is not TNN's 0 (per-channel), 1 (mix) or 2 (per-tensor)", o, v), 2;
-        if (gran_seen) return cli_fail("TNN's %s and --granularity both set the granularity; give one", o), 2;
-        /* TNN's 0 and 1 both give per-channel weights; calib8's activations are always per tensor, which is TNN's
-           1 ("mix"); TNN's 0 would also scale activations per channel, which calib8 does not write */
-        a->q.granularity = !strcmp(v, "2") ? CALIB8_PER_TENSOR : CALIB8_PER_CHANNEL;
-        if (!strcmp(v, "0"))
-          fprintf(stderr, "calib8: note: %s 0: weights per channel; activations stay per tensor (as TNN's %s 1), "
-                          "calib8 writes no per-channel activation scales\n", o, o);
-        tnn_seen |= 4;
-      }
-    } else if (!strcmp(o, "--percentile")) {
-      CLI_NEED("a percentage");
-      char *end;
-      double p = strtod(v, &end);
-      if (*end || !(p > 0 && p <= 100)) return cli_fail("--percentile '%s' must be a number in (0, 100]", v), 2;
-      a->q.percentile = p;
-    } else if (!strcmp(o, "--weights")) {
-      CLI_NEED("minmax or admm");
-      if (tnn_seen & 2) return cli_fail("TNN's -w and --weights both set the weight method; give one"), 2;
-      weights_seen = true;
-      if (!strcmp(v, "minmax")) a->q.weights = CALIB8_WEIGHTS_MINMAX;
-      else if (!strcmp(v, "admm")) a->q.weights = CALIB8_WEIGHTS_ADMM;
-      else return cli_fail("--weights '%s' is not minmax or admm", v), 2;
-    } else if (!strcmp(o, "--granularity")) {
-      CLI_NEED("per-channel, per-tensor or mix");
-      if (tnn_seen & 4) return cli_fail("TNN's -t and --granularity both set the granularity; give one"), 2;
-      gran_seen = true;
-      if (!strcmp(v, "per-channel")) a->q.granularity = CALIB8_PER_CHANNEL;
-      else if (!strcmp(v, "per-tensor")) a->q.granularity = CALIB8_PER_TENSOR;
-      else if (!strcmp(v, "mix")) a->q.granularity = CALIB8_GRANULARITY_MIX;
-      else return cli_fail("--granularity '%s' is not per-channel, per-tensor or mix", v), 2;
-    } else if (!strcmp(o, "--asymmetric")) a->q.asymmetric = 1;
-    else if (!strcmp(o, "--qtable")) { CLI_NEED("a qtable file"); a->q.qtable = v; }
-    else if (!strcmp(o, "--write-qtable")) { CLI_NEED("a file name"); a->write_qtable = v; }
-    else if (!strcmp(o, "--fp32-after")) { CLI_NEED("tensor names"); a->q.fp32_after = v; }
-    else if (!strcmp(o, "--fp32-before")) { CLI_NEED("tensor names"); a->q.fp32_before = v; }
-    else if (!strcmp(o, "--fp32-heads")) a->q.fp32_heads = 1;
-    else if (!strcmp(o, "--fpfwd-outputs") || !strcmp(o, "--fpfwd_outputs")) { CLI_NEED("layer names"); a->q.fpfwd_outputs = v; }
-    else if (!strcmp(o, "--fpfwd-inputs") || !strcmp(o, "--fpfwd_inputs")) { CLI_NEED("layer names"); a->q.fpfwd_inputs = v; }
+    const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *need = calib8_quant_option_value(o);
+    if (need) { /* the plan's own options (calib8_quant_options_set) */
+      if (*need) CLI_NEED(need);
+      bool tnn = false;
+      int k = pair_of(o, &tnn);
+      if (k >= 0 && !tnn && seen[k] == 2)
+        return cli_fail("TNN's %s and %s both set %s; give one", PAIRS[k][1], o, PAIR_WHAT[k]), 2;
+      calib8_status st = calib8_quant_options_set(&a->q, o, *need ? v : NULL);
+      if (st) return cli_fail_status(st);
+      if (k >= 0 && tnn && seen[k] == 1)
+        return cli_fail("TNN's %s and %s both set %s; give one", o, PAIRS[k][0], PAIR_WHAT[k]), 2;
+      if (k >= 0) seen[k] = tnn ? 2 : 1;
+      if (k == 2 && tnn && !strcmp(v, "0"))
+        fprintf(stderr, "calib8: note: %s 0: weights per channel; activations stay per tensor (as TNN's %s 1), "
+                        "calib8 writes no per-channel activation scales\n", o, o);
+    } else if (!strcmp(o, "--write-qtable")) { CLI_NEED("a file name"); a->write_qtable = v; }
     else if (!strcmp(o, "--equalize")) a->equalize = true;
     else if (!strcmp(o, "--fp32-diff")) {
       CLI_NEED("a number");
@@ -152,7 +104,6 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
       if (!*v || *end || !isfinite(d) || d < 0) return cli_fail("option %s needs a non-negative number, got '%s'", o, v), 2;
       a->fp32_diff = d;
     }
-    else if (!strcmp(o, "--bias-correction")) a->q.bias_correction = 1;
     else if (!strcmp(o, "--table")) { CLI_NEED("a file name"); a->table = v; }
     else if (!strcmp(o, "--trt-cache")) { CLI_NEED("a file name"); a->trt_cache = v; }
     else if (!strcmp(o, "--record")) { CLI_NEED("a file name"); a->record = v; }
@@ -171,60 +122,12 @@ static int parse_args(int argc, char **argv, quantize_args *a) {
   if (argc <= 1) return fprintf(stderr, "%s\n", usage_text), 2;
   if (!a->c.model || !a->c.n_calib || !a->c.out)
     return cli_fail("quantize needs MODEL, --calib SRC and -o OUT.onnx (run 'calib8 quantize' for the options)"), 2;
-  if (a->c.test && !a->c.labels && strcmp(a->c.metric, "similarity"))
+  /* top1/top5 without --labels: an LMDB test set may carry them (data.label), checked once the model is loaded */
+  if (a->c.test && !a->c.labels && strcmp(a->c.metric, "similarity") && strcmp(a->c.metric, "top1") &&
+      strcmp(a->c.metric, "top5"))
     return cli_fail("--test needs --labels FILE (or --metric similarity)"), 2;
   calib8_status st = check_outputs(a);
-  if (st == c8_cli_report_refused) return 2;
   return st ? cli_fail_status(st) : 0;
-}
-
-/* FP32 and INT8 scores on the test set (quantize --test), with the first sample's classes for top1/top5. */
-typedef struct test_result {
-  double fp32, int8;
-  int64_t count;
-  int fp_cls, q_cls;
-  double fp_prob, q_prob;
-  char *predictions; /* the first test samples' FP32 and INT8 predictions (JSON), or NULL */
-} test_result;
-
-static calib8_status test_scores(const quantize_args *a, const calib8_model *m, calib8_session *s,
-                                 const calib8_qplan *plan, const calib8_session_options *so, test_result *r) {
-  bool classify = !strcmp(a->c.metric, "top1") || !strcmp(a->c.metric, "top5");
-  calib8_eval_options eo = calib8_eval_options_default();
-  eo.metric = (calib8_metric)calib8_metric_parse(a->c.metric);
-  eo.labels = a->c.labels;
-  eo.decode = a->c.decode ? calib8_decode_parse(a->c.decode) : eo.decode;
-  eo.data.preprocess = a->c.pp_text;
-  eo.data.template_name = a->c.template_name;
-  eo.data.batch = a->c.batch;
-  eo.threads = so->threads;
-  calib8_evaluator *ev = NULL;
-  calib8_session *qs = NULL;
-  calib8_eval_result fr, qr;
-  calib8_status st;
-  /* class labels are checked against the whole test set, --test-limit or not: an evaluator checks them only
-     when it is given no limit, so one without the limit checks them first */
-  if (classify && a->c.test_limit) {
-    if ((st = calib8_evaluator_create(m, a->c.test, &eo, &ev))) return st;
-    calib8_evaluator_destroy(ev);
-    ev = NULL;
-  }
-  eo.data.limit = a->c.test_limit;
-  if ((st = calib8_evaluator_create(m, a->c.test, &eo, &ev))) return st;
-  if ((st = calib8_qplan_session(plan, so, &qs))) goto out;
-  /* similarity's reference is the FP32 model itself: its own score is 1 */
-  if (eo.metric == CALIB8_METRIC_SIMILARITY) r->fp32 = 1.0;
-  else if ((st = calib8_evaluate(ev, s, &fr))) goto out;
-  else r->fp32 = fr.score, r->count = fr.count, r->fp_cls = fr.first_class, r->fp_prob = fr.first_prob;
-  if ((st = calib8_evaluate(ev, qs, &qr))) goto out;
-  r->int8 = qr.score, r->count = qr.count, r->q_cls = qr.first_class, r->q_prob = qr.first_prob;
-  /* the first samples' predictions (report and --json) are an extra: without them the run goes on */
-  if (calib8_predictions_json(ev, s, qs, 8, &r->predictions))
-    fprintf(stderr, "calib8: note: no predictions in the summary: %s\n", calib8_last_error());
-out:
-  calib8_session_destroy(qs);
-  calib8_evaluator_destroy(ev);
-  return st;
 }
 
 /* The report's layer-wise comparison (calib8 compare at its default tolerance) of the FP32 model and the plan's
@@ -233,8 +136,6 @@ out:
 #define REPORT_COMPARE_SAMPLES 32
 static char *report_compare(const quantize_args *a, const calib8_model *m, calib8_session *s, const calib8_qplan *plan,
                             const calib8_session_options *so) {
-  calib8_session *qs = NULL;
-  calib8_compare *cmp = NULL;
   calib8_dataset *ds = NULL;
   char *text = NULL;
   calib8_dataset_options d = calib8_dataset_options_default();
@@ -243,15 +144,11 @@ static char *report_compare(const quantize_args *a, const calib8_model *m, calib
   d.batch = a->c.batch;
   d.limit = REPORT_COMPARE_SAMPLES;
   const char *test[1] = {a->c.test};
-  calib8_status st = calib8_qplan_session(plan, so, &qs);
-  if (!st) st = calib8_compare_create(s, qs, &cmp);
-  if (!st) st = a->c.test ? calib8_dataset_open(m, 1, test, &d, &ds) : calib8_dataset_open(m, a->c.n_calib, a->c.calib, &d, &ds);
-  if (!st) st = calib8_compare_dataset(cmp, ds);
-  if (!st) st = calib8_compare_json(cmp, 0.9, 0.5, a->c.model, a->c.out, &text);
+  calib8_status st = a->c.test ? calib8_dataset_open(m, 1, test, &d, &ds)
+                               : calib8_dataset_open(m, a->c.n_calib, a->c.calib, &d, &ds);
+  if (!st) st = calib8_qplan_compare_json(plan, s, ds, so, 0.9, 0.5, a->c.model, a->c.out, &text);
   if (st) fprintf(stderr, "calib8: note: the report has no layer-wise comparison: %s\n", calib8_last_error());
   calib8_dataset_close(ds);
-  calib8_compare_destroy(cmp);
-  calib8_session_destroy(qs);
   return st ? NULL : text;
 }
 
@@ -267,10 +164,21 @@ int cmd_quantize(int argc, char **argv) {
   calib8_dataset *ds = NULL;
   calib8_calibration *cal = NULL;
   calib8_qplan *plan = NULL;
-  test_result tr = {NAN, NAN, 0, -1, -1, 0, 0, NULL};
-  double t0 = cli_now();
+  char *predictions = NULL;
+  double t0 = calib8_now();
 
   if ((st = calib8_model_load(a.c.model, &m))) goto fail_status;
+  static char test_labels[4096]; /* an LMDB test set's data.label, as eval and auto read it */
+  if (a.c.test && !a.c.labels && strcmp(a.c.metric, "similarity")) {
+    calib8_eval_options lo = calib8_eval_options_default();
+    lo.data.preprocess = a.c.pp_text, lo.data.template_name = a.c.template_name;
+    if ((st = calib8_eval_options_default_metric(m, a.c.test, &lo, test_labels, sizeof test_labels))) goto fail_status;
+    if (!lo.labels) {
+      rc = (cli_fail("--test needs --labels FILE (or --metric similarity, or an LMDB test set with data.label)"), 2);
+      goto out;
+    }
+    printf("test labels from '%s'\n", a.c.labels = test_labels);
+  }
   if (a.check_pp) {
     /* the user's tensors for the first K calibration images against calib8's, before any work */
     if (a.c.n_calib != 1) {
@@ -292,10 +200,7 @@ int cmd_quantize(int argc, char **argv) {
   }
 
   /* 1. calibration: one streaming pass */
-  calib8_dataset_options dopt = {a.c.pp_text, a.c.template_name, a.c.batch,
-                                 a.c.limit ? a.c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES};
-  if ((st = calib8_dataset_open(m, a.c.n_calib, a.c.calib, &dopt, &ds))) goto fail_status;
-  cli_note_calibration_cap(ds, a.c.limit);
+  if ((st = cli_open_calibration(m, &a.c, &ds))) goto fail_status;
   if (a.fp32_diff >= 0) { /* the FP32 conversion check: the graph calibrated against the model as written */
     double diff = 0;
     if ((st = calib8_fp32_check(s, m, ds, a.fp32_diff, a.c.threads, &diff))) goto fail_status;
@@ -309,58 +214,43 @@ int cmd_quantize(int argc, char **argv) {
   if (st) goto fail_status;
 
   /* calibration time: model load, data, FP32 passes with the observers */
-  double t_cal = cli_now() - t0;
+  double t_cal = calib8_now() - t0;
   /* 2. precision, plan (thresholds, weight scales) and QDQ model */
   if ((st = calib8_qplan_build(s, cal, &a.q, &plan))) goto fail_status;
-  double t_plan = cli_now() - t0 - t_cal;
+  double t_plan = calib8_now() - t0 - t_cal;
 
   /* 3. evaluation (before anything is written, so a failure leaves no partial output) */
-  if (a.c.test && (st = test_scores(&a, m, s, plan, &so, &tr))) goto fail_status;
-  double t_eval = a.c.test ? cli_now() - t0 - t_cal - t_plan : 0;
+  calib8_eval_result fr = {.score = NAN}, qr = {.score = NAN};
+  calib8_eval_options eo = calib8_eval_options_default();
+  eo.metric = (calib8_metric)calib8_metric_parse(a.c.metric);
+  eo.labels = a.c.labels;
+  eo.decode = a.c.decode ? calib8_decode_parse(a.c.decode) : eo.decode;
+  eo.data.preprocess = a.c.pp_text;
+  eo.data.template_name = a.c.template_name;
+  eo.data.batch = a.c.batch;
+  eo.data.limit = a.c.test_limit;
+  eo.threads = so.threads;
+  if (a.c.test) {
+    if ((st = calib8_qplan_evaluate(plan, m, s, a.c.test, &eo, &fr, &qr, &predictions))) goto fail_status;
+    if (!predictions) fprintf(stderr, "calib8: note: no predictions in the summary: %s\n", calib8_last_error());
+  }
+  double t_eval = a.c.test ? calib8_now() - t0 - t_cal - t_plan : 0;
 
   /* 4. the artefacts, each whole or not at all; when one fails, the ones written before it are removed */
   calib8_outputs outs = {a.c.out, a.table, a.trt_cache, a.write_qtable, a.c.json, a.record};
   calib8_summary_extra x = {.model = m, .model_path = a.c.model, .output_path = a.c.out, .calibration_seconds = t_cal,
                             .equalized_pairs = a.equalize ? cle_pairs : -1, .metric = a.c.test ? a.c.metric : NULL,
-                            .fp32_score = tr.fp32, .int8_score = tr.int8, .count = tr.count,
-                            .predictions_json = tr.predictions, .planning_seconds = t_plan,
-                            .evaluation_seconds = t_eval};
+                            .fp32_score = fr.score, .int8_score = qr.score, .count = qr.count,
+                            .predictions_json = predictions, .planning_seconds = t_plan, .evaluation_seconds = t_eval};
   if ((st = calib8_qplan_write(plan, &outs, &x))) goto fail_status;
 
-  int n_int8 = 0, n_cand = calib8_qplan_layer_count(plan), n_half = 0;
-  for (int i = 0; i < n_cand; i++) {
-    calib8_layer_info li;
-    calib8_qplan_layer(plan, i, &li);
-    n_int8 += li.precision == CALIB8_PRECISION_INT8;
-    n_half += li.half_requested != 0;
-  }
-  int64_t macs, macs8;
-  calib8_qplan_macs(plan, &macs, &macs8);
-  printf("calibrated on %lld samples in %.3f s (%s, %s weights, %s)\n", (long long)calib8_calibration_samples(cal),
-         t_cal, calib8_method_name(a.q.method), a.q.weights == CALIB8_WEIGHTS_ADMM ? "admm" : "minmax",
-         a.q.granularity == CALIB8_PER_TENSOR       ? "per-tensor"
-         : a.q.granularity == CALIB8_GRANULARITY_MIX ? "mix"
-                                                     : "per-channel");
-  printf("INT8 layers: %d of %d convolution/matrix layers; %.1f %% of multiply-accumulates\n", n_int8, n_cand,
-         macs ? 100.0 * (double)macs8 / (double)macs : 0.0);
-  if (n_half) { /* TPU-MLIR's F16/BF16 qtable rows: calib8 writes no half precision */
-    printf("F16/BF16 in the qtable, kept FP32 (calib8 writes INT8 and FP32 only):");
-    for (int i = 0; i < n_cand; i++) {
-      calib8_layer_info li;
-      calib8_qplan_layer(plan, i, &li);
-      if (li.half_requested) printf(" %s", li.name);
-    }
-    printf("\n");
-  }
-  if (a.equalize) printf("cross-layer equalization: %d convolution pairs\n", cle_pairs);
-  if (a.q.bias_correction) printf("bias correction: on\n");
-  printf("wrote %s\n", a.c.out);
+  calib8_qplan_print(plan, cal, &a.q, &x, stdout);
   if (a.c.test) {
-    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.c.metric, tr.fp32, tr.int8,
-           tr.fp32 - tr.int8, (long long)tr.count);
+    printf("%s FP32 %.4f  INT8 %.4f  (drop %+.4f, %lld test samples)\n", a.c.metric, fr.score, qr.score,
+           fr.score - qr.score, (long long)qr.count);
     if (!strcmp(a.c.metric, "top1") || !strcmp(a.c.metric, "top5"))
-      printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", tr.fp_cls, tr.fp_prob, tr.q_cls,
-             tr.q_prob);
+      printf("first test sample: FP32 class %d (p=%.4f)  INT8 class %d (p=%.4f)\n", fr.first_class, fr.first_prob,
+             qr.first_class, qr.first_prob);
   }
   rc = 0;
   if (a.c.report) {
@@ -380,7 +270,7 @@ int cmd_quantize(int argc, char **argv) {
 fail_status:
   rc = cli_fail_status(st);
 out:
-  calib8_free(tr.predictions);
+  calib8_free(predictions);
   calib8_qplan_destroy(plan);
   calib8_calibration_destroy(cal);
   calib8_dataset_close(ds);

@@ -1,11 +1,8 @@
 /* calib8 run MODEL [-i [NAME=]FILE.npy ...] -o OUTDIR [--threads N] [--repeat R] [--no-optimize]
                  [--sub-batch auto|off|S] */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -14,29 +11,6 @@
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
-}
-
-/* Output file name: every character outside [A-Za-z0-9._-] becomes '_'. */
-static void sanitize(const char *name, char *out, size_t size) {
-  size_t i = 0;
-  for (; name[i] && i + 1 < size; i++) {
-    char c = name[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-';
-    out[i] = ok ? c : '_';
-  }
-  out[i] = 0;
-}
-
-static int ensure_dir(const char *dir) {
-  struct stat sb;
-  if (stat(dir, &sb) == 0) {
-    if (!S_ISDIR(sb.st_mode)) return cli_fail("output directory '%s' exists and is not a directory", dir);
-  } else if (mkdir(dir, 0777) != 0) {
-    return cli_fail("cannot create output directory '%s': %s", dir, strerror(errno));
-  }
-  if (access(dir, W_OK | X_OK) != 0) return cli_fail("output directory '%s' is not writable: %s", dir, strerror(errno));
-  return 0;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -74,19 +48,8 @@ int cmd_run(int argc, char **argv) {
     } else if (strcmp(a, "--repeat") == 0) {
       if (!cli_parse_int(a, i + 1 < argc ? argv[++i] : NULL, 1, 1000000, &repeat)) return 2;
     } else if (strcmp(a, "--sub-batch") == 0) {
-      const char *v = i + 1 < argc ? argv[++i] : NULL;
-      if (v && strcmp(v, "auto") == 0) sub_batch = 0;
-      else if (v && strcmp(v, "off") == 0) sub_batch = -1;
-      else {
-        char *end = NULL;
-        long n = v ? strtol(v, &end, 10) : 0;
-        if (!v || !*v || *end || n < 1 || n > (1 << 20)) {
-          cli_fail("option --sub-batch needs auto, off or a number of samples from 1 to 1048576, got '%s'",
-                   v ? v : "(nothing)");
-          return 2;
-        }
-        sub_batch = (int)n;
-      }
+      calib8_status st = calib8_session_options_parse_sub_batch(i + 1 < argc ? argv[++i] : NULL, &sub_batch);
+      if (st) return cli_fail_status(st);
     } else if (strcmp(a, "--no-optimize") == 0) {
       optimize = false;
     } else if (a[0] == '-') {
@@ -109,75 +72,24 @@ int cmd_run(int argc, char **argv) {
                   calib8_model_input_count(m), calib8_model_input_count(m) == 1 ? "" : "s");
     goto out;
   }
-  for (int i = 0; i < n_in; i++) {
-    st = calib8_npy_read(files[i], &inputs[i]);
-    if (st) {
-      rc = cli_fail_status(st);
-      goto out;
-    }
-  }
-  if (ensure_dir(outdir)) goto out;
+  for (int i = 0; i < n_in; i++)
+    if ((st = calib8_npy_read(files[i], &inputs[i]))) goto fail_status;
   calib8_session_options opts = calib8_session_options_default();
   opts.threads = threads;
   opts.optimize = optimize;
   opts.sub_batch = sub_batch;
-  st = calib8_session_create(m, &opts, &s);
-  if (st) {
-    rc = cli_fail_status(st);
-    goto out;
-  }
-  times = malloc(sizeof(double) * (size_t)repeat);
-  if (!times) {
+  if ((st = calib8_session_create(m, &opts, &s))) goto fail_status;
+  if (!(times = malloc(sizeof(double) * (size_t)repeat))) {
     rc = cli_fail("out of memory");
     goto out;
   }
   for (int r = 0; r < repeat; r++) {
-    double t0 = cli_now();
+    double t0 = calib8_now();
     st = calib8_session_run(s, n_in, names, inputs);
-    times[r] = cli_now() - t0;
-    if (st) {
-      rc = cli_fail_status(st);
-      goto out;
-    }
+    times[r] = calib8_now() - t0;
+    if (st) goto fail_status;
   }
-  /* two outputs whose names map to one file name ("y/1", "y_1") would overwrite each other */
-  int n_out = calib8_session_output_count(s);
-  for (int o = 0; o < n_out; o++)
-    for (int p = 0; p < o; p++) {
-      char a[1024], b[1024];
-      sanitize(calib8_session_output_name(s, o), a, sizeof a);
-      sanitize(calib8_session_output_name(s, p), b, sizeof b);
-      if (!strcmp(a, b)) {
-        rc = cli_fail("outputs '%s' and '%s' both map to the file name '%s.npy'; rename one in the model",
-                      calib8_session_output_name(s, p), calib8_session_output_name(s, o), a);
-        goto out;
-      }
-    }
-  if ((st = calib8_write_group_begin())) { /* every output file, or none */
-    rc = cli_fail_status(st);
-    goto out;
-  }
-  for (int o = 0; o < n_out; o++) {
-    calib8_tensor t;
-    char fname[1024], path[4096];
-    calib8_session_output(s, o, &t);
-    sanitize(calib8_session_output_name(s, o), fname, sizeof fname);
-    snprintf(path, sizeof path, "%s/%s.npy", outdir, fname);
-    st = calib8_npy_write(path, &t);
-    if (st) {
-      calib8_write_group_abort();
-      rc = cli_fail_status(st);
-      goto out;
-    }
-    printf("output %s %s ", calib8_session_output_name(s, o), calib8_dtype_name(t.dtype));
-    printf("[");
-    for (int d = 0; d < t.rank; d++) printf(d ? ",%lld" : "%lld", (long long)t.dims[d]);
-    printf("] -> %s\n", path);
-  }
-  if ((st = calib8_write_group_commit())) {
-    rc = cli_fail_status(st);
-    goto out;
-  }
+  if ((st = calib8_session_write_outputs(s, outdir, stdout))) goto fail_status;
   if (n_in > 0 && calib8_session_sub_batch(s) > 0)
     printf("ran as %lld sub-batches of %d over the threads\n",
            (long long)(inputs[0].dims[0] / calib8_session_sub_batch(s)), calib8_session_sub_batch(s));
@@ -185,6 +97,9 @@ int cmd_run(int argc, char **argv) {
   printf("latency over %d run%s: min %.3f ms, median %.3f ms\n", repeat, repeat > 1 ? "s" : "", times[0] * 1e3,
          times[repeat / 2] * 1e3);
   rc = 0;
+  goto out;
+fail_status:
+  rc = cli_fail_status(st);
 out:
   free(times);
   for (int i = 0; i < n_in; i++) calib8_tensor_free(&inputs[i]);

@@ -1,9 +1,4 @@
-/* calib8 serve: remote mode (calib8/serve.h, docs/remote.md). The search of calib8 auto, scored by clients.
- *
- *   calib8 serve MODEL --calib SRC [-p STR | --template NAME] [--listen 127.0.0.1:8500] [--token-file F]
- *                [--max-drop 0.005] [--mode fast|full] [--resume] [--json FILE] [--report FILE.html] [--max-body BYTES]
- *                [--round-timeout S] [--request-timeout S] [--max-connections N] -o OUT.onnx
- *
+/* calib8 serve (USAGE): remote mode (calib8/serve.h, docs/remote.md), the search of calib8 auto scored by clients.
  * Progress (rounds, strategies, requests served, scores, trials) goes to stderr; the choice and the files written
  * to stdout. */
 #include <limits.h>
@@ -24,9 +19,7 @@ static void on_message(void *user, const char *line) {
 
 static void on_trial(void *user, const calib8_trial *t) {
   (void)user;
-  fprintf(stderr, "trial %2d  %-44s score %.6g  drop %+.4f  FP32 layers %d  INT8 MACs %5.1f %%  %.1f s%s%s\n", t->index,
-          t->strategy, t->score, t->drop, t->fp32_layers, 100.0 * t->int8_macs, t->seconds,
-          t->within_budget ? "  within budget" : "", t->replayed ? "  (from log)" : "");
+  calib8_trial_print(t, NULL, stderr);
   fflush(stderr);
 }
 
@@ -119,15 +112,7 @@ int cmd_serve(int argc, char **argv) {
   calib8_dataset *calib = NULL;
   calib8_search_result *r = calloc(1, sizeof *r);
   st = r ? calib8_model_load(c.model, &m) : calib8_set_error(CALIB8_OUT_OF_MEMORY, "out of memory");
-  if (!st) {
-    calib8_dataset_options d = calib8_dataset_options_default();
-    d.preprocess = c.pp_text;
-    d.template_name = c.template_name;
-    d.batch = c.batch;
-    d.limit = c.limit ? c.limit : CALIB8_DEFAULT_CALIBRATION_SAMPLES;
-    st = calib8_dataset_open(m, c.n_calib, c.calib, &d, &calib);
-    if (!st) cli_note_calibration_cap(calib, c.limit);
-  }
+  if (!st) st = cli_open_calibration(m, &c, &calib);
   if (!st) {
     so.metric_name = "user";
     so.output = c.out;
@@ -141,10 +126,7 @@ int cmd_serve(int argc, char **argv) {
     st = calib8_serve_run(m, calib, &sv, &so, r);
   }
   if (!st || st == CALIB8_BUDGET_NOT_MET) {
-    const calib8_trial *t = &r->choice;
-    printf("choice: trial %d (%s): score %.6g, drop %+.4f, %d FP32 layers, %.1f %% of MACs in INT8; %d trials\n", t->index,
-           t->strategy, t->score, t->drop, t->fp32_layers, 100.0 * t->int8_macs, r->n_trials);
-    printf("wrote %s, %s, %s, %s\n", c.out, r->qtable, r->table, r->log);
+    calib8_search_result_print(r, NULL, c.out, stdout);
   }
   int rc = st == CALIB8_BUDGET_NOT_MET ? cli_fail("%s", calib8_last_error()) : st ? cli_fail_status(st) : 0;
   if (c.report && (!st || st == CALIB8_BUDGET_NOT_MET)) /* a warning; exit 1 only when nothing else failed */

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 
@@ -31,12 +30,6 @@ bool cli_parse_int(const char *opt, const char *text, int min, int max, int *out
   }
   *out = (int)v;
   return true;
-}
-
-double cli_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void usage(FILE *f) {
@@ -92,10 +85,4 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
   cli_fail("unknown command '%s' (see calib8 --help)", cmd);
   return 2;
-}
-
-/* "CMD: <message>" for calib8_model_check_same_inputs. */
-int cli_check_same_inputs(const char *cmd, const calib8_model *a, const char *pa, const calib8_model *b, const char *pb) {
-  if (calib8_model_check_same_inputs(a, pa, b, pb) == CALIB8_OK) return 0;
-  return cli_fail("%s: %s", cmd, calib8_last_error());
 }

@@ -72,10 +72,11 @@ class LmdbSaveTest(unittest.TestCase):
         j = eval_json(db, self.tmp, "e1.json")
         self.assertEqual(j["count"], 24)
         self.assertEqual(j["correct"], int((self.pred == np.array(self.labels)).sum()))
-        # quantize calibrates on it and tests with its data.label (named: quantize --test does not pick it up alone)
+        # quantize calibrates on it and tests with its data.label, found by itself as eval and auto do
         q = os.path.join(self.tmp, "q.json")
-        cli("quantize", MODEL, "--calib", db, "--test", db, "--labels", os.path.join(db, "data.label"), "-q",
-            "-o", os.path.join(self.tmp, "q.onnx"), "--json", q)
+        r = cli("quantize", MODEL, "--calib", db, "--test", db, "-q", "-o", os.path.join(self.tmp, "q.onnx"),
+                "--json", q)
+        self.assertIn("test labels from '%s'" % os.path.join(db, "data.label"), r.stdout)
         with open(q) as f:
             m = json.load(f)["metrics"]
         self.assertEqual((m["metric"], m["count"]), ("top1", 24))

@@ -208,7 +208,7 @@ int cmd_sensitivity(int argc, char **argv) {
   int64_t test_limit = a.c.test_limit || with_metric ? a.c.test_limit : 64;
   const char *paths[4 + CALIB8_MAX_INPUTS] = {a.c.model, out_qtable, a.c.test, a.c.labels};
   for (int k = 0; k < a.c.n_calib; k++) paths[4 + k] = a.c.calib[k];
-  if (cli_check_report(a.c.report, 4 + a.c.n_calib, paths)) return 2;
+  if (calib8_outputs_check_report(a.c.report, 4 + a.c.n_calib, paths)) return cli_fail_status(CALIB8_INVALID_ARGUMENT), 2;
   calib8_model *m = NULL;
   calib8_evaluator *ev = NULL;
   calib8_dataset *calib = NULL;

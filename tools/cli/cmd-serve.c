@@ -107,7 +107,7 @@ int cmd_serve(int argc, char **argv) {
     return cli_fail("-o '%s' is the input model; calib8 never overwrites an input", c.out);
   const char *paths[3 + CALIB8_MAX_INPUTS] = {c.model, c.out, c.json};
   for (int k = 0; k < c.n_calib; k++) paths[3 + k] = c.calib[k];
-  if (cli_check_report(c.report, 3 + c.n_calib, paths)) return 2;
+  if (calib8_outputs_check_report(c.report, 3 + c.n_calib, paths)) return cli_fail_status(CALIB8_INVALID_ARGUMENT), 2;
   calib8_model *m = NULL;
   calib8_dataset *calib = NULL;
   calib8_search_result *r = calloc(1, sizeof *r);

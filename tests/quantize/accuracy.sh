@@ -11,7 +11,8 @@
 F=$CACHE/fmnist
 [ -d "$F/calib" ] && [ -f "$F/test/labels.txt" ] ||
   skip "$F is missing (run scripts/setup-data.sh and /usr/bin/python3 tools/make_fmnist_png.py $F)"
-json_num() { sed -n "s/.*\"$2\":[[:space:]]*\([-0-9.e+]*\).*/\1/p" "$1" | tail -1; }
+# the summary's test scores ("metrics": fp32, int8, count); read as JSON, the predictions carry "fp32" members too
+json_num() { $PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["metrics"][sys.argv[2]])' "$1" "$2"; }
 for m in lenet resnet8; do
   if [ $m = lenet ]; then model=$LENET pp=$PP_LENET fp32_want=9082; else model=$RESNET pp=$PP_RESNET fp32_want=9229; fi
   for method in kl percentile mse aciq; do

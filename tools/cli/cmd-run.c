@@ -178,6 +178,11 @@ int cmd_run(int argc, char **argv) {
     rc = cli_fail_status(st);
     goto out;
   }
+  int n_layers, n_int8 = calib8_session_int8_layers(s, &n_layers);
+  if (n_int8 >= 0) printf("INT8 kernels: %d of %d layers\n", n_int8, n_layers); /* -1: CALIB8_INT8 is not 1 */
+  const char *why;
+  for (int i = 0; n_int8 >= 0 && calib8_session_int8_fallback(s, i, &why); i++)
+    printf("  not on INT8 kernels: %s: %s\n", calib8_session_int8_fallback(s, i, NULL), why);
   if (n_in > 0 && calib8_session_sub_batch(s) > 0)
     printf("ran as %lld sub-batches of %d over the threads\n",
            (long long)(inputs[0].dims[0] / calib8_session_sub_batch(s)), calib8_session_sub_batch(s));

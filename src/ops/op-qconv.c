@@ -33,8 +33,8 @@ struct c8_qconv_fast {
   int32_t *seg;                                 /* (dst column, source byte offset, length) runs of each panel */
   int32_t *seg_start;                           /* panels + 1 */
   int64_t panels;
-  int64_t *half; /* with cfg->ukernel_ind: per panel, where each half of NR/2 columns starts in the source when it
-                    is one run (B is then read in place, not packed), else -1 */
+  int64_t *quarter; /* with cfg->ukernel_ind: per panel, where each quarter of NR/4 columns starts in the source
+                       when it is one run (B is then read in place, not packed), else -1 */
   size_t src_bytes, panel_bytes, per_thread;
 };
 
@@ -77,16 +77,16 @@ static bool build_segments(c8_qconv_fast *f) {
   }
   f->seg_start[f->panels] = (int32_t)at;
   if (!f->cfg->ukernel_ind) return true;
-  f->half = c8_malloc((size_t)(2 * f->panels) * sizeof(int64_t));
-  if (!f->half) return false;
-  const int32_t h = (int32_t)NR / 2;
+  f->quarter = c8_malloc((size_t)(4 * f->panels) * sizeof(int64_t));
+  if (!f->quarter) return false;
+  const int32_t h = (int32_t)NR / 4;
   for (int64_t p = 0; p < f->panels; p++) {
-    f->half[2 * p] = f->half[2 * p + 1] = -1;
+    for (int32_t k = 0; k < 4; k++) f->quarter[4 * p + k] = -1;
     if (f->ohw - p * (int64_t)NR < (int64_t)NR) continue;
     for (int32_t i = f->seg_start[p]; i < f->seg_start[p + 1]; i++)
-      for (int32_t k = 0; k < 2; k++)
+      for (int32_t k = 0; k < 4; k++)
         if (s[3 * i] <= k * h && s[3 * i] + s[3 * i + 2] >= (k + 1) * h)
-          f->half[2 * p + k] = s[3 * i + 1] + 4 * (int64_t)(k * h - s[3 * i]);
+          f->quarter[4 * p + k] = s[3 * i + 1] + 4 * (int64_t)(k * h - s[3 * i]);
   }
   return true;
 }
@@ -181,7 +181,7 @@ void c8_qconv_fast_destroy(c8_qconv_fast *f) {
   c8_mfree(f->koff);
   c8_mfree(f->seg);
   c8_mfree(f->seg_start);
-  c8_mfree(f->half);
+  c8_mfree(f->quarter);
   c8_mfree(f->bias);
   c8_mfree(f->mult);
   c8_mfree(f);
@@ -329,8 +329,13 @@ static void run_range(void *vj, int64_t b, int64_t e, int thread) {
     const char *a = (const char *)f->a + (size_t)gi * f->a_group;
     const int64_t p0 = f->panels * part / j->chunks, p1 = f->panels * (part + 1) / j->chunks;
     for (int64_t p = p0; p < p1; p++) {
-      const bool in_place = f->half && f->half[2 * p] >= 0 && f->half[2 * p + 1] >= 0;
-      if (!in_place) pack_panel(f, mine, p, panel);
+      const int64_t *qo = f->quarter ? f->quarter + 4 * p : NULL;
+      const bool in_place = qo && qo[0] >= 0 && qo[1] >= 0 && qo[2] >= 0 && qo[3] >= 0;
+      const uint8_t *bq[4] = {NULL, NULL, NULL, NULL};
+      if (in_place)
+        for (int q = 0; q < 4; q++) bq[q] = mine + qo[q];
+      else
+        pack_panel(f, mine, p, panel);
       const size_t jr = (size_t)p * NR, nr = (size_t)f->ohw - jr < NR ? (size_t)f->ohw - jr : NR;
       for (size_t ir = 0; ir < (size_t)f->mg; ir += MR) {
         const size_t mr = (size_t)f->mg - ir < MR ? (size_t)f->mg - ir : MR;
@@ -338,8 +343,7 @@ static void run_range(void *vj, int64_t b, int64_t e, int thread) {
         t.mult = f->mult + gi * f->mg + (int64_t)ir;
         void *c = y + (ir * (size_t)f->ohw + jr) * es;
         if (in_place)
-          f->cfg->ukernel_ind(mr, nr, kp, a + (ir / MR) * astride, mine + f->half[2 * p], mine + f->half[2 * p + 1],
-                              f->koff, c, (size_t)f->ohw, &t);
+          f->cfg->ukernel_ind(mr, nr, kp, a + (ir / MR) * astride, bq, f->koff, c, (size_t)f->ohw, &t);
         else
           f->cfg->ukernel(mr, nr, kp, a + (ir / MR) * astride, panel, c, (size_t)f->ohw, &t);
       }

@@ -151,6 +151,7 @@ static void test_qlinearconv(void) {
       {2, 8, 11, 13, 17, 3, 1, 0, 1, 1, true, false, true, false, N, N},
       {1, 10, 23, 29, 19, 3, 3, 1, 1, 1, false, true, true, false, N, N},
       {1, 6, 13, 70, 40, 3, 1, 1, 2, 2, true, true, false, false, N, N},
+      {2, 16, 8, 7, 24, 3, 1, 1, 1, 1, false, false, true, false, N, N}, /* 8-pixel output rows: quarters in place */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check(cases[i]);
 }

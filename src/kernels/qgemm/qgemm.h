@@ -50,14 +50,13 @@ typedef struct c8_qu8_gemm_tile {
 typedef void (*c8_qu8_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *b, void *c,
                                        size_t ldc, const c8_qu8_gemm_tile *t);
 
-/* The same with B read in place (no packed panel): k step s of columns [0, 16) at b0 + koff[s], of columns
-   [16, NR) at b1 + koff[s], each NR/2 columns x 4 uint8 as in a packed panel (the convolution's c4 source,
-   ops/op-qconv.c, when a half panel is one contiguous run of pixels). */
-typedef void (*c8_qu8_gemm_ind_fn)(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *b0,
-                                   const uint8_t *b1, const int64_t *koff, void *c, size_t ldc,
-                                   const c8_qu8_gemm_tile *t);
-void c8_qu8_gemm_ukernel_8x32c4__avx512vnni_ind(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *b0,
-                                                const uint8_t *b1, const int64_t *koff, void *c, size_t ldc,
+/* The same with B read in place (no packed panel): k step s of columns [8q, 8q + 8) at bq[q] + koff[s], 8 columns x
+   4 uint8 as in a packed panel (the convolution's c4 source, ops/op-qconv.c, when each quarter panel is one
+   contiguous run of pixels). */
+typedef void (*c8_qu8_gemm_ind_fn)(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *const *bq,
+                                   const int64_t *koff, void *c, size_t ldc, const c8_qu8_gemm_tile *t);
+void c8_qu8_gemm_ukernel_8x32c4__avx512vnni_ind(size_t mr, size_t nr, size_t kc, const void *a,
+                                                const uint8_t *const *bq, const int64_t *koff, void *c, size_t ldc,
                                                 const c8_qu8_gemm_tile *t);
 
 typedef struct c8_qu8_gemm_config {

@@ -1,6 +1,7 @@
 /* The integer convolution (op-qconv.h). */
 #include "ops/op-qconv.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -140,6 +141,10 @@ c8_status c8_qconv_fast_prepare(const c8_node *node, const c8_qconv_params *p, c
     f->wrow = (wp + sw - 1) / sw;
     f->phase_stride = f->hp * f->wrow * 4;
     f->quad_stride = sw * f->phase_stride;
+    if (f->phase_stride > INT32_MAX) { /* the panel runs hold 32-bit source offsets: the reference instead */
+      c8_qconv_fast_destroy(f);
+      return CALIB8_OK;
+    }
     f->src_bytes = align64((size_t)(f->cq * f->quad_stride)) + align64((size_t)g->in[2]) +
                    align64((size_t)(sw * f->wrow * 4));
     f->a_group = align64(c8_qu8_gemm_packed_a_bytes(f->cfg, (size_t)f->mg, (size_t)f->kpp));

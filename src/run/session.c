@@ -22,8 +22,9 @@ calib8_status calib8_session_create(const calib8_model *model, const calib8_sess
 /* The integer copy (session.h: gi), from the graph as given (before constant folding turns the weights'
    DequantizeLinear into floats). */
 static c8_status build_int8_graph(calib8_session *s, const c8_graph *graph) {
-  /* Opt-in for now (CALIB8_INT8=1): the integer kernels are bit-exact but not yet faster than fake quantization
-     on small models (im2col copies dominate; see the issue 13 note), so the default stays the faster path. */
+  /* Opt-in for now (CALIB8_INT8=1): the integer path is faster than fake quantization and than FP32
+     (bench/RESULTS.md), but becomes the default only with the ONNX Runtime agreement tests on the full
+     Fashion-MNIST test set, which are not written yet (docs/int8.md). */
   const char *env = getenv("CALIB8_INT8");
   if (!env || strcmp(env, "1") != 0) return CALIB8_OK;
   s->int8_on = true;

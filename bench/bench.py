@@ -516,8 +516,8 @@ def write_report(path, r):
         if 'c8_qdq' in q['qdq'][0]:
             a('calib8 running the same two models (`calib8 run`, 50 timed runs per process, in the same rounds). calib8 '
               'runs a QDQ model as written: QuantizeLinear and DequantizeLinear (vectorized, src/kernels/quant) around '
-              'FP32 convolutions, so the QDQ model costs more than the FP32 one; it has no int8 convolution kernels yet '
-              '(QLinearConv and ConvInteger are scalar references).')
+              'FP32 convolutions, so the QDQ model costs more than the FP32 one; its integer kernels are opt-in '
+              '(CALIB8_INT8=1; measured in the INT8 runtime section, bench/int8.sh).')
             a('')
             a('| threads | calib8 FP32 ms | calib8 QDQ ms | QDQ/FP32 |')
             a('|---|---:|---:|---:|')

@@ -186,6 +186,15 @@ const char *calib8_session_output_name(const calib8_session *session, int index)
 /* Samples per sub-batch of the last run when it ran as sub-batches (calib8_session_options.sub_batch), else
    0. */
 int calib8_session_sub_batch(const calib8_session *session);
+/* Integer kernels (docs/int8.md): how many of the session's compute layers (Conv, ConvTranspose, Gemm, MatMul)
+   run on int8 kernels in plain runs, the return value, out of *n_layers (when not NULL). Still opt-in: a
+   session folds QDQ chains onto integer kernels only when the environment has CALIB8_INT8=1 at creation;
+   without it the return value is -1 (every layer is then a fallback, and *n_layers is still set). */
+int calib8_session_int8_layers(const calib8_session *session, int *n_layers);
+/* The index-th layer (0 <= index < n_layers - the count above) that does not run on integer kernels: its node
+   name, and in *why (when not NULL) one sentence saying why; NULL past the end. Both strings are the session's,
+   valid while it lives. */
+const char *calib8_session_int8_fallback(const calib8_session *session, int index, const char **why);
 /* A view of output `index` from the last run; valid until the next run or destroy. */
 calib8_status calib8_session_output(const calib8_session *session, int index, calib8_tensor *out_view);
 /* Writes every output of the last run as DIR/<name>.npy, all of them or none (calib8_write_group_begin), creating

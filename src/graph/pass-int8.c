@@ -58,6 +58,84 @@ static int add_const(c8_graph *g, const char *hint, c8_tensor t) {
   return id;
 }
 
+/* The fused activation's bounds as QConv/QAdd attributes (NAN: absent). */
+static c8_status set_act(c8_node *n, float amin, float amax) {
+  if (!isnan(amin)) {
+    c8_attr *a = c8_node_add_attr(n, "act_min", C8_ATTR_FLOAT);
+    if (!a) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", n->name);
+    a->f = amin;
+  }
+  if (!isnan(amax)) {
+    c8_attr *a = c8_node_add_attr(n, "act_max", C8_ATTR_FLOAT);
+    if (!a) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", n->name);
+    a->f = amax;
+  }
+  return CALIB8_OK;
+}
+
+/* Removes up to three nodes by index (-1: none), highest index first. */
+static void remove3(c8_graph *g, int a, int b, int c) {
+  int del[3] = {a, b, c};
+  for (int i = 0; i < 3; i++)
+    for (int j = i + 1; j < 3; j++)
+      if (del[j] > del[i]) {
+        const int t = del[i];
+        del[i] = del[j], del[j] = t;
+      }
+  for (int i = 0; i < 3; i++)
+    if (del[i] >= 0) c8_graph_remove_node(g, del[i]);
+}
+
+/* DequantizeLinear(a), DequantizeLinear(b) -> Add -> [Relu | Clip] -> QuantizeLinear (a residual connection)
+   becomes com.calib8 QAdd on the 8-bit tensors, when every DequantizeLinear and the QuantizeLinear are per
+   tensor with constant scales and zero points (the zero points give the 8-bit types). */
+static c8_status fold_add(c8_graph *g, int qi, const c8_node *add, const c8_node *act, float amin, float amax,
+                          bool *done) {
+  const c8_node *q = &g->nodes[qi];
+  if (add->n_in != 2 || q->n_in < 3 || q->in[2] < 0) return CALIB8_OK;
+  const c8_node *da = producer(g, add->in[0]), *db = producer(g, add->in[1]);
+  if (!act_dq(g, da) || !act_dq(g, db) || da->n_in < 3 || da->in[2] < 0 || db->n_in < 3 || db->in[2] < 0)
+    return CALIB8_OK;
+  const int ins[8] = {da->in[0], da->in[1], da->in[2], db->in[0], db->in[1], db->in[2], q->in[1], q->in[2]};
+  const int out = q->out[0], add_i = (int)(add - g->nodes), act_i = act ? (int)(act - g->nodes) : -1;
+  char hint[512];
+  snprintf(hint, sizeof hint, "%s_int8", add->name);
+  const int origin = add->origin;
+  const int k = c8_graph_add_node(g, hint, "QAdd", "com.calib8", 8, ins, 1, &out);
+  if (k < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
+  c8_node *n = &g->nodes[k];
+  n->origin = origin;
+  n->def = c8_op_find("com.calib8", "QAdd");
+  c8_status st = set_act(n, amin, amax);
+  if (st) return st;
+  remove3(g, qi, act_i, add_i);
+  *done = true;
+  return CALIB8_OK;
+}
+
+/* DequantizeLinear -> Relu | Clip -> QuantizeLinear becomes com.calib8 QRequant on the 8-bit tensors (per
+   tensor, constant scales and zero points). */
+static c8_status fold_requant(c8_graph *g, int qi, const c8_node *dq, const c8_node *act, float amin, float amax,
+                              bool *done) {
+  const c8_node *q = &g->nodes[qi];
+  if (q->n_in < 3 || q->in[2] < 0 || !act_dq(g, dq) || dq->n_in < 3 || dq->in[2] < 0) return CALIB8_OK;
+  const int ins[5] = {dq->in[0], dq->in[1], dq->in[2], q->in[1], q->in[2]};
+  const int out = q->out[0], act_i = (int)(act - g->nodes);
+  char hint[512];
+  snprintf(hint, sizeof hint, "%s_int8", act->name);
+  const int origin = act->origin;
+  const int k = c8_graph_add_node(g, hint, "QRequant", "com.calib8", 5, ins, 1, &out);
+  if (k < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
+  c8_node *n = &g->nodes[k];
+  n->origin = origin;
+  n->def = c8_op_find("com.calib8", "QRequant");
+  c8_status st = set_act(n, amin, amax);
+  if (st) return st;
+  remove3(g, qi, act_i, -1);
+  *done = true;
+  return CALIB8_OK;
+}
+
 /* Tries to fold the QuantizeLinear at node index qi; *done says whether it did. */
 static c8_status fold_one(c8_graph *g, int qi, bool *done) {
   *done = false;
@@ -90,6 +168,8 @@ static c8_status fold_one(c8_graph *g, int qi, bool *done) {
     if (!single_use(g, v)) return CALIB8_OK;
     p = producer(g, v);
   }
+  if (is_op(p, "Add")) return fold_add(g, qi, p, act, amin, amax, done);
+  if (act && is_op(p, "DequantizeLinear")) return fold_requant(g, qi, p, act, amin, amax, done);
   if (!is_op(p, "Conv") || p->n_in < 2) return CALIB8_OK;
   const c8_node *conv = p;
   const c8_node *dx = producer(g, conv->in[0]), *dw = producer(g, conv->in[1]);
@@ -180,27 +260,10 @@ static c8_status fold_one(c8_graph *g, int qi, bool *done) {
       if (!dst->s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
     }
   }
-  if (!isnan(amin)) {
-    c8_attr *a = c8_node_add_attr(nq, "act_min", C8_ATTR_FLOAT);
-    if (!a) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
-    a->f = amin;
-  }
-  if (!isnan(amax)) {
-    c8_attr *a = c8_node_add_attr(nq, "act_max", C8_ATTR_FLOAT);
-    if (!a) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
-    a->f = amax;
-  }
+  c8_status st = set_act(nq, amin, amax);
+  if (st) return st;
   nq->def = c8_op_find("com.calib8", "QConv");
-  /* remove Q, the activation and the Conv (highest index first) */
-  int del[3] = {qi, act_i, conv_i};
-  for (int a = 0; a < 3; a++)
-    for (int b = a + 1; b < 3; b++)
-      if (del[b] > del[a]) {
-        int t = del[a];
-        del[a] = del[b], del[b] = t;
-      }
-  for (int a = 0; a < 3; a++)
-    if (del[a] >= 0) c8_graph_remove_node(g, del[a]);
+  remove3(g, qi, act_i, conv_i);
   *done = true;
   return CALIB8_OK;
 }

@@ -16,6 +16,7 @@
 
 #include "core/threadpool.h"
 #include "kernels/quant/quant.h"
+#include "ops/broadcast.h"
 #include "ops/op-conv.h"
 #include "ops/op-matmul.h"
 #include "ops/op-qconv.h"
@@ -417,6 +418,111 @@ const c8_op_def c8_op_qlinear_conv = {
 const c8_op_def c8_op_qconv = {
     .name = "QConv", .domain = "com.calib8", .prepare = qlinearconv_prepare, .run = qconv_run,
     .destroy = qconv_destroy, .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_FIRST_AXIS,
+    .fuse = C8_FUSE_NONE};
+
+/* ---- calib8's folded residual Add (graph/pass-int8.c) ---- */
+
+/* com.calib8 QAdd(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp) [act_min, act_max]:
+   QuantizeLinear(Clip(DequantizeLinear(a) + DequantizeLinear(b))) on 8-bit tensors with per-tensor parameters,
+   broadcasting as Add does, in the fake-quantized graph's float operations (kernels/quant/quant.h), so its bytes
+   are that graph's. */
+typedef struct qadd_state {
+  c8_bcast plan;
+  c8_q8_add_params p;
+  c8_q8_add_fn fn;
+  bool unary; /* QRequant */
+} qadd_state;
+
+static c8_status qadd_prepare_as(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
+                                 bool unary) {
+  const c8_node *node = k->node;
+  const int nin = unary ? 5 : 8, yi = unary ? 3 : 6;
+  c8_status st = c8_check_inputs(node, n_in, nin, nin);
+  if (st) return st;
+  if (n_out != 1 || !out[0]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "has %d outputs, expected 1", n_out);
+  for (int i = 0; i < nin; i++)
+    if (!in[i]) return c8_node_error(node, CALIB8_MALFORMED_MODEL, "input %d is missing", i);
+  if ((st = check_q8(node, in[0], 0)) || (st = check_q8(node, in[yi + 1], yi + 1)) ||
+      (st = check_same_type(node, in[2], 2, in[0]->dtype)))
+    return st;
+  if (!unary && ((st = check_q8(node, in[3], 3)) || (st = check_same_type(node, in[5], 5, in[3]->dtype)))) return st;
+  const int sc[3] = {1, yi, 4}, zp[3] = {2, yi + 1, 5};
+  for (int i = 0; i < (unary ? 2 : 3); i++) {
+    if ((st = c8_check_dtype(node, in[sc[i]], sc[i], CALIB8_FLOAT))) return st;
+    if ((st = check_param(node, in[sc[i]], sc[i], -1, "scale")) ||
+        (st = check_param(node, in[zp[i]], zp[i], -1, "zero point")))
+      return st;
+  }
+  qadd_state *s = c8_calloc(1, sizeof *s);
+  if (!s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory preparing node '%s'", node->name);
+  k->state = s;
+  s->unary = unary;
+  c8_tensor *o = out[0];
+  if (unary) copy_shape(o, in[0], in[yi + 1]->dtype);
+  else if ((st = c8_broadcast_shape(node, in[0], in[3], o))) return st;
+  o->dtype = in[yi + 1]->dtype;
+  const c8_tensor *ins[2] = {in[0], unary ? in[0] : in[3]};
+  c8_bcast_init(&s->plan, o, 2, ins);
+  c8_q8_add_params *p = &s->p;
+  p->sa = pscale(in[1], 0), p->sy = pscale(in[yi], 0);
+  p->za = pzero(in[2], 0), p->zy = pzero(in[yi + 1], 0);
+  p->a_signed = in[0]->dtype == CALIB8_INT8;
+  if (!unary) {
+    p->sb = pscale(in[4], 0), p->zb = pzero(in[5], 0);
+    p->b_signed = in[3]->dtype == CALIB8_INT8;
+  }
+  p->y_signed = o->dtype == CALIB8_INT8;
+  qrange(o->dtype, &p->lo, &p->hi);
+  act_bounds(node, p->sy, p->zy, &p->lo, &p->hi);
+  s->fn = c8_q8_add_select();
+  return CALIB8_OK;
+}
+
+static c8_status qadd_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
+  return qadd_prepare_as(k, in, n_in, out, n_out, false);
+}
+
+static c8_status qrequant_prepare(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out) {
+  return qadd_prepare_as(k, in, n_in, out, n_out, true);
+}
+
+static void qadd_row(void *ctx, void *out, const void *const *in, const int *st, int64_t n) {
+  const qadd_state *s = ctx;
+  if (st[0] && (st[1] || s->unary)) {
+    s->fn(in[0], s->unary ? NULL : in[1], (size_t)n, &s->p, out);
+    return;
+  }
+  const c8_q8_add_params *p = &s->p;
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t ia = st[0] ? i : 0, ib = st[1] ? i : 0;
+    const int32_t a = p->a_signed ? ((const int8_t *)in[0])[ia] : ((const uint8_t *)in[0])[ia];
+    const int32_t b = p->b_signed ? ((const int8_t *)in[1])[ib] : ((const uint8_t *)in[1])[ib];
+    const int32_t q = s->unary ? c8_q8_requant_one(a, p) : c8_q8_add_one(a, b, p);
+    if (p->y_signed) ((int8_t *)out)[i] = (int8_t)q;
+    else ((uint8_t *)out)[i] = (uint8_t)q;
+  }
+}
+
+static c8_status qadd_run(c8_kernel *k, c8_tensor *const *in, int n_in, c8_tensor *const *out, int n_out,
+                          void *scratch) {
+  (void)n_in, (void)n_out, (void)scratch;
+  qadd_state *s = k->state;
+  const void *p[2] = {in[0]->data, s->unary ? in[0]->data : in[3]->data};
+  const size_t es[2] = {1, 1};
+  c8_bcast_run_par(k->pool, &s->plan, out[0]->data, 1, p, es, qadd_row, s);
+  return CALIB8_OK;
+}
+
+static void qadd_destroy(void *state) { c8_mfree(state); }
+
+const c8_op_def c8_op_qadd = {
+    .name = "QAdd", .domain = "com.calib8", .prepare = qadd_prepare, .run = qadd_run, .destroy = qadd_destroy,
+    .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS, .fuse = C8_FUSE_NONE};
+/* com.calib8 QRequant(x, x_scale, x_zp, y_scale, y_zp) [act_min, act_max]: QuantizeLinear(Clip(
+   DequantizeLinear(x))), the same arithmetic as QAdd without b. */
+const c8_op_def c8_op_qrequant = {
+    .name = "QRequant", .domain = "com.calib8", .prepare = qrequant_prepare, .run = qadd_run,
+    .destroy = qadd_destroy, .qrole = C8_QROLE_NONE, .values = C8_VALUES_COMPUTED, .batch = C8_BATCH_ANY_AXIS,
     .fuse = C8_FUSE_NONE};
 
 /* ---- integer matrix products: MatMulInteger, QLinearMatMul ---- */

@@ -22,10 +22,12 @@ calib8_status calib8_session_create(const calib8_model *model, const calib8_sess
 /* The integer copy (session.h: gi), from the graph as given (before constant folding turns the weights'
    DequantizeLinear into floats). */
 static c8_status build_int8_graph(calib8_session *s, const c8_graph *graph) {
-  /* Opt-in for now (CALIB8_INT8=1): the integer kernels are bit-exact but not yet faster than fake quantization
-     on small models (im2col copies dominate; see the issue 13 note), so the default stays the faster path. */
+  /* Opt-in for now (CALIB8_INT8=1): the integer path is faster than fake quantization and than FP32
+     (bench/RESULTS.md), but becomes the default only with the ONNX Runtime agreement tests on the full
+     Fashion-MNIST test set, which are not written yet (docs/int8.md). */
   const char *env = getenv("CALIB8_INT8");
   if (!env || strcmp(env, "1") != 0) return CALIB8_OK;
+  s->int8_on = true;
   c8_graph *gi = c8_graph_clone(graph);
   if (!gi) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory creating a session");
   int n = 0;
@@ -216,6 +218,47 @@ calib8_status calib8_session_run(calib8_session *s, int n_inputs, const char *co
 }
 
 int calib8_session_output_count(const calib8_session *s) { return s->g->n_outputs; }
+
+/* The compute layers calib8_session_int8_layers counts. */
+static bool is_layer(const c8_node *n) {
+  static const char *const ops[] = {"Conv", "ConvTranspose", "Gemm", "MatMul", "FusedConv"};
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (strcmp(n->op_type, ops[i]) == 0) return true;
+  return false;
+}
+
+static const c8_graph *int8_graph(const calib8_session *s) { return s->gi ? s->gi : s->g; }
+
+int calib8_session_int8_layers(const calib8_session *s, int *n_layers) {
+  int n = 0, m = 0;
+  if (s) {
+    const c8_graph *g = int8_graph(s);
+    for (int i = 0; i < g->n_nodes; i++) {
+      const bool q = s->gi && strcmp(g->nodes[i].op_type, "QConv") == 0;
+      n += q;
+      m += q || is_layer(&g->nodes[i]);
+    }
+  }
+  if (n_layers) *n_layers = m;
+  return s && s->int8_on ? n : -1;
+}
+
+const char *calib8_session_int8_fallback(const calib8_session *s, int index, const char **why) {
+  if (!s || index < 0) return NULL;
+  const c8_graph *g = int8_graph(s);
+  for (int i = 0; i < g->n_nodes; i++) {
+    const c8_node *n = &g->nodes[i];
+    if (!is_layer(n) || index-- > 0) continue;
+    if (why) {
+      if (!s->int8_on) *why = "integer kernels are off (CALIB8_INT8=1 turns them on)";
+      else if (strcmp(n->op_type, "Conv") != 0) *why = "no integer kernel for this operator yet: it runs in FP32 (fake quantization)";
+      else *why = "not a DequantizeLinear -> Conv -> [Relu|Clip] -> QuantizeLinear chain with int8 weights the "
+                  "integer kernels accept (per-tensor activations, zero-point-0 weights): it runs in FP32";
+    }
+    return n->name;
+  }
+  return NULL;
+}
 
 int calib8_session_sub_batch(const calib8_session *s) { return s && s->split ? s->split->sub_batch : 0; }
 

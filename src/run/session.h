@@ -12,6 +12,7 @@ struct calib8_session {
      CALIB8_INT8=0 keeps every run on fake quantization. Observers always see g. */
   c8_graph *gi;
   int int8_layers; /* chains folded into gi */
+  bool int8_on;    /* CALIB8_INT8=1 at creation */
   calib8_session_options opts;
   struct c8_threadpool *pool;
   c8_plan *plan; /* the plan of the last run: fused when optimizing and nothing observes, else unfused */

@@ -27,4 +27,15 @@ for m in r8q:"$R8P" lenetq:"$LNP"; do
   echo "$name top-1: int8 $a, fake-quant $b"
   awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 0.5) }'
 done
+# calib8 run says how many layers run on integer kernels, and which do not and why, when they are on (a zero
+# LeNet image, written as .npy here: float32 [1,1,28,28])
+h="{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 28, 28), }"
+while [ $(( (10 + ${#h} + 1) % 64 )) -ne 0 ]; do h="$h "; done
+{ printf '\223NUMPY\001\000'; printf "\\$(printf %03o $(( (${#h} + 1) % 256 )))\\$(printf %03o $(( (${#h} + 1) / 256 )))"; printf '%s\n' "$h"; head -c 3136 /dev/zero; } >"$T/x.npy"
+CALIB8_INT8=1 "$CALIB8" run "$T/lenetq.onnx" -i "$T/x.npy" -o "$T/out" >"$T/run.txt"
+grep -q '^INT8 kernels: 2 of 5 layers$' "$T/run.txt" || { cat "$T/run.txt"; echo "FAIL: INT8 kernels line"; exit 1; }
+[ "$(grep -c '^  not on INT8 kernels: .*Gemm.*: no integer kernel for this operator yet' "$T/run.txt")" = 3 ] ||
+  { cat "$T/run.txt"; echo "FAIL: the three Gemm layers are not named"; exit 1; }
+CALIB8_INT8=0 "$CALIB8" run "$T/lenetq.onnx" -i "$T/x.npy" -o "$T/out" >"$T/run.txt"
+! grep -q 'INT8 kernels' "$T/run.txt" || { echo "FAIL: INT8 kernels line with integer kernels off"; exit 1; }
 echo PASS

@@ -145,6 +145,13 @@ static void test_qlinearconv(void) {
       {2, 4, 7, 9, 6, 3, 1, 1, 1, 2, true, false, false, true, N, N},
       {2, 16, 9, 9, 20, 3, 1, 1, 1, 1, false, false, true, false, 0.0f, N}, /* QConv + Relu */
       {1, 7, 9, 8, 10, 3, 2, 1, 1, 1, false, true, true, false, -0.5f, 0.6f}, /* QConv + Clip */
+      /* B packed straight from the input: panels spanning several output rows, runs merged across rows (no
+         padding, ow == iw), a partial last panel, stride 3 (three x phases), wide rows over several panels */
+      {1, 24, 20, 40, 24, 1, 1, 0, 1, 1, false, false, true, false, N, N},
+      {2, 8, 11, 13, 17, 3, 1, 0, 1, 1, true, false, true, false, N, N},
+      {1, 10, 23, 29, 19, 3, 3, 1, 1, 1, false, true, true, false, N, N},
+      {1, 6, 13, 70, 40, 3, 1, 1, 2, 2, true, true, false, false, N, N},
+      {2, 16, 8, 7, 24, 3, 1, 1, 1, 1, false, false, true, false, N, N}, /* 8-pixel output rows: quarters in place */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check(cases[i]);
 }

@@ -90,6 +90,11 @@ int cmd_run(int argc, char **argv) {
     if (st) goto fail_status;
   }
   if ((st = calib8_session_write_outputs(s, outdir, stdout))) goto fail_status;
+  int n_layers, n_int8 = calib8_session_int8_layers(s, &n_layers);
+  if (n_int8 >= 0) printf("INT8 kernels: %d of %d layers\n", n_int8, n_layers); /* -1: CALIB8_INT8 is not 1 */
+  const char *why;
+  for (int i = 0; n_int8 >= 0 && calib8_session_int8_fallback(s, i, &why); i++)
+    printf("  not on INT8 kernels: %s: %s\n", calib8_session_int8_fallback(s, i, NULL), why);
   if (n_in > 0 && calib8_session_sub_batch(s) > 0)
     printf("ran as %lld sub-batches of %d over the threads\n",
            (long long)(inputs[0].dims[0] / calib8_session_sub_batch(s)), calib8_session_sub_batch(s));

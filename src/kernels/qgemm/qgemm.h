@@ -50,12 +50,22 @@ typedef struct c8_qu8_gemm_tile {
 typedef void (*c8_qu8_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *b, void *c,
                                        size_t ldc, const c8_qu8_gemm_tile *t);
 
+/* The same with B read in place (no packed panel): k step s of columns [8q, 8q + 8) at bq[q] + koff[s], 8 columns x
+   4 uint8 as in a packed panel (the convolution's c4 source, ops/op-qconv.c, when each quarter panel is one
+   contiguous run of pixels). */
+typedef void (*c8_qu8_gemm_ind_fn)(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *const *bq,
+                                   const int64_t *koff, void *c, size_t ldc, const c8_qu8_gemm_tile *t);
+void c8_qu8_gemm_ukernel_8x32c4__avx512vnni_ind(size_t mr, size_t nr, size_t kc, const void *a,
+                                                const uint8_t *const *bq, const int64_t *koff, void *c, size_t ldc,
+                                                const c8_qu8_gemm_tile *t);
+
 typedef struct c8_qu8_gemm_config {
   const char *name; /* "8x32c4-avx512vnni" */
   const char *isa;
   size_t mr, nr, nc;
   bool a16; /* packed A holds int16 (w0 w2 w1 w3) */
   c8_qu8_gemm_ukernel_fn ukernel;
+  c8_qu8_gemm_ind_fn ukernel_ind; /* or NULL */
 } c8_qu8_gemm_config;
 
 /* The best configuration c8_cpu_isa() allows (and the AVX-VNNI check), chosen once per call. */

@@ -16,20 +16,38 @@ static inline __m512i requant(__m512i acc, __m512i bias, __m512 mult, __m512 vlo
   return _mm512_add_epi32(_mm512_cvtps_epi32(v), zp); /* MXCSR rounding: to nearest even */
 }
 
-void c8_qu8_gemm_ukernel_8x32c4__avx512vnni(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *b,
-                                            void *c, size_t ldc, const c8_qu8_gemm_tile *t) {
+/* koff NULL: B is a packed panel at b; else step s reads 32 bytes at bq[i] + koff[s] for each quarter i (64 at
+   bq[0] and bq[2] when halves). */
+static inline __m512i two(const uint8_t *lo, const uint8_t *hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)),
+                            _mm256_loadu_si256((const __m256i *)hi), 1);
+}
+
+static inline __attribute__((always_inline)) void body(size_t mr, size_t nr, size_t kc, const void *a,
+                                                       const uint8_t *b, const uint8_t *const *bq,
+                                                       const int64_t *koff, bool halves, void *c, size_t ldc,
+                                                       const c8_qu8_gemm_tile *t) {
   const int32_t *w = a;
   __m512i acc[8][2];
   for (int i = 0; i < 8; i++) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
   for (size_t k = 0; k < kc; k += 4) {
-    const __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
+    __m512i b0, b1;
+    if (koff && !halves) {
+      const int64_t o = koff[k / 4];
+      b0 = two(bq[0] + o, bq[1] + o), b1 = two(bq[2] + o, bq[3] + o);
+    } else if (koff) {
+      const int64_t o = koff[k / 4];
+      b0 = _mm512_loadu_si512(bq[0] + o), b1 = _mm512_loadu_si512(bq[2] + o);
+    } else {
+      b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
+    }
     for (int i = 0; i < 8; i++) {
       const __m512i wi = _mm512_set1_epi32(w[i]);
       acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], b0, wi);
       acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], b1, wi);
     }
     w += 8;
-    b += 128;
+    if (!koff) b += 128;
   }
   const __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
   const __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
@@ -69,4 +87,17 @@ void c8_qu8_gemm_ukernel_8x32c4__avx512vnni(size_t mr, size_t nr, size_t kc, con
     _mm_mask_storeu_epi8(ci, m0, _mm512_cvtepi32_epi8(y0));
     _mm_mask_storeu_epi8(ci + 16, m1, _mm512_cvtepi32_epi8(y1));
   }
+}
+
+void c8_qu8_gemm_ukernel_8x32c4__avx512vnni(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *b,
+                                            void *c, size_t ldc, const c8_qu8_gemm_tile *t) {
+  body(mr, nr, kc, a, b, NULL, NULL, false, c, ldc, t);
+}
+
+void c8_qu8_gemm_ukernel_8x32c4__avx512vnni_ind(size_t mr, size_t nr, size_t kc, const void *a,
+                                                const uint8_t *const *bq, const int64_t *koff, void *c, size_t ldc,
+                                                const c8_qu8_gemm_tile *t) {
+  /* halves that are single runs load as one zmm each (two ymm loads and an insert cost ~40 % on 32-pixel rows) */
+  if (bq[1] == bq[0] + 32 && bq[3] == bq[2] + 32) body(mr, nr, kc, a, NULL, bq, koff, true, c, ldc, t);
+  else body(mr, nr, kc, a, NULL, bq, koff, false, c, ldc, t);
 }

@@ -7,7 +7,7 @@
 #include "core/cpu.h"
 #include "kernels/qgemm/qgemm.h"
 
-#define C8_QU8_GEMM_UKERNEL(MR_, NR_, ISA_, sym, NC_, A16_)                                               \
+#define C8_QU8_GEMM_UKERNEL(MR_, NR_, ISA_, sym, NC_, A16_, IND_)                                         \
   void sym(size_t mr, size_t nr, size_t kc, const void *a, const uint8_t *b, void *c, size_t ldc, \
            const c8_qu8_gemm_tile *t);
 #include "kernels/qgemm/qu8-gemm.inc"
@@ -16,8 +16,9 @@
 extern const int c8_qu8_gemm_avxvnni_built; /* qu8-gemm-4x16c4-avxvnni.c */
 
 static const c8_qu8_gemm_config all_configs[] = {
-#define C8_QU8_GEMM_UKERNEL(MR_, NR_, ISA_, sym, NC_, A16_)                                                     \
-  {.name = #MR_ "x" #NR_ "c4-" #ISA_, .isa = #ISA_, .mr = MR_, .nr = NR_, .nc = NC_, .a16 = A16_, .ukernel = sym},
+#define C8_QU8_GEMM_UKERNEL(MR_, NR_, ISA_, sym, NC_, A16_, IND_)                                               \
+  {.name = #MR_ "x" #NR_ "c4-" #ISA_, .isa = #ISA_, .mr = MR_, .nr = NR_, .nc = NC_, .a16 = A16_, .ukernel = sym, \
+   .ukernel_ind = IND_},
 #include "kernels/qgemm/qu8-gemm.inc"
 #undef C8_QU8_GEMM_UKERNEL
 };

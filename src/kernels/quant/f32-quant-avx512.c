@@ -39,3 +39,21 @@ void c8_f32_dequantize__avx512(const void *x, size_t n, float scale, int32_t zp,
     _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(w, z)), s));
   }
 }
+
+static inline __m512i widen16(const void *x, size_t i, __mmask16 m, bool is_signed) {
+  const __m128i v = _mm_maskz_loadu_epi8(m, (const unsigned char *)x + i);
+  return is_signed ? _mm512_cvtepi8_epi32(v) : _mm512_cvtepu8_epi32(v);
+}
+
+void c8_q8_add__avx512(const void *a, const void *b, size_t n, const c8_q8_add_params *p, void *y) {
+  const __m512 sa = _mm512_set1_ps(p->sa), sb = _mm512_set1_ps(p->sb), sy = _mm512_set1_ps(p->sy);
+  const __m512i za = _mm512_set1_epi32(p->za), zb = _mm512_set1_epi32(p->zb);
+  const __m512 zy = _mm512_set1_ps((float)p->zy), lo = _mm512_set1_ps((float)p->lo), hi = _mm512_set1_ps((float)p->hi);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    const __m512 fa = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(widen16(a, i, m, p->a_signed), za)), sa);
+    const __m512 fb =
+        b ? _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(widen16(b, i, m, p->b_signed), zb)), sb) : _mm512_setzero_ps();
+    _mm512_mask_cvtepi32_storeu_epi8((unsigned char *)y + i, m, quant16(_mm512_add_ps(fa, fb), sy, zy, lo, hi));
+  }
+}

@@ -37,3 +37,19 @@ c8_f32_dequantize_fn c8_f32_dequantize_select(void) {
          : isa >= C8_ISA_AVX2 ? c8_f32_dequantize__avx2
                               : c8_f32_dequantize__scalar;
 }
+
+void c8_q8_add__scalar(const void *a, const void *b, size_t n, const c8_q8_add_params *p, void *y) {
+  const int8_t *as = a, *bs = b;
+  const uint8_t *au = a, *bu = b;
+  for (size_t i = 0; i < n; i++) {
+    const int32_t va = p->a_signed ? as[i] : au[i];
+    const int32_t q = b ? c8_q8_add_one(va, p->b_signed ? bs[i] : bu[i], p) : c8_q8_requant_one(va, p);
+    if (p->y_signed) ((int8_t *)y)[i] = (int8_t)q;
+    else ((uint8_t *)y)[i] = (uint8_t)q;
+  }
+}
+
+c8_q8_add_fn c8_q8_add_select(void) {
+  c8_isa isa = c8_cpu_isa();
+  return isa >= C8_ISA_AVX512 ? c8_q8_add__avx512 : isa >= C8_ISA_AVX2 ? c8_q8_add__avx2 : c8_q8_add__scalar;
+}

@@ -37,4 +37,33 @@ static inline int32_t c8_quantize_one(float v, int32_t zp, int32_t lo, int32_t h
   return (int32_t)r;
 }
 
+/* QuantizeLinear(act(DequantizeLinear(a) + DequantizeLinear(b))) on 8-bit a and b (com.calib8 QAdd, the folded
+   residual Add): the same IEEE operations as the fake-quantized graph (two exact conversions and multiplies, one
+   add, one division, rounding to nearest even), so every version gives the bytes of that graph; a fused
+   Relu/Clip is the clamp [lo, hi] (QuantizeLinear is monotonic). */
+typedef struct c8_q8_add_params {
+  float sa, sb, sy;
+  int32_t za, zb, zy, lo, hi;
+  bool a_signed, b_signed, y_signed;
+} c8_q8_add_params;
+
+/* b NULL: QuantizeLinear(act(DequantizeLinear(a) + 0)) (com.calib8 QRequant: an activation between a
+   DequantizeLinear and a QuantizeLinear, or a bare DQ -> Q change of scale). */
+typedef void (*c8_q8_add_fn)(const void *a, const void *b, size_t n, const c8_q8_add_params *p, void *y);
+
+void c8_q8_add__scalar(const void *a, const void *b, size_t n, const c8_q8_add_params *p, void *y);
+void c8_q8_add__avx2(const void *a, const void *b, size_t n, const c8_q8_add_params *p, void *y);
+void c8_q8_add__avx512(const void *a, const void *b, size_t n, const c8_q8_add_params *p, void *y);
+c8_q8_add_fn c8_q8_add_select(void);
+
+static inline int32_t c8_q8_add_one(int32_t a, int32_t b, const c8_q8_add_params *p) {
+  const float v = (float)(a - p->za) * p->sa + (float)(b - p->zb) * p->sb;
+  return c8_quantize_one(v / p->sy, p->zy, p->lo, p->hi);
+}
+
+static inline int32_t c8_q8_requant_one(int32_t a, const c8_q8_add_params *p) {
+  const float v = (float)(a - p->za) * p->sa + 0.0f;
+  return c8_quantize_one(v / p->sy, p->zy, p->lo, p->hi);
+}
+
 #endif

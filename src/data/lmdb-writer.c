@@ -20,6 +20,7 @@
 #include "core/alloc.h"
 #include "core/status.h"
 #include "data/dataset.h"
+#include "data/npy.h"
 
 #define KEY_DIGITS 8
 #define MAX_RECORDS 100000000LL
@@ -133,14 +134,10 @@ calib8_status calib8_lmdb_writer_put(calib8_lmdb_writer *w, const void *npy, siz
   if (!w || !npy || !size) return c8_error(CALIB8_INVALID_ARGUMENT, "calib8_lmdb_writer_put needs a writer and a .npy value");
   char what[4200];
   snprintf(what, sizeof what, "the record for LMDB '%s' (record %lld)", w->dir, (long long)w->count);
-  c8_npy_header h;
-  c8_status st = c8_npy_header_parse(npy, size, what, &h);
+  c8_tensor t;
+  size_t off;
+  c8_status st = c8_npy_view(npy, size, what, C8_NPY_BLOB, &t, &off);
   if (st) return st;
-  c8_tensor t = {.dtype = h.dtype, .rank = h.rank};
-  memcpy(t.dims, h.dims, sizeof h.dims);
-  if (size - h.data_offset < c8_nbytes(&t))
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated: its header declares %zu data bytes, the value has %zu",
-                    what, c8_nbytes(&t), size - h.data_offset);
   if (c8_numel(&t) == 0) return c8_error(CALIB8_INVALID_ARGUMENT, "%s holds no element: an empty tensor is no sample", what);
   if (labels) {
     size_t n = strlen(labels);

@@ -11,21 +11,31 @@
 #include "data/dataset.h"
 #include "load/model.h"
 
-c8_status c8_npy_parse(const void *bytes, size_t len, const char *what, c8_tensor *t) {
+c8_status c8_npy_view(const void *bytes, size_t len, const char *what, c8_npy_kind kind, c8_tensor *t,
+                      size_t *data_offset) {
   memset(t, 0, sizeof *t);
   c8_npy_header h;
-  c8_status st = c8_npy_header_parse_kind(bytes, len, what, C8_NPY_FILE, &h); /* npy-header.c */
+  c8_status st = c8_npy_header_parse_kind(bytes, len, what, kind, &h); /* npy-header.c */
   if (st) return st;
   t->dtype = h.dtype;
   t->rank = h.rank;
   memcpy(t->dims, h.dims, sizeof h.dims);
   size_t nbytes = c8_nbytes(t);
   if (len - h.data_offset < nbytes)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated: its header declares %zu data bytes, the file has %zu",
+    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated: its header declares %zu data bytes, %zu follow it",
                     what, nbytes, len - h.data_offset);
+  *data_offset = h.data_offset;
+  return CALIB8_OK;
+}
+
+c8_status c8_npy_parse(const void *bytes, size_t len, const char *what, c8_tensor *t) {
+  size_t off;
+  c8_status st = c8_npy_view(bytes, len, what, C8_NPY_FILE, t, &off);
+  if (st) return st;
+  size_t nbytes = c8_nbytes(t);
   t->data = c8_alloc(nbytes);
   if (!t->data) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading %s", what);
-  memcpy(t->data, (const unsigned char *)bytes + h.data_offset, nbytes);
+  memcpy(t->data, (const unsigned char *)bytes + off, nbytes);
   if (t->dtype == CALIB8_BOOL)
     for (size_t i = 0; i < nbytes; i++) ((uint8_t *)t->data)[i] = ((uint8_t *)t->data)[i] != 0;
   return CALIB8_OK;

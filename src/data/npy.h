@@ -5,7 +5,14 @@
 
 #include "core/atomic-file.h"
 #include "core/tensor.h"
+#include "data/dataset.h"
 
+/* The tensor a .npy image in memory describes, without copying it: dtype and dims from its header, t->data NULL,
+ * *data_offset where its data starts in bytes. CALIB8_INVALID_ARGUMENT naming `what` for a bad header or when fewer
+ * data bytes follow the header than it declares. The one header-to-tensor rule of .npy files, LMDB records, npz
+ * entries and request bodies. */
+c8_status c8_npy_view(const void *bytes, size_t len, const char *what, c8_npy_kind kind, c8_tensor *t,
+                      size_t *data_offset);
 /* Parses a .npy image in memory; t->data is c8_alloc'd (caller frees). `what` names it in errors. */
 c8_status c8_npy_parse(const void *bytes, size_t len, const char *what, c8_tensor *t);
 c8_status c8_npy_read(const char *path, c8_tensor *t);

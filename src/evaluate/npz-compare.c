@@ -24,6 +24,7 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "data/dataset.h"
+#include "data/npy.h"
 
 typedef struct npz_entry {
   char *name;     /* without ".npy" */
@@ -80,24 +81,15 @@ static c8_status read_entry(zip_t *z, zip_int64_t idx, const char *path, const c
                   got < 0 ? zip_file_strerror(zf) : "the entry ends early");
     goto out;
   }
-  c8_npy_header h;
-  if ((st = c8_npy_header_parse(buf, (size_t)got, what, &h))) goto out;
-  memset(t, 0, sizeof *t);
-  t->dtype = h.dtype;
-  t->rank = h.rank;
-  memcpy(t->dims, h.dims, sizeof h.dims);
+  size_t off;
+  if ((st = c8_npy_view(buf, (size_t)got, what, C8_NPY_BLOB, t, &off))) goto out;
   size_t nbytes = c8_nbytes(t);
-  if ((size_t)got - h.data_offset < nbytes) {
-    st = c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated: its header declares %zu data bytes, the entry has %zu",
-                  what, nbytes, (size_t)got - h.data_offset);
-    goto out;
-  }
   t->data = c8_alloc(nbytes);
   if (!t->data) {
     st = c8_error(CALIB8_OUT_OF_MEMORY, "out of memory reading %s", what);
     goto out;
   }
-  memcpy(t->data, buf + h.data_offset, nbytes);
+  memcpy(t->data, buf + off, nbytes);
 out:
   if (zf) zip_fclose(zf);
   c8_mfree(buf);

@@ -167,21 +167,13 @@ static void do_state(c8_srv *S, c8_srv_reply *rp) {
  * copied: it is normalized to 0/1), else a c8_alloc'd copy (*owned). *used: the bytes of the image. */
 static c8_status npy_take(const unsigned char *b, size_t len, const char *what, bool in_place, c8_tensor *t,
                           bool *owned, size_t *used) {
-  memset(t, 0, sizeof *t);
   *owned = false;
-  c8_npy_header h;
-  c8_status st = c8_npy_header_parse_kind(b, len, what, C8_NPY_FILE, &h);
+  size_t off;
+  c8_status st = c8_npy_view(b, len, what, C8_NPY_FILE, t, &off);
   if (st) return st;
-  t->dtype = h.dtype;
-  t->rank = h.rank;
-  memcpy(t->dims, h.dims, sizeof h.dims);
-  size_t nbytes = c8_nbytes(t);
-  if (len - h.data_offset < nbytes)
-    return c8_error(CALIB8_INVALID_ARGUMENT, "%s is truncated: its header declares %zu data bytes, the body has %zu",
-                    what, nbytes, len - h.data_offset);
-  *used = h.data_offset + nbytes;
-  const unsigned char *data = b + h.data_offset;
-  if (in_place && h.dtype != CALIB8_BOOL && (uintptr_t)data % C8_ALIGN == 0) {
+  *used = off + c8_nbytes(t);
+  const unsigned char *data = b + off;
+  if (in_place && t->dtype != CALIB8_BOOL && (uintptr_t)data % C8_ALIGN == 0) {
     t->data = (void *)data; /* the session only reads its inputs */
     return CALIB8_OK;
   }

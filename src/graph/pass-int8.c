@@ -73,6 +73,22 @@ static c8_status set_act(c8_node *n, float amin, float amax) {
   return CALIB8_OK;
 }
 
+/* Adds the folded node com.calib8 `op`, named "<base>_int8", reading ins and writing out (the QuantizeLinear's
+   output), with origin and the fused activation's bounds; *out_k its index. The name is copied first: `base` may
+   point into a node that moves when the graph grows. */
+static c8_status add_folded(c8_graph *g, const char *base, int origin, const char *op, int n_in, const int *ins,
+                            int out, float amin, float amax, int *out_k) {
+  char hint[512];
+  snprintf(hint, sizeof hint, "%s_int8", base);
+  const int k = c8_graph_add_node(g, hint, op, "com.calib8", n_in, ins, 1, &out);
+  if (k < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
+  c8_node *n = &g->nodes[k];
+  n->origin = origin;
+  n->def = c8_op_find("com.calib8", op);
+  *out_k = k;
+  return set_act(n, amin, amax);
+}
+
 /* Removes up to three nodes by index (-1: none), highest index first. */
 static void remove3(c8_graph *g, int a, int b, int c) {
   int del[3] = {a, b, c};
@@ -98,15 +114,8 @@ static c8_status fold_add(c8_graph *g, int qi, const c8_node *add, const c8_node
     return CALIB8_OK;
   const int ins[8] = {da->in[0], da->in[1], da->in[2], db->in[0], db->in[1], db->in[2], q->in[1], q->in[2]};
   const int out = q->out[0], add_i = (int)(add - g->nodes), act_i = act ? (int)(act - g->nodes) : -1;
-  char hint[512];
-  snprintf(hint, sizeof hint, "%s_int8", add->name);
-  const int origin = add->origin;
-  const int k = c8_graph_add_node(g, hint, "QAdd", "com.calib8", 8, ins, 1, &out);
-  if (k < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
-  c8_node *n = &g->nodes[k];
-  n->origin = origin;
-  n->def = c8_op_find("com.calib8", "QAdd");
-  c8_status st = set_act(n, amin, amax);
+  int k;
+  c8_status st = add_folded(g, add->name, add->origin, "QAdd", 8, ins, out, amin, amax, &k);
   if (st) return st;
   remove3(g, qi, act_i, add_i);
   *done = true;
@@ -121,15 +130,8 @@ static c8_status fold_requant(c8_graph *g, int qi, const c8_node *dq, const c8_n
   if (q->n_in < 3 || q->in[2] < 0 || !act_dq(g, dq) || dq->n_in < 3 || dq->in[2] < 0) return CALIB8_OK;
   const int ins[5] = {dq->in[0], dq->in[1], dq->in[2], q->in[1], q->in[2]};
   const int out = q->out[0], act_i = (int)(act - g->nodes);
-  char hint[512];
-  snprintf(hint, sizeof hint, "%s_int8", act->name);
-  const int origin = act->origin;
-  const int k = c8_graph_add_node(g, hint, "QRequant", "com.calib8", 5, ins, 1, &out);
-  if (k < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
-  c8_node *n = &g->nodes[k];
-  n->origin = origin;
-  n->def = c8_op_find("com.calib8", "QRequant");
-  c8_status st = set_act(n, amin, amax);
+  int k;
+  c8_status st = add_folded(g, act->name, act->origin, "QRequant", 5, ins, out, amin, amax, &k);
   if (st) return st;
   remove3(g, qi, act_i, -1);
   *done = true;
@@ -238,11 +240,11 @@ static c8_status fold_one(c8_graph *g, int qi, bool *done) {
                       dw->n_in > 2 ? dw->in[2] : -1, q->in[1], q->n_in > 2 ? q->in[2] : -1, bias_id};
   const int out = q->out[0];
   snprintf(hint, sizeof hint, "%s_int8", conv->name);
-  const int k = c8_graph_add_node(g, hint, "QConv", "com.calib8", 9, ins, 1, &out);
-  if (k < 0) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
+  int k;
+  c8_status st = add_folded(g, conv->name, conv->origin, "QConv", 9, ins, out, amin, amax, &k);
+  if (st) return st;
   c8_node *nq = &g->nodes[k];
   const c8_node *cv = &g->nodes[conv_i];
-  nq->origin = cv->origin;
   for (int a = 0; a < cv->n_attr; a++) {
     const c8_attr *src = &cv->attr[a];
     c8_attr *dst = c8_node_add_attr(nq, src->name, src->type);
@@ -260,9 +262,6 @@ static c8_status fold_one(c8_graph *g, int qi, bool *done) {
       if (!dst->s) return c8_error(CALIB8_OUT_OF_MEMORY, "out of memory folding node '%s'", hint);
     }
   }
-  c8_status st = set_act(nq, amin, amax);
-  if (st) return st;
-  nq->def = c8_op_find("com.calib8", "QConv");
   remove3(g, qi, act_i, conv_i);
   *done = true;
   return CALIB8_OK;
